@@ -1,0 +1,220 @@
+"""The `mtl-studio` command.
+
+    mtl-studio show PROJECT               summary: nodes, shapes, roles, tasks
+    mtl-studio validate PROJECT           problems with their places
+    mtl-studio examples                   the bundled examples
+    mtl-studio export PROJECT --keras OUT.keras
+
+PROJECT is a project file or the name of a bundled example. Exit codes:
+0 done, 1 the project has problems, 2 a file cannot be read or written.
+No traceback reaches the user (set MTL_STUDIO_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .core.fileformat import ProjectError, load
+from .core.params import format_shape
+from .core.project import Project
+from .core.tasks import LOSS_LABELS
+from .core.validation import ERROR, errors, infer_shapes, parameter_count, validate
+from .examples import examples
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # a bug of ours (sysexits' EX_SOFTWARE)
+
+
+class CliError(Exception):
+    """A failure to report in one line with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_UNREADABLE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def resolve_project(arg: str) -> Path:
+    """A path, or the name of a bundled example when no such file exists."""
+    path = Path(arg)
+    if path.exists():
+        return path
+    found = examples()
+    if arg in found:
+        return found[arg]
+    hint = f" (examples: {', '.join(found)})" if found else ""
+    raise CliError(f"{arg}: no such file or example{hint}")
+
+
+def open_project(arg: str) -> tuple[Project, Path]:
+    path = resolve_project(arg)
+    try:
+        return load(path), path
+    except ProjectError as exc:
+        raise CliError(str(exc)) from None
+
+
+def print_problems(problems, out) -> None:
+    for p in problems:
+        print(f"  {p.severity}: {p.place}: {p.message}", file=out)
+
+
+def _role_text(role) -> str:
+    if role.kind == "shared":
+        return "shared trunk (" + ", ".join(role.tasks) + ")"
+    if role.kind == "head":
+        return f"head of {role.tasks[0]}"
+    return role.kind
+
+
+def cmd_show(args) -> int:
+    project, path = open_project(args.project)
+    out = sys.stdout
+    print(f"{project.name}  ({path})", file=out)
+    if project.description:
+        print(project.description, file=out)
+    shapes, _ = infer_shapes(project)
+    counts = parameter_count(project, shapes)
+    roles = project.roles()
+    rows = [("node", "kind", "output shape", "weights", "role")]
+    for node_id, node in project.nodes.items():
+        shape = shapes.get(node_id)
+        rows.append((node.name, node.kind, format_shape(shape) if shape else "?",
+                     f"{counts[node_id]:,}", _role_text(roles[node_id])))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    print("\nNetwork", file=out)
+    for r in rows:
+        print("  " + "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
+                                r[2].ljust(widths[2]), r[3].rjust(widths[3]), r[4]]), file=out)
+    print(f"  total weights: {sum(counts.values()):,}", file=out)
+    print("\nTasks", file=out)
+    for task in project.tasks:
+        output = project.nodes[task.output].name if task.output in project.nodes else "-"
+        target = ", ".join(task.target) or "-"
+        metrics = ", ".join(task.metrics) or "-"
+        print(f"  {task.name}: learns {output}, loss {task.loss} ({LOSS_LABELS[task.loss]}), "
+              f"weight {task.weight:g}, metrics {metrics}, target {target}", file=out)
+    t = project.training
+    print("\nTraining", file=out)
+    print(f"  mode {t.mode}, weighting {t.weighting}, optimizer {t.optimizer.name} "
+          f"(learning rate {t.optimizer.learning_rate:g}), batch {t.batch_size}, "
+          f"epochs {t.epochs}, validation {t.validation_split:g}, seed {t.seed}", file=out)
+    d = project.data
+    source = f"generator {d.generator}" if d.kind == "generator" else f"{d.kind} file {d.path}"
+    print(f"  data: {source}", file=out)
+    problems = validate(project)
+    print("", file=out)
+    if problems:
+        print(f"Problems ({len(problems)})", file=out)
+        print_problems(problems, out)
+    else:
+        print("Valid: no problems.", file=out)
+    return EXIT_PROBLEMS if errors(problems) else EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    project, path = open_project(args.project)
+    problems = validate(project)
+    n_err = len(errors(problems))
+    n_warn = len(problems) - n_err
+    print_problems(problems, sys.stdout)
+    if n_err:
+        print(f"{path}: {n_err} error(s), {n_warn} warning(s)")
+        return EXIT_PROBLEMS
+    print(f"{path}: valid" + (f", {n_warn} warning(s)" if n_warn else ""))
+    return EXIT_OK
+
+
+def cmd_examples(args) -> int:
+    for name, path in examples().items():
+        try:
+            title = load(path).name
+        except ProjectError as exc:  # a damaged installation
+            title = f"(unreadable: {exc.message})"
+        print(f"  {name:<14} {title}\n  {'':<14} {path}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    project, path = open_project(args.project)
+    if not args.keras:
+        raise CliError("export: say what to write, e.g. --keras OUT.keras", EXIT_PROBLEMS)
+    problems = validate(project)
+    if errors(problems):
+        print_problems([p for p in problems if p.severity == ERROR], sys.stdout)
+        print(f"{path}: not exported: fix the errors above first")
+        return EXIT_PROBLEMS
+    out = Path(args.keras)
+    if out.suffix != ".keras":
+        raise CliError(f"{out}: a Keras model file must end in .keras", EXIT_PROBLEMS)
+    if not out.parent.is_dir():
+        raise CliError(f"{out}: the folder {out.parent} does not exist")
+    from .training.builder import build_model, save_keras  # TensorFlow: only here
+
+    built = build_model(project)
+    try:
+        save_keras(built.model, out)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
+    print(f"{out}: wrote the untrained model ({built.model.count_params():,} weights, "
+          f"outputs {', '.join(built.output_names)})")
+    return EXIT_OK
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mtl-studio",
+        description="Design, train and export multi-task neural networks.",
+        epilog="PROJECT is a .mtl.json file or the name of a bundled example "
+               "(see `mtl-studio examples`).",
+    )
+    parser.add_argument("--version", action="version", version=f"mtl-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("show", help="summarise a project: nodes, shapes, roles, tasks")
+    p.add_argument("project", metavar="PROJECT")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("validate", help="list a project's problems (exit 1 if any error)")
+    p.add_argument("project", metavar="PROJECT")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("examples", help="list the bundled example projects")
+    p.set_defaults(func=cmd_examples)
+
+    p = sub.add_parser("export", help="export a project")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--keras", metavar="OUT.keras", help="write the untrained Keras model")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"mtl-studio: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("mtl-studio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # last resort: a short message, never a traceback
+        if os.environ.get("MTL_STUDIO_DEBUG"):
+            raise
+        print(f"mtl-studio: unexpected error: {type(exc).__name__}: {exc}\n"
+              "Run again with MTL_STUDIO_DEBUG=1 for details, and please report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,464 @@
+"""The layer catalogue: every kind of node a project may hold.
+
+Each kind declares its parameters, how many inputs it takes, how it
+transforms shapes (batch dimension left out), how many weights it has, and
+which Keras layer it becomes. The Keras side is only a class name and a
+config dictionary here; the builder in mtl_studio.training turns them into
+layers, so this module stays free of TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .params import ParamSpec, Shape, format_shape
+
+
+class ShapeError(Exception):
+    """A node cannot take the shapes it is given; the message says what to do."""
+
+
+ACTIVATIONS = (
+    "linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "gelu",
+    "swish", "softplus", "leaky_relu",
+)
+PADDINGS = ("valid", "same")
+
+
+def _units(default=32, help="Number of output units.") -> ParamSpec:
+    return ParamSpec("units", "int", default, minimum=1, help=help)
+
+
+def _activation(default="linear") -> ParamSpec:
+    return ParamSpec("activation", "choice", default, choices=ACTIVATIONS,
+                     help="Activation applied to the output.")
+
+
+def _use_bias() -> ParamSpec:
+    return ParamSpec("use_bias", "bool", True, help="Add a learned bias.")
+
+
+def _rate(name: str, default: float, help: str) -> ParamSpec:
+    return ParamSpec(name, "float", default, minimum=0.0, maximum=1.0,
+                     max_inclusive=False, help=help)
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    category: str
+    description: str
+    params: tuple[ParamSpec, ...] = ()
+    min_inputs: int = 1
+    max_inputs: int | None = 1  # None: any number (merge layers)
+    # (params, input shapes, node label) -> output shape; raises ShapeError.
+    infer: Callable[[dict, list, str], Shape] | None = None
+    # (params, input shapes) -> number of weights (trainable or not).
+    count: Callable[[dict, list], int] = lambda p, s: 0
+    keras_class: str = ""
+    # Parameters worth showing on the canvas node.
+    key_params: tuple[str, ...] = ()
+    # Kinds whose weights are copied per task in soft sharing.
+    has_weights: bool = False
+
+    def param(self, name: str) -> ParamSpec:
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    @property
+    def variadic(self) -> bool:
+        return self.max_inputs is None
+
+
+# --- shape rules ------------------------------------------------------------
+
+def _same_dim(a, b) -> bool:
+    return a is None or b is None or a == b
+
+
+def _conv_length(n, kernel, stride, padding):
+    if n is None:
+        return None
+    if padding == "same":
+        return math.ceil(n / stride)
+    out = (n - kernel) // stride + 1
+    return out
+
+
+def _needs_rank(label: str, shape: Shape, ranks: tuple[int, ...], wanted: str, fix: str):
+    if len(shape) not in ranks:
+        raise ShapeError(f"{label} needs {wanted} but gets {format_shape(shape)}: {fix}")
+
+
+def _infer_dense(p, shapes, label):
+    (s,) = shapes
+    _needs_rank(
+        label, s, (1, 2), "a flat vector",
+        "put a Flatten (or a global pooling layer) before it",
+    )
+    if s[-1] is None:
+        raise ShapeError(f"{label} needs a known number of features but gets {format_shape(s)}")
+    return s[:-1] + (p["units"],)
+
+
+def _count_dense(p, shapes):
+    return shapes[0][-1] * p["units"] + (p["units"] if p["use_bias"] else 0)
+
+
+def _infer_conv(rank):
+    def infer(p, shapes, label):
+        (s,) = shapes
+        wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
+        fix = ("put a Reshape before it" if len(s) < rank + 1
+               else "check the layers before it")
+        _needs_rank(label, s, (rank + 1,), f"a {rank + 1}-D input {wanted}", fix)
+        spatial = [_conv_length(n, p["kernel_size"], p["strides"], p["padding"]) for n in s[:-1]]
+        if any(n is not None and n < 1 for n in spatial):
+            raise ShapeError(
+                f"{label}: kernel {p['kernel_size']} is larger than its input "
+                f"{format_shape(s)}: use padding 'same' or a smaller kernel"
+            )
+        return tuple(spatial) + (p["filters"],)
+    return infer
+
+
+def _count_conv(rank):
+    def count(p, shapes):
+        c_in = shapes[0][-1] or 0
+        k = p["kernel_size"] ** rank
+        return k * c_in * p["filters"] + (p["filters"] if p["use_bias"] else 0)
+    return count
+
+
+def _infer_pool(rank):
+    def infer(p, shapes, label):
+        (s,) = shapes
+        wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
+        _needs_rank(label, s, (rank + 1,), f"a {rank + 1}-D input {wanted}",
+                    "check the layers before it")
+        stride = p["strides"] or p["pool_size"]
+        spatial = [_conv_length(n, p["pool_size"], stride, p["padding"]) for n in s[:-1]]
+        if any(n is not None and n < 1 for n in spatial):
+            raise ShapeError(
+                f"{label}: pool size {p['pool_size']} is larger than its input "
+                f"{format_shape(s)}: use padding 'same' or a smaller pool"
+            )
+        return tuple(spatial) + (s[-1],)
+    return infer
+
+
+def _infer_global_pool(rank):
+    def infer(p, shapes, label):
+        (s,) = shapes
+        wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
+        _needs_rank(label, s, (rank + 1,), f"a {rank + 1}-D input {wanted}",
+                    "check the layers before it")
+        return (s[-1],)
+    return infer
+
+
+def _infer_flatten(p, shapes, label):
+    (s,) = shapes
+    if any(d is None for d in s):
+        raise ShapeError(
+            f"{label} needs a fixed size but gets {format_shape(s)}: "
+            "use a global pooling layer for inputs of any length"
+        )
+    return (math.prod(s),)
+
+
+def _infer_reshape(p, shapes, label):
+    (s,) = shapes
+    target = tuple(p["target_shape"])
+    if any(d is None for d in s):
+        raise ShapeError(f"{label} needs a fixed size but gets {format_shape(s)}")
+    total = math.prod(s)
+    known = math.prod(d for d in target if d != -1)
+    if -1 in target:
+        if total % known:
+            raise ShapeError(
+                f"{label} cannot reshape {format_shape(s)} ({total} values) "
+                f"into {format_shape(target)}"
+            )
+        return tuple(total // known if d == -1 else d for d in target)
+    if known != total:
+        raise ShapeError(
+            f"{label} cannot reshape {format_shape(s)} ({total} values) into "
+            f"{format_shape(target)} ({known} values): make the sizes agree or use -1"
+        )
+    return target
+
+
+def _infer_same(p, shapes, label):
+    return shapes[0]
+
+
+def _count_norm(per_feature):
+    def count(p, shapes):
+        return per_feature * (shapes[0][-1] or 0)
+    return count
+
+
+def _infer_embedding(p, shapes, label):
+    (s,) = shapes
+    return s + (p["output_dim"],)
+
+
+def _infer_recurrent(units_factor):
+    def infer(p, shapes, label):
+        (s,) = shapes
+        _needs_rank(label, s, (2,), "a sequence (steps, features)",
+                    "put an Embedding or a Reshape before it")
+        units = p["units"] * units_factor(p)
+        return (s[0], units) if p["return_sequences"] else (units,)
+    return infer
+
+
+def _recurrent_count(layer: str, units: int, features: int) -> int:
+    if layer == "LSTM":
+        return 4 * (units * (features + units) + units)
+    # Keras' GRU default (reset_after=True) keeps two bias vectors.
+    return 3 * units * (features + units) + 6 * units
+
+
+def _infer_concatenate(p, shapes, label):
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        got = ", ".join(format_shape(s) for s in shapes)
+        raise ShapeError(f"{label} needs inputs of one rank but gets {got}")
+    axis = p["axis"]
+    if not -rank <= axis < rank:
+        raise ShapeError(f"{label}: axis {axis} is out of range for inputs of rank {rank}")
+    axis %= rank
+    out = list(shapes[0])
+    for s in shapes[1:]:
+        for i, (a, b) in enumerate(zip(out, s)):
+            if i == axis:
+                out[i] = None if a is None or b is None else a + b
+            elif not _same_dim(a, b):
+                got = ", ".join(format_shape(t) for t in shapes)
+                raise ShapeError(
+                    f"{label} needs inputs that agree on every axis but {axis} and gets {got}"
+                )
+            elif a is None:
+                out[i] = b
+    return tuple(out)
+
+
+def _infer_add(p, shapes, label):
+    first = shapes[0]
+    for s in shapes[1:]:
+        if len(s) != len(first) or not all(_same_dim(a, b) for a, b in zip(first, s)):
+            got = ", ".join(format_shape(t) for t in shapes)
+            raise ShapeError(f"{label} needs inputs of one shape but gets {got}")
+    return first
+
+
+def _infer_input(p, shapes, label):
+    return tuple(p["shape"])
+
+
+# --- the kinds --------------------------------------------------------------
+
+def _conv(rank: int) -> LayerKind:
+    return LayerKind(
+        f"Conv{rank}D", "Convolution",
+        f"{rank}-D convolution over {'a sequence' if rank == 1 else 'an image'}.",
+        (
+            ParamSpec("filters", "int", 32, minimum=1, help="Number of filters."),
+            ParamSpec("kernel_size", "int", 3, minimum=1, help="Width of the window."),
+            ParamSpec("strides", "int", 1, minimum=1, help="Step of the window."),
+            ParamSpec("padding", "choice", "valid", choices=PADDINGS,
+                      help="'same' keeps the size (for stride 1)."),
+            _activation("relu"),
+            _use_bias(),
+        ),
+        infer=_infer_conv(rank), count=_count_conv(rank), keras_class=f"Conv{rank}D",
+        key_params=("filters", "kernel_size", "activation"), has_weights=True,
+    )
+
+
+def _pool(op: str, rank: int) -> LayerKind:
+    return LayerKind(
+        f"{op}Pooling{rank}D", "Pooling", f"{op} over windows of the input.",
+        (
+            ParamSpec("pool_size", "int", 2, minimum=1, help="Size of the window."),
+            ParamSpec("strides", "int", 0, minimum=0,
+                      help="Step of the window; 0 means the pool size."),
+            ParamSpec("padding", "choice", "valid", choices=PADDINGS, help="Border handling."),
+        ),
+        infer=_infer_pool(rank), keras_class=f"{op}Pooling{rank}D", key_params=("pool_size",),
+    )
+
+
+def _global_pool(op: str, rank: int) -> LayerKind:
+    return LayerKind(
+        f"Global{op}Pooling{rank}D", "Pooling",
+        f"{op} over all positions: one value per channel.",
+        infer=_infer_global_pool(rank), keras_class=f"Global{op}Pooling{rank}D",
+    )
+
+
+def _recurrent(name: str) -> LayerKind:
+    return LayerKind(
+        name, "Recurrent", f"{name} over a sequence.",
+        (
+            _units(32),
+            ParamSpec("return_sequences", "bool", False,
+                      help="Output every step (for a tagging head or a stacked layer)."),
+            _rate("dropout", 0.0, "Dropout on the inputs."),
+        ),
+        infer=_infer_recurrent(lambda p: 1),
+        count=lambda p, s: _recurrent_count(name, p["units"], s[0][-1] or 0),
+        keras_class=name, key_params=("units", "return_sequences"), has_weights=True,
+    )
+
+
+KINDS: dict[str, LayerKind] = {}
+
+
+def _register(*kinds: LayerKind) -> None:
+    for kind in kinds:
+        KINDS[kind.name] = kind
+
+
+_register(
+    LayerKind(
+        "Input", "Input / Output", "A model input: one array per example.",
+        (
+            ParamSpec("shape", "shape", (10,), allow_none=True,
+                      help="Shape of one example, e.g. 10 or 28, 28, 1; None for any length."),
+            ParamSpec("dtype", "choice", "float32", choices=("float32", "int32"),
+                      help="int32 for token ids that feed an Embedding."),
+        ),
+        min_inputs=0, max_inputs=0, infer=_infer_input, keras_class="InputLayer",
+        key_params=("shape",),
+    ),
+    LayerKind(
+        "Output", "Input / Output",
+        "The end of a task head: a Dense layer whose output the task learns.",
+        (_units(1, "Number of outputs: 1 for a value, the class count for a softmax."),
+         _activation("linear"), _use_bias()),
+        infer=_infer_dense, count=_count_dense, keras_class="Dense",
+        key_params=("units", "activation"), has_weights=True,
+    ),
+    LayerKind(
+        "Dense", "Core", "Fully connected layer.",
+        (_units(32), _activation("relu"), _use_bias()),
+        infer=_infer_dense, count=_count_dense, keras_class="Dense",
+        key_params=("units", "activation"), has_weights=True,
+    ),
+    LayerKind(
+        "Dropout", "Core", "Sets a fraction of inputs to zero while training.",
+        (_rate("rate", 0.5, "Fraction of inputs to drop."),),
+        infer=_infer_same, keras_class="Dropout", key_params=("rate",),
+    ),
+    LayerKind(
+        "Activation", "Core", "Applies an activation function.",
+        (_activation("relu"),), infer=_infer_same, keras_class="Activation",
+        key_params=("activation",),
+    ),
+    LayerKind("Flatten", "Reshaping", "Flattens to a vector.", infer=_infer_flatten,
+              keras_class="Flatten"),
+    LayerKind(
+        "Reshape", "Reshaping", "Gives the input a new shape with the same size.",
+        (ParamSpec("target_shape", "shape", (-1, 1), allow_minus_one=True,
+                   help="New shape; one dimension may be -1."),),
+        infer=_infer_reshape, keras_class="Reshape", key_params=("target_shape",),
+    ),
+    _conv(1), _conv(2),
+    _pool("Max", 1), _pool("Max", 2), _pool("Average", 1), _pool("Average", 2),
+    _global_pool("Max", 1), _global_pool("Max", 2),
+    _global_pool("Average", 1), _global_pool("Average", 2),
+    LayerKind(
+        "BatchNormalization", "Normalization", "Normalises each feature over the batch.",
+        (
+            ParamSpec("momentum", "float", 0.99, minimum=0.0, maximum=1.0,
+                      min_inclusive=False, max_inclusive=False,
+                      help="Momentum of the moving averages."),
+            ParamSpec("epsilon", "float", 0.001, minimum=0.0, min_inclusive=False,
+                      help="Added to the variance."),
+        ),
+        infer=_infer_same, count=_count_norm(4), keras_class="BatchNormalization",
+        has_weights=True,
+    ),
+    LayerKind(
+        "LayerNormalization", "Normalization", "Normalises each example over its features.",
+        (ParamSpec("epsilon", "float", 0.001, minimum=0.0, min_inclusive=False,
+                   help="Added to the variance."),),
+        infer=_infer_same, count=_count_norm(2), keras_class="LayerNormalization",
+        has_weights=True,
+    ),
+    LayerKind(
+        "Embedding", "Core", "Maps token ids to vectors.",
+        (
+            ParamSpec("input_dim", "int", 1000, minimum=1, help="Vocabulary size."),
+            ParamSpec("output_dim", "int", 64, minimum=1, help="Vector size."),
+            ParamSpec("mask_zero", "bool", False, help="Treat id 0 as padding."),
+        ),
+        infer=_infer_embedding, count=lambda p, s: p["input_dim"] * p["output_dim"],
+        keras_class="Embedding", key_params=("input_dim", "output_dim"), has_weights=True,
+    ),
+    _recurrent("LSTM"), _recurrent("GRU"),
+    LayerKind(
+        "Bidirectional", "Recurrent", "An LSTM or GRU run forwards and backwards.",
+        (
+            ParamSpec("layer", "choice", "LSTM", choices=("LSTM", "GRU"),
+                      help="The recurrent layer inside."),
+            _units(32),
+            ParamSpec("return_sequences", "bool", False, help="Output every step."),
+            ParamSpec("merge_mode", "choice", "concat",
+                      choices=("concat", "sum", "mul", "ave"),
+                      help="How the two directions combine."),
+            _rate("dropout", 0.0, "Dropout on the inputs."),
+        ),
+        infer=_infer_recurrent(lambda p: 2 if p["merge_mode"] == "concat" else 1),
+        count=lambda p, s: 2 * _recurrent_count(p["layer"], p["units"], s[0][-1] or 0),
+        keras_class="Bidirectional", key_params=("layer", "units", "return_sequences"),
+        has_weights=True,
+    ),
+    LayerKind(
+        "Concatenate", "Merge", "Joins its inputs along an axis.",
+        (ParamSpec("axis", "int", -1, help="Axis to join along; -1 is the last."),),
+        min_inputs=2, max_inputs=None, infer=_infer_concatenate, keras_class="Concatenate",
+    ),
+    LayerKind(
+        "Add", "Merge", "Adds inputs of one shape.",
+        min_inputs=2, max_inputs=None, infer=_infer_add, keras_class="Add",
+    ),
+)
+
+CATEGORIES = ("Input / Output", "Core", "Convolution", "Pooling", "Recurrent",
+              "Normalization", "Reshaping", "Merge")
+
+
+def get_kind(name: str) -> LayerKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown node kind {name!r}") from None
+
+
+def keras_config(kind: LayerKind, params: dict) -> dict:
+    """The keyword arguments of the Keras layer for a node of this kind."""
+    p = dict(params)
+    if kind.name == "Input":
+        return {"shape": tuple(p["shape"]), "dtype": p["dtype"]}
+    if kind.name.startswith(("MaxPooling", "AveragePooling")):
+        p["strides"] = p["strides"] or None
+    if kind.name == "Reshape":
+        p["target_shape"] = tuple(p["target_shape"])
+    if kind.name == "Bidirectional":
+        return {"merge_mode": p["merge_mode"]}
+    return p
+

@@ -1,0 +1,338 @@
+"""Undoable edits. Each command changes the project only through its edit
+methods (so views hear about it) and knows how to put everything back.
+
+One user gesture is one command: a drag of five nodes is one MoveNodes, and
+"add task head" is one Macro of several commands.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+
+from .events import EventEmitter
+from .graph import Edge, Node
+from .project import Project
+from .settings import DataSource
+from .tasks import Task
+
+
+class Command(ABC):
+    text = "Edit"
+
+    @abstractmethod
+    def do(self, project: Project) -> None: ...
+
+    @abstractmethod
+    def undo(self, project: Project) -> None: ...
+
+
+class AddNode(Command):
+    def __init__(self, node: Node) -> None:
+        self.node = node.copy()
+        self.text = f"Add {node.kind}"
+
+    def do(self, project: Project) -> None:
+        project.add_node(self.node.copy())
+
+    def undo(self, project: Project) -> None:
+        project.remove_node(self.node.id)
+
+
+class RemoveNodes(Command):
+    """Remove nodes with their edges; a removed Output leaves its task without
+    an output (the task keeps its settings, and undo re-attaches it)."""
+
+    def __init__(self, node_ids) -> None:
+        self.node_ids = list(dict.fromkeys(node_ids))
+        self.text = "Delete node" if len(self.node_ids) == 1 else f"Delete {len(self.node_ids)} nodes"
+        self._edges: list[tuple[int, Edge]] = []
+        self._nodes: list[tuple[int, Node]] = []
+        self._outputs: list[tuple[str, str]] = []
+
+    def do(self, project: Project) -> None:
+        doomed = set(self.node_ids)
+        self._edges = [(i, e) for i, e in enumerate(project.edges)
+                       if e.source in doomed or e.target in doomed]
+        for _, edge in reversed(self._edges):
+            project.disconnect(edge)
+        self._outputs = []
+        for task in project.tasks:
+            if task.output in doomed:
+                self._outputs.append((task.name, task.output))
+                project.set_task_field(task.name, "output", None)
+        order = list(project.nodes)
+        self._nodes = [(order.index(n), project.node(n).copy()) for n in self.node_ids]
+        for node_id in self.node_ids:
+            project.remove_node(node_id)
+
+    def undo(self, project: Project) -> None:
+        for index, node in sorted(self._nodes, key=lambda p: p[0]):
+            project.add_node(node.copy())
+            _move_to(project.graph.nodes, node.id, index)
+        for task_name, output in self._outputs:
+            project.set_task_field(task_name, "output", output)
+        for index, edge in self._edges:
+            project.connect(edge, index)
+
+
+def _move_to(nodes: dict, key: str, index: int) -> None:
+    """Put key back at its old place in the (ordered) node dict, so undo
+    restores the file order exactly."""
+    items = list(nodes.items())
+    pos = next(i for i, (k, _) in enumerate(items) if k == key)
+    item = items.pop(pos)
+    items.insert(index, item)
+    nodes.clear()
+    nodes.update(items)
+
+
+class Connect(Command):
+    text = "Connect"
+
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+
+    def do(self, project: Project) -> None:
+        project.connect(self.edge)
+
+    def undo(self, project: Project) -> None:
+        project.disconnect(self.edge)
+
+
+class Disconnect(Command):
+    text = "Disconnect"
+
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+        self._index = None
+
+    def do(self, project: Project) -> None:
+        self._index = project.disconnect(self.edge)
+
+    def undo(self, project: Project) -> None:
+        project.connect(self.edge, self._index)
+
+
+class SetParam(Command):
+    def __init__(self, node_id: str, name: str, value) -> None:
+        self.node_id, self.name, self.value = node_id, name, value
+        self.text = f"Set {name}"
+        self._old = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.set_param(self.node_id, self.name, self.value)
+
+    def undo(self, project: Project) -> None:
+        project.set_param(self.node_id, self.name, self._old)
+
+
+class RenameNode(Command):
+    text = "Rename node"
+
+    def __init__(self, node_id: str, name: str) -> None:
+        self.node_id, self.name = node_id, name
+        self._old = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.rename_node(self.node_id, self.name)
+
+    def undo(self, project: Project) -> None:
+        project.rename_node(self.node_id, self._old)
+
+
+class MoveNodes(Command):
+    """Move several nodes at once: {node_id: (x, y)}."""
+
+    def __init__(self, positions: dict[str, tuple[float, float]]) -> None:
+        self.positions = dict(positions)
+        self.text = "Move" if len(positions) == 1 else f"Move {len(positions)} nodes"
+        self._old: dict[str, tuple[float, float]] = {}
+
+    def do(self, project: Project) -> None:
+        self._old = {n: (project.node(n).x, project.node(n).y) for n in self.positions}
+        for node_id, (x, y) in self.positions.items():
+            project.move_node(node_id, x, y)
+
+    def undo(self, project: Project) -> None:
+        for node_id, (x, y) in self._old.items():
+            project.move_node(node_id, x, y)
+
+
+class AddTask(Command):
+    def __init__(self, task: Task, index: int | None = None) -> None:
+        self.task, self.index = copy.deepcopy(task), index
+        self.text = f"Add task {task.name}"
+
+    def do(self, project: Project) -> None:
+        project.add_task(copy.deepcopy(self.task), self.index)
+
+    def undo(self, project: Project) -> None:
+        project.remove_task(self.task.name)
+
+
+class RemoveTask(Command):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.text = f"Remove task {name}"
+        self._index, self._task = 0, None
+
+    def do(self, project: Project) -> None:
+        self._index, self._task = project.remove_task(self.name)
+
+    def undo(self, project: Project) -> None:
+        project.add_task(self._task, self._index)
+
+
+class SetTaskField(Command):
+    def __init__(self, name: str, field: str, value) -> None:
+        self.name, self.field, self.value = name, field, value
+        self.text = "Rename task" if field == "name" else f"Set task {field}"
+        self._old = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.set_task_field(self.name, self.field, self.value)
+
+    def undo(self, project: Project) -> None:
+        current = self.value if self.field == "name" else self.name
+        project.set_task_field(current, self.field, self._old)
+
+
+class SetTraining(Command):
+    def __init__(self, field: str, value) -> None:
+        self.field, self.value = field, value
+        self.text = f"Set {field.replace('_', ' ')}"
+        self._old = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.set_training(self.field, self.value)
+
+    def undo(self, project: Project) -> None:
+        project.set_training(self.field, self._old)
+
+
+class SetData(Command):
+    text = "Change data"
+
+    def __init__(self, source: DataSource) -> None:
+        self.source = copy.deepcopy(source)
+        self._old = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.set_data(copy.deepcopy(self.source))
+
+    def undo(self, project: Project) -> None:
+        project.set_data(self._old)
+
+
+class Macro(Command):
+    """Several commands as one undo step. If one fails part way, the ones
+    already done are undone, so the project is never left half-edited."""
+
+    def __init__(self, text: str, commands: list[Command]) -> None:
+        self.text = text
+        self.commands = list(commands)
+
+    def do(self, project: Project) -> None:
+        done: list[Command] = []
+        try:
+            for command in self.commands:
+                command.do(project)
+                done.append(command)
+        except Exception:
+            for command in reversed(done):
+                command.undo(project)
+            raise
+
+    def undo(self, project: Project) -> None:
+        for command in reversed(self.commands):
+            command.undo(project)
+
+
+def add_task_head(project: Project, node_id: str, units: int = 32) -> Macro:
+    """"Add task head" on a node: a Dense -> Output chain below it and a new
+    task that learns the Output, as one undo step."""
+    base = project.node(node_id)
+    task_name = project.unique_task_name("task")
+
+    def free_name(name: str) -> str:
+        return name if project.node_by_name(name) is None else project.unique_node_name(name)
+
+    dense = Node(project.new_node_id("Dense"), "Dense", free_name(f"{task_name}_hidden"),
+                 {"units": units}, base.x, base.y + 120)
+    output = Node(project.new_node_id("Output"), "Output", free_name(f"{task_name}_out"),
+                  {}, base.x, base.y + 240)
+    return Macro("Add task head", [
+        AddNode(dense), AddNode(output),
+        Connect(Edge(node_id, dense.id)), Connect(Edge(dense.id, output.id)),
+        AddTask(Task(task_name, output=output.id)),
+    ])
+
+
+class UndoStack:
+    """The history of commands. Views listen to `events` ("changed") to
+    refresh undo/redo actions and the unsaved-changes mark."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._done: list[Command] = []
+        self._undone: list[Command] = []
+        self._clean_index: int | None = 0
+        self.events = EventEmitter()
+
+    def push(self, command: Command) -> None:
+        """Do the command and record it; a refused command records nothing."""
+        command.do(self.project)
+        self._done.append(command)
+        if self._clean_index is not None and self._clean_index > len(self._done) - 1:
+            self._clean_index = None  # the clean state was in the discarded redo
+        self._undone.clear()
+        self.events.emit("changed")
+
+    def undo(self) -> None:
+        if self._done:
+            command = self._done.pop()
+            command.undo(self.project)
+            self._undone.append(command)
+            self.events.emit("changed")
+
+    def redo(self) -> None:
+        if self._undone:
+            command = self._undone.pop()
+            command.do(self.project)
+            self._done.append(command)
+            self.events.emit("changed")
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._done)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._undone)
+
+    @property
+    def undo_text(self) -> str:
+        return self._done[-1].text if self._done else ""
+
+    @property
+    def redo_text(self) -> str:
+        return self._undone[-1].text if self._undone else ""
+
+    @property
+    def index(self) -> int:
+        return len(self._done)
+
+    def set_clean(self) -> None:
+        self._clean_index = len(self._done)
+        self.events.emit("changed")
+
+    @property
+    def is_clean(self) -> bool:
+        return self._clean_index == len(self._done)
+
+    def clear(self) -> None:
+        self._done.clear()
+        self._undone.clear()
+        self._clean_index = 0
+        self.events.emit("changed")

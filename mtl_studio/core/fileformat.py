@@ -1,0 +1,436 @@
+"""The project file: JSON with a format version, migrations for older
+versions, and atomic saving. docs/project-format.md documents every field.
+
+Reading checks every value and raises ProjectError naming the JSON path,
+e.g. "nodes[3].params.units: expected a positive integer, got -4". Nothing
+is eval'd or unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from .catalogue import KINDS
+from .graph import Edge, GraphError, Node
+from .params import describe
+from .project import (
+    TRAINING_CHECKS, Project, check_data_source, check_node_name, check_optimizer,
+)
+from .settings import DataSource, OptimizerSpec, TrainingSettings
+from .tasks import TASK_FIELD_CHECKS, Task, check_task_name
+
+FORMAT_NAME = "mtl-studio-project"
+FORMAT_VERSION = 1
+SUFFIX = ".mtl.json"
+
+# from-version -> function turning a dict of that version into the next one.
+# To change the format: bump FORMAT_VERSION, add MIGRATIONS[old] and a test
+# that loads a file of the old version (see docs/project-format.md).
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+class ProjectError(Exception):
+    """A project file that cannot be read: `path` is the JSON path of the
+    bad value ("" for the whole file), `file` the file when known."""
+
+    def __init__(self, path: str, message: str, file: str | None = None) -> None:
+        self.path = path
+        self.message = message
+        self.file = file
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+
+
+# --- writing -----------------------------------------------------------------
+
+def _optimizer_dict(spec: OptimizerSpec | None):
+    if spec is None:
+        return None
+    return {"name": spec.name, "learning_rate": spec.learning_rate}
+
+
+def _data_dict(source: DataSource | None):
+    if source is None:
+        return None
+    return {
+        "kind": source.kind,
+        "generator": source.generator,
+        "params": dict(source.params),
+        "path": source.path,
+        "inputs": {k: list(v) for k, v in source.inputs.items()},
+        "standardize_inputs": source.standardize_inputs,
+        "standardize_targets": source.standardize_targets,
+    }
+
+
+def _json_param(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def to_dict(project: Project) -> dict:
+    t = project.training
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "name": project.name,
+        "description": project.description,
+        "nodes": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "name": n.name,
+                "params": {k: _json_param(v) for k, v in n.params.items()},
+                "position": [round(n.x, 2), round(n.y, 2)],
+            }
+            for n in project.nodes.values()
+        ],
+        "edges": [{"from": e.source, "to": e.target, "port": e.port} for e in project.edges],
+        "tasks": [
+            {
+                "name": task.name,
+                "output": task.output,
+                "loss": task.loss,
+                "weight": task.weight,
+                "metrics": list(task.metrics),
+                "target": list(task.target),
+                "color": task.color,
+                "optimizer": _optimizer_dict(task.optimizer),
+                "schedule_weight": task.schedule_weight,
+                "data": _data_dict(task.data),
+            }
+            for task in project.tasks
+        ],
+        "training": {
+            "mode": t.mode,
+            "weighting": t.weighting,
+            "gradnorm_alpha": t.gradnorm_alpha,
+            "dwa_temperature": t.dwa_temperature,
+            "optimizer": _optimizer_dict(t.optimizer),
+            "schedule": t.schedule,
+            "soft_sharing_lambda": t.soft_sharing_lambda,
+            "batch_size": t.batch_size,
+            "epochs": t.epochs,
+            "validation_split": t.validation_split,
+            "seed": t.seed,
+            "steps_per_call": t.steps_per_call,
+        },
+        "data": _data_dict(project.data),
+    }
+
+
+def _format(value, indent: int = 0) -> str:
+    """JSON with two-space indents, but lists of plain values on one line
+    ("shape": [28, 28, 1]) so the file stays easy to read and to diff."""
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {_format(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return "[" + ", ".join(json.dumps(v, allow_nan=False) for v in value) + "]"
+        items = [inner + _format(v, indent + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(value, allow_nan=False)
+
+
+def dumps(project: Project) -> str:
+    return _format(to_dict(project)) + "\n"
+
+
+def save(project: Project, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename,
+    so a crash or a full disk never leaves half a project behind."""
+    path = Path(path)
+    text = dumps(project)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ProjectError("", f"cannot write to {folder}: {exc.strerror or exc}",
+                           str(path)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ProjectError("", f"cannot write the file: {exc.strerror or exc}", str(path)) from None
+
+
+# --- reading -----------------------------------------------------------------
+
+_MISSING = object()
+
+
+class _Reader:
+    """Reads values out of nested dicts, naming the JSON path on failure."""
+
+    def field(self, obj: dict, key: str, path: str, types, default: Any = _MISSING):
+        here = f"{path}.{key}" if path else key
+        if key not in obj:
+            if default is _MISSING:
+                raise ProjectError(here, "is missing")
+            return default
+        value = obj[key]
+        if types is not None and (not isinstance(value, types) or
+                                  (isinstance(value, bool) and bool not in _tuple(types))):
+            raise ProjectError(here, f"expected {_type_name(types)}, got {describe(value)}")
+        return value
+
+    def mapping(self, value, path: str) -> dict:
+        if not isinstance(value, dict):
+            raise ProjectError(path, f"expected an object, got {describe(value)}")
+        return value
+
+    def check(self, check, value, path: str):
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise ProjectError(path, str(exc)) from None
+
+    def unknown(self, obj: dict, known, path: str) -> None:
+        extra = [k for k in obj if k not in known]
+        if extra:
+            where = f"{path}.{extra[0]}" if path else extra[0]
+            raise ProjectError(where, f"unknown field (known: {', '.join(known)})")
+
+
+def _tuple(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _type_name(types) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "an object", type(None): "null"}
+    return " or ".join(names.get(t, t.__name__) for t in _tuple(types))
+
+
+_NUM = (int, float)
+
+
+def _read_optimizer(r: _Reader, value, path: str) -> OptimizerSpec | None:
+    if value is None:
+        return None
+    obj = r.mapping(value, path)
+    r.unknown(obj, ("name", "learning_rate"), path)
+    spec = OptimizerSpec(
+        r.field(obj, "name", path, str, "adam"),
+        r.field(obj, "learning_rate", path, _NUM, 0.001),
+    )
+    try:
+        return check_optimizer(spec)
+    except ValueError as exc:
+        key = "name" if spec.name not in ("adam", "adamw", "sgd", "rmsprop") else "learning_rate"
+        raise ProjectError(f"{path}.{key}", str(exc)) from None
+
+
+_DATA_FIELDS = ("kind", "generator", "params", "path", "inputs", "standardize_inputs",
+                "standardize_targets")
+
+
+def _read_data(r: _Reader, value, path: str) -> DataSource | None:
+    if value is None:
+        return None
+    obj = r.mapping(value, path)
+    r.unknown(obj, _DATA_FIELDS, path)
+    inputs = r.field(obj, "inputs", path, dict, {})
+    for key, cols in inputs.items():
+        if isinstance(cols, str):
+            inputs[key] = cols = [cols]
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise ProjectError(f"{path}.inputs.{key}",
+                               f"expected a list of column names, got {describe(cols)}")
+    source = DataSource(
+        kind=r.field(obj, "kind", path, str, "generator"),
+        generator=r.field(obj, "generator", path, str, ""),
+        params=dict(r.field(obj, "params", path, dict, {})),
+        path=r.field(obj, "path", path, str, ""),
+        inputs=inputs,
+        standardize_inputs=r.field(obj, "standardize_inputs", path, bool, True),
+        standardize_targets=r.field(obj, "standardize_targets", path, bool, False),
+    )
+    try:
+        return check_data_source(source)
+    except ValueError as exc:
+        raise ProjectError(f"{path}.kind", str(exc)) from None
+
+
+def _read_node(r: _Reader, value, path: str) -> Node:
+    obj = r.mapping(value, path)
+    r.unknown(obj, ("id", "kind", "name", "params", "position"), path)
+    node_id = r.field(obj, "id", path, str)
+    if not node_id:
+        raise ProjectError(f"{path}.id", "must not be empty")
+    kind_name = r.field(obj, "kind", path, str)
+    if kind_name not in KINDS:
+        raise ProjectError(f"{path}.kind", f"unknown node kind {kind_name!r} "
+                                           f"(known: {', '.join(sorted(KINDS))})")
+    kind = KINDS[kind_name]
+    name = r.check(check_node_name, r.field(obj, "name", path, str, node_id), f"{path}.name")
+    raw = r.field(obj, "params", path, dict, {})
+    params = kind.defaults()
+    for key, v in raw.items():
+        if key not in params:
+            known = ", ".join(params) or "none"
+            raise ProjectError(f"{path}.params.{key}",
+                               f"unknown parameter of {kind_name} (known: {known})")
+        params[key] = r.check(kind.param(key).check, v, f"{path}.params.{key}")
+    pos = r.field(obj, "position", path, list, [0, 0])
+    if len(pos) != 2 or not all(isinstance(c, _NUM) and not isinstance(c, bool) for c in pos):
+        raise ProjectError(f"{path}.position", f"expected [x, y], got {describe(pos)}")
+    return Node(node_id, kind_name, name, params, float(pos[0]), float(pos[1]))
+
+
+_TASK_FIELDS = ("name", "output", "loss", "weight", "metrics", "target", "color",
+                "optimizer", "schedule_weight", "data")
+
+
+def _read_task(r: _Reader, value, path: str, node_ids) -> Task:
+    obj = r.mapping(value, path)
+    r.unknown(obj, _TASK_FIELDS, path)
+    name = r.check(check_task_name, r.field(obj, "name", path, str), f"{path}.name")
+    output = r.field(obj, "output", path, (str, type(None)), None)
+    if output is not None and output not in node_ids:
+        raise ProjectError(f"{path}.output", f"refers to a missing node {output!r}")
+    task = Task(name, output)
+    for key, types, default in (("loss", str, "mse"), ("weight", _NUM, 1.0),
+                                ("metrics", list, []), ("target", (list, str), []),
+                                ("color", str, ""), ("schedule_weight", _NUM, 1.0)):
+        raw = r.field(obj, key, path, types, default)
+        setattr(task, key, r.check(TASK_FIELD_CHECKS[key], raw, f"{path}.{key}"))
+    task.optimizer = _read_optimizer(r, obj.get("optimizer"), f"{path}.optimizer")
+    task.data = _read_data(r, obj.get("data"), f"{path}.data")
+    return task
+
+
+def _read_training(r: _Reader, value, path: str) -> TrainingSettings:
+    settings = TrainingSettings()
+    if value is None:
+        return settings
+    obj = r.mapping(value, path)
+    r.unknown(obj, tuple(TRAINING_CHECKS), path)
+    for key, raw in obj.items():
+        here = f"{path}.{key}"
+        if key == "optimizer":
+            spec = _read_optimizer(r, raw, here)
+            settings.optimizer = spec if spec is not None else OptimizerSpec()
+        else:
+            setattr(settings, key, r.check(TRAINING_CHECKS[key], raw, here))
+    return settings
+
+
+def _migrate(data: dict) -> dict:
+    version = data.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ProjectError("format_version", f"expected a positive integer, got {describe(version)}")
+    if version > FORMAT_VERSION:
+        raise ProjectError("format_version", (
+            f"the file has format version {version}, newer than this MTL Studio reads "
+            f"({FORMAT_VERSION}): update MTL Studio to open it"))
+    while version < FORMAT_VERSION:
+        if version not in MIGRATIONS:
+            raise ProjectError("format_version", f"no migration from format version {version}")
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["format_version"] = version
+    return data
+
+
+def from_dict(data: Any) -> Project:
+    r = _Reader()
+    data = r.mapping(data, "")
+    if data.get("format") != FORMAT_NAME:
+        raise ProjectError("format", f"expected {FORMAT_NAME!r}: this is not an MTL Studio "
+                                     f"project (got {describe(data.get('format'))})")
+    data = _migrate(dict(data))
+    r.unknown(data, ("format", "format_version", "name", "description", "nodes", "edges",
+                     "tasks", "training", "data"), "")
+    project = Project(r.field(data, "name", "", str, "untitled"))
+    project.description = r.field(data, "description", "", str, "")
+
+    for i, raw in enumerate(r.field(data, "nodes", "", list, [])):
+        node = _read_node(r, raw, f"nodes[{i}]")
+        if node.id in project.nodes:
+            raise ProjectError(f"nodes[{i}].id", f"duplicate node id {node.id!r}")
+        project.graph.add_node(node)
+
+    for i, raw in enumerate(r.field(data, "edges", "", list, [])):
+        path = f"edges[{i}]"
+        obj = r.mapping(raw, path)
+        r.unknown(obj, ("from", "to", "port"), path)
+        source = r.field(obj, "from", path, str)
+        target = r.field(obj, "to", path, str)
+        port = r.field(obj, "port", path, int, 0)
+        for key, ref in (("from", source), ("to", target)):
+            if ref not in project.nodes:
+                raise ProjectError(f"{path}.{key}", f"refers to a missing node {ref!r}")
+        if port < 0:
+            raise ProjectError(f"{path}.port", f"expected an integer >= 0, got {port}")
+        edge = Edge(source, target, port)
+        if edge in project.edges:
+            raise ProjectError(path, f"duplicate edge {source} -> {target}")
+        kind = KINDS[project.node(target).kind]
+        if kind.max_inputs is not None and port >= kind.max_inputs:
+            raise ProjectError(f"{path}.port", f"{project.node(target).label} has "
+                                               f"no input port {port}")
+        if any(e.target == target and e.port == port for e in project.edges):
+            raise ProjectError(path, f"a second edge into port {port} of "
+                                     f"{project.node(target).label}")
+        # Cycles are kept, not refused: validation reports them on the nodes
+        # so the user can open the file and fix it on the canvas.
+        project.graph.insert_edge(edge)
+
+    for i, raw in enumerate(r.field(data, "tasks", "", list, [])):
+        task = _read_task(r, raw, f"tasks[{i}]", project.nodes)
+        if any(t.name == task.name for t in project.tasks):
+            raise ProjectError(f"tasks[{i}].name", f"duplicate task name {task.name!r}")
+        project.tasks.append(task)
+
+    project.training = _read_training(r, data.get("training"), "training")
+    data_source = _read_data(r, data.get("data"), "data")
+    project.data = data_source if data_source is not None else DataSource()
+    return project
+
+
+def loads(text: str, file: str | None = None) -> Project:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError("", f"not valid JSON: {exc.msg} at line {exc.lineno} "
+                               f"column {exc.colno}", file) from None
+    except RecursionError:
+        raise ProjectError("", "not valid JSON: nested too deeply", file) from None
+    try:
+        return from_dict(data)
+    except ProjectError as exc:
+        exc.file = file
+        raise
+    except GraphError as exc:
+        raise ProjectError("", str(exc), file) from None
+
+
+def load(path: str | os.PathLike) -> Project:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProjectError("", f"cannot read the file: {exc.strerror or exc}", str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProjectError("", "not a text file (it is not UTF-8)", str(path)) from None
+    return loads(text, str(path))

@@ -1,0 +1,170 @@
+"""The directed graph of layer nodes: storage, connection rules and queries.
+
+Mutation goes through Project, which emits events; this module only keeps
+the data consistent and answers questions about it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from .catalogue import get_kind
+
+
+class GraphError(Exception):
+    """A graph edit that is not allowed; the message says why."""
+
+
+class CycleError(GraphError):
+    pass
+
+
+class PortError(GraphError):
+    pass
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str
+    name: str
+    params: dict = field(default_factory=dict)
+    x: float = 0.0
+    y: float = 0.0
+
+    def copy(self) -> "Node":
+        return copy.deepcopy(self)
+
+    @property
+    def label(self) -> str:
+        """How messages name the node: "Dense 'fc1'"."""
+        return f"{self.kind} '{self.name}'"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    port: int = 0  # input port of the target; merge nodes have ports 0, 1, ...
+
+
+class Graph:
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+
+    # --- storage ----------------------------------------------------------
+
+    def add_node(self, node: Node) -> None:
+        if node.id in self.nodes:
+            raise GraphError(f"a node with id {node.id!r} already exists")
+        self.nodes[node.id] = node
+
+    def remove_node(self, node_id: str) -> Node:
+        """Remove a node; its edges must already be gone."""
+        if any(node_id in (e.source, e.target) for e in self.edges):
+            raise GraphError(f"node {node_id!r} still has edges")
+        return self.nodes.pop(node_id)
+
+    def insert_edge(self, edge: Edge, index: int | None = None) -> None:
+        if index is None:
+            self.edges.append(edge)
+        else:
+            self.edges.insert(index, edge)
+
+    def remove_edge(self, edge: Edge) -> int:
+        index = self.edges.index(edge)
+        del self.edges[index]
+        return index
+
+    # --- connection rules ---------------------------------------------------
+
+    def check_connect(self, source: str, target: str, port: int = 0) -> None:
+        """Raise a GraphError saying why source -> target:port is refused."""
+        if source not in self.nodes:
+            raise GraphError(f"there is no node {source!r}")
+        if target not in self.nodes:
+            raise GraphError(f"there is no node {target!r}")
+        src, dst = self.nodes[source], self.nodes[target]
+        kind = get_kind(dst.kind)
+        if kind.max_inputs == 0:
+            raise PortError(f"{dst.label} takes no inputs")
+        if source == target:
+            raise CycleError(f"{src.label} cannot feed itself")
+        if port < 0 or (kind.max_inputs is not None and port >= kind.max_inputs):
+            raise PortError(f"{dst.label} has no input port {port}")
+        if any(e.target == target and e.port == port for e in self.edges):
+            raise PortError(f"{dst.label} already has an input on port {port}: "
+                            "remove that edge first")
+        if any(e.source == source and e.target == target for e in self.edges):
+            raise GraphError(f"{src.label} already feeds {dst.label}")
+        if source in self.descendants(target):
+            raise CycleError(f"connecting {src.label} to {dst.label} would make a cycle")
+
+    def free_port(self, target: str) -> int:
+        """The first input port of target with no edge (merge nodes grow)."""
+        used = {e.port for e in self.edges if e.target == target}
+        port = 0
+        while port in used:
+            port += 1
+        return port
+
+    # --- queries ------------------------------------------------------------
+
+    def inputs_of(self, node_id: str) -> list[Edge]:
+        """Edges into a node, ordered by port."""
+        return sorted((e for e in self.edges if e.target == node_id), key=lambda e: e.port)
+
+    def outputs_of(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.source == node_id]
+
+    def edges_of(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if node_id in (e.source, e.target)]
+
+    def predecessors(self, node_id: str) -> list[str]:
+        return [e.source for e in self.inputs_of(node_id)]
+
+    def successors(self, node_id: str) -> list[str]:
+        return [e.target for e in self.outputs_of(node_id)]
+
+    def _walk(self, start: str, step) -> set[str]:
+        seen: set[str] = set()
+        stack = list(step(start))
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(step(n))
+        return seen
+
+    def ancestors(self, node_id: str) -> set[str]:
+        return self._walk(node_id, self.predecessors)
+
+    def descendants(self, node_id: str) -> set[str]:
+        return self._walk(node_id, self.successors)
+
+    def topological_order(self) -> tuple[list[str], set[str]]:
+        """Nodes in an order where each comes after its inputs (Kahn), and the
+        set of nodes left over because they sit on or behind a cycle."""
+        indegree = {n: 0 for n in self.nodes}
+        for e in self.edges:
+            if e.source in self.nodes and e.target in self.nodes:
+                indegree[e.target] += 1
+        ready = [n for n in self.nodes if indegree[n] == 0]
+        order: list[str] = []
+        while ready:
+            n = ready.pop(0)
+            order.append(n)
+            for m in self.successors(n):
+                if m in indegree:
+                    indegree[m] -= 1
+                    if indegree[m] == 0:
+                        ready.append(m)
+        leftover = set(self.nodes) - set(order)
+        return order, leftover
+
+    def cycle_nodes(self) -> set[str]:
+        """Nodes that lie on a cycle (not merely downstream of one)."""
+        _, leftover = self.topological_order()
+        return {n for n in leftover if n in self.descendants(n)}

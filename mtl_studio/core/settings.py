@@ -1,0 +1,60 @@
+"""Training settings and data sources, kept in the project file.
+
+The training engine reads these; the core only stores and checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MODES = ("joint", "alternating", "soft_sharing")
+WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("random", "round_robin", "proportional")
+DATA_KINDS = ("generator", "csv", "npz")
+
+
+@dataclass
+class OptimizerSpec:
+    name: str = "adam"
+    learning_rate: float = 0.001
+
+
+@dataclass
+class TrainingSettings:
+    mode: str = "joint"
+    weighting: str = "fixed"
+    # GradNorm's restoring force (Chen et al. 2018).
+    gradnorm_alpha: float = 1.5
+    # Dynamic weight average temperature (Liu et al. 2019).
+    dwa_temperature: float = 2.0
+    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
+    # Alternating mode: how the next task's batch is chosen.
+    schedule: str = "random"
+    # Soft sharing: weight of the squared distance between tied weights.
+    soft_sharing_lambda: float = 0.01
+    batch_size: int = 32
+    epochs: int = 10
+    validation_split: float = 0.2
+    seed: int = 0
+    # Training steps run inside one compiled call.
+    steps_per_call: int = 20
+
+
+@dataclass
+class DataSource:
+    """Where examples come from.
+
+    kind "generator": a built-in formula (name + params); "csv" / "npz": a
+    file, its path relative to the project file when possible. `inputs` maps
+    each Input node id to the columns (or one array) that feed it; each task
+    names its own target columns.
+    """
+
+    kind: str = "generator"
+    generator: str = ""
+    params: dict = field(default_factory=dict)
+    path: str = ""
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    standardize_inputs: bool = True
+    standardize_targets: bool = False

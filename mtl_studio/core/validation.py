@@ -1,0 +1,229 @@
+"""Validation and shape inference.
+
+`validate(project)` returns every problem at once, each with its place and a
+message that says what to change. Errors block training and export;
+warnings do not. Shapes leave out the batch dimension.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .catalogue import ShapeError, get_kind
+from .params import Shape
+from .project import Project
+from .tasks import CLASSIFICATION_LOSSES, CLASSIFICATION_METRICS
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a problem is: kind is "node", "edge", "task" or "project"; id
+    is the node id, task name or "source->target" of the edge."""
+
+    kind: str
+    id: str = ""
+    label: str = ""
+
+    def __str__(self) -> str:
+        return self.label or (f"{self.kind} {self.id}" if self.id else self.kind)
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str
+    place: Place
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.place}: {self.message}"
+
+
+def _node_place(project: Project, node_id: str) -> Place:
+    return Place("node", node_id, project.node(node_id).label)
+
+
+def _task_place(name: str) -> Place:
+    return Place("task", name, f"task '{name}'")
+
+
+def infer_shapes(project: Project) -> tuple[dict[str, Shape | None], list[Problem]]:
+    """Output shape of every node (None where it cannot be known) and the
+    problems found on the way."""
+    graph = project.graph
+    order, _ = graph.topological_order()
+    shapes: dict[str, Shape | None] = {n: None for n in project.nodes}
+    problems: list[Problem] = []
+    for node_id in order:
+        node = project.node(node_id)
+        kind = get_kind(node.kind)
+        preds = graph.predecessors(node_id)
+        if len(preds) < kind.min_inputs:
+            continue  # reported by the connection checks
+        in_shapes = [shapes[p] for p in preds]
+        if any(s is None for s in in_shapes):
+            continue  # an upstream problem already explains it
+        try:
+            shapes[node_id] = kind.infer(node.params, in_shapes, node.label)
+        except ShapeError as exc:
+            problems.append(Problem(ERROR, _node_place(project, node_id), str(exc)))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            # Parameters already reported as invalid can break the rule itself.
+            problems.append(Problem(ERROR, _node_place(project, node_id),
+                                    f"{node.label}: cannot work out its shape ({exc})"))
+    return shapes, problems
+
+
+def parameter_count(project: Project, shapes: dict[str, Shape | None] | None = None) -> dict[str, int]:
+    """Number of weights per node, as Keras' count_params() would report."""
+    if shapes is None:
+        shapes, _ = infer_shapes(project)
+    counts = {}
+    for node_id, node in project.nodes.items():
+        kind = get_kind(node.kind)
+        in_shapes = [shapes[p] for p in project.graph.predecessors(node_id)]
+        if any(s is None for s in in_shapes) or len(in_shapes) < kind.min_inputs:
+            counts[node_id] = 0
+            continue
+        counts[node_id] = kind.count(node.params, in_shapes)
+    return counts
+
+
+def validate(project: Project) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+    graph = project.graph
+    nodes = project.nodes
+
+    if not project.input_nodes():
+        add(Problem(ERROR, Place("project"), "the project has no Input node: add one"))
+    if not project.tasks:
+        add(Problem(ERROR, Place("project"),
+                    "the project has no tasks: add an Output node and a task for it"))
+
+    # Names, parameters.
+    seen_names: dict[str, str] = {}
+    for node_id, node in nodes.items():
+        place = _node_place(project, node_id)
+        if node.name in seen_names:
+            add(Problem(ERROR, place, f"two nodes are named {node.name!r}: rename one"))
+        seen_names.setdefault(node.name, node_id)
+        kind = get_kind(node.kind)
+        for spec in kind.params:
+            try:
+                spec.check(node.params.get(spec.name))
+            except ValueError as exc:
+                add(Problem(ERROR, place, f"parameter {spec.name}: {exc}"))
+
+    # Edges and connections.
+    for edge in graph.edges:
+        if edge.source not in nodes or edge.target not in nodes:
+            missing = edge.source if edge.source not in nodes else edge.target
+            add(Problem(ERROR, Place("edge", f"{edge.source}->{edge.target}"),
+                        f"edge refers to a missing node {missing!r}: delete it"))
+    cycle = graph.cycle_nodes()
+    for node_id in cycle:
+        add(Problem(ERROR, _node_place(project, node_id),
+                    f"{nodes[node_id].label} is on a cycle: remove one of the edges of the loop"))
+
+    task_outputs = {t.output for t in project.tasks if t.output is not None}
+    feeds_task: set[str] = set()
+    for out in task_outputs:
+        if out in nodes:
+            feeds_task |= graph.ancestors(out) | {out}
+    for node_id, node in nodes.items():
+        kind = get_kind(node.kind)
+        place = _node_place(project, node_id)
+        n_in = len(graph.inputs_of(node_id))
+        if node.kind == "Input":
+            if not graph.outputs_of(node_id):
+                add(Problem(ERROR, place,
+                            f"{node.label} is not connected: connect it to a layer or delete it"))
+            elif node_id not in feeds_task:
+                add(Problem(WARNING, place, f"{node.label} reaches no task output"))
+            continue
+        if n_in < kind.min_inputs:
+            if kind.min_inputs == 1:
+                add(Problem(ERROR, place, f"{node.label} has no input: connect a layer into it"))
+            else:
+                add(Problem(ERROR, place, f"{node.label} needs at least {kind.min_inputs} "
+                                          f"inputs but has {n_in}: connect more layers into it"))
+        if node.kind == "Output":
+            if node_id not in task_outputs:
+                add(Problem(ERROR, place,
+                            f"{node.label} belongs to no task: add a task that learns it"))
+            if graph.outputs_of(node_id):
+                add(Problem(WARNING, place,
+                            f"{node.label} ends a task head but feeds other layers"))
+        elif node_id not in feeds_task and node_id not in cycle:
+            add(Problem(WARNING, place,
+                        f"{node.label} reaches no task output: connect it or delete it"))
+
+    shapes, shape_problems = infer_shapes(project)
+    problems.extend(shape_problems)
+
+    # Tasks.
+    seen_tasks: set[str] = set()
+    owners: dict[str, str] = {}
+    for task in project.tasks:
+        place = _task_place(task.name)
+        if task.name in seen_tasks:
+            add(Problem(ERROR, place, f"two tasks are named {task.name!r}: rename one"))
+        seen_tasks.add(task.name)
+        if task.output is None:
+            add(Problem(ERROR, place, f"task '{task.name}' has no Output node: choose one"))
+            continue
+        if task.output not in nodes or nodes[task.output].kind != "Output":
+            add(Problem(ERROR, place, f"task '{task.name}' learns {task.output!r}, "
+                                      "which is not an Output node"))
+            continue
+        if task.output in owners:
+            add(Problem(ERROR, place, f"task '{task.name}' and task '{owners[task.output]}' "
+                                      "learn the same Output node"))
+        owners.setdefault(task.output, task.name)
+        problems.extend(_loss_problems(project, task, shapes.get(task.output)))
+
+    if project.training.mode == "soft_sharing" and len(project.tasks) >= 2 \
+            and not project.shared_nodes():
+        add(Problem(WARNING, Place("project"),
+                    "soft sharing is chosen but no layer is shared between tasks"))
+    return problems
+
+
+def _loss_problems(project: Project, task, shape) -> list[Problem]:
+    """Does the task's loss fit what its Output produces?"""
+    out = project.node(task.output)
+    units = out.params.get("units")
+    activation = out.params.get("activation")
+    place = _task_place(task.name)
+    found: list[Problem] = []
+    if task.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        if units == 1:
+            found.append(Problem(ERROR, place, (
+                f"{task.loss} needs one output unit per class but {out.label} has 1: "
+                "set units to the number of classes, or use binary_crossentropy with a sigmoid")))
+        if activation != "softmax":
+            found.append(Problem(WARNING, place, (
+                f"{task.loss} expects probabilities but {out.label} has activation "
+                f"{activation}: set it to softmax")))
+    elif task.loss == "binary_crossentropy":
+        if activation != "sigmoid":
+            found.append(Problem(WARNING, place, (
+                f"binary_crossentropy expects probabilities but {out.label} has activation "
+                f"{activation}: set it to sigmoid")))
+    elif activation in ("softmax", "sigmoid"):
+        found.append(Problem(WARNING, place, (
+            f"{task.loss} is a regression loss but {out.label} has activation {activation}: "
+            "use linear for regression, or a classification loss")))
+    if task.loss not in CLASSIFICATION_LOSSES:
+        bad = [m for m in task.metrics if m in CLASSIFICATION_METRICS]
+        if bad:
+            found.append(Problem(WARNING, place, (
+                f"metric {', '.join(bad)} is for classification but the loss is {task.loss}")))
+    return found
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == ERROR]

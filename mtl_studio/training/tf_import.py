@@ -1,0 +1,67 @@
+"""One place that imports TensorFlow and Keras, quietly and only when first
+needed, so the window and the light CLI commands start fast."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+
+# Lines TensorFlow's C++ side prints at import on a machine without a GPU.
+# They mean nothing to our users, and no setting silences all of them.
+_NOISE = (
+    "All log messages before absl::InitializeLog()",
+    "cudart_stub.cc",
+    "cuda_platform.cc",
+    "oneDNN custom operations",
+    "cpu_feature_guard.cc",
+    "rebuild TensorFlow with the appropriate compiler flags",
+    "TF-TRT Warning",
+    "Unable to register cu",
+    "computation placer already registered",
+)
+
+_imported = False
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+    """Send file descriptor 2 to a temporary file, then pass on every line
+    that is not known noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not any(noise in line for noise in _NOISE):
+                    sys.stderr.write(line)
+
+
+def keras():
+    global _imported
+    if not _imported:
+        # Level 3 also hides the "failed call to cuInit" error of the first op.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        with _filtered_stderr():
+            import tensorflow  # noqa: F401,PLC0415 (lazy on purpose)
+            import keras as _keras  # noqa: F401,PLC0415
+        _imported = True
+    import keras as _keras  # noqa: PLC0415
+
+    return _keras
+
+
+def tf():
+    keras()
+    import tensorflow as _tf  # noqa: PLC0415
+
+    return _tf

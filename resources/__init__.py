@@ -1,0 +1,1 @@
+# Installed as mtl_studio.resources: example projects and bundled data.
