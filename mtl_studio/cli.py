@@ -103,6 +103,13 @@ def cmd_show(args) -> int:
     print(f"  mode {t.mode}, weighting {t.weighting}, optimizer {t.optimizer.name} "
           f"(learning rate {t.optimizer.learning_rate:g}), batch {t.batch_size}, "
           f"epochs {t.epochs}, validation {t.validation_split:g}, seed {t.seed}", file=out)
+    if t.mode == "alternating":
+        print(f"  schedule {t.schedule}; per task: " + ", ".join(
+            f"{task.name} {(task.optimizer or t.optimizer).name} "
+            f"(learning rate {(task.optimizer or t.optimizer).learning_rate:g})"
+            for task in project.tasks), file=out)
+    elif t.mode == "soft_sharing":
+        print(f"  soft sharing penalty lambda {t.soft_sharing_lambda:g}", file=out)
     d = project.data
     source = f"generator {d.generator}" if d.kind == "generator" else f"{d.kind} file {d.path}"
     print(f"  data: {source}", file=out)
@@ -142,7 +149,7 @@ def cmd_examples(args) -> int:
 def cmd_export(args) -> int:
     project, path = open_project(args.project)
     if not args.keras:
-        raise CliError("export: say what to write, e.g. --keras OUT.keras", EXIT_PROBLEMS)
+        raise CliError("export: say what to write, e.g. --keras OUT.keras")
     problems = validate(project)
     if errors(problems):
         print_problems([p for p in problems if p.severity == ERROR], sys.stdout)
@@ -150,7 +157,7 @@ def cmd_export(args) -> int:
         return EXIT_PROBLEMS
     out = Path(args.keras)
     if out.suffix != ".keras":
-        raise CliError(f"{out}: a Keras model file must end in .keras", EXIT_PROBLEMS)
+        raise CliError(f"{out}: a Keras model file must end in .keras")
     if not out.parent.is_dir():
         raise CliError(f"{out}: the folder {out.parent} does not exist")
     from .training.builder import build_model, save_keras  # TensorFlow: only here

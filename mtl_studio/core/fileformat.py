@@ -74,6 +74,12 @@ def _json_param(value):
     return list(value) if isinstance(value, tuple) else value
 
 
+def _coordinate(value: float):
+    """Canvas positions as short numbers: 240 rather than 240.0."""
+    value = round(value, 2)
+    return int(value) if float(value).is_integer() else value
+
+
 def to_dict(project: Project) -> dict:
     t = project.training
     return {
@@ -87,7 +93,7 @@ def to_dict(project: Project) -> dict:
                 "kind": n.kind,
                 "name": n.name,
                 "params": {k: _json_param(v) for k, v in n.params.items()},
-                "position": [round(n.x, 2), round(n.y, 2)],
+                "position": [_coordinate(n.x), _coordinate(n.y)],
             }
             for n in project.nodes.values()
         ],

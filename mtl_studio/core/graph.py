@@ -92,6 +92,9 @@ class Graph:
             raise PortError(f"{dst.label} takes no inputs")
         if source == target:
             raise CycleError(f"{src.label} cannot feed itself")
+        # A cycle is the deeper reason, so it is named before busy ports.
+        if source in self.descendants(target):
+            raise CycleError(f"connecting {src.label} to {dst.label} would make a cycle")
         if port < 0 or (kind.max_inputs is not None and port >= kind.max_inputs):
             raise PortError(f"{dst.label} has no input port {port}")
         if any(e.target == target and e.port == port for e in self.edges):
@@ -99,8 +102,6 @@ class Graph:
                             "remove that edge first")
         if any(e.source == source and e.target == target for e in self.edges):
             raise GraphError(f"{src.label} already feeds {dst.label}")
-        if source in self.descendants(target):
-            raise CycleError(f"connecting {src.label} to {dst.label} would make a cycle")
 
     def free_port(self, target: str) -> int:
         """The first input port of target with no edge (merge nodes grow)."""

@@ -1,0 +1,107 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mtl_studio.cli import main
+from mtl_studio.core.fileformat import dumps, to_dict
+from tests.helpers import two_task_project
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A project with an error: an Output that belongs to no task."""
+    p = two_task_project()
+    p.remove_task("b")
+    path = tmp_path / "broken.mtl.json"
+    path.write_text(dumps(p))
+    return path
+
+
+def test_validate_a_valid_example(capsys):
+    code, out, _ = run(capsys, "validate", "energy")
+    assert code == 0 and out.strip().endswith("energy.mtl.json: valid")
+
+
+def test_validate_lists_problems_with_places(capsys, broken):
+    code, out, _ = run(capsys, "validate", str(broken))
+    assert code == 1
+    assert "error: Output 'out_b': Output 'out_b' belongs to no task" in out
+    assert "1 error(s)" in out
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{", "not valid JSON"),
+    (json.dumps({"format": "mtl-studio-project", "format_version": 99}), "format_version"),
+    ("", "not valid JSON"),
+])
+def test_unreadable_files_exit_2_with_a_message(capsys, tmp_path, content, words):
+    path = tmp_path / "bad.mtl.json"
+    path.write_text(content)
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 2 and words in err and str(path) in err
+    assert "Traceback" not in out + err
+
+
+def test_a_missing_file_exits_2(capsys):
+    code, _, err = run(capsys, "validate", "no/such/file.mtl.json")
+    assert code == 2 and "no such file or example" in err
+
+
+def test_examples_lists_the_bundled_projects(capsys):
+    code, out, _ = run(capsys, "examples")
+    assert code == 0
+    for name in ("tutorial", "energy", "energy_mixed"):
+        assert f"  {name} " in out
+
+
+def test_show_summarises_roles_shapes_and_weights(capsys):
+    code, out, _ = run(capsys, "show", "tutorial")
+    assert code == 0
+    assert "shared trunk (Y1, Y2)" in out and "head of Y1" in out
+    assert "total weights: 1,060" in out and "Valid: no problems." in out
+
+
+def test_export_keras_writes_a_model_that_loads_in_safe_mode(capsys, tmp_path):
+    out_path = tmp_path / "energy.keras"
+    code, out, _ = run(capsys, "export", "energy", "--keras", str(out_path))
+    assert code == 0 and "3,746 weights" in out
+    from mtl_studio.training.tf_import import keras
+    model = keras().models.load_model(out_path, safe_mode=True)
+    assert model.count_params() == 3746
+    assert sorted(model.output_names) == ["cooling", "heating"]
+
+
+def test_export_refuses_an_invalid_project(capsys, tmp_path, broken):
+    code, out, _ = run(capsys, "export", str(broken), "--keras", str(tmp_path / "m.keras"))
+    assert code == 1 and "not exported" in out
+    assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.parametrize("target, words", [
+    ("missing_dir/m.keras", "does not exist"),
+    ("m.h5", "must end in .keras"),
+])
+def test_export_bad_output_paths(capsys, tmp_path, target, words):
+    code, _, err = run(capsys, "export", "tutorial", "--keras", str(tmp_path / target))
+    assert code == 2 and words in err
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path):
+    bad = tmp_path / "bad.mtl.json"
+    data = to_dict(two_task_project())
+    data["nodes"][3]["params"]["units"] = -4
+    bad.write_text(json.dumps(data))
+    result = subprocess.run([sys.executable, "-m", "mtl_studio", "validate", str(bad)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"mtl-studio: {bad}: nodes[3].params.units: expected a positive integer, got -4")
+    assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,33 @@
+"""Small builders for test projects."""
+
+from __future__ import annotations
+
+from mtl_studio.core.graph import Edge, Node
+from mtl_studio.core.project import Project
+from mtl_studio.core.tasks import Task
+
+
+def node(project: Project, node_id: str, kind: str, **params) -> str:
+    project.add_node(Node(node_id, kind, node_id, params))
+    return node_id
+
+
+def chain(project: Project, *ids: str) -> None:
+    for a, b in zip(ids, ids[1:]):
+        project.connect(Edge(a, b, project.graph.free_port(b)))
+
+
+def two_task_project() -> Project:
+    """x(10) -> shared Dense 16 -> head_a Dense 8 -> out_a (1)
+                                -> out_b (3, softmax)"""
+    p = Project("two tasks")
+    node(p, "x", "Input", shape=[10])
+    node(p, "shared", "Dense", units=16)
+    node(p, "head_a", "Dense", units=8)
+    node(p, "out_a", "Output", units=1)
+    node(p, "out_b", "Output", units=3, activation="softmax")
+    chain(p, "x", "shared", "head_a", "out_a")
+    chain(p, "shared", "out_b")
+    p.add_task(Task("a", "out_a", "mse"))
+    p.add_task(Task("b", "out_b", "sparse_categorical_crossentropy", metrics=["accuracy"]))
+    return p
