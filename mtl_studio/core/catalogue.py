@@ -115,20 +115,30 @@ def _count_dense(p, shapes):
     return shapes[0][-1] * p["units"] + (p["units"] if p["use_bias"] else 0)
 
 
+def _needs_grid(label: str, shape: Shape, rank: int) -> None:
+    """Convolutions and pooling of rank r take r spatial axes plus channels."""
+    wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
+    fix = "put a Reshape before it" if len(shape) < rank + 1 else "check the layers before it"
+    _needs_rank(label, shape, (rank + 1,), f"a {rank + 1}-D input {wanted}", fix)
+
+
+def _windowed(label: str, shape: Shape, size: int, stride: int, padding: str, what: str):
+    """Spatial sizes after sliding a window over every axis but the last."""
+    spatial = [_conv_length(n, size, stride, padding) for n in shape[:-1]]
+    if any(n is not None and n < 1 for n in spatial):
+        raise ShapeError(
+            f"{label}: {what} {size} is larger than its input {format_shape(shape)}: "
+            f"use padding 'same' or a smaller {what.split()[0]}"
+        )
+    return tuple(spatial)
+
+
 def _infer_conv(rank):
     def infer(p, shapes, label):
         (s,) = shapes
-        wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
-        fix = ("put a Reshape before it" if len(s) < rank + 1
-               else "check the layers before it")
-        _needs_rank(label, s, (rank + 1,), f"a {rank + 1}-D input {wanted}", fix)
-        spatial = [_conv_length(n, p["kernel_size"], p["strides"], p["padding"]) for n in s[:-1]]
-        if any(n is not None and n < 1 for n in spatial):
-            raise ShapeError(
-                f"{label}: kernel {p['kernel_size']} is larger than its input "
-                f"{format_shape(s)}: use padding 'same' or a smaller kernel"
-            )
-        return tuple(spatial) + (p["filters"],)
+        _needs_grid(label, s, rank)
+        spatial = _windowed(label, s, p["kernel_size"], p["strides"], p["padding"], "kernel")
+        return spatial + (p["filters"],)
     return infer
 
 
@@ -143,26 +153,16 @@ def _count_conv(rank):
 def _infer_pool(rank):
     def infer(p, shapes, label):
         (s,) = shapes
-        wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
-        _needs_rank(label, s, (rank + 1,), f"a {rank + 1}-D input {wanted}",
-                    "check the layers before it")
+        _needs_grid(label, s, rank)
         stride = p["strides"] or p["pool_size"]
-        spatial = [_conv_length(n, p["pool_size"], stride, p["padding"]) for n in s[:-1]]
-        if any(n is not None and n < 1 for n in spatial):
-            raise ShapeError(
-                f"{label}: pool size {p['pool_size']} is larger than its input "
-                f"{format_shape(s)}: use padding 'same' or a smaller pool"
-            )
-        return tuple(spatial) + (s[-1],)
+        return _windowed(label, s, p["pool_size"], stride, p["padding"], "pool size") + (s[-1],)
     return infer
 
 
 def _infer_global_pool(rank):
     def infer(p, shapes, label):
         (s,) = shapes
-        wanted = "(steps, channels)" if rank == 1 else "(height, width, channels)"
-        _needs_rank(label, s, (rank + 1,), f"a {rank + 1}-D input {wanted}",
-                    "check the layers before it")
+        _needs_grid(label, s, rank)
         return (s[-1],)
     return infer
 
