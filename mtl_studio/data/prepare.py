@@ -1,0 +1,394 @@
+"""From a project to arrays ready for training.
+
+Load each distinct data source once, pick the columns every Input and task
+needs, turn each task's target into what its loss expects, split into
+training and validation rows, and standardise with training statistics
+only (so nothing of the validation rows leaks into training).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.graph import Node
+from ..core.params import Shape, format_shape
+from ..core.project import Project
+from ..core.settings import DataSource, TrainingSettings
+from ..core.tasks import Task
+from ..core.validation import infer_shapes
+from .errors import DataError
+from .generators import generate
+from .table import NUMERIC, Table, read_csv, read_npz
+
+REGRESSION_LOSSES = frozenset({"mse", "mae", "huber", "l2"})
+READERS = {"csv": read_csv, "npz": read_npz}
+# Missing-column messages list this many column names at most.
+LISTED_COLUMNS = 12
+
+
+@dataclass
+class Split:
+    inputs: dict[str, np.ndarray]   # Input node name -> (n,) + input shape
+    targets: dict[str, np.ndarray]  # task name -> what its loss expects
+
+    @property
+    def n(self) -> int:
+        arrays = list(self.inputs.values()) + list(self.targets.values())
+        return len(arrays[0]) if arrays else 0
+
+
+@dataclass
+class DataSet:
+    label: str        # "the project's data" or "task 'a''s data", for messages
+    source: str       # file path or "generator NAME"
+    tasks: list[str]  # the tasks that learn from it, in task order
+    train: Split
+    val: Split
+
+
+@dataclass
+class PreparedData:
+    datasets: list[DataSet]
+    task_dataset: dict[str, int]  # task name -> index into datasets
+    # Task name -> the original label of each class id (index i = class i),
+    # for tasks whose labels were mapped to class ids.
+    classes: dict[str, list]
+    # JSON-ready: {"inputs": {dataset index: {input name: {"mean", "std"}}},
+    #              "targets": {task name: {"mean", "std"}}}
+    standardization: dict
+
+    def dataset_of(self, task: str) -> DataSet:
+        return self.datasets[self.task_dataset[task]]
+
+
+# --- loading -------------------------------------------------------------------
+
+def load_source(source: DataSource, project_dir: Path | None) -> Table:
+    """The source's table. A relative path is read from project_dir (the
+    project file's folder), or from the current folder when it is None."""
+    if source.kind == "generator":
+        return generate(source.generator, source.params)
+    if source.kind not in READERS:
+        raise DataError(f"unknown data kind {source.kind!r}: choose generator, csv or npz")
+    if not source.path:
+        raise DataError(f"no {source.kind.upper()} file is chosen: choose one in the "
+                        "data settings")
+    base = Path(project_dir) if project_dir is not None else Path.cwd()
+    # normpath drops the "../" of paths like ../data/x.csv, for readable messages.
+    path = Path(os.path.normpath(base / source.path))
+    if not path.exists():
+        hint = ""
+        if not Path(source.path).is_absolute():
+            where = (f"the project file's folder ({base})" if project_dir is not None
+                     else f"the current folder ({base}) until the project is saved")
+            hint = f"; the path {source.path!r} is relative to {where}"
+        raise DataError(f"the file does not exist{hint}: check the path in the data settings",
+                        str(path))
+    return READERS[source.kind](path)
+
+
+# --- prepare -------------------------------------------------------------------
+
+def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
+    if not project.tasks:
+        raise DataError("the project has no tasks: add a task before training")
+    shapes, _ = infer_shapes(project)
+    prepared = PreparedData([], {}, {}, {"inputs": {}, "targets": {}})
+    input_shapes: dict[str, tuple[Shape, str]] = {}  # input name -> (shape, label)
+    for index, (source, tasks) in enumerate(_group_tasks(project)):
+        label = _label(tasks)
+        table = load_source(source, project_dir)
+        inputs = {}
+        for node in _inputs_of(project, tasks):
+            inputs[node.name] = _input_array(table, source, node, label)
+            _check_same_shape(input_shapes, node, inputs[node.name].shape[1:], label)
+        targets = {t.name: _target(project, table, t, shapes, prepared.classes)
+                   for t in tasks}
+        train_rows, val_rows = _split_rows(table, project.training, label)
+        train = Split(_take(inputs, train_rows), _take(targets, train_rows))
+        val = Split(_take(inputs, val_rows), _take(targets, val_rows))
+
+        if source.standardize_inputs:
+            floats = [name for name, a in inputs.items() if a.dtype.kind == "f"]
+            stats = _standardize(train.inputs, val.inputs, floats)
+            if stats:
+                prepared.standardization["inputs"][str(index)] = stats
+        if source.standardize_targets:
+            regression = [t.name for t in tasks if t.loss in REGRESSION_LOSSES]
+            prepared.standardization["targets"].update(
+                _standardize(train.targets, val.targets, regression))
+        for split in (train, val):
+            _to_float32(split.inputs)
+            _to_float32(split.targets)
+
+        prepared.datasets.append(DataSet(label, table.source, [t.name for t in tasks],
+                                         train, val))
+        for t in tasks:
+            prepared.task_dataset[t.name] = index
+    return prepared
+
+
+def _group_tasks(project: Project) -> list[tuple[DataSource, list[Task]]]:
+    """Tasks grouped by equal data source, in task order: one data set each."""
+    groups: list[tuple[DataSource, list[Task]]] = []
+    for task in project.tasks:
+        source = task.data if task.data is not None else project.data
+        for other, members in groups:
+            if other == source:
+                members.append(task)
+                break
+        else:
+            groups.append((source, [task]))
+    return groups
+
+
+def _label(tasks: list[Task]) -> str:
+    if any(t.data is None for t in tasks):
+        return "the project's data"
+    return f"task '{tasks[0].name}''s data"
+
+
+def _inputs_of(project: Project, tasks: list[Task]) -> list[Node]:
+    """The Input nodes that feed any of the tasks, in project order."""
+    needed: set[str] = set()
+    for task in tasks:
+        needed |= project.task_nodes(task.name)
+    return [n for n in project.input_nodes() if n.id in needed]
+
+
+def _check_same_shape(seen: dict, node: Node, shape: Shape, label: str) -> None:
+    first_shape, first_label = seen.setdefault(node.name, (shape, label))
+    if first_shape != shape:
+        raise DataError(
+            f"inputs of different shapes across task data sets: {node.label} is "
+            f"{format_shape(first_shape)} in {first_label} and {format_shape(shape)} in "
+            f"{label}: map columns of the same shape in both")
+
+
+# --- columns -------------------------------------------------------------------
+
+def _fits(shape: Shape, wanted: Shape) -> bool:
+    """Does an actual shape match a wanted one (None matches any length)?"""
+    return len(shape) == len(wanted) and all(w is None or w == s for w, s in zip(wanted, shape))
+
+
+def _check_columns(table: Table, names: list[str], fix: str) -> None:
+    for name in names:
+        if name not in table.columns:
+            listed = list(table.columns)
+            text = ", ".join(listed[:LISTED_COLUMNS])
+            if len(listed) > LISTED_COLUMNS:
+                text += f", ... ({len(listed)} in all)"
+            raise DataError(f"missing column (columns: {text}): {fix}", table.source,
+                            column=name)
+
+
+def _gather(table: Table, names: list[str], why: str) -> np.ndarray:
+    """Numbers of the named columns as float64: one array of rank >= 2 as it
+    is, otherwise 1-D columns stacked side by side into (n, k)."""
+    arrays = [table.columns[name] for name in names]
+    if len(names) == 1 and arrays[0].ndim >= 2:
+        values = table.numbers(names[0], why)
+    else:
+        for name, array in zip(names, arrays):
+            if array.ndim >= 2:
+                raise table.error(f"an array of shape {format_shape(array.shape[1:])} per "
+                                  "example cannot be stacked with other columns: use it alone",
+                                  name)
+        values = np.stack([table.numbers(name, why) for name in names], axis=1)
+    _check_finite(table, names, values)
+    return values
+
+
+def _first_bad(table: Table, names: list[str], values: np.ndarray, bad: np.ndarray,
+               what: str, fix: str) -> None:
+    """Raise at the first value where `bad` is true, naming its row and column
+    (names are the stacked columns of `values`, or its one array)."""
+    if not bad.any():
+        return
+    where = tuple(np.argwhere(bad)[0])
+    column = names[where[1]] if len(names) > 1 else names[0]
+    raise table.error(f"{what}: {values[where]:g}: {fix}", column, int(where[0]))
+
+
+def _check_finite(table: Table, names: list[str], values: np.ndarray) -> None:
+    _first_bad(table, names, values, ~np.isfinite(values), "not a finite number",
+               "fill in the value or delete the example")
+
+
+def _input_array(table: Table, source: DataSource, node: Node, label: str) -> np.ndarray:
+    names = source.inputs.get(node.id)
+    if not names:
+        raise DataError(f"{node.label} has no columns mapped in {label}: map its columns "
+                        "in the data settings", table.source)
+    _check_columns(table, names, f"map existing columns to {node.label} in {label}")
+    values = _gather(table, names, f"{node.label} takes numbers only: fix the cell or "
+                                   "map other columns")
+    wanted = tuple(node.params["shape"])
+    if not _fits(values.shape[1:], wanted):
+        raise DataError(
+            f"{node.label} expects examples of shape {format_shape(wanted)} but its columns "
+            f"give {format_shape(values.shape[1:])}: map columns that give that shape, or "
+            "change the Input's shape", table.source)
+    if node.params["dtype"] == "int32":
+        not_int = (values != np.round(values)) | (np.abs(values) > np.iinfo(np.int32).max)
+        _first_bad(table, names, values, not_int, "not a whole number",
+                   f"{node.label} has dtype int32 and takes whole numbers only")
+        return values.astype(np.int32)
+    return values
+
+
+# --- targets -------------------------------------------------------------------
+
+def _target(project: Project, table: Table, task: Task, shapes: dict,
+            classes: dict) -> np.ndarray:
+    """The task's target as its loss expects it; records mapped class labels."""
+    if task.output is None or task.output not in project.nodes:
+        raise DataError(f"task '{task.name}' has no Output node: choose one")
+    out = project.node(task.output)
+    shape = shapes.get(task.output)
+    if shape is None:
+        raise DataError(f"the shape of {out.label} (task '{task.name}') is unknown: "
+                        "fix the problems validation lists first")
+    names = task.target
+    if not names:
+        raise DataError(f"task '{task.name}' has no target: choose its columns")
+    _check_columns(table, names, f"choose existing target columns for task '{task.name}'")
+    target = _TARGETS.get(task.loss, _regression)(table, task, out, shape, classes)
+    if task.loss == "sparse_categorical_crossentropy":
+        # One class id per example, or per step of a sequence output.
+        wanted = shape[:-1]
+        learns = f"class ids of shape {format_shape(wanted)}"
+    else:
+        wanted = shape
+        learns = f"{format_shape(wanted)} values"
+    if not _fits(target.shape[1:], wanted):
+        raise DataError(
+            f"task '{task.name}' learns {learns} per example but its target gives "
+            f"{format_shape(target.shape[1:])}: choose target columns that match, or change "
+            f"{out.label}", table.source)
+    return target
+
+
+def _regression(table, task, out, shape, classes) -> np.ndarray:
+    return _gather(table, task.target, f"task '{task.name}' ({task.loss}) learns numbers: "
+                                       "fix the cell, or use a classification loss")
+
+
+def _one_column(table: Table, task: Task) -> tuple[str, np.ndarray]:
+    if len(task.target) != 1:
+        raise DataError(f"task '{task.name}' ({task.loss}) learns one class per example but "
+                        f"has {len(task.target)} target columns: choose one column",
+                        table.source)
+    name = task.target[0]
+    values = table.columns[name]
+    if table.kinds[name] == NUMERIC:
+        _check_finite(table, [name], values)
+    return name, values
+
+
+def _mapped(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """Class ids 0..K-1 for the sorted distinct values (numbers numerically,
+    text alphabetically), and those values as plain floats, ints or strs
+    (JSON-ready), index i = class i."""
+    found, ids = np.unique(values, return_inverse=True)
+    return ids.reshape(values.shape), found.tolist()
+
+
+def _sparse(table, task, out, shape, classes) -> np.ndarray:
+    """Class ids of shape (n,) + the output shape without its last axis."""
+    name, values = _one_column(table, task)
+    units = out.params["units"]
+    if table.kinds[name] == NUMERIC:
+        whole = np.all(values == np.round(values))
+        if whole and values.min() >= 0 and values.max() < units:
+            return values.astype(np.int32)  # already class ids
+    ids, found = _mapped(values)
+    if len(found) > units:
+        raise DataError(f"the column holds {len(found)} classes but {out.label} of task "
+                        f"'{task.name}' has {units} units: set its units to {len(found)}",
+                        table.source, column=name)
+    classes[task.name] = found
+    return ids.astype(np.int32)
+
+
+def _categorical(table, task, out, shape, classes) -> np.ndarray:
+    """One-hot rows: from one column of classes, or several columns as given."""
+    first = table.columns[task.target[0]]
+    if len(task.target) == 1 and first.ndim == len(shape):
+        ids = _sparse(table, task, out, shape, classes)
+        return np.eye(out.params["units"], dtype=np.float32)[ids]
+    return _gather(table, task.target, f"task '{task.name}' learns one-hot numbers: fix "
+                                       "the cell, or choose one column of class labels")
+
+
+def _binary(table, task, out, shape, classes) -> np.ndarray:
+    """0/1 targets; one column of two other values (or text) is mapped to 0/1."""
+    if len(task.target) > 1:
+        values = _gather(table, task.target, f"task '{task.name}' learns 0 or 1: fix the "
+                                             "cell")
+        _first_bad(table, task.target, values, (values != 0) & (values != 1),
+                   "not 0 or 1", f"task '{task.name}' (binary_crossentropy) learns 0 or 1")
+        return values
+    name, values = _one_column(table, task)
+    ids, found = _mapped(values)
+    if table.kinds[name] != NUMERIC or not set(found) <= {0, 1}:
+        if len(found) != 2:
+            raise DataError(
+                f"binary_crossentropy needs two classes but the column has {len(found)} "
+                f"(task '{task.name}'): use sparse_categorical_crossentropy with one unit "
+                "per class", table.source, column=name)
+        values, classes[task.name] = ids, found
+    values = values.astype(np.float64)
+    return values[:, None] if values.ndim == 1 else values
+
+
+_TARGETS = {
+    "sparse_categorical_crossentropy": _sparse,
+    "categorical_crossentropy": _categorical,
+    "binary_crossentropy": _binary,
+}
+
+
+# --- split and standardise -----------------------------------------------------
+
+def _split_rows(table: Table, training: TrainingSettings, label: str):
+    """Seeded random rows for validation; each split keeps the file's order,
+    so the arrays are easy to compare with the file."""
+    n = table.n_rows
+    n_val = int(round(n * training.validation_split))
+    if n - n_val < 2:
+        raise DataError(
+            f"{label} has {n} examples, which leaves {n - n_val} for training after "
+            f"{n_val} for validation: add examples or lower the validation split "
+            "(training needs at least 2)", table.source)
+    order = np.random.default_rng(training.seed).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[rows] for name, values in arrays.items()}
+
+
+def _standardize(train: dict, val: dict, names: list[str]) -> dict:
+    """Scale each feature by the training split's mean and std (std 0 -> 1);
+    return the statistics, JSON-ready, so predictions can be scaled back."""
+    stats = {}
+    for name in names:
+        mean = train[name].mean(axis=0)
+        std = train[name].std(axis=0)
+        std = np.where(std == 0, 1.0, std)
+        train[name] = (train[name] - mean) / std
+        val[name] = (val[name] - mean) / std
+        stats[name] = {"mean": mean.tolist(), "std": std.tolist()}
+    return stats
+
+
+def _to_float32(arrays: dict[str, np.ndarray]) -> None:
+    for name, values in arrays.items():
+        if values.dtype.kind == "f":
+            arrays[name] = values.astype(np.float32)
