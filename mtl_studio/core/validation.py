@@ -185,11 +185,41 @@ def validate(project: Project) -> list[Problem]:
         owners.setdefault(task.output, task.name)
         problems.extend(_loss_problems(project, task, shapes.get(task.output)))
 
-    if project.training.mode == "soft_sharing" and len(project.tasks) >= 2 \
-            and not project.shared_nodes():
-        add(Problem(WARNING, Place("project"),
-                    "soft sharing is chosen but no layer is shared between tasks"))
+    problems.extend(_training_problems(project))
     return problems
+
+
+def _training_problems(project: Project) -> list[Problem]:
+    """Does the choice of mode and weighting fit the network and its data?"""
+    found: list[Problem] = []
+    t = project.training
+    place = Place("training", "", "training settings")
+    shared_weights = [n for n in project.shared_nodes()
+                      if get_kind(project.node(n).kind).has_weights]
+    if t.mode == "soft_sharing" and len(project.tasks) >= 2 and not project.shared_nodes():
+        found.append(Problem(WARNING, place,
+                             "soft sharing is chosen but no layer is shared between tasks"))
+    if t.mode == "alternating":
+        if t.weighting != "fixed":
+            found.append(Problem(WARNING, place, (
+                f"weighting '{t.weighting}' applies to joint training: alternating mode trains "
+                "one task per step and ignores it")))
+    else:
+        for task in project.tasks:
+            if task.data is not None:
+                found.append(Problem(ERROR, _task_place(task.name), (
+                    f"task '{task.name}' has its own data set, which only alternating "
+                    f"training supports: choose alternating mode, or use the project's data")))
+        if t.weighting in ("gradnorm", "mgda"):
+            if t.mode == "soft_sharing":
+                found.append(Problem(ERROR, place, (
+                    f"weighting '{t.weighting}' works on a shared trunk, which soft sharing "
+                    "does not have: choose joint mode or another weighting")))
+            elif len(project.tasks) >= 2 and not shared_weights:
+                found.append(Problem(ERROR, place, (
+                    f"weighting '{t.weighting}' needs a shared layer with weights: share a "
+                    "layer between the tasks, or choose another weighting")))
+    return found
 
 
 def _loss_problems(project: Project, task, shape) -> list[Problem]:

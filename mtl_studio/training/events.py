@@ -1,0 +1,99 @@
+"""What a training run reports, as plain Python objects.
+
+The Trainer hands lists of these to one callback, at most every few tens of
+milliseconds; the window's worker and the command line's recorder consume
+the same objects. Losses are always unweighted; weights travel alongside.
+Arrays are numpy arrays, one entry per training step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class RunStarted:
+    tasks: list[str]
+    mode: str
+    weighting: str
+    total_steps: int
+    steps_per_epoch: int
+    epochs: int
+    start_step: int = 0  # > 0 when resuming
+
+
+@dataclass
+class StepLosses:
+    """Training losses of a run of consecutive steps."""
+
+    steps: np.ndarray  # global step numbers (1-based: the step just taken)
+    epoch: int
+    losses: dict[str, np.ndarray]  # task -> loss per step; NaN where the task was not trained
+    total: np.ndarray  # the weighted objective (with the soft-sharing penalty)
+    penalty: np.ndarray | None = None  # soft sharing only: lambda * squared distance
+    wall: np.ndarray | None = None  # seconds since the run started, per step
+
+
+@dataclass
+class Weights:
+    step: int
+    weights: dict[str, float]
+
+
+@dataclass
+class GradientCosine:
+    """Cosine similarity between two tasks' gradients on the shared trunk;
+    below zero the tasks pull the trunk in opposite directions."""
+
+    step: int
+    pairs: dict[tuple[str, str], float]
+
+
+@dataclass
+class EpochEnd:
+    epoch: int  # 1-based, the epoch just finished
+    step: int
+    train_losses: dict[str, float]  # mean of the epoch's step losses
+    val_losses: dict[str, float] = field(default_factory=dict)  # empty: no validation split
+    val_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Progress:
+    step: int
+    total_steps: int
+    epoch: int  # 1-based, the epoch in progress
+    epochs: int
+    steps_per_second: float
+    seconds_left: float
+
+
+@dataclass
+class SettingChanged:
+    """A loss weight or learning rate changed during the run (the curves
+    mark it, the history records it)."""
+
+    step: int
+    setting: str  # "weight" or "learning_rate"
+    task: str | None  # None: the shared optimizer
+    value: float
+
+
+@dataclass
+class CheckpointSaved:
+    step: int
+    path: str
+
+
+@dataclass
+class RunFinished:
+    """status: "completed", "stopped" (by the user), "nan" (a loss was not
+    finite) or "error" (an exception); message says what happened."""
+
+    status: str
+    step: int
+    epoch: int
+    message: str = ""
+    task: str | None = None  # the task whose loss went NaN

@@ -1,0 +1,590 @@
+"""The Trainer: trains a project in joint, alternating or soft-sharing mode.
+
+Speed comes from running several steps inside one compiled call: the
+training rows live on the device, each call gets a block of batch indices
+(and, when alternating, the task of each step), and returns the step losses
+as one array. Loss weights and learning rates are variables, so changing
+them between calls takes effect at the next step without re-tracing.
+
+Batches are a pure function of (seed, epoch), so the position in the data
+is just the step count: a checkpoint holds the variables and that count,
+and a resumed run sees exactly the batches an uninterrupted run would.
+
+Control (pause, resume, stop, weight and learning-rate changes) may come
+from any thread; it is applied between calls.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..core.project import Project
+from ..core.validation import errors, validate
+from ..data.errors import DataError
+from ..data.prepare import PreparedData, prepare
+from . import checkpoint as ckpt
+from .checkpoint import CheckpointError
+from . import events as ev
+from . import metrics as metrics_mod
+from .builder import BuildError, build_model
+from .losses import batch_sum_loss, loss_function
+from .tf_import import keras, tf
+from .weighting import make_strategy
+
+FLUSH_SECONDS = 0.05  # events reach the callback at most this often
+EVAL_CHUNK = 1024
+
+
+class TrainingError(Exception):
+    """The run cannot start: the message says why and what to change."""
+
+
+class Trainer:
+    def __init__(self, project: Project, project_dir: Path | None = None,
+                 callback: Callable[[list], None] | None = None, *,
+                 checkpoint_path: Path | None = None, data: PreparedData | None = None) -> None:
+        self.project = project.copy()  # a frozen copy: edits elsewhere never reach a run
+        self.project_dir = project_dir
+        self.callback = callback
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.settings = self.project.training
+        self.tasks = [t.name for t in self.project.tasks]
+        self.step = 0  # steps taken
+        self._data = data
+        self._pending: list = []
+        self._last_flush = 0.0
+        self._controls: queue.Queue = queue.Queue()
+        self._run_flag = threading.Event()
+        self._run_flag.set()
+        self._stop_flag = threading.Event()
+        self._ready = False
+        self._started = 0.0
+
+    # --- control from any thread -------------------------------------------
+
+    def pause(self) -> None:
+        self._run_flag.clear()
+
+    def resume(self) -> None:
+        self._run_flag.set()
+
+    def stop(self) -> None:
+        self._stop_flag.set()
+        self._run_flag.set()  # a paused run must wake up to stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._run_flag.is_set()
+
+    def set_weight(self, task: str, value: float) -> None:
+        self._controls.put(("weight", task, float(value)))
+
+    def set_learning_rate(self, value: float, task: str | None = None) -> None:
+        """task None: the shared optimizer (joint), or every task's (alternating)."""
+        self._controls.put(("learning_rate", task, float(value)))
+
+    # --- set-up --------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Check the project, prepare the data, build the model and compile
+        the step. Raises TrainingError, BuildError or DataError."""
+        if self._ready:
+            return
+        problems = errors(validate(self.project))
+        if problems:
+            raise BuildError(problems)
+        if self._data is None:
+            self._data = prepare(self.project, self.project_dir)
+        data = self._data
+        mode = self.settings.mode
+        if mode != "alternating" and len(data.datasets) > 1:
+            own = next(d for d in data.datasets if d.label != data.datasets[0].label)
+            raise TrainingError(
+                f"{mode} training needs one data set for all tasks, but {own.label} is "
+                "separate: use alternating mode, or give every task the project's data")
+        t = tf()
+        self.built = build_model(self.project, mode=mode, seed=self.settings.seed)
+        self.model = self.built.model
+        self.loss_fns = [loss_function(task.loss) for task in self.project.tasks]
+        batch = self.settings.batch_size
+        self.batch = {i: max(1, min(batch, d.train.n)) for i, d in enumerate(data.datasets)}
+        self.step_var = t.Variable(0, dtype=t.int64, trainable=False, name="step")
+
+        # The training rows, on the device once (variables are referenced by
+        # the graph, not copied into it as constants would be).
+        self.train_x, self.train_y = [], []
+        for d in data.datasets:
+            self.train_x.append({k: t.Variable(v, trainable=False) for k, v in d.train.inputs.items()})
+            self.train_y.append({k: t.Variable(v, trainable=False) for k, v in d.train.targets.items()})
+
+        self.variables = list(self.model.trainable_variables)
+        index = {id(v): i for i, v in enumerate(self.variables)}
+        self.shared_index = self._variable_indices(self.project.shared_nodes(), index)
+        weights = [task.weight for task in self.project.tasks]
+        self.strategy = make_strategy(self.settings.weighting if mode != "alternating" else "fixed",
+                                      self.tasks, weights, self.settings, self.settings.seed)
+        if self.strategy.name == "gradnorm":
+            self.strategy.last_shared = self._last_shared_layer(index)
+            if not self.strategy.last_shared:
+                raise TrainingError("GradNorm needs a shared trunk with weights: share a layer "
+                                    "between the tasks, or choose another weighting")
+        if self.strategy.name in ("mgda",) and not self.shared_index:
+            raise TrainingError("MGDA needs a shared trunk with weights: share a layer between "
+                                "the tasks, or choose another weighting")
+
+        opt = self.settings.optimizer
+        if mode == "alternating":
+            self.task_vars = []
+            self.optimizers = []
+            for task in self.project.tasks:
+                nodes = self.project.task_nodes(task.name)
+                idx = self._variable_indices(nodes, index)
+                self.task_vars.append([self.variables[i] for i in idx])
+                spec = task.optimizer or opt
+                o = _make_optimizer(spec.name, spec.learning_rate)
+                o.build(self.task_vars[-1])
+                self.optimizers.append(o)
+            self._call = self._compile_alternating()
+        else:
+            o = _make_optimizer(opt.name, opt.learning_rate)
+            o.build(self.variables + self.strategy.trainable)
+            self.optimizers = [o]
+            self.tied = self.built.tied_variables() if mode == "soft_sharing" else []
+            self._call = self._compile_joint()
+        self._cosine = self._compile_cosine() if self.shared_index and len(self.tasks) > 1 else None
+        self._forward = t.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        self.steps_per_epoch = self._steps_per_epoch()
+        self._ready = True
+
+    def _variable_indices(self, node_ids, index) -> list[int]:
+        found = []
+        for node_id in node_ids:
+            for key, layer_name in self.built.layers.items():
+                if key[0] == node_id:
+                    for v in self.model.get_layer(layer_name).trainable_weights:
+                        if id(v) in index and index[id(v)] not in found:
+                            found.append(index[id(v)])
+        return sorted(found)
+
+    def _last_shared_layer(self, index) -> list[int]:
+        """GradNorm's W: the weights of the last shared layer that has any."""
+        shared = set(self.project.shared_nodes())
+        order, _ = self.project.graph.topological_order()
+        for node_id in reversed(order):
+            if node_id in shared:
+                idx = self._variable_indices([node_id], index)
+                if idx:
+                    return idx
+        return []
+
+    def _steps_per_epoch(self) -> int:
+        data = self._data
+        if self.settings.mode == "alternating":
+            # An epoch is as many steps as there are batches in all task data
+            # sets together; one data set shared by all tasks counts once.
+            return sum(max(1, d.train.n // self.batch[i]) for i, d in enumerate(data.datasets))
+        return max(1, data.datasets[0].train.n // self.batch[0])
+
+    # --- the compiled steps ---------------------------------------------------
+
+    def _penalty(self):
+        t = tf()
+        if not getattr(self, "tied", None):
+            return None
+        total = 0.0
+        for group in self.tied:
+            for a in range(len(group)):
+                for b in range(a + 1, len(group)):
+                    total += t.reduce_sum(t.square(group[a] - group[b]))
+        return self.settings.soft_sharing_lambda * total
+
+    def _joint_step(self, rows):
+        t = tf()
+        x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
+        y = self.train_y[0]
+        strategy = self.strategy
+        with t.GradientTape(persistent=strategy.needs_persistent_tape) as tape:
+            out = self.model(x, training=True)
+            losses = t.stack([fn(t.gather(y[name], rows), out[name])
+                              for fn, name in zip(self.loss_fns, self.tasks)])
+            terms = strategy.terms(losses, self._penalty())
+        self.step_var.assign_add(1)
+        # The weights in force for this step, before an adaptive update.
+        weights = t.identity(strategy.current_weights())
+        grads = strategy.gradients(tape, terms, self.variables, self.shared_index, self.step_var)
+        del tape
+        variables = self.variables + strategy.trainable
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        self.optimizers[0].apply([g for g, _ in pairs], [v for _, v in pairs])
+        pen = t.zeros([]) if terms.penalty is None else t.cast(terms.penalty, t.float32)
+        total = t.reduce_sum(weights * losses) + pen
+        return t.concat([losses, [total, pen], weights], axis=0)
+
+    def _compile_joint(self):
+        t = tf()
+        width = 2 * len(self.tasks) + 2
+
+        @t.function(reduce_retracing=True)
+        def call(indices):
+            n = t.shape(indices)[0]
+            out = t.TensorArray(t.float32, size=n, element_shape=[width])
+            for i in t.range(n):
+                out = out.write(i, self._joint_step(indices[i]))
+            return out.stack()
+
+        return lambda plan: call(plan[1])
+
+    def _alternating_step(self, k: int, rows):
+        t = tf()
+        task = self.project.tasks[k]
+        d = self._data.task_dataset[task.name]
+        x = {name: t.gather(v, rows) for name, v in self.train_x[d].items()}
+        y = t.gather(self.train_y[d][task.name], rows)
+        with t.GradientTape() as tape:
+            out = self.model(x, training=True)
+            loss = self.loss_fns[k](y, out[task.name])
+            weighted = self.strategy.w[k] * loss
+        variables = self.task_vars[k]
+        grads = tape.gradient(weighted, variables)
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        self.optimizers[k].apply([g for g, _ in pairs], [v for _, v in pairs])
+        return loss
+
+    def _compile_alternating(self):
+        t = tf()
+        k_tasks = len(self.tasks)
+        width = 2 * k_tasks + 2
+        nan = float("nan")
+
+        @t.function(reduce_retracing=True)
+        def call(task_ids, indices):
+            n = t.shape(indices)[0]
+            out = t.TensorArray(t.float32, size=n, element_shape=[width])
+            for i in t.range(n):
+                k = task_ids[i]
+                rows = indices[i]
+                branches = [(lambda j=j: self._alternating_step(j, rows)) for j in range(k_tasks)]
+                loss = t.switch_case(k, branches)
+                self.step_var.assign_add(1)
+                one_hot = t.one_hot(k, k_tasks, on_value=True, off_value=False)
+                losses = t.where(one_hot, loss, nan)
+                weights = self.strategy.w
+                total = t.reshape(t.gather(weights, k) * loss, [1])
+                out = out.write(i, t.concat([losses, total, [0.0], weights], axis=0))
+            return out.stack()
+
+        return lambda plan: call(plan[0], plan[1])
+
+    def _compile_cosine(self):
+        """Cosine similarity of each pair of task gradients on the shared trunk."""
+        t = tf()
+        shared = [self.variables[i] for i in self.shared_index]
+        pairs = [(a, b) for a in range(len(self.tasks)) for b in range(a + 1, len(self.tasks))]
+
+        @t.function(reduce_retracing=True)
+        def cosine(x, y):
+            with t.GradientTape(persistent=True) as tape:
+                out = self.model(x, training=False)
+                losses = [fn(y[name], out[name]) for fn, name in zip(self.loss_fns, self.tasks)]
+            flat = []
+            for loss in losses:
+                grads = tape.gradient(loss, shared)
+                flat.append(t.concat([t.reshape(g if g is not None else t.zeros_like(v), [-1])
+                                      for g, v in zip(grads, shared)], 0))
+            del tape
+            values = []
+            for a, b in pairs:
+                denom = t.norm(flat[a]) * t.norm(flat[b])
+                values.append(t.where(denom > 0, t.reduce_sum(flat[a] * flat[b]) /
+                                      t.maximum(denom, 1e-30), 0.0))
+            return t.stack(values)
+
+        self._cosine_pairs = pairs
+        return cosine
+
+    # --- batches ----------------------------------------------------------------
+
+    def epoch_plan(self, epoch: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """Task of each step (alternating) and batch row indices, [steps, batch]."""
+        seed = self.settings.seed
+        data = self._data
+        if self.settings.mode != "alternating":
+            b = self.batch[0]
+            perm = np.random.default_rng([seed, epoch]).permutation(data.datasets[0].train.n)
+            return None, perm[: self.steps_per_epoch * b].reshape(-1, b).astype(np.int32)
+        tasks = self.project.tasks
+        steps = self.steps_per_epoch
+        rng = np.random.default_rng([seed, epoch, 1])
+        schedule = self.settings.schedule
+        if schedule == "round_robin":
+            ids = np.arange(steps) % len(tasks)
+        else:
+            if schedule == "proportional":
+                p = np.array([data.dataset_of(t.name).train.n for t in tasks], np.float64)
+            else:
+                p = np.array([t.schedule_weight for t in tasks], np.float64)
+            ids = rng.choice(len(tasks), size=steps, p=p / p.sum())
+        b_max = max(self.batch.values())
+        indices = np.zeros((steps, b_max), np.int32)
+        # Each task walks through its own data set's rows, a new order per pass.
+        for k, task in enumerate(tasks):
+            d = data.task_dataset[task.name]
+            n, b = data.datasets[d].train.n, self.batch[d]
+            where = np.flatnonzero(ids == k)
+            per_pass = max(1, n // b)
+            for pass_no in range(math.ceil(len(where) / per_pass)):
+                perm = np.random.default_rng([seed, epoch, 2, k, pass_no]).permutation(n)
+                block = where[pass_no * per_pass:(pass_no + 1) * per_pass]
+                rows = perm[: len(block) * b].reshape(len(block), b)
+                indices[block, :b] = rows
+                if b < b_max:  # data sets of different sizes: pad by repeating rows
+                    indices[block, b:] = rows[:, :1]
+        return ids.astype(np.int32), indices
+
+    # --- running ------------------------------------------------------------------
+
+    def run(self, epochs: int | None = None) -> ev.RunFinished:
+        """Train until `epochs` (default: the project's) are done, the run is
+        stopped, or a loss goes NaN. Never raises for a training failure: it
+        returns (and reports) a RunFinished event with the status."""
+        epoch = self.step // self.steps_per_epoch if self._ready else 0
+        try:
+            self.setup()
+            epochs = epochs or self.settings.epochs
+            total_steps = epochs * self.steps_per_epoch
+            self._started = time.perf_counter()
+            self._emit(ev.RunStarted(self.tasks, self.settings.mode, self.strategy.name,
+                                     total_steps, self.steps_per_epoch, epochs, self.step), True)
+            self._emit(ev.Weights(self.step, self._weights()))
+            self._snapshot = self._values()
+            step_times: list[tuple[float, int]] = [(time.perf_counter(), self.step)]
+            spc = self.settings.steps_per_call
+            while self.step < total_steps:
+                epoch, in_epoch = divmod(self.step, self.steps_per_epoch)
+                plan = self.epoch_plan(epoch)
+                epoch_losses = []
+                while in_epoch < self.steps_per_epoch:
+                    self._run_flag.wait()
+                    if self._stop_flag.is_set():
+                        return self._finish_stopped(epoch)
+                    self._apply_controls()
+                    n = min(spc, self.steps_per_epoch - in_epoch)
+                    block = (None if plan[0] is None else plan[0][in_epoch:in_epoch + n],
+                             plan[1][in_epoch:in_epoch + n])
+                    out = self._call(block).numpy()
+                    bad = self._first_bad(out, block[0])
+                    if bad is not None:
+                        return self._finish_nan(epoch, in_epoch, bad, out)
+                    self._report_steps(out, epoch, n)
+                    epoch_losses.append(out[:, :len(self.tasks)])
+                    self.step += n
+                    in_epoch += n
+                    self._report_cosine(plan, in_epoch - n)
+                    step_times.append((time.perf_counter(), self.step))
+                    step_times = step_times[-50:]
+                    self._report_progress(step_times, total_steps, epoch, epochs)
+                self._end_epoch(epoch, np.concatenate(epoch_losses) if epoch_losses else None)
+            return self._finish(ev.RunFinished("completed", self.step, epochs,
+                                               f"trained {epochs} epoch(s), {self.step} steps"))
+        except (BuildError, DataError, TrainingError, CheckpointError) as exc:
+            return self._finish(ev.RunFinished("error", self.step, epoch, str(exc)))
+        except Exception as exc:  # an exception inside training: report, never die silently
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.error_traceback = traceback.format_exc()
+            return self._finish(ev.RunFinished("error", self.step, epoch,
+                                               f"training failed: {detail}"))
+
+    def _first_bad(self, out: np.ndarray, task_ids: np.ndarray | None):
+        """(row, task) of the first loss that is not finite, or None. In
+        alternating mode only the task trained at each step counts (the
+        others are NaN by design); task None means the penalty."""
+        k = len(self.tasks)
+        trained = np.ones((out.shape[0], k), bool) if task_ids is None else \
+            np.eye(k, dtype=bool)[task_ids]
+        bad = np.concatenate([trained & ~np.isfinite(out[:, :k]),
+                              ~np.isfinite(out[:, k + 1:k + 2])], axis=1)
+        if not bad.any():
+            return None
+        row, col = np.argwhere(bad)[0]
+        return int(row), (self.tasks[col] if col < k else None)
+
+    def _report_steps(self, out: np.ndarray, epoch: int, n: int) -> None:
+        k = len(self.tasks)
+        steps = np.arange(self.step + 1, self.step + n + 1)
+        wall = np.full(n, time.perf_counter() - self._started)
+        losses = {name: out[:, i].copy() for i, name in enumerate(self.tasks)}
+        penalty = out[:, k + 1].copy() if self.settings.mode == "soft_sharing" else None
+        self._emit(ev.StepLosses(steps, epoch + 1, losses, out[:, k].copy(), penalty, wall))
+        weights = out[-1, k + 2:]
+        self._emit(ev.Weights(int(steps[-1]), dict(zip(self.tasks, map(float, weights)))))
+
+    def _report_cosine(self, plan, start: int) -> None:
+        if self._cosine is None or self.settings.mode == "soft_sharing":
+            return
+        t = tf()
+        data = self._data
+        if len(data.datasets) > 1:
+            return  # tasks see different examples: no common batch to compare on
+        rows = plan[1][start][: self.batch[0]]
+        x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
+        y = {k: t.gather(v, rows) for k, v in self.train_y[0].items()}
+        values = self._cosine(x, y).numpy()
+        pairs = {(self.tasks[a], self.tasks[b]): float(v)
+                 for (a, b), v in zip(self._cosine_pairs, values)}
+        self._emit(ev.GradientCosine(self.step, pairs))
+
+    def _report_progress(self, times, total_steps: int, epoch: int, epochs: int) -> None:
+        (t0, s0), (t1, s1) = times[0], times[-1]
+        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+        left = (total_steps - self.step) / rate if rate > 0 else float("nan")
+        self._emit(ev.Progress(self.step, total_steps, epoch + 1, epochs, rate, left))
+
+    def _end_epoch(self, epoch: int, losses: np.ndarray | None) -> None:
+        train = {}
+        if losses is not None:
+            with np.errstate(all="ignore"):
+                means = np.nanmean(np.where(np.isnan(losses), np.nan, losses), axis=0)
+            train = {name: float(m) for name, m in zip(self.tasks, means)}
+            self.strategy.after_epoch(np.nan_to_num(means, nan=1.0))
+        val_losses, val_metrics = self.evaluate()
+        self._snapshot = self._values()
+        self._emit(ev.EpochEnd(epoch + 1, self.step, train, val_losses, val_metrics), True)
+        self._emit(ev.Weights(self.step, self._weights()))
+        if self.checkpoint_path:
+            self.save_checkpoint(self.checkpoint_path)
+
+    def evaluate(self, split: str = "val") -> tuple[dict, dict]:
+        """Per-task losses and metrics on a split ("val" or "train")."""
+        t = tf()
+        losses, metric_values = {}, {}
+        for task, fn in zip(self.project.tasks, self.loss_fns):
+            d = self._data.dataset_of(task.name)
+            part = d.val if split == "val" else d.train
+            if part.n == 0:
+                continue
+            pred = self._predict(part.inputs)[task.name]
+            truth = part.targets[task.name]
+            value = float(fn(t.constant(truth), t.constant(pred)))
+            if batch_sum_loss(task.loss):
+                value *= self.batch[self._data.task_dataset[task.name]] / part.n
+            losses[task.name] = value
+            metric_values[task.name] = {m: metrics_mod.compute(m, task.loss, truth, pred)
+                                        for m in task.metrics}
+        return losses, metric_values
+
+    def _predict(self, inputs: dict) -> dict:
+        n = len(next(iter(inputs.values())))
+        parts = []
+        for start in range(0, n, EVAL_CHUNK):
+            chunk = {k: v[start:start + EVAL_CHUNK] for k, v in inputs.items()}
+            parts.append({k: np.asarray(v) for k, v in self._forward(chunk).items()})
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    # --- controls, weights, state -------------------------------------------------
+
+    def _weights(self) -> dict[str, float]:
+        return dict(zip(self.tasks, map(float, np.asarray(self.strategy.current_weights()))))
+
+    def _apply_controls(self) -> None:
+        while True:
+            try:
+                what, task, value = self._controls.get_nowait()
+            except queue.Empty:
+                return
+            if what == "weight":
+                self.strategy.set_weight(self.tasks.index(task), value)
+            elif task is None:
+                for o in self.optimizers:
+                    o.learning_rate.assign(value)
+            else:
+                k = self.tasks.index(task) if self.settings.mode == "alternating" else 0
+                self.optimizers[k].learning_rate.assign(value)
+            self._emit(ev.SettingChanged(self.step, what, task, value), True)
+
+    def learning_rates(self) -> list[float]:
+        return [float(np.asarray(o.learning_rate)) for o in self.optimizers]
+
+    def state_variables(self) -> dict:
+        """Every variable a checkpoint must hold, by a stable name."""
+        out = {f"model/{i}": v for i, v in enumerate(self.model.variables)}
+        for k, o in enumerate(self.optimizers):
+            for i, v in enumerate(o.variables):
+                out[f"optimizer{k}/{i}"] = v
+        for name, v in self.strategy.state().items():
+            out[f"weighting/{name}"] = v
+        out["step"] = self.step_var
+        return out
+
+    def _values(self) -> dict:
+        return {k: np.array(v.numpy()) for k, v in self.state_variables().items()}
+
+    def save_checkpoint(self, path: Path) -> None:
+        meta = {"step": self.step, "mode": self.settings.mode, "weighting": self.strategy.name,
+                "tasks": self.tasks, "dwa_history": getattr(self.strategy, "history", None)}
+        ckpt.save(path, self._values(), meta)
+        self._emit(ev.CheckpointSaved(self.step, str(path)))
+
+    def restore_checkpoint(self, path: Path) -> None:
+        self.setup()
+        values, meta = ckpt.load(path)
+        if meta.get("tasks") != self.tasks or meta.get("mode") != self.settings.mode:
+            raise TrainingError(f"{path}: the checkpoint is of another project or mode "
+                                f"(tasks {meta.get('tasks')}, mode {meta.get('mode')})")
+        ckpt.assign(self.state_variables(), values, path)
+        self.step = int(meta["step"])
+        if meta.get("dwa_history") is not None:
+            self.strategy.history = [list(x) for x in meta["dwa_history"]]
+
+    # --- endings and events -----------------------------------------------------
+
+    def _finish_stopped(self, epoch: int) -> ev.RunFinished:
+        if self.checkpoint_path:
+            self.save_checkpoint(self.checkpoint_path)
+        return self._finish(ev.RunFinished("stopped", self.step, epoch,
+                                           f"stopped at step {self.step}"))
+
+    def _finish_nan(self, epoch: int, in_epoch: int, bad, out) -> ev.RunFinished:
+        row, task = bad
+        step = self.step + row + 1
+        what = f"the loss of task '{task}'" if task else "the soft-sharing penalty"
+        # Go back to the last good state (the last epoch end or the start);
+        # the checkpoint on disk, if any, is that state too and stays.
+        ckpt.assign(self.state_variables(), self._snapshot, None)
+        self.step = int(self._snapshot["step"]) if "step" in self._snapshot else self.step
+        message = (f"{what} became NaN or infinite at step {step} (epoch {epoch + 1}): "
+                   "lower the learning rate, check the data for extreme values, or "
+                   "standardise the targets; the weights are back at the last good epoch")
+        return self._finish(ev.RunFinished("nan", step, epoch + 1, message, task))
+
+    def _finish(self, event: ev.RunFinished) -> ev.RunFinished:
+        self._emit(event, True)
+        return event
+
+    def _emit(self, event, flush: bool = False) -> None:
+        self._pending.append(event)
+        now = time.perf_counter()
+        if flush or now - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+            self._last_flush = now
+
+    def flush(self) -> None:
+        if self._pending and self.callback is not None:
+            batch, self._pending = self._pending, []
+            self.callback(batch)
+        else:
+            self._pending = []
+
+
+def _make_optimizer(name: str, learning_rate: float):
+    k = keras()
+    classes = {"adam": k.optimizers.Adam, "adamw": k.optimizers.AdamW, "sgd": k.optimizers.SGD,
+               "rmsprop": k.optimizers.RMSprop}
+    return classes[name](learning_rate=learning_rate)
