@@ -50,7 +50,8 @@ class TrainingError(Exception):
 class Trainer:
     def __init__(self, project: Project, project_dir: Path | None = None,
                  callback: Callable[[list], None] | None = None, *,
-                 checkpoint_path: Path | None = None, data: PreparedData | None = None) -> None:
+                 checkpoint_path: Path | None = None, data: PreparedData | None = None,
+                 flush_seconds: float = FLUSH_SECONDS) -> None:
         self.project = project.copy()  # a frozen copy: edits elsewhere never reach a run
         self.project_dir = project_dir
         self.callback = callback
@@ -61,6 +62,7 @@ class Trainer:
         self._data = data
         self._pending: list = []
         self._last_flush = 0.0
+        self.flush_seconds = flush_seconds
         self._controls: queue.Queue = queue.Queue()
         self._run_flag = threading.Event()
         self._run_flag.set()
@@ -162,6 +164,8 @@ class Trainer:
         self._cosine = self._compile_cosine() if self.shared_index and len(self.tasks) > 1 else None
         self._forward = t.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         self.steps_per_epoch = self._steps_per_epoch()
+        self._epoch_sums = np.zeros(len(self.tasks))
+        self._epoch_counts = np.zeros(len(self.tasks), np.int64)
         self._ready = True
 
     def _variable_indices(self, node_ids, index) -> list[int]:
@@ -232,7 +236,9 @@ class Trainer:
         t = tf()
         width = 2 * len(self.tasks) + 2
 
-        @t.function(reduce_retracing=True)
+        # One signature for any number of steps: the short last call of an
+        # epoch must not trace the step again.
+        @t.function(input_signature=[t.TensorSpec([None, None], t.int32)])
         def call(indices):
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
@@ -264,7 +270,8 @@ class Trainer:
         width = 2 * k_tasks + 2
         nan = float("nan")
 
-        @t.function(reduce_retracing=True)
+        @t.function(input_signature=[t.TensorSpec([None], t.int32),
+                                     t.TensorSpec([None, None], t.int32)])
         def call(task_ids, indices):
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
@@ -370,7 +377,6 @@ class Trainer:
             while self.step < total_steps:
                 epoch, in_epoch = divmod(self.step, self.steps_per_epoch)
                 plan = self.epoch_plan(epoch)
-                epoch_losses = []
                 while in_epoch < self.steps_per_epoch:
                     self._run_flag.wait()
                     if self._stop_flag.is_set():
@@ -384,14 +390,14 @@ class Trainer:
                     if bad is not None:
                         return self._finish_nan(epoch, in_epoch, bad, out)
                     self._report_steps(out, epoch, n)
-                    epoch_losses.append(out[:, :len(self.tasks)])
+                    self._add_epoch_losses(out[:, :len(self.tasks)])
                     self.step += n
                     in_epoch += n
                     self._report_cosine(plan, in_epoch - n)
                     step_times.append((time.perf_counter(), self.step))
                     step_times = step_times[-50:]
                     self._report_progress(step_times, total_steps, epoch, epochs)
-                self._end_epoch(epoch, np.concatenate(epoch_losses) if epoch_losses else None)
+                self._end_epoch(epoch)
             return self._finish(ev.RunFinished("completed", self.step, epochs,
                                                f"trained {epochs} epoch(s), {self.step} steps"))
         except (BuildError, DataError, TrainingError, CheckpointError) as exc:
@@ -447,13 +453,20 @@ class Trainer:
         left = (total_steps - self.step) / rate if rate > 0 else float("nan")
         self._emit(ev.Progress(self.step, total_steps, epoch + 1, epochs, rate, left))
 
-    def _end_epoch(self, epoch: int, losses: np.ndarray | None) -> None:
-        train = {}
-        if losses is not None:
-            with np.errstate(all="ignore"):
-                means = np.nanmean(np.where(np.isnan(losses), np.nan, losses), axis=0)
-            train = {name: float(m) for name, m in zip(self.tasks, means)}
-            self.strategy.after_epoch(np.nan_to_num(means, nan=1.0))
+    def _add_epoch_losses(self, losses: np.ndarray) -> None:
+        # Running sums, not a list: they go into checkpoints, so an epoch
+        # resumed half way ends with the same means as an unbroken one.
+        trained = np.isfinite(losses)
+        self._epoch_sums += np.where(trained, losses, 0.0).sum(axis=0)
+        self._epoch_counts += trained.sum(axis=0)
+
+    def _end_epoch(self, epoch: int) -> None:
+        with np.errstate(all="ignore"):
+            means = self._epoch_sums / self._epoch_counts
+        train = {name: float(m) for name, m, c in zip(self.tasks, means, self._epoch_counts) if c}
+        self.strategy.after_epoch(np.where(self._epoch_counts > 0, means, 1.0))
+        self._epoch_sums[:] = 0.0
+        self._epoch_counts[:] = 0
         val_losses, val_metrics = self.evaluate()
         self._snapshot = self._values()
         self._emit(ev.EpochEnd(epoch + 1, self.step, train, val_losses, val_metrics), True)
@@ -528,7 +541,9 @@ class Trainer:
 
     def save_checkpoint(self, path: Path) -> None:
         meta = {"step": self.step, "mode": self.settings.mode, "weighting": self.strategy.name,
-                "tasks": self.tasks, "dwa_history": getattr(self.strategy, "history", None)}
+                "tasks": self.tasks, "dwa_history": getattr(self.strategy, "history", None),
+                "epoch_sums": self._epoch_sums.tolist(),
+                "epoch_counts": self._epoch_counts.tolist()}
         ckpt.save(path, self._values(), meta)
         self._emit(ev.CheckpointSaved(self.step, str(path)))
 
@@ -540,6 +555,8 @@ class Trainer:
                                 f"(tasks {meta.get('tasks')}, mode {meta.get('mode')})")
         ckpt.assign(self.state_variables(), values, path)
         self.step = int(meta["step"])
+        self._epoch_sums[:] = meta.get("epoch_sums", 0.0)
+        self._epoch_counts[:] = meta.get("epoch_counts", 0)
         if meta.get("dwa_history") is not None:
             self.strategy.history = [list(x) for x in meta["dwa_history"]]
 
@@ -571,7 +588,7 @@ class Trainer:
     def _emit(self, event, flush: bool = False) -> None:
         self._pending.append(event)
         now = time.perf_counter()
-        if flush or now - self._last_flush >= FLUSH_SECONDS:
+        if flush or now - self._last_flush >= self.flush_seconds:
             self.flush()
             self._last_flush = now
 
