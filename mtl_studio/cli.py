@@ -3,10 +3,13 @@
     mtl-studio show PROJECT               summary: nodes, shapes, roles, tasks
     mtl-studio validate PROJECT           problems with their places
     mtl-studio examples                   the bundled examples
+    mtl-studio train PROJECT [--epochs N] [--out DIR] [--seed S] [--mode M] [--weighting W]
+    mtl-studio train --resume DIR [--epochs N]
     mtl-studio export PROJECT --keras OUT.keras
 
 PROJECT is a project file or the name of a bundled example. Exit codes:
-0 done, 1 the project has problems, 2 a file cannot be read or written.
+0 done, 1 the project (or its data) has problems, 2 a file cannot be read
+or written, 3 training stopped on a NaN loss, 130 stopped by Ctrl-C.
 No traceback reaches the user (set MTL_STUDIO_DEBUG=1 to see one).
 """
 
@@ -23,9 +26,10 @@ from .core.params import format_shape
 from .core.project import Project
 from .core.tasks import LOSS_LABELS
 from .core.validation import ERROR, errors, infer_shapes, parameter_count, validate
+from .core.settings import MODES, WEIGHTINGS
 from .examples import examples
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, EXIT_NAN = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # a bug of ours (sysexits' EX_SOFTWARE)
 
@@ -172,6 +176,12 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_train(args) -> int:
+    from .train_command import train  # TensorFlow: only here
+
+    return train(args)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-studio",
@@ -192,6 +202,21 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("examples", help="list the bundled example projects")
     p.set_defaults(func=cmd_examples)
+
+    p = sub.add_parser(
+        "train", help="train a project headless and write its run to a folder",
+        description="Train with a progress bar on stderr. The output folder gets history.csv, "
+                    "summary.json, model.keras, checkpoint.npz, tensorboard/ and a copy of the "
+                    "project. Ctrl-C stops cleanly and keeps a checkpoint; --resume goes on.")
+    p.add_argument("project", metavar="PROJECT", nargs="?",
+                   help="project file or example name (not needed with --resume)")
+    p.add_argument("--epochs", type=int, metavar="N", help="train this many epochs in all")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: runs/NAME-TIME)")
+    p.add_argument("--seed", type=int, metavar="S", help="seed for weights, split and batches")
+    p.add_argument("--mode", choices=MODES, help="joint, alternating or soft_sharing")
+    p.add_argument("--weighting", choices=WEIGHTINGS, help="loss weighting (joint mode)")
+    p.add_argument("--resume", metavar="DIR", help="go on with the stopped run in DIR")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="export a project")
     p.add_argument("project", metavar="PROJECT")

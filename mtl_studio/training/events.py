@@ -90,7 +90,9 @@ class CheckpointSaved:
 @dataclass
 class RunFinished:
     """status: "completed", "stopped" (by the user), "nan" (a loss was not
-    finite) or "error" (an exception); message says what happened."""
+    finite), "invalid" (the project, its data or a checkpoint cannot be
+    used; nothing was trained) or "error" (an exception inside training);
+    message says what happened."""
 
     status: str
     step: int

@@ -54,6 +54,8 @@ def keras():
         with _filtered_stderr():
             import tensorflow  # noqa: F401,PLC0415 (lazy on purpose)
             import keras as _keras  # noqa: F401,PLC0415
+        # Python-side warnings (retracing notes and the like) are for us, not users.
+        tensorflow.get_logger().setLevel("ERROR")
         _imported = True
     import keras as _keras  # noqa: PLC0415
 

@@ -398,10 +398,14 @@ class Trainer:
                     step_times = step_times[-50:]
                     self._report_progress(step_times, total_steps, epoch, epochs)
                 self._end_epoch(epoch)
-            return self._finish(ev.RunFinished("completed", self.step, epochs,
-                                               f"trained {epochs} epoch(s), {self.step} steps"))
+            if self.step > total_steps:
+                message = (f"nothing to train: the run is already at step {self.step}, past "
+                           f"the {epochs} epoch(s) asked for; ask for more epochs")
+            else:
+                message = f"trained {epochs} epoch(s), {self.step} steps"
+            return self._finish(ev.RunFinished("completed", self.step, epochs, message))
         except (BuildError, DataError, TrainingError, CheckpointError) as exc:
-            return self._finish(ev.RunFinished("error", self.step, epoch, str(exc)))
+            return self._finish(ev.RunFinished("invalid", self.step, epoch, str(exc)))
         except Exception as exc:  # an exception inside training: report, never die silently
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.error_traceback = traceback.format_exc()

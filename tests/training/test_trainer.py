@@ -181,7 +181,7 @@ def test_a_project_with_errors_is_reported_not_raised():
     project = regression_project()
     project.remove_task("b")
     finished = Trainer(project, data=tiny_data()).run()
-    assert finished.status == "error" and "belongs to no task" in finished.message
+    assert finished.status == "invalid" and "belongs to no task" in finished.message
 
 
 def test_pause_resume_and_stop_from_another_thread():

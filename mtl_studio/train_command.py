@@ -1,0 +1,194 @@
+"""`mtl-studio train`: headless training with the same Trainer as the
+window, a progress bar on stderr, and the run's files in one folder."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .cli import (
+    EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_PROBLEMS, CliError, open_project,
+    print_problems,
+)
+from .core.fileformat import ProjectError, load, save
+from .core.project import check_training_field
+from .core.validation import errors, validate
+from .training import events as ev
+
+PROJECT_COPY = "project.mtl.json"
+CHECKPOINT = "checkpoint.npz"
+MODEL = "model.keras"
+RUN_INFO = "run.json"
+
+
+class ProgressBar:
+    """One line on stderr, redrawn in place on a terminal; a line per epoch
+    otherwise (logs stay readable)."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.losses: dict[str, float] = {}
+        self.last_draw = 0.0
+
+    def __call__(self, batch) -> None:
+        for e in batch:
+            if isinstance(e, ev.StepLosses):
+                for task, values in e.losses.items():
+                    finite = values[~(values != values)]
+                    if len(finite):
+                        self.losses[task] = float(finite[-1])
+            elif isinstance(e, ev.Progress):
+                if self.tty and time.monotonic() - self.last_draw > 0.1:
+                    self.draw(e)
+            elif isinstance(e, ev.EpochEnd):
+                self.epoch_line(e)
+
+    def draw(self, p: ev.Progress) -> None:
+        self.last_draw = time.monotonic()
+        width = 24
+        done = int(width * p.step / max(1, p.total_steps))
+        bar = "#" * done + "." * (width - done)
+        losses = "  ".join(f"{t} {v:.4g}" for t, v in self.losses.items())
+        line = (f"\repoch {p.epoch}/{p.epochs} [{bar}] step {p.step}/{p.total_steps} "
+                f"{p.steps_per_second:,.0f} steps/s  {losses}  {_duration(p.seconds_left)} left")
+        self.stream.write(line[:200].ljust(100))
+        self.stream.flush()
+
+    def epoch_line(self, e: ev.EpochEnd) -> None:
+        parts = [f"{t} {v:.4g}" for t, v in e.train_losses.items()]
+        if e.val_losses:
+            parts.append("val " + "  ".join(f"{t} {v:.4g}" for t, v in e.val_losses.items()))
+        prefix = "\r" if self.tty else ""
+        self.stream.write(f"{prefix}epoch {e.epoch}: " + "  ".join(parts) + " " * 20 + "\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _prepare_run(args):
+    """The project, its folder (for relative data paths) and the output folder."""
+    if args.resume:
+        out = Path(args.resume)
+        try:
+            info = json.loads((out / RUN_INFO).read_text(encoding="utf-8"))
+            project = load(out / PROJECT_COPY)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"{out}: not a run folder to resume ({exc})") from None
+        except ProjectError as exc:
+            raise CliError(str(exc)) from None
+        if not (out / CHECKPOINT).exists():
+            raise CliError(f"{out}: has no {CHECKPOINT} to resume from")
+        project_dir = Path(info["project_dir"])
+    else:
+        if not args.project:
+            raise CliError("train: give a PROJECT, or --resume DIR", EXIT_PROBLEMS)
+        project, path = open_project(args.project)
+        project_dir = path.resolve().parent
+        stem = path.name.split(".")[0]
+        out = Path(args.out) if args.out else Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for field, value in (("epochs", args.epochs), ("seed", None if args.resume else args.seed),
+                         ("mode", None if args.resume else args.mode),
+                         ("weighting", None if args.resume else args.weighting)):
+        if value is not None:
+            try:
+                setattr(project.training, field, check_training_field(field, value))
+            except ValueError as exc:
+                raise CliError(f"--{field}: {exc}", EXIT_PROBLEMS) from None
+    if args.resume and (args.seed or args.mode or args.weighting):
+        print("mtl-studio: --seed, --mode and --weighting are those of the run when resuming",
+              file=sys.stderr)
+    return project, project_dir, out
+
+
+def train(args) -> int:
+    project, project_dir, out = _prepare_run(args)
+    problems = validate(project)
+    if errors(problems):
+        print_problems(problems, sys.stdout)
+        print(f"{project.name}: not trained: fix the errors above first")
+        return EXIT_PROBLEMS
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        save(project, out / PROJECT_COPY)
+        (out / RUN_INFO).write_text(json.dumps({"project_dir": str(project_dir)}, indent=2) + "\n")
+    except (OSError, ProjectError) as exc:
+        raise CliError(f"{out}: cannot write the run folder: {exc}") from None
+
+    from .training.builder import save_keras
+    from .training.record import RunRecorder
+    from .training.trainer import Trainer
+
+    recorder = RunRecorder(out, project, resume=bool(args.resume))
+    recorder.listeners.append(ProgressBar())
+    trainer = Trainer(project, project_dir, recorder, checkpoint_path=out / CHECKPOINT)
+    if args.resume:
+        try:
+            trainer.restore_checkpoint(out / CHECKPOINT)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the checkpoint's
+            recorder.close()
+            raise CliError(str(exc), EXIT_PROBLEMS) from None
+        print(f"resuming {out} at step {trainer.step}", file=sys.stderr)
+
+    # Ctrl-C asks the trainer to stop after the current call of steps; a
+    # second Ctrl-C interrupts at once.
+    def on_interrupt(signum, frame):
+        print("\nstopping after the current steps (Ctrl-C again to abort)...", file=sys.stderr)
+        trainer.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        finished = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    files = {"history": "history.csv", "summary": "summary.json", "tensorboard": "tensorboard/",
+             "project": PROJECT_COPY}
+    if finished.status in ("completed", "stopped", "nan"):
+        try:
+            save_keras(trainer.model, out / MODEL)
+            files["model"] = MODEL
+        except OSError as exc:
+            print(f"mtl-studio: {out / MODEL}: cannot write the model: {exc}", file=sys.stderr)
+        if (out / CHECKPOINT).exists():
+            files["checkpoint"] = CHECKPOINT
+    summary = recorder.close(files)
+    sys.stderr.write("\n" if sys.stderr.isatty() else "")
+    return _report(finished, summary, out)
+
+
+def _report(finished: ev.RunFinished, summary: dict, out: Path) -> int:
+    if finished.status == "invalid":
+        print(f"mtl-studio: {finished.message}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if finished.status == "error":
+        print(f"mtl-studio: {finished.message}", file=sys.stderr)
+        return EXIT_INTERNAL
+    for task, values in summary["tasks"].items():
+        val = values["val_loss"]
+        metrics = ", ".join(f"{m} {v:.4g}" for m, v in values["val_metrics"].items() if v is not None)
+        train = values["final_train_loss"]
+        print(f"  {task}: train loss {train if train is None else f'{train:.4g}'}"
+              + (f", validation loss {val:.4g}" if val is not None else "")
+              + (f", {metrics}" if metrics else ""))
+    rate = summary["steps_per_second"]
+    print(f"{out}: {finished.message}; {summary['steps']} steps in {summary['wall_seconds']:.1f} s"
+          + (f" ({rate:,.0f} steps/s)" if rate else ""))
+    if finished.status == "nan":
+        print(f"mtl-studio: {finished.message}", file=sys.stderr)
+        return EXIT_NAN
+    if finished.status == "stopped":
+        print(f"stopped: go on with  mtl-studio train --resume {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK

@@ -1,0 +1,231 @@
+"""The files of a run: history.csv, summary.json and TensorBoard events.
+
+A RunRecorder is a Trainer callback. It appends to history.csv as events
+arrive (so a crash loses nothing already trained), mirrors the curves into
+TensorBoard, and writes summary.json when the run ends. Resuming a run
+appends to the same files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import events as ev
+from .tf_import import tf
+
+HISTORY = "history.csv"
+SUMMARY = "summary.json"
+TENSORBOARD = "tensorboard"
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Atomically: a temporary file, then a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, allow_nan=False, default=_jsonable)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _finite(value):
+    """JSON has no NaN: unknown values are written as null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+class RunRecorder:
+    def __init__(self, out: Path, project, resume: bool = False, extra: dict | None = None) -> None:
+        self.out = Path(out)
+        self.project = project
+        self.tasks = [t.name for t in project.tasks]
+        self.metrics = sorted({m for t in project.tasks for m in t.metrics})
+        self.extra = dict(extra or {})
+        self.started = time.time()
+        self.steps_at_start = 0
+        self.last_train: dict[str, float] = {}
+        self.last_val: dict[str, float] = {}
+        self.last_metrics: dict[str, dict] = {}
+        self.weights: dict[str, float] = {}
+        self.changes: list[dict] = []
+        self.rate = 0.0
+        self._first_block: tuple[float, int] | None = None  # (time, step) after the first call
+        self.finished: ev.RunFinished | None = None
+        self.listeners: list = []  # e.g. the command line's progress bar
+        previous = self._read_summary() if resume else {}
+        self.changes = previous.get("setting_changes", [])
+        self.wall_before = previous.get("wall_seconds", 0.0) or 0.0
+        history = self.out / HISTORY
+        new_file = not (resume and history.exists())
+        self._csv_file = open(history, "w" if new_file else "a", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._csv_file)
+        if new_file:
+            self._csv.writerow(["step", "epoch", "task", "split", "loss", "weight",
+                                "wall_seconds"] + self.metrics)
+        self._tb = tf().summary.create_file_writer(str(self.out / TENSORBOARD))
+
+    def _scalar(self, tag: str, value: float) -> None:
+        """A TensorBoard scalar, written with TensorFlow's own summary op and
+        the scalars plugin's metadata (tf.summary.scalar itself lives in the
+        tensorboard package, which TensorFlow no longer installs)."""
+        t = tf()
+        t.summary.write(tag, t.constant(value, t.float32), metadata=_SCALAR_METADATA())
+
+    def _read_summary(self) -> dict:
+        try:
+            return json.loads((self.out / SUMMARY).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def __call__(self, batch: list) -> None:
+        for event in batch:
+            handler = getattr(self, "_on_" + type(event).__name__, None)
+            if handler:
+                handler(event)
+        self._csv_file.flush()
+        for listener in self.listeners:
+            listener(batch)
+
+    # --- events ------------------------------------------------------------------
+
+    def _on_RunStarted(self, e: ev.RunStarted) -> None:
+        self.steps_at_start = e.start_step
+        self.epochs = e.epochs
+        self.mode, self.weighting = e.mode, e.weighting
+
+    def _on_Weights(self, e: ev.Weights) -> None:
+        self.weights = dict(e.weights)
+
+    def _on_StepLosses(self, e: ev.StepLosses) -> None:
+        wall = e.wall if e.wall is not None else np.zeros(len(e.steps))
+        if self._first_block is None:
+            self._first_block = (time.time(), int(e.steps[-1]))
+        rows = []
+        for i, step in enumerate(e.steps):
+            for task in self.tasks:
+                loss = e.losses[task][i]
+                if np.isfinite(loss):
+                    rows.append([int(step), e.epoch, task, "train", f"{loss:.7g}",
+                                 f"{self.weights.get(task, float('nan')):.6g}",
+                                 f"{wall[i] + self.wall_before:.3f}"] + [""] * len(self.metrics))
+        self._csv.writerows(rows)
+        # TensorBoard gets the mean of each block of steps: the same curve,
+        # at a fraction of the cost of one summary op per step.
+        step = int(e.steps[-1])
+        with self._tb.as_default(step=step):
+            for task in self.tasks:
+                values = e.losses[task][np.isfinite(e.losses[task])]
+                if len(values):
+                    self.last_train[task] = float(values[-1])
+                    self._scalar(f"train_loss/{task}", float(values.mean()))
+                    self._scalar(f"weight/{task}", self.weights.get(task, 0.0))
+            self._scalar("train_loss/total", float(np.nanmean(e.total)))
+            if e.penalty is not None:
+                self._scalar("soft_sharing_penalty", float(np.mean(e.penalty)))
+
+    def _on_GradientCosine(self, e: ev.GradientCosine) -> None:
+        with self._tb.as_default(step=e.step):
+            for (a, b), value in e.pairs.items():
+                self._scalar(f"gradient_cosine/{a}__{b}", value)
+
+    def _on_EpochEnd(self, e: ev.EpochEnd) -> None:
+        self.last_val = dict(e.val_losses)
+        self.last_metrics = {t: dict(m) for t, m in e.val_metrics.items()}
+        self.epochs_done = e.epoch
+        for task, loss in e.train_losses.items():
+            self.last_train[task] = loss
+        rows = []
+        for task in self.tasks:
+            if task in e.val_losses:
+                metrics = e.val_metrics.get(task, {})
+                rows.append([e.step, e.epoch, task, "val", f"{e.val_losses[task]:.7g}",
+                             f"{self.weights.get(task, float('nan')):.6g}",
+                             f"{time.time() - self.started + self.wall_before:.3f}"]
+                            + [_cell(metrics.get(m)) for m in self.metrics])
+        self._csv.writerows(rows)
+        with self._tb.as_default(step=e.step):
+            for task, loss in e.val_losses.items():
+                self._scalar(f"val_loss/{task}", loss)
+                for name, value in e.val_metrics.get(task, {}).items():
+                    if np.isfinite(value):
+                        self._scalar(f"val_{name}/{task}", value)
+        self._tb.flush()
+
+    def _on_Progress(self, e: ev.Progress) -> None:
+        self.rate = e.steps_per_second
+        self.step = e.step
+
+    def _on_SettingChanged(self, e: ev.SettingChanged) -> None:
+        self.changes.append({"step": e.step, "setting": e.setting, "task": e.task,
+                             "value": e.value})
+
+    def _on_RunFinished(self, e: ev.RunFinished) -> None:
+        self.finished = e
+
+    # --- the end -----------------------------------------------------------------
+
+    def close(self, files: dict[str, str] | None = None) -> dict:
+        """Write summary.json and close the files; returns the summary."""
+        self._csv_file.close()
+        self._tb.flush()
+        self._tb.close()
+        wall = time.time() - self.started
+        e = self.finished
+        steps = e.step if e else 0
+        # Speed of training proper: from the end of the first call (which
+        # includes tracing the compiled step) to the end of the run.
+        rate = self.rate
+        if self._first_block is not None:
+            t0, s0 = self._first_block
+            if steps > s0 and time.time() > t0:
+                rate = (steps - s0) / (time.time() - t0)
+        summary = {
+            "project": self.project.name,
+            "status": e.status if e else "unknown",
+            "message": e.message if e else "",
+            "mode": self.project.training.mode,
+            "weighting": self.project.training.weighting,
+            "steps": steps,
+            "epochs": getattr(self, "epochs_done", 0),
+            "wall_seconds": round(wall + self.wall_before, 3),
+            "steps_per_second": round(rate, 2) if rate else None,
+            "tasks": {
+                task: {
+                    "final_train_loss": _finite(self.last_train.get(task)),
+                    "val_loss": _finite(self.last_val.get(task)),
+                    "val_metrics": {m: _finite(v) for m, v in self.last_metrics.get(task, {}).items()},
+                    "weight": _finite(self.weights.get(task)),
+                }
+                for task in self.tasks
+            },
+            "setting_changes": self.changes,
+            "files": files or {},
+            **self.extra,
+        }
+        write_json(self.out / SUMMARY, summary)
+        return summary
+
+
+def _SCALAR_METADATA():
+    from tensorflow.core.framework import summary_pb2  # noqa: PLC0415 (after tf_import)
+
+    return summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+
+
+def _cell(value) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:.7g}"
