@@ -40,6 +40,9 @@ from .tf_import import keras, tf
 from .weighting import make_strategy
 
 FLUSH_SECONDS = 0.05  # events reach the callback at most this often
+# The gradient cosine costs about one training step; a few per second is
+# plenty for a curve, and keeps it off the speed of short calls.
+COSINE_SECONDS = 0.25
 EVAL_CHUNK = 1024
 
 
@@ -51,7 +54,7 @@ class Trainer:
     def __init__(self, project: Project, project_dir: Path | None = None,
                  callback: Callable[[list], None] | None = None, *,
                  checkpoint_path: Path | None = None, data: PreparedData | None = None,
-                 flush_seconds: float = FLUSH_SECONDS) -> None:
+                 flush_seconds: float = FLUSH_SECONDS, xla: bool = True) -> None:
         self.project = project.copy()  # a frozen copy: edits elsewhere never reach a run
         self.project_dir = project_dir
         self.callback = callback
@@ -63,6 +66,10 @@ class Trainer:
         self._pending: list = []
         self._last_flush = 0.0
         self.flush_seconds = flush_seconds
+        self.xla = xla  # compile the step with XLA (falls back when it cannot)
+        self.xla_error = ""
+        self._first = True
+        self._last_cosine = -math.inf
         self._controls: queue.Queue = queue.Queue()
         self._run_flag = threading.Event()
         self._run_flag.set()
@@ -154,13 +161,13 @@ class Trainer:
                 o = _make_optimizer(spec.name, spec.learning_rate)
                 o.build(self.task_vars[-1])
                 self.optimizers.append(o)
-            self._call = self._compile_alternating()
+            self._call = self._compile(self.xla)
         else:
             o = _make_optimizer(opt.name, opt.learning_rate)
             o.build(self.variables + self.strategy.trainable)
             self.optimizers = [o]
             self.tied = self.built.tied_variables() if mode == "soft_sharing" else []
-            self._call = self._compile_joint()
+            self._call = self._compile(self.xla)
         self._cosine = self._compile_cosine() if self.shared_index and len(self.tasks) > 1 else None
         self._forward = t.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         self.steps_per_epoch = self._steps_per_epoch()
@@ -232,9 +239,10 @@ class Trainer:
         total = t.reduce_sum(weights * losses) + pen
         return t.concat([losses, [total, pen], weights], axis=0)
 
-    def _compile_joint(self):
+    def _compile_joint(self, xla: bool):
         t = tf()
         width = 2 * len(self.tasks) + 2
+        step = _jit(self._joint_step, xla)
 
         # One signature for any number of steps: the short last call of an
         # epoch must not trace the step again.
@@ -243,7 +251,7 @@ class Trainer:
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
             for i in t.range(n):
-                out = out.write(i, self._joint_step(indices[i]))
+                out = out.write(i, step(indices[i]))
             return out.stack()
 
         return lambda plan: call(plan[1])
@@ -264,11 +272,23 @@ class Trainer:
         self.optimizers[k].apply([g for g, _ in pairs], [v for _, v in pairs])
         return loss
 
-    def _compile_alternating(self):
+    def _alternating_row(self, k, rows):
+        """One alternating step of task k (a tensor): the output row."""
         t = tf()
         k_tasks = len(self.tasks)
-        width = 2 * k_tasks + 2
-        nan = float("nan")
+        branches = [(lambda j=j: self._alternating_step(j, rows)) for j in range(k_tasks)]
+        loss = t.switch_case(k, branches)
+        self.step_var.assign_add(1)
+        one_hot = t.one_hot(k, k_tasks, on_value=True, off_value=False)
+        losses = t.where(one_hot, loss, float("nan"))
+        weights = self.strategy.w
+        total = t.reshape(t.gather(weights, k) * loss, [1])
+        return t.concat([losses, total, [0.0], weights], axis=0)
+
+    def _compile_alternating(self, xla: bool):
+        t = tf()
+        width = 2 * len(self.tasks) + 2
+        step = _jit(self._alternating_row, xla)
 
         @t.function(input_signature=[t.TensorSpec([None], t.int32),
                                      t.TensorSpec([None, None], t.int32)])
@@ -276,19 +296,34 @@ class Trainer:
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
             for i in t.range(n):
-                k = task_ids[i]
-                rows = indices[i]
-                branches = [(lambda j=j: self._alternating_step(j, rows)) for j in range(k_tasks)]
-                loss = t.switch_case(k, branches)
-                self.step_var.assign_add(1)
-                one_hot = t.one_hot(k, k_tasks, on_value=True, off_value=False)
-                losses = t.where(one_hot, loss, nan)
-                weights = self.strategy.w
-                total = t.reshape(t.gather(weights, k) * loss, [1])
-                out = out.write(i, t.concat([losses, total, [0.0], weights], axis=0))
+                out = out.write(i, step(task_ids[i], indices[i]))
             return out.stack()
 
         return lambda plan: call(plan[0], plan[1])
+
+    def _compile(self, xla: bool):
+        if self.settings.mode == "alternating":
+            return self._compile_alternating(xla)
+        return self._compile_joint(xla)
+
+    def _first_call(self, block):
+        """The first call compiles the step with XLA (about twice the speed on
+        a CPU); a model XLA cannot compile falls back to plain TensorFlow.
+        Compilation fails before any variable changes, so the retry starts
+        from the same state."""
+        t = tf()
+        try:
+            out = self._call(block)
+        except (t.errors.InvalidArgumentError, t.errors.UnimplementedError,
+                t.errors.InternalError) as exc:
+            if not self.xla:
+                raise
+            self.xla = False
+            self.xla_error = str(exc).splitlines()[0][:300]
+            self._call = self._compile(False)
+            out = self._call(block)
+        self._first = False
+        return out
 
     def _compile_cosine(self):
         """Cosine similarity of each pair of task gradients on the shared trunk."""
@@ -385,7 +420,7 @@ class Trainer:
                     n = min(spc, self.steps_per_epoch - in_epoch)
                     block = (None if plan[0] is None else plan[0][in_epoch:in_epoch + n],
                              plan[1][in_epoch:in_epoch + n])
-                    out = self._call(block).numpy()
+                    out = (self._first_call(block) if self._first else self._call(block)).numpy()
                     bad = self._first_bad(out, block[0])
                     if bad is not None:
                         return self._finish_nan(epoch, in_epoch, bad, out)
@@ -439,6 +474,10 @@ class Trainer:
     def _report_cosine(self, plan, start: int) -> None:
         if self._cosine is None or self.settings.mode == "soft_sharing":
             return
+        now = time.perf_counter()
+        if now - self._last_cosine < COSINE_SECONDS:
+            return
+        self._last_cosine = now
         t = tf()
         data = self._data
         if len(data.datasets) > 1:
@@ -602,6 +641,12 @@ class Trainer:
             self.callback(batch)
         else:
             self._pending = []
+
+
+def _jit(step, xla: bool):
+    """The step compiled with XLA as its own cluster: the loop around it
+    stays plain, so one compilation serves calls of any length."""
+    return tf().function(step, jit_compile=True) if xla else step
 
 
 def _make_optimizer(name: str, learning_rate: float):

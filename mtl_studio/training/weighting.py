@@ -254,8 +254,10 @@ def pcgrad_project(flat, step, seed: int):
     out = []
     for i in range(k):
         g = flat[i]
-        order = t.random.experimental.stateless_shuffle(
-            t.range(k), seed=t.stack([t.cast(seed, t.int64), t.cast(step, t.int64) * k + i]))
+        # A random order as the argsort of random numbers: unlike a shuffle
+        # op, XLA can compile it.
+        order = t.argsort(t.random.stateless_uniform(
+            [k], seed=t.stack([t.cast(seed, t.int64), t.cast(step, t.int64) * k + i])))
         for n in range(k):
             j = order[n]
             other = t.gather(flat, j)
