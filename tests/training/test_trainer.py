@@ -261,3 +261,17 @@ def test_events_arrive_in_batches_with_validation_and_cosines():
     assert cos and all(-1 <= v <= 1 for e in cos for v in e.pairs.values())
     progress = rec.of(ev.Progress)[-1]
     assert progress.step == progress.total_steps == 16
+
+
+def test_a_model_xla_cannot_compile_falls_back_to_plain_tensorflow():
+    from mtl_studio.training.tf_import import tf
+    trainer = Trainer(regression_project(), data=tiny_data())
+    trainer.setup()
+
+    def no_kernel(block):
+        raise tf().errors.InvalidArgumentError(None, None, "No registered XLA kernel for Foo")
+
+    trainer._call = no_kernel
+    finished = trainer.run()
+    assert finished.status == "completed"
+    assert trainer.xla is False and "XLA kernel" in trainer.xla_error
