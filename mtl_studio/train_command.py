@@ -163,6 +163,11 @@ def train(args) -> int:
             print(f"mtl-studio: {out / MODEL}: cannot write the model: {exc}", file=sys.stderr)
         if (out / CHECKPOINT).exists():
             files["checkpoint"] = CHECKPOINT
+    if trainer._data is not None:
+        # What a prediction needs to be read back: class ids -> labels, and
+        # the scaling of inputs and targets.
+        recorder.extra.update(classes=trainer._data.classes,
+                              standardization=trainer._data.standardization)
     summary = recorder.close(files)
     sys.stderr.write("\n" if sys.stderr.isatty() else "")
     return _report(finished, summary, out)

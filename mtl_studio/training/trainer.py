@@ -115,7 +115,7 @@ class Trainer:
         data = self._data
         mode = self.settings.mode
         if mode != "alternating" and len(data.datasets) > 1:
-            own = next(d for d in data.datasets if d.label != data.datasets[0].label)
+            own = data.datasets[1]
             raise TrainingError(
                 f"{mode} training needs one data set for all tasks, but {own.label} is "
                 "separate: use alternating mode, or give every task the project's data")

@@ -275,3 +275,51 @@ def test_a_model_xla_cannot_compile_falls_back_to_plain_tensorflow():
     finished = trainer.run()
     assert finished.status == "completed"
     assert trainer.xla is False and "XLA kernel" in trainer.xla_error
+
+
+def test_alternating_with_a_data_set_per_task():
+    """Two tasks, two data sets of different sizes sharing the input."""
+    from mtl_studio.data.prepare import DataSet, PreparedData
+
+    a_data, b_data = tiny_data(n=64, seed=1), tiny_data(n=40, seed=2)
+    a_set, b_set = a_data.datasets[0], b_data.datasets[0]
+    a_set.tasks, b_set.tasks = ["a"], ["b"]
+    a_set.label, b_set.label = "task 'a''s data", "task 'b''s data"
+    for part in (a_set.train, a_set.val):
+        del part.targets["b"]
+    for part in (b_set.train, b_set.val):
+        del part.targets["a"]
+    data = PreparedData([a_set, b_set], {"a": 0, "b": 1}, {}, {})
+    project = regression_project(mode="alternating")
+    project.training.schedule = "proportional"
+    rec = Recorder()
+    trainer = Trainer(project, callback=rec, data=data)
+    finished = trainer.run()
+    assert finished.status == "completed", finished.message
+    assert trainer.steps_per_epoch == 64 // 8 + 40 // 8
+    ids, rows = trainer.epoch_plan(0)
+    assert rows[ids == 1].max() < 40  # task b's rows come from its own, smaller set
+    ends = rec.of(ev.EpochEnd)
+    assert set(ends[-1].val_losses) == {"a", "b"}
+
+
+def test_joint_mode_refuses_a_data_set_per_task():
+    data = tiny_data()
+    data.datasets.append(data.datasets[0])
+    data.task_dataset["b"] = 1
+    finished = Trainer(regression_project(), data=data).run()
+    assert finished.status == "invalid" and "alternating mode" in finished.message
+
+
+@pytest.mark.parametrize("schedule", ["random", "round_robin", "proportional"])
+def test_alternating_schedules(schedule):
+    project = regression_project(mode="alternating")
+    project.training.schedule = schedule
+    project.tasks[1].schedule_weight = 3.0  # random: b three times as likely
+    trainer = Trainer(project, data=tiny_data(n=800))
+    trainer.setup()
+    ids = np.concatenate([trainer.epoch_plan(e)[0] for e in range(5)])
+    share_b = ids.mean()
+    expected = {"random": 0.75, "round_robin": 0.5, "proportional": 0.5}[schedule]
+    assert share_b == pytest.approx(expected, abs=0.05)
+    assert np.array_equal(trainer.epoch_plan(2)[0], trainer.epoch_plan(2)[0])  # seeded
