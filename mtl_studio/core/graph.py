@@ -7,6 +7,7 @@ the data consistent and answers questions about it.
 from __future__ import annotations
 
 import copy
+from collections import deque
 from dataclasses import dataclass, field
 
 from .catalogue import get_kind
@@ -50,9 +51,16 @@ class Edge:
 
 
 class Graph:
+    """Nodes and edges, with the edges also indexed by node: validation
+    and the canvas ask "what feeds this node" hundreds of times per edit,
+    and a scan of every edge each time made that quadratic. Change edges
+    only through insert_edge / remove_edge so the index stays true."""
+
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
+        self._in: dict[str, list[Edge]] = {}
+        self._out: dict[str, list[Edge]] = {}
 
     # --- storage ----------------------------------------------------------
 
@@ -63,7 +71,7 @@ class Graph:
 
     def remove_node(self, node_id: str) -> Node:
         """Remove a node; its edges must already be gone."""
-        if any(node_id in (e.source, e.target) for e in self.edges):
+        if self._in.get(node_id) or self._out.get(node_id):
             raise GraphError(f"node {node_id!r} still has edges")
         return self.nodes.pop(node_id)
 
@@ -72,10 +80,15 @@ class Graph:
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
+        self._in.setdefault(edge.target, []).append(edge)
+        self._in[edge.target].sort(key=lambda e: e.port)
+        self._out.setdefault(edge.source, []).append(edge)
 
     def remove_edge(self, edge: Edge) -> int:
         index = self.edges.index(edge)
         del self.edges[index]
+        self._in[edge.target].remove(edge)
+        self._out[edge.source].remove(edge)
         return index
 
     # --- connection rules ---------------------------------------------------
@@ -97,15 +110,15 @@ class Graph:
             raise CycleError(f"connecting {src.label} to {dst.label} would make a cycle")
         if port < 0 or (kind.max_inputs is not None and port >= kind.max_inputs):
             raise PortError(f"{dst.label} has no input port {port}")
-        if any(e.target == target and e.port == port for e in self.edges):
+        if any(e.port == port for e in self.inputs_of(target)):
             raise PortError(f"{dst.label} already has an input on port {port}: "
                             "remove that edge first")
-        if any(e.source == source and e.target == target for e in self.edges):
+        if any(e.target == target for e in self.outputs_of(source)):
             raise GraphError(f"{src.label} already feeds {dst.label}")
 
     def free_port(self, target: str) -> int:
         """The first input port of target with no edge (merge nodes grow)."""
-        used = {e.port for e in self.edges if e.target == target}
+        used = {e.port for e in self.inputs_of(target)}
         port = 0
         while port in used:
             port += 1
@@ -115,10 +128,10 @@ class Graph:
 
     def inputs_of(self, node_id: str) -> list[Edge]:
         """Edges into a node, ordered by port."""
-        return sorted((e for e in self.edges if e.target == node_id), key=lambda e: e.port)
+        return list(self._in.get(node_id, ()))
 
     def outputs_of(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.source == node_id]
+        return list(self._out.get(node_id, ()))
 
     def edges_of(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if node_id in (e.source, e.target)]
@@ -152,10 +165,10 @@ class Graph:
         for e in self.edges:
             if e.source in self.nodes and e.target in self.nodes:
                 indegree[e.target] += 1
-        ready = [n for n in self.nodes if indegree[n] == 0]
+        ready = deque(n for n in self.nodes if indegree[n] == 0)
         order: list[str] = []
         while ready:
-            n = ready.pop(0)
+            n = ready.popleft()
             order.append(n)
             for m in self.successors(n):
                 if m in indegree:

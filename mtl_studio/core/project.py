@@ -142,11 +142,32 @@ class Project:
             return set()
         return self.graph.ancestors(task.output) | {task.output}
 
-    def roles(self) -> dict[str, Role]:
+    def _feeds(self) -> dict[str, list[str]]:
+        """Node -> the tasks it feeds, in task order."""
+        order, leftover = self.graph.topological_order()
         feeds: dict[str, list[str]] = {n: [] for n in self.nodes}
+        if leftover:  # a cycle: walk back from each output instead
+            for t in self.tasks:
+                for n in self.task_nodes(t.name):
+                    feeds[n].append(t.name)
+            return feeds
+        # One pass from the outputs up: a node feeds what its successors feed.
+        rank = {t.name: i for i, t in enumerate(self.tasks)}
+        own: dict[str, set[str]] = {}
         for t in self.tasks:
-            for n in self.task_nodes(t.name):
-                feeds[n].append(t.name)
+            if t.output in self.nodes:
+                own.setdefault(t.output, set()).add(t.name)
+        reach: dict[str, set[str]] = {}
+        for n in reversed(order):
+            found = set(own.get(n, ()))
+            for e in self.graph.outputs_of(n):
+                found |= reach.get(e.target, set())
+            reach[n] = found
+            feeds[n] = sorted(found, key=rank.__getitem__)
+        return feeds
+
+    def roles(self) -> dict[str, Role]:
+        feeds = self._feeds()
         roles = {}
         for node_id, tasks in feeds.items():
             if self.nodes[node_id].kind == "Input":
