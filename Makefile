@@ -1,5 +1,5 @@
 # Two commands for a fresh clone where only python3 is installed:
-#   make run    validate and summarise the default example
+#   make run    open the window with the default example
 #   make test   run the whole test suite
 # Both create (or reuse) .venv and install the project into it.
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mtl-studio show tutorial
+	$(BIN)/mtl-studio
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

@@ -1,5 +1,6 @@
 """The `mtl-studio` command.
 
+    mtl-studio [PROJECT]                  open the window (the default example)
     mtl-studio show PROJECT               summary: nodes, shapes, roles, tasks
     mtl-studio validate PROJECT           problems with their places
     mtl-studio examples                   the bundled examples
@@ -225,12 +226,22 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = ("show", "validate", "examples", "train", "export")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # `mtl-studio` alone, or with a project file, opens the window.
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        if len(argv) > 1:
+            print(f"mtl-studio: unknown command {argv[0]!r} "
+                  f"(commands: {', '.join(COMMANDS)})", file=sys.stderr)
+            return EXIT_UNREADABLE
+        from .ui.app import run  # Qt: only here
+
+        return run(argv[0] if argv else None)
     parser = make_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_OK
     try:
         return args.func(args)
     except CliError as exc:

@@ -1,0 +1,1 @@
+"""The window: everything Qt (see docs/architecture.md)."""

@@ -1,0 +1,47 @@
+"""Start the window: `mtl-studio` (the default example) or `mtl-studio PROJECT`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+# Set by the start-up benchmark: print when the window is first on screen
+# (seconds since the epoch), then quit.
+PROBE = "MTL_STUDIO_STARTUP_PROBE"
+
+
+def run(project: str | None = None) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from ..core.fileformat import ProjectError
+    from ..examples import DEFAULT_EXAMPLE, example_path
+    from .document import Document
+    from .main_window import APP_NAME, MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    error = None
+    if project is None:
+        document = Document.open(example_path(DEFAULT_EXAMPLE))
+        document.path = None  # an example opens as a new, unsaved project
+    else:
+        try:
+            document = Document.open(Path(project))
+        except ProjectError as exc:
+            document, error = Document(), exc
+    window = MainWindow(document)
+    if project is not None and error is None:
+        window._add_recent(Path(project))
+    window.show()
+    if error is not None:
+        QMessageBox.warning(window, "Cannot open the project", str(error))
+    if os.environ.get(PROBE):
+        def report():
+            print(f"shown {time.time():.4f}", flush=True)
+            app.quit()
+        QTimer.singleShot(0, report)
+    return app.exec()

@@ -1,0 +1,1 @@
+"""The canvas: a view of the project graph (scene, items, view)."""

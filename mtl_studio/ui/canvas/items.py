@@ -1,0 +1,252 @@
+"""Canvas items: a node box with its ports and problem badge, and an edge.
+
+Items draw what the project says; they keep no state of their own beyond
+where a drag has moved them before the drop becomes a MoveNodes command.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen,
+)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+
+from ...core.catalogue import get_kind
+from ...core.params import format_shape
+
+NODE_WIDTH = 184.0
+NODE_HEIGHT = 84.0
+HEADER = 22.0
+PORT_RADIUS = 6.0
+TEXT = QColor("#1d232b")
+MUTED = QColor("#5a6470")
+BODY = QColor("#fbfbfc")
+ERROR = QColor("#c62828")
+WARNING = QColor("#e0a100")
+
+
+def _param_text(value) -> str:
+    if isinstance(value, tuple):
+        return format_shape(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class NodeItem(QGraphicsItem):
+    """A node: a header in its role colour with the kind, then the name, the
+    key parameters and the inferred output shape. Input ports sit on the
+    top edge, the output port on the bottom edge."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.kind = ""
+        self.name = ""
+        self.params_text = ""
+        self.shape_text = ""
+        self.color = QColor("#5B6B7F")
+        self.role_text = ""
+        self.input_ports = 1
+        self.problems: list = []
+        self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self.edges: list[EdgeItem] = []
+
+    # --- content -----------------------------------------------------------------
+
+    def update_from(self, node, shape, role_text: str, color: str, connected_inputs: int,
+                    problems) -> None:
+        kind = get_kind(node.kind)
+        self.prepareGeometryChange()
+        self.kind = node.kind
+        self.name = node.name
+        self.params_text = ", ".join(f"{k} {_param_text(node.params[k])}"
+                                     for k in kind.key_params)
+        self.shape_text = "out " + (format_shape(shape) if shape is not None else "?")
+        self.role_text = role_text
+        self.color = QColor(color)
+        if kind.max_inputs is None:  # merge nodes grow a free port
+            self.input_ports = connected_inputs + 1
+        else:
+            self.input_ports = kind.max_inputs
+        self.problems = list(problems)
+        tips = [f"{node.kind} '{node.name}' ({role_text})", self.shape_text]
+        tips += [f"{p.severity}: {p.message}" for p in self.problems]
+        self.setToolTip("\n".join(tips))
+        self.update()
+
+    # --- geometry ----------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:
+        pad = PORT_RADIUS + 8
+        return QRectF(-pad, -pad, NODE_WIDTH + 2 * pad, NODE_HEIGHT + 2 * pad)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT), 6, 6)
+        return path
+
+    def input_port_pos(self, port: int) -> QPointF:
+        """Port positions in item coordinates, spread over the top edge."""
+        n = max(1, self.input_ports)
+        return QPointF(NODE_WIDTH * (port + 1) / (n + 1), 0)
+
+    def output_port_pos(self) -> QPointF:
+        return QPointF(NODE_WIDTH / 2, NODE_HEIGHT)
+
+    def port_at(self, scene_pos: QPointF, radius: float = 11.0):
+        """("in", port) or ("out", 0) under a scene position, or None."""
+        p = self.mapFromScene(scene_pos)
+        if (p - self.output_port_pos()).manhattanLength() <= radius and self.kind != "Output":
+            return ("out", 0)
+        for port in range(self.input_ports):
+            if (p - self.input_port_pos(port)).manhattanLength() <= radius:
+                return ("in", port)
+        return None
+
+    # --- painting ----------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        selected = self.isSelected()
+        outline = QPen(QColor("#1565c0") if selected else self.color.darker(130),
+                       2.6 if selected else 1.2)
+        path = QPainterPath()
+        path.addRoundedRect(rect, 6, 6)
+        painter.fillPath(path, BODY)
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, HEADER + 6), 6, 6)
+        painter.save()
+        painter.setClipRect(QRectF(0, 0, NODE_WIDTH, HEADER))
+        painter.fillPath(header, self.color)
+        painter.restore()
+        painter.setPen(outline)
+        painter.drawPath(path)
+
+        font = QFont(painter.font())
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(_text_on(self.color))
+        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
+                         self.kind)
+        font.setBold(False)
+        painter.setFont(font)
+        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignVCenter | Qt.AlignRight,
+                         _elide(self.role_text, font, 90))
+
+        font.setPointSizeF(10)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(TEXT)
+        painter.drawText(QRectF(8, HEADER + 2, NODE_WIDTH - 16, 20), Qt.AlignVCenter,
+                         _elide(self.name, font, NODE_WIDTH - 16))
+        font.setPointSizeF(8.5)
+        font.setBold(False)
+        painter.setFont(font)
+        painter.setPen(MUTED)
+        painter.drawText(QRectF(8, HEADER + 21, NODE_WIDTH - 16, 18), Qt.AlignVCenter,
+                         _elide(self.params_text, font, NODE_WIDTH - 16))
+        painter.drawText(QRectF(8, HEADER + 38, NODE_WIDTH - 16, 18), Qt.AlignVCenter,
+                         _elide(self.shape_text, font, NODE_WIDTH - 16))
+
+        # Ports: filled when connected is not known here; all drawn alike.
+        painter.setPen(QPen(QColor("#37474f"), 1.2))
+        painter.setBrush(QBrush(QColor("#ffffff")))
+        for port in range(self.input_ports):
+            painter.drawEllipse(self.input_port_pos(port), PORT_RADIUS, PORT_RADIUS)
+        if self.kind != "Output":
+            painter.setBrush(QBrush(self.color))
+            painter.drawEllipse(self.output_port_pos(), PORT_RADIUS, PORT_RADIUS)
+
+        if self.problems:
+            worst = ERROR if any(p.severity == "error" for p in self.problems) else WARNING
+            centre = QPointF(NODE_WIDTH - 2, 2)
+            painter.setPen(QPen(QColor("white"), 1.5))
+            painter.setBrush(QBrush(worst))
+            painter.drawEllipse(centre, 9, 9)
+            font.setBold(True)
+            font.setPointSizeF(9)
+            painter.setFont(font)
+            painter.drawText(QRectF(centre.x() - 9, centre.y() - 9, 18, 18), Qt.AlignCenter, "!")
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.refresh()
+        return super().itemChange(change, value)
+
+
+def _text_on(color: QColor) -> QColor:
+    """Black or white, whichever reads better on the colour."""
+    r, g, b = color.redF(), color.greenF(), color.blueF()
+    return QColor("#111111") if 0.299 * r + 0.587 * g + 0.114 * b > 0.6 else QColor("#ffffff")
+
+
+def _elide(text: str, font: QFont, width: float) -> str:
+    return QFontMetricsF(font).elidedText(text, Qt.ElideRight, width)
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A curve from a source's output port to a target's input port, drawn
+    under the nodes so it is never hidden behind them by accident of order."""
+
+    def __init__(self, edge, source: NodeItem, target: NodeItem) -> None:
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        source.edges.append(self)
+        target.edges.append(self)
+        self.setZValue(0)
+        self.setFlag(QGraphicsItem.ItemIsSelectable)  # select, then Delete to disconnect
+        self.color = QColor("#7b8794")
+        self.setToolTip(f"{edge.source} -> {edge.target} (port {edge.port})")
+        self.refresh()
+
+    def set_color(self, color: str) -> None:
+        self.color = QColor(color).darker(110)
+        self.update()
+
+    def shape(self) -> QPainterPath:
+        """A wide band around the curve, so an edge is easy to click."""
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        selected = self.isSelected()
+        pen = QPen(QColor("#1565c0") if selected else self.color, 3.2 if selected else 2.2)
+        pen.setCapStyle(Qt.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())
+
+    def refresh(self) -> None:
+        start = self.source.mapToScene(self.source.output_port_pos())
+        end = self.target.mapToScene(self.target.input_port_pos(self.edge.port))
+        self.setPath(curve(start, end))
+
+    def detach(self) -> None:
+        for item in (self.source, self.target):
+            if self in item.edges:
+                item.edges.remove(self)
+
+
+def curve(start: QPointF, end: QPointF) -> QPainterPath:
+    """A vertical S-curve with a small arrow head at the end."""
+    path = QPainterPath(start)
+    bend = max(40.0, abs(end.y() - start.y()) / 2)
+    path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
+    head = 7.0
+    path.moveTo(end)
+    path.lineTo(end + QPointF(-head / 1.6, -head))
+    path.moveTo(end)
+    path.lineTo(end + QPointF(head / 1.6, -head))
+    return path

@@ -1,0 +1,136 @@
+"""The Document: one open project as the window sees it.
+
+It owns the Project, its UndoStack, the file path, the selection and the
+current validation problems, and turns the core's events into Qt signals.
+Every view (canvas, inspector, tasks, problems) reads the project and
+listens here; every edit goes through `push`, so it is one undo step and a
+refused edit becomes a message instead of an exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..core.commands import Command, UndoStack
+from ..core.events import Event
+from ..core.fileformat import ProjectError, load, save
+from ..core.graph import GraphError
+from ..core.project import Project
+from ..core.validation import Problem, infer_shapes, validate
+
+
+class Document(QObject):
+    # A core event (node_added, edge_removed, task_changed, ...).
+    changed = Signal(object)
+    # The selected node ids changed.
+    selection_changed = Signal()
+    # Validation ran again: problems and shapes are fresh.
+    problems_changed = Signal()
+    # Undo / redo availability, texts or the clean state changed.
+    history_changed = Signal()
+    # The file path changed (save as, open).
+    path_changed = Signal()
+    # A refused edit or other short news for the status bar.
+    message = Signal(str)
+
+    def __init__(self, project: Project | None = None, path: Path | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project if project is not None else Project()
+        self.path = Path(path) if path else None
+        self.undo_stack = UndoStack(self.project)
+        self.selection: list[str] = []
+        self.problems: list[Problem] = []
+        self.shapes: dict = {}
+        self._listening = True
+        self.project.events.connect(self._on_project_event)
+        self.undo_stack.events.connect(lambda e: self.history_changed.emit())
+        # Validation runs once after a burst of events (a macro emits many).
+        self._revalidate = QTimer(self)
+        self._revalidate.setSingleShot(True)
+        self._revalidate.setInterval(0)
+        self._revalidate.timeout.connect(self.validate_now)
+        self.validate_now()
+
+    # --- edits -------------------------------------------------------------------
+
+    def push(self, command: Command) -> bool:
+        """Do a command as one undo step. A refused edit changes nothing and
+        is reported through `message`; returns whether it was done."""
+        try:
+            self.undo_stack.push(command)
+        except (GraphError, ValueError, KeyError) as exc:
+            self.message.emit(_sentence(exc))
+            return False
+        return True
+
+    def undo(self) -> None:
+        self.undo_stack.undo()
+
+    def redo(self) -> None:
+        self.undo_stack.redo()
+
+    # --- selection ---------------------------------------------------------------
+
+    def set_selection(self, node_ids) -> None:
+        ids = [n for n in dict.fromkeys(node_ids) if n in self.project.nodes]
+        if ids != self.selection:
+            self.selection = ids
+            self.selection_changed.emit()
+
+    # --- validation ----------------------------------------------------------------
+
+    def validate_now(self) -> None:
+        self.problems = validate(self.project)
+        self.shapes, _ = infer_shapes(self.project)
+        self.problems_changed.emit()
+
+    def node_problems(self, node_id: str) -> list[Problem]:
+        return [p for p in self.problems if p.place.kind == "node" and p.place.id == node_id]
+
+    # --- files -----------------------------------------------------------------------
+
+    @property
+    def is_modified(self) -> bool:
+        return not self.undo_stack.is_clean
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path else "untitled.mtl.json"
+
+    def save(self, path: Path | None = None) -> None:
+        """Save (atomically); raises ProjectError with a message on failure."""
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ProjectError("", "choose where to save the project first")
+        save(self.project, target)
+        if target != self.path:
+            self.path = target
+            self.path_changed.emit()
+        self.undo_stack.set_clean()
+
+    @classmethod
+    def open(cls, path: Path, parent: QObject | None = None) -> "Document":
+        """Load a project file; raises ProjectError, and nothing else changes."""
+        return cls(load(path), Path(path), parent)
+
+    def close(self) -> None:
+        """Stop listening to the project (views disconnect themselves)."""
+        self.project.events.disconnect(self._on_project_event)
+        self._revalidate.stop()
+
+    # --- internals ---------------------------------------------------------------
+
+    def _on_project_event(self, event: Event) -> None:
+        if event.type == "node_removed" and event["node_id"] in self.selection:
+            self.selection = [n for n in self.selection if n != event["node_id"]]
+            self.selection_changed.emit()
+        self.changed.emit(event)
+        self._revalidate.start()
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc).strip("'\"")
+    return text[:1].upper() + text[1:] if text else type(exc).__name__

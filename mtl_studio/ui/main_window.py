@@ -1,0 +1,522 @@
+"""The designer window: canvas in the middle, palette, inspector, tasks and
+problems in dockable panels, menus and shortcuts, files and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+)
+
+from .. import __version__
+from ..core import clipboard
+from ..core.commands import Disconnect, Macro, RemoveNodes, add_task_head
+from ..core.fileformat import SUFFIX, ProjectError
+from ..core.layout import layout_command
+from ..core.validation import errors
+from ..examples import examples
+from .background import run_in_background
+from .canvas.view import CanvasView
+from .document import Document
+from .inspector import Inspector
+from .palette import LayerPalette
+from .problems_panel import ProblemsPanel
+from .tasks_panel import TasksPanel
+
+APP_NAME = "MTL Studio"
+MAX_RECENT = 8
+FILE_FILTER = f"MTL Studio projects (*{SUFFIX});;JSON files (*.json);;All files (*)"
+
+SHORTCUTS_HELP = """
+<table cellpadding=3>
+<tr><td><b>Ctrl+N / Ctrl+O / Ctrl+S</b></td><td>New, Open, Save</td></tr>
+<tr><td><b>Ctrl+Shift+S</b></td><td>Save As</td></tr>
+<tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>Undo, Redo</td></tr>
+<tr><td><b>Ctrl+X / Ctrl+C / Ctrl+V</b></td><td>Cut, Copy, Paste nodes (also between windows)</td></tr>
+<tr><td><b>Ctrl+D</b></td><td>Duplicate the selected nodes</td></tr>
+<tr><td><b>Delete</b></td><td>Delete the selected nodes with their edges</td></tr>
+<tr><td><b>Ctrl+A</b></td><td>Select all</td></tr>
+<tr><td><b>Ctrl+H</b></td><td>Add a task head below the selected node</td></tr>
+<tr><td><b>Ctrl++ / Ctrl+- / Ctrl+0</b></td><td>Zoom in, zoom out, fit to view</td></tr>
+<tr><td><b>Ctrl+L</b></td><td>Auto layout</td></tr>
+<tr><td><b>Ctrl+wheel</b></td><td>Zoom</td></tr>
+<tr><td><b>Middle drag, Space+drag</b></td><td>Pan</td></tr>
+<tr><td><b>Double-click the background</b></td><td>Quick add: type a layer name, Enter</td></tr>
+<tr><td><b>Drag from an output port (bottom) to an input port (top)</b></td><td>Connect</td></tr>
+</table>
+"""
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document: Document | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings(APP_NAME, APP_NAME)
+        self.document = document or Document()
+        self.setAcceptDrops(True)
+        self.view = CanvasView(self.document, self)
+        self.setCentralWidget(self.view)
+        self._make_panels()
+        self._make_actions()
+        self._make_menus()
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._follow(self.document)
+        self._restore_settings()
+        self._update_title()
+        self._update_actions()
+        QTimer.singleShot(0, self.view.fit)
+
+    # --- building -----------------------------------------------------------------
+
+    def _dock(self, title: str, widget, area, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState needs names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _make_panels(self) -> None:
+        self.palette = LayerPalette(self)
+        self.inspector = Inspector(self.document, self)
+        self.tasks_panel = TasksPanel(self.document, self)
+        self.problems_panel = ProblemsPanel(self.document, self)
+        self.docks = [
+            self._dock("Layers", self.palette, Qt.LeftDockWidgetArea, "palette"),
+            self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspector"),
+            self._dock("Tasks", self.tasks_panel, Qt.RightDockWidgetArea, "tasks"),
+            self._dock("Problems", self.problems_panel, Qt.BottomDockWidgetArea, "problems"),
+        ]
+        self.palette.kind_activated.connect(lambda kind: self.view.add_node(kind))
+        self.problems_panel.node_activated.connect(self.view.centre_on_node)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda checked=False: slot())
+        return action
+
+    def _make_actions(self) -> None:
+        a = self._action
+        self.act_new = a("&New", self.new_project, QKeySequence.New)
+        self.act_open = a("&Open...", self.open_dialog, QKeySequence.Open)
+        self.act_save = a("&Save", self.save, QKeySequence.Save)
+        self.act_save_as = a("Save &As...", self.save_as, QKeySequence.SaveAs)
+        self.act_export = a("Export &Keras Model...", self.export_keras,
+                            tip="Write the untrained model as a .keras file")
+        self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
+        self.act_undo = a("&Undo", self.document_undo, QKeySequence.Undo)
+        self.act_redo = a("&Redo", self.document_redo, "Ctrl+Shift+Z")
+        self.act_cut = a("Cu&t", self.cut, QKeySequence.Cut)
+        self.act_copy = a("&Copy", self.copy, QKeySequence.Copy)
+        self.act_paste = a("&Paste", self.paste, QKeySequence.Paste)
+        self.act_duplicate = a("&Duplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = a("&Delete", self.delete_selection, QKeySequence.Delete)
+        self.act_select_all = a("Select &All", self.select_all, QKeySequence.SelectAll)
+        self.act_task_head = a("Add Task &Head", self.add_task_head, "Ctrl+H",
+                               "Add a Dense -> Output head and a task below the selected node")
+        self.act_zoom_in = a("Zoom &In", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
+        self.act_zoom_out = a("Zoom &Out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
+        self.act_fit = a("&Fit to View", self.view_fit, "Ctrl+0")
+        self.act_layout = a("Auto &Layout", self.auto_layout, "Ctrl+L")
+        self.act_about = a("&About MTL Studio", self.about)
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        # Shortcuts work wherever the focus is in the window, but Delete and
+        # the clipboard keys must not steal from text fields: those actions
+        # check the focus before acting.
+        for action in (self.act_undo, self.act_redo, self.act_cut, self.act_copy,
+                       self.act_paste, self.act_delete, self.act_select_all):
+            action.setShortcutContext(Qt.WindowShortcut)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
+        self.examples_menu = file_menu.addMenu("New from &Example")
+        for name, path in examples().items():
+            action = self.examples_menu.addAction(name)
+            action.triggered.connect(lambda checked=False, p=path: self.open_example(p))
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_save)
+        file_menu.addAction(self.act_save_as)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        edit = bar.addMenu("&Edit")
+        for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy,
+                       self.act_paste, self.act_duplicate, self.act_delete, None,
+                       self.act_select_all, None, self.act_task_head):
+            edit.addSeparator() if action is None else edit.addAction(action)
+
+        view = bar.addMenu("&View")
+        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, None, self.act_layout):
+            view.addSeparator() if action is None else view.addAction(action)
+        view.addSeparator()
+        panels = view.addMenu("&Panels")
+        for dock in self.docks:
+            panels.addAction(dock.toggleViewAction())
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction(self.act_about)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
+                       self.act_redo, None, self.act_task_head, self.act_layout, self.act_fit):
+            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        self._refresh_recent_menu()
+
+    # --- document -----------------------------------------------------------------
+
+    def _follow(self, document: Document) -> None:
+        document.history_changed.connect(self._update_title)
+        document.history_changed.connect(self._update_actions)
+        document.selection_changed.connect(self._update_actions)
+        document.problems_changed.connect(self._update_status)
+        document.path_changed.connect(self._update_title)
+        document.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.view.graph_scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+
+    def set_document(self, document: Document) -> None:
+        old = self.document
+        self.document = document
+        self.view.set_document(document)
+        for panel in (self.inspector, self.tasks_panel, self.problems_panel):
+            panel.set_document(document)
+        self._follow(document)
+        old.close()
+        old.deleteLater()
+        self._update_title()
+        self._update_actions()
+        self._update_status()
+        QTimer.singleShot(0, self.view.fit)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.title}[*] - {APP_NAME}")
+        self.setWindowModified(self.document.is_modified)
+
+    def _update_actions(self) -> None:
+        stack = self.document.undo_stack
+        self.act_undo.setEnabled(stack.can_undo)
+        self.act_redo.setEnabled(stack.can_redo)
+        self.act_undo.setText(f"&Undo {stack.undo_text}".rstrip())
+        self.act_redo.setText(f"&Redo {stack.redo_text}".rstrip())
+        selected = bool(self.document.selection)
+        for action in (self.act_cut, self.act_copy, self.act_duplicate):
+            action.setEnabled(selected)
+        # Delete also serves selected edges, which are the canvas' own matter.
+        self.act_task_head.setEnabled(len(self.document.selection) == 1)
+
+    def _update_status(self) -> None:
+        problems = self.document.problems
+        n_err = len(errors(problems))
+        n_warn = len(problems) - n_err
+        if not problems:
+            self.status_label.setText("Valid")
+        else:
+            self.status_label.setText(f"{n_err} error(s), {n_warn} warning(s)")
+
+    # --- files ------------------------------------------------------------------------
+
+    def maybe_save(self) -> bool:
+        """Ask before unsaved changes would be lost; False means cancel."""
+        if not self.document.is_modified:
+            return True
+        answer = QMessageBox.question(
+            self, APP_NAME, f"Save the changes to {self.document.title}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.set_document(Document())
+
+    def open_example(self, path: Path) -> None:
+        """A new, unsaved project made from a bundled example."""
+        if not self.maybe_save():
+            return
+        try:
+            document = Document.open(path)
+        except ProjectError as exc:
+            self._file_error("Cannot open the example", exc)
+            return
+        document.path = None  # saving asks where: the bundled file stays as shipped
+        self.set_document(document)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(self.document.path.parent) if self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
+        if path:
+            self.open_path(Path(path), ask=False)
+
+    def open_path(self, path: Path, ask: bool = True) -> bool:
+        """Open a project file. A file that cannot be read shows a dialog with
+        the message and its place, and the current project is untouched."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            document = Document.open(path)
+        except ProjectError as exc:
+            self._file_error("Cannot open the project", exc)
+            return False
+        self.set_document(document)
+        self._add_recent(path)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        start = str(self.document.path or Path.home() / self.document.title)
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += SUFFIX
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except ProjectError as exc:
+            self._file_error("Cannot save the project", exc)
+            return False
+        self._add_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def _file_error(self, title: str, exc: ProjectError) -> None:
+        QMessageBox.warning(self, title, str(exc))
+
+    def export_keras(self) -> None:
+        problems = errors(self.document.problems)
+        if problems:
+            QMessageBox.warning(self, "Cannot export", "Fix the project's errors first:\n\n" +
+                                "\n".join(f"{p.place}: {p.message}" for p in problems[:10]))
+            return
+        start = str((self.document.path or Path.home() / "model").with_suffix("")) + ".keras"
+        path, _ = QFileDialog.getSaveFileName(self, "Export Keras model", start,
+                                              "Keras models (*.keras)")
+        if not path:
+            return
+        if not path.endswith(".keras"):
+            path += ".keras"
+        self.start_export(self.document.project.copy(), Path(path))
+
+    def start_export(self, project, path: Path) -> None:
+        """Build and save the model in the background: TensorFlow never runs
+        on the GUI thread."""
+        def job():
+            from ..training.builder import build_model, save_keras  # noqa: PLC0415
+
+            built = build_model(project)
+            save_keras(built.model, path)
+            return built.model.count_params()
+
+        self.statusBar().showMessage(f"Exporting {path.name}...")
+        self.act_export.setEnabled(False)
+
+        def done(count):
+            self.act_export.setEnabled(True)
+            self.statusBar().showMessage(f"Exported {path} ({count:,} weights)", 8000)
+
+        def failed(message):
+            self.act_export.setEnabled(True)
+            self.statusBar().clearMessage()
+            QMessageBox.warning(self, "Export failed", f"{path}: {message}")
+
+        run_in_background(job, done, failed)
+
+    # --- recent files -----------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        path = str(Path(path).resolve())
+        files = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_path(Path(p)))
+        self.recent_menu.setEnabled(bool(files))
+
+    # --- edit ---------------------------------------------------------------------------
+
+    def _text_focus(self) -> bool:
+        """Keys like Delete and Ctrl+C belong to a text field that has focus."""
+        from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QTextEdit
+
+        focus = QApplication.focusWidget()
+        return isinstance(focus, (QLineEdit, QTextEdit, QAbstractSpinBox))
+
+    def document_undo(self) -> None:
+        self.document.undo()
+
+    def document_redo(self) -> None:
+        self.document.redo()
+
+    def copy(self) -> None:
+        if self._text_focus():
+            QApplication.focusWidget().copy()
+            return
+        if not self.document.selection:
+            return
+        text = clipboard.copy_nodes(self.document.project, self.document.selection)
+        mime = QMimeData()
+        mime.setData(clipboard.MIME_TYPE, QByteArray(text.encode("utf-8")))
+        mime.setText(text)  # readable JSON in any text editor
+        QApplication.clipboard().setMimeData(mime)
+
+    def cut(self) -> None:
+        if self._text_focus():
+            QApplication.focusWidget().cut()
+            return
+        self.copy()
+        self.delete_selection()
+
+    def paste(self) -> None:
+        if self._text_focus():
+            QApplication.focusWidget().paste()
+            return
+        mime = QApplication.clipboard().mimeData()
+        if mime is None:
+            return
+        if mime.hasFormat(clipboard.MIME_TYPE):
+            text = bytes(mime.data(clipboard.MIME_TYPE)).decode("utf-8")
+        else:
+            text = mime.text()
+        try:
+            command = clipboard.paste_command(self.document.project, text)
+        except ValueError as exc:
+            self.statusBar().showMessage(f"Nothing to paste: {exc}", 6000)
+            return
+        if self.document.push(command):
+            self.document.set_selection([c.node.id for c in command.commands
+                                         if hasattr(c, "node")])
+
+    def duplicate(self) -> None:
+        if not self.document.selection:
+            return
+        command = clipboard.duplicate_command(self.document.project, self.document.selection)
+        if self.document.push(command):
+            self.document.set_selection([c.node.id for c in command.commands
+                                         if hasattr(c, "node")])
+
+    def delete_selection(self) -> None:
+        """Delete the selected nodes (with their edges) and selected edges, as
+        one undo step."""
+        if self._text_focus():
+            return
+        nodes = list(self.document.selection)
+        edges = [e for e in self.view.graph_scene.selected_edges()
+                 if e.source not in nodes and e.target not in nodes]
+        commands = [Disconnect(e) for e in edges]
+        if nodes:
+            commands.append(RemoveNodes(nodes))
+        if len(commands) == 1:
+            self.document.push(commands[0])
+        elif commands:
+            self.document.push(Macro(f"Delete {len(commands)} items", commands))
+
+    def select_all(self) -> None:
+        if self._text_focus():
+            QApplication.focusWidget().selectAll()
+            return
+        self.document.set_selection(list(self.document.project.nodes))
+
+    def add_task_head(self) -> None:
+        if len(self.document.selection) != 1:
+            self.statusBar().showMessage("Select one node to add a task head below it", 6000)
+            return
+        command = add_task_head(self.document.project, self.document.selection[0])
+        if self.document.push(command):
+            self.document.set_selection([command.commands[1].node.id])
+
+    def auto_layout(self) -> None:
+        command = layout_command(self.document.project)
+        if command.positions:
+            self.document.push(command)
+        self.view_fit()
+
+    def view_fit(self) -> None:
+        self.view.fit()
+
+    # --- help ---------------------------------------------------------------------------
+
+    def about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Design, train and export multi-task neural networks.</p>"
+            "<p>Built on TensorFlow (Keras 3), PySide6, numpy and pyqtgraph.</p>"))
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS_HELP)
+
+    # --- window -------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 880)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+        else:
+            # First launch: the canvas gets the room, the problems list a strip.
+            self.resizeDocks([self.docks[3]], [130], Qt.Vertical)
+            self.resizeDocks([self.docks[1], self.docks[2]], [380, 380], Qt.Horizontal)
+            self.resizeDocks([self.docks[1], self.docks[2]], [330, 260], Qt.Vertical)
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        event.accept()
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_project(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_project(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_path(path)
+
+    @staticmethod
+    def _dropped_project(mime) -> Path | None:
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and url.toLocalFile().endswith(".json"):
+                return Path(url.toLocalFile())
+        return None
