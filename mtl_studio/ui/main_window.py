@@ -132,6 +132,9 @@ class MainWindow(QMainWindow):
         for action in (self.act_undo, self.act_redo, self.act_cut, self.act_copy,
                        self.act_paste, self.act_delete, self.act_select_all):
             action.setShortcutContext(Qt.WindowShortcut)
+        # Also on the window itself: shortcuts keep working with the menu bar
+        # hidden or native.
+        self.addActions([v for v in vars(self).values() if isinstance(v, QAction)])
 
     def _make_menus(self) -> None:
         bar = self.menuBar()

@@ -48,7 +48,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = ""
         self.color = QColor("#5B6B7F")
         self.role_text = ""
-        self.input_ports = 1
+        self.input_ports = 0
         self.problems: list = []
         self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
                       | QGraphicsItem.ItemSendsGeometryChanges)
@@ -86,8 +86,17 @@ class NodeItem(QGraphicsItem):
         return QRectF(-pad, -pad, NODE_WIDTH + 2 * pad, NODE_HEIGHT + 2 * pad)
 
     def shape(self) -> QPainterPath:
+        """The box and its port circles (half outside the box): a press on
+        a port must hit this item."""
         path = QPainterPath()
+        path.setFillRule(Qt.WindingFill)  # the overlaps of box and ports count once
         path.addRoundedRect(QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT), 6, 6)
+        grab = PORT_RADIUS + 5
+        ports = [self.input_port_pos(p) for p in range(self.input_ports)]
+        if self.kind != "Output":
+            ports.append(self.output_port_pos())
+        for centre in ports:
+            path.addEllipse(centre, grab, grab)
         return path
 
     def input_port_pos(self, port: int) -> QPointF:
