@@ -41,7 +41,8 @@ def run(project: str | None = None) -> int:
         QMessageBox.warning(window, "Cannot open the project", str(error))
     if os.environ.get(PROBE):
         def report():
-            print(f"shown {time.time():.4f}", flush=True)
+            heavy = "tensorflow" in sys.modules
+            print(f"shown {time.time():.4f} tensorflow_imported={heavy}", flush=True)
             app.quit()
         QTimer.singleShot(0, report)
     return app.exec()
