@@ -331,3 +331,33 @@ def test_panels_follow_a_new_document(qtbot, make_window, monkeypatch):
     assert window.view.graph_scene.nodes == {}
     assert window.tasks_panel.model.rowCount() == 0
     assert "no Input node" in window.status_label.text() or "error" in window.status_label.text()
+
+
+def test_dropping_a_project_file_opens_it(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window()
+    path = tmp_path / "dropped.mtl.json"
+    path.write_text(dumps(loose_project()))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert window.document.path == path
+    assert window.document.project == loose_project()
+
+
+def test_the_command_opens_a_project_in_the_window(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.mtl.json"
+    path.write_text(dumps(loose_project()))
+    env = dict(os.environ, MTL_STUDIO_STARTUP_PROBE="1", QT_QPA_PLATFORM="offscreen",
+               HOME=str(tmp_path))  # its own settings
+    out = subprocess.run([sys.executable, "-m", "mtl_studio", str(path)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "shown" in out.stdout and "tensorflow_imported=False" in out.stdout
