@@ -31,3 +31,17 @@ def two_task_project() -> Project:
     p.add_task(Task("a", "out_a", "mse"))
     p.add_task(Task("b", "out_b", "sparse_categorical_crossentropy", metrics=["accuracy"]))
     return p
+
+
+def cnn_without_flatten() -> Project:
+    """image(16,16,3) -> Conv2D -> MaxPooling2D -> Dense 'fc1' -> Output: the
+    Dense gets (8, 8, 16), a shape mismatch a Flatten would fix."""
+    p = Project("cnn")
+    node(p, "image", "Input", shape=[16, 16, 3])
+    node(p, "conv", "Conv2D", filters=16, kernel_size=3, padding="same")
+    node(p, "pool", "MaxPooling2D")
+    node(p, "fc1", "Dense")
+    node(p, "out", "Output")
+    chain(p, "image", "conv", "pool", "fc1", "out")
+    p.add_task(Task("t", "out"))
+    return p

@@ -6,7 +6,7 @@ from mtl_studio.core.project import Project
 from mtl_studio.core.tasks import Task
 from mtl_studio.core.validation import ERROR, WARNING, errors, infer_shapes, validate
 from mtl_studio.examples import examples
-from tests.helpers import chain, node, two_task_project
+from tests.helpers import chain, cnn_without_flatten, node, two_task_project
 
 
 def messages(project, severity=None):
@@ -115,14 +115,7 @@ def test_no_tasks_and_no_inputs():
 
 
 def test_shape_mismatch_names_the_node_and_the_fix():
-    p = Project()
-    node(p, "image", "Input", shape=[16, 16, 3])
-    node(p, "conv", "Conv2D", filters=16, kernel_size=3, padding="same")
-    node(p, "pool", "MaxPooling2D")
-    node(p, "fc1", "Dense")
-    node(p, "out", "Output")
-    chain(p, "image", "conv", "pool", "fc1", "out")
-    p.add_task(Task("t", "out"))
+    p = cnn_without_flatten()
     problem = find(p, "needs a flat vector")
     assert problem.message.startswith(
         "Dense 'fc1' needs a flat vector but gets (8, 8, 16): put a Flatten")

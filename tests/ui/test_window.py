@@ -14,7 +14,7 @@ from mtl_studio.core.project import Project
 from mtl_studio.core.tasks import Task
 from mtl_studio.ui.document import Document
 from mtl_studio.ui.main_window import MainWindow
-from tests.helpers import chain, node, two_task_project
+from tests.helpers import chain, cnn_without_flatten, node, two_task_project
 
 
 @pytest.fixture
@@ -199,14 +199,7 @@ def test_delete_a_node_with_its_edges_and_undo(qtbot, make_window):
 
 
 def test_shape_mismatch_shows_on_the_node_and_goes_when_a_flatten_is_added(qtbot, make_window):
-    p = Project("cnn")
-    node(p, "image", "Input", shape=[16, 16, 3])
-    node(p, "conv", "Conv2D", filters=16, kernel_size=3, padding="same")
-    node(p, "pool", "MaxPooling2D")
-    node(p, "fc1", "Dense")
-    node(p, "out", "Output")
-    chain(p, "image", "conv", "pool", "fc1", "out")
-    p.add_task(Task("t", "out"))
+    p = cnn_without_flatten()
     for i, n in enumerate(p.nodes.values()):
         n.x, n.y = 0, 160 * i
     window = make_window(p)
