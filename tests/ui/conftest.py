@@ -42,3 +42,13 @@ def make_document(no_leaked_widgets):
 def document(make_document):
     return make_document()
 
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _empty_clipboard_at_exit():
+    """Qt's offscreen platform (the tests' only) crashes at exit while it
+    still holds clipboard data; real platforms do not. Empty it at the end."""
+    yield
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
