@@ -81,6 +81,9 @@ class GraphScene(QGraphicsScene):
             item.setPos(node.x, node.y)
             self.addItem(item)
             self.nodes[node.id] = item
+            # Ports and texts now, not after validation: the user may drag
+            # a wire to the new node before the event loop turns.
+            self._refresh_node(node.id, self.document.project.roles())
         elif kind == "node_removed":
             item = self.nodes.pop(event["node_id"], None)
             if item is not None:
@@ -90,34 +93,21 @@ class GraphScene(QGraphicsScene):
             item = self.nodes.get(node.id)
             if item is not None and (item.x(), item.y()) != (node.x, node.y):
                 item.setPos(node.x, node.y)
-        elif kind == "edge_added":
-            self._add_edge(event["edge"])
-        elif kind == "edge_removed":
-            self._remove_edge(event["edge"])
+        elif kind in ("edge_added", "edge_removed"):
+            edge = event["edge"]
+            (self._add_edge if kind == "edge_added" else self._remove_edge)(edge)
+            # A merge node grows or loses a free port at once.
+            self._refresh_node(edge.target, self.document.project.roles())
         # Shapes, roles and colours are refreshed when validation has run
         # (problems_changed), once per burst of events.
 
     def refresh_all(self) -> None:
         """Texts, colours, ports and badges of every node and edge."""
-        doc = self.document
-        project = doc.project
+        project = self.document.project
         roles = project.roles()
+        for node_id in self.nodes:
+            self._refresh_node(node_id, roles)
         colors = {t.name: project.task_color(t.name) for t in project.tasks}
-        for node_id, item in self.nodes.items():
-            if node_id not in project.nodes:
-                continue
-            role = roles[node_id]
-            if role.kind == "input":
-                color, text = INPUT_COLOR, "input"
-            elif role.kind == "shared":
-                color, text = TRUNK_COLOR, "shared"
-            elif role.kind == "head":
-                color, text = colors[role.tasks[0]], role.tasks[0]
-            else:
-                color, text = UNUSED_COLOR, "unused"
-            connected = len(project.graph.inputs_of(node_id))
-            item.update_from(project.node(node_id), doc.shapes.get(node_id), text, color,
-                             connected, doc.node_problems(node_id))
         for edge, item in self.edges.items():
             role = roles.get(edge.target)
             if role is not None and role.kind == "head":
@@ -125,6 +115,25 @@ class GraphScene(QGraphicsScene):
             else:
                 item.set_color(TRUNK_COLOR)
             item.refresh()
+
+    def _refresh_node(self, node_id: str, roles) -> None:
+        doc = self.document
+        project = doc.project
+        item = self.nodes.get(node_id)
+        if item is None or node_id not in project.nodes:
+            return
+        role = roles[node_id]
+        if role.kind == "input":
+            color, text = INPUT_COLOR, "input"
+        elif role.kind == "shared":
+            color, text = TRUNK_COLOR, "shared"
+        elif role.kind == "head":
+            color, text = project.task_color(role.tasks[0]), role.tasks[0]
+        else:
+            color, text = UNUSED_COLOR, "unused"
+        connected = len(project.graph.inputs_of(node_id))
+        item.update_from(project.node(node_id), doc.shapes.get(node_id), text, color,
+                         connected, doc.node_problems(node_id))
 
     # --- selection ------------------------------------------------------------------
 
@@ -171,6 +180,16 @@ class GraphScene(QGraphicsScene):
         super().mousePressEvent(event)
         self._drag_start = {i.node_id: (i.x(), i.y()) for i in self.selectedItems()
                             if isinstance(i, NodeItem)}
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        # A quick second press on an output port is Qt's double-click, but
+        # the user means a new wire: treat it as a press.
+        item = self.node_at(event.scenePos())
+        port = item.port_at(event.scenePos()) if item else None
+        if event.button() == Qt.LeftButton and port is not None and port[0] == "out":
+            self.mousePressEvent(event)
+            return
+        super().mouseDoubleClickEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
         if self._wire is not None:
