@@ -1,0 +1,266 @@
+"""The curves of one training run, kept as growing numpy arrays.
+
+The training worker's events (mtl_studio.training.events) are folded in here
+by the GUI timer; the plots read the arrays. No Qt and no TensorFlow: the
+module is plain numpy, so it is tested without a window, and the same
+arrays go to the CSV export.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..training import events as ev
+
+X_AXES = ("step", "epoch", "wall")
+
+
+class Series:
+    """(step, wall seconds, value) triples, appended in blocks. The buffers
+    double when full, so appending n points costs O(n) in total and the
+    arrays handed to a plot are views, never copies."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._data = np.empty((3, capacity))
+        self.n = 0
+
+    def append(self, step, wall, value) -> None:
+        step, wall, value = np.broadcast_arrays(np.atleast_1d(np.asarray(step, float)),
+                                                np.atleast_1d(np.asarray(wall, float)),
+                                                np.atleast_1d(np.asarray(value, float)))
+        k = len(value)
+        if self.n + k > self._data.shape[1]:
+            grown = np.empty((3, max(2 * self._data.shape[1], self.n + k)))
+            grown[:, :self.n] = self._data[:, :self.n]
+            self._data = grown
+        self._data[0, self.n:self.n + k] = step
+        self._data[1, self.n:self.n + k] = wall
+        self._data[2, self.n:self.n + k] = value
+        self.n += k
+
+    @property
+    def step(self) -> np.ndarray:
+        return self._data[0, :self.n]
+
+    @property
+    def wall(self) -> np.ndarray:
+        return self._data[1, :self.n]
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._data[2, :self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+
+@dataclass
+class Mark:
+    """A loss weight or learning rate changed during the run."""
+
+    step: int
+    wall: float
+    setting: str  # "weight" or "learning_rate"
+    task: str | None  # None: the shared optimizer
+    value: float
+
+    @property
+    def text(self) -> str:
+        what = "weight" if self.setting == "weight" else "learning rate"
+        return f"{self.task + ' ' if self.task else ''}{what} = {self.value:g}"
+
+
+@dataclass
+class RunCurves:
+    """Everything a run reported that a plot can show."""
+
+    label: str
+    tasks: list[str]
+    colors: dict[str, str] = field(default_factory=dict)
+    mode: str = ""
+    weighting: str = ""
+    steps_per_epoch: int = 1
+    total_steps: int = 0
+    folder: str = ""  # where the run's files are
+    status: str = "running"  # then a RunFinished status
+    message: str = ""
+    step: int = 0
+    progress: ev.Progress | None = None
+    version: int = 0  # grows with every change: a plot redraws only when it moved
+
+    def __post_init__(self) -> None:
+        self.train = {t: Series() for t in self.tasks}
+        self.val = {t: Series(64) for t in self.tasks}
+        self.weights = {t: Series() for t in self.tasks}
+        self.total = Series()
+        self.penalty = Series()
+        self.cosine: dict[tuple[str, str], Series] = {}
+        self.marks: list[Mark] = []
+        self.wall = 0.0  # seconds since the start, as last reported
+        self.wall_offset = 0.0  # a continued run goes on from the earlier wall time
+
+    # --- events in ---------------------------------------------------------------
+
+    def add(self, events: list) -> None:
+        for e in events:
+            handler = getattr(self, "_on_" + type(e).__name__, None)
+            if handler is not None:
+                handler(e)
+        if events:
+            self.version += 1
+
+    def _on_RunStarted(self, e: ev.RunStarted) -> None:
+        self.mode, self.weighting = e.mode, e.weighting
+        self.steps_per_epoch = max(1, e.steps_per_epoch)
+        self.total_steps = e.total_steps
+        self.status = "running"
+        if e.start_step and len(self.total):
+            self.wall_offset = self.wall  # continued from a checkpoint
+
+    def _on_StepLosses(self, e: ev.StepLosses) -> None:
+        wall = (e.wall if e.wall is not None else np.zeros(len(e.steps))) + self.wall_offset
+        for task, values in e.losses.items():
+            # Alternating mode trains one task a step: the others are NaN
+            # there, and a curve is drawn through the steps that trained it.
+            keep = np.isfinite(values)
+            if task in self.train and keep.any():
+                self.train[task].append(e.steps[keep], wall[keep], values[keep])
+        self.total.append(e.steps, wall, e.total)
+        if e.penalty is not None:
+            self.penalty.append(e.steps, wall, e.penalty)
+        self.step = int(e.steps[-1])
+        self.wall = float(wall[-1])
+
+    def _on_Weights(self, e: ev.Weights) -> None:
+        for task, value in e.weights.items():
+            series = self.weights.get(task)
+            # One point per report is plenty; repeats at the same step (an
+            # epoch end right after its last block) add nothing.
+            if series is not None and not (len(series) and series.step[-1] == e.step
+                                           and series.value[-1] == value):
+                series.append(e.step, self.wall, value)
+
+    def _on_GradientCosine(self, e: ev.GradientCosine) -> None:
+        for pair, value in e.pairs.items():
+            self.cosine.setdefault(tuple(pair), Series(256)).append(e.step, self.wall, value)
+
+    def _on_EpochEnd(self, e: ev.EpochEnd) -> None:
+        for task, value in e.val_losses.items():
+            if task in self.val:
+                self.val[task].append(e.step, self.wall, value)
+
+    def _on_Progress(self, e: ev.Progress) -> None:
+        self.progress = e
+
+    def _on_SettingChanged(self, e: ev.SettingChanged) -> None:
+        self.marks.append(Mark(e.step, self.wall, e.setting, e.task, e.value))
+
+    def _on_RunFinished(self, e: ev.RunFinished) -> None:
+        self.status, self.message = e.status, e.message
+
+    # --- reading -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def x(self, series: Series, axis: str) -> np.ndarray:
+        """The x values of a series on the chosen axis."""
+        if axis == "epoch":
+            return series.step / self.steps_per_epoch
+        if axis == "wall":
+            return series.wall
+        return series.step
+
+    def mark_x(self, mark: Mark, axis: str) -> float:
+        if axis == "epoch":
+            return mark.step / self.steps_per_epoch
+        return mark.wall if axis == "wall" else float(mark.step)
+
+    def point_count(self) -> int:
+        return (sum(len(s) for s in self.train.values()) + len(self.total)
+                + len(self.penalty) + sum(len(s) for s in self.val.values()))
+
+    def rows(self):
+        """Every point as (curve, task, step, epoch, wall_seconds, value)."""
+        groups = [("train_loss", t, s) for t, s in self.train.items()]
+        groups += [("val_loss", t, s) for t, s in self.val.items()]
+        groups += [("total", "", self.total), ("penalty", "", self.penalty)]
+        groups += [("weight", t, s) for t, s in self.weights.items()]
+        groups += [("gradient_cosine", f"{a}|{b}", s) for (a, b), s in self.cosine.items()]
+        for curve, task, s in groups:
+            epochs = s.step / self.steps_per_epoch
+            for i in range(len(s)):
+                yield curve, task, int(s.step[i]), epochs[i], s.wall[i], s.value[i]
+        for m in self.marks:
+            yield f"set_{m.setting}", m.task or "", m.step, m.step / self.steps_per_epoch, \
+                m.wall, m.value
+
+    def to_csv(self, path: Path) -> None:
+        """All curves of the run in one long table; raises OSError."""
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["curve", "task", "step", "epoch", "wall_seconds", "value"])
+            for curve, task, step, epoch, wall, value in self.rows():
+                out.writerow([curve, task, step, f"{epoch:.6g}", f"{wall:.3f}", f"{value:.7g}"])
+
+
+def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Exponential moving average with bias correction, as Adam corrects its
+    moments: s_t = b s_(t-1) + (1 - b) v_t is shown divided by the same
+    recursion run on ones (1 - b^t when every value is there), so the start
+    is the mean of the first values, not dragged toward zero or toward the
+    first value. smoothing 0 returns a copy; NaN values count for nothing
+    (the average carries over them)."""
+    return Smoother().of(values, smoothing)
+
+
+class Smoother:
+    """The smoothed copy of one growing series. A plot asks for it at every
+    redraw; only the points added since the last call are computed."""
+
+    def __init__(self) -> None:
+        self.smoothing = -1.0
+        self.out = np.empty(0)
+        self.carry = (0.0, 0.0)
+
+    def of(self, values: np.ndarray, smoothing: float) -> np.ndarray:
+        values = np.asarray(values, float)
+        b = min(max(float(smoothing), 0.0), 0.9999)
+        if b == 0:
+            return values
+        done = len(self.out)
+        if b != self.smoothing or done > len(values):
+            self.smoothing, self.out, self.carry, done = b, np.empty(0), (0.0, 0.0), 0
+        if done < len(values):
+            new, self.carry = _ema_tail(values[done:], b, self.carry)
+            self.out = np.concatenate([self.out, new])
+        return self.out
+
+
+def _ema_tail(values: np.ndarray, b: float, carry: tuple[float, float]):
+    """Vectorised in blocks, because a Python loop over a million points
+    takes a third of a second: within a block, s_k = b^k (b s_(-1) +
+    sum_(j<=k) (1-b) v_j b^-j), and blocks are short enough that b^-j stays
+    a finite float."""
+    finite = np.isfinite(values)
+    v = np.where(finite, values, 0.0) * (1 - b)
+    w = finite * (1 - b)
+    block = int(min(1024, max(1, 100 / -np.log10(b))))  # b^-block <= 1e100
+    k = np.arange(block)
+    powers, inverse = b ** k, b ** -k.astype(float)
+    num, den = np.empty_like(v), np.empty_like(v)
+    carry_num, carry_den = carry
+    for start in range(0, len(v), block):
+        end = min(start + block, len(v))
+        n = end - start
+        num[start:end] = powers[:n] * (b * carry_num + np.cumsum(v[start:end] * inverse[:n]))
+        den[start:end] = powers[:n] * (b * carry_den + np.cumsum(w[start:end] * inverse[:n]))
+        carry_num, carry_den = num[end - 1], den[end - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return out, (carry_num, carry_den)
