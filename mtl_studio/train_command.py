@@ -3,7 +3,6 @@ window, a progress bar on stderr, and the run's files in one folder."""
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 import sys
@@ -14,15 +13,12 @@ from .cli import (
     EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_PROBLEMS, CliError, open_project,
     print_problems,
 )
-from .core.fileformat import ProjectError, load, save
 from .core.project import check_training_field
 from .core.validation import errors, validate
 from .training import events as ev
+from .training import run_folder
 
-PROJECT_COPY = "project.mtl.json"
-CHECKPOINT = "checkpoint.npz"
-MODEL = "model.keras"
-RUN_INFO = "run.json"
+CHECKPOINT = run_folder.CHECKPOINT
 
 
 class ProgressBar:
@@ -82,22 +78,15 @@ def _prepare_run(args):
     if args.resume:
         out = Path(args.resume)
         try:
-            info = json.loads((out / RUN_INFO).read_text(encoding="utf-8"))
-            project = load(out / PROJECT_COPY)
-        except (OSError, ValueError) as exc:
-            raise CliError(f"{out}: not a run folder to resume ({exc})") from None
-        except ProjectError as exc:
+            project, project_dir = run_folder.read(out)
+        except run_folder.RunFolderError as exc:
             raise CliError(str(exc)) from None
-        if not (out / CHECKPOINT).exists():
-            raise CliError(f"{out}: has no {CHECKPOINT} to resume from")
-        project_dir = Path(info["project_dir"])
     else:
         if not args.project:
             raise CliError("train: give a PROJECT, or --resume DIR", EXIT_PROBLEMS)
         project, path = open_project(args.project)
         project_dir = path.resolve().parent
-        stem = path.name.split(".")[0]
-        out = Path(args.out) if args.out else Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = Path(args.out) if args.out else Path("runs") / run_folder.new_folder_name(path)
     for field, value in (("epochs", args.epochs), ("seed", None if args.resume else args.seed),
                          ("mode", None if args.resume else args.mode),
                          ("weighting", None if args.resume else args.weighting)):
@@ -120,13 +109,10 @@ def train(args) -> int:
         print(f"{project.name}: not trained: fix the errors above first")
         return EXIT_PROBLEMS
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        save(project, out / PROJECT_COPY)
-        (out / RUN_INFO).write_text(json.dumps({"project_dir": str(project_dir)}, indent=2) + "\n")
-    except (OSError, ProjectError) as exc:
-        raise CliError(f"{out}: cannot write the run folder: {exc}") from None
+        run_folder.start(project, project_dir, out)
+    except run_folder.RunFolderError as exc:
+        raise CliError(str(exc)) from None
 
-    from .training.builder import save_keras
     from .training.record import RunRecorder
     from .training.trainer import Trainer
 
@@ -153,22 +139,9 @@ def train(args) -> int:
         finished = trainer.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    files = {"history": "history.csv", "summary": "summary.json", "tensorboard": "tensorboard/",
-             "project": PROJECT_COPY}
-    if finished.status in ("completed", "stopped", "nan"):
-        try:
-            save_keras(trainer.model, out / MODEL)
-            files["model"] = MODEL
-        except OSError as exc:
-            print(f"mtl-studio: {out / MODEL}: cannot write the model: {exc}", file=sys.stderr)
-        if (out / CHECKPOINT).exists():
-            files["checkpoint"] = CHECKPOINT
-    if trainer._data is not None:
-        # What a prediction needs to be read back: class ids -> labels, and
-        # the scaling of inputs and targets.
-        recorder.extra.update(classes=trainer._data.classes,
-                              standardization=trainer._data.standardization)
-    summary = recorder.close(files)
+    summary, warnings = run_folder.finish(trainer, recorder, finished, out)
+    for warning in warnings:
+        print(f"mtl-studio: {warning}", file=sys.stderr)
     sys.stderr.write("\n" if sys.stderr.isatty() else "")
     return _report(finished, summary, out)
 
