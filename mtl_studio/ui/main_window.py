@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
 )
 
 from .. import __version__
@@ -23,8 +23,11 @@ from .canvas.view import CanvasView
 from .document import Document
 from .inspector import Inspector
 from .palette import LayerPalette
+from .plots import PlotsPanel
 from .problems_panel import ProblemsPanel
+from .run_controller import RunController
 from .tasks_panel import TasksPanel
+from .training_panel import TrainingPanel
 
 APP_NAME = "MTL Studio"
 MAX_RECENT = 8
@@ -42,6 +45,8 @@ SHORTCUTS_HELP = """
 <tr><td><b>Ctrl+H</b></td><td>Add a task head below the selected node</td></tr>
 <tr><td><b>Ctrl++ / Ctrl+- / Ctrl+0</b></td><td>Zoom in, zoom out, fit to view</td></tr>
 <tr><td><b>Ctrl+L</b></td><td>Auto layout</td></tr>
+<tr><td><b>F5 / F6 / Shift+F5</b></td><td>Train, Pause or Resume, Stop</td></tr>
+<tr><td><b>Ctrl+1 / Ctrl+2</b></td><td>Show the network, show the training curves</td></tr>
 <tr><td><b>Ctrl+wheel</b></td><td>Zoom</td></tr>
 <tr><td><b>Middle drag, Space+drag</b></td><td>Pan</td></tr>
 <tr><td><b>Double-click the background</b></td><td>Quick add: type a layer name, Enter</td></tr>
@@ -57,16 +62,26 @@ class MainWindow(QMainWindow):
         self.document = document or Document()
         self.setAcceptDrops(True)
         self.view = CanvasView(self.document, self)
-        self.setCentralWidget(self.view)
-        self._make_panels()
+        self.runs = RunController(self)
+        self.plots = PlotsPanel(self)
+        # The network and the curves share the middle: a run switches to the
+        # curves, Ctrl+1 goes back.
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.view, "Network")
+        self.tabs.addTab(self.plots, "Training curves")
+        self.setCentralWidget(self.tabs)
         self._make_actions()
+        self._make_panels()
         self._make_menus()
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         self._follow(self.document)
+        self._follow_runs()
         self._restore_settings()
         self._update_title()
         self._update_actions()
+        self._update_run_actions()
         QTimer.singleShot(0, self.view.fit)
 
     # --- building -----------------------------------------------------------------
@@ -83,12 +98,18 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.document, self)
         self.tasks_panel = TasksPanel(self.document, self)
         self.problems_panel = ProblemsPanel(self.document, self)
+        self.training_panel = TrainingPanel(
+            self.document, self.runs,
+            (self.act_train, self.act_pause, self.act_stop, self.act_continue), self)
         self.docks = [
             self._dock("Layers", self.palette, Qt.LeftDockWidgetArea, "palette"),
             self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspector"),
             self._dock("Tasks", self.tasks_panel, Qt.RightDockWidgetArea, "tasks"),
             self._dock("Problems", self.problems_panel, Qt.BottomDockWidgetArea, "problems"),
+            self._dock("Training", self.training_panel, Qt.RightDockWidgetArea, "training"),
         ]
+        self.tabifyDockWidget(self.docks[1], self.docks[4])
+        self.docks[1].raise_()
         self.palette.kind_activated.connect(lambda kind: self.view.add_node(kind))
         self.problems_panel.node_activated.connect(self.view.centre_on_node)
 
@@ -124,6 +145,16 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = a("Zoom &Out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
         self.act_fit = a("&Fit to View", self.view_fit, "Ctrl+0")
         self.act_layout = a("Auto &Layout", self.auto_layout, "Ctrl+L")
+        self.act_train = a("&Train", self.train, "F5", "Train the project as it is now")
+        self.act_pause = a("&Pause", self.pause_or_resume, "F6",
+                           "Pause the run after the current steps, or resume it")
+        self.act_stop = a("&Stop", self.stop_training, "Shift+F5",
+                          "Stop the run; its checkpoint stays to continue from")
+        self.act_continue = a("&Continue from Checkpoint", self.continue_training,
+                              tip="Go on training the last run from its checkpoint")
+        self.act_show_network = a("&Network", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        self.act_show_curves = a("Training &Curves", lambda: self.tabs.setCurrentIndex(1),
+                                 "Ctrl+2")
         self.act_about = a("&About MTL Studio", self.about)
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         # Shortcuts work wherever the focus is in the window, but Delete and
@@ -161,12 +192,17 @@ class MainWindow(QMainWindow):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         view = bar.addMenu("&View")
-        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, None, self.act_layout):
+        for action in (self.act_show_network, self.act_show_curves, None, self.act_zoom_in,
+                       self.act_zoom_out, self.act_fit, None, self.act_layout):
             view.addSeparator() if action is None else view.addAction(action)
         view.addSeparator()
         panels = view.addMenu("&Panels")
         for dock in self.docks:
             panels.addAction(dock.toggleViewAction())
+
+        run = bar.addMenu("&Run")
+        for action in (self.act_train, self.act_pause, self.act_stop, None, self.act_continue):
+            run.addSeparator() if action is None else run.addAction(action)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
@@ -175,7 +211,8 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
         for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
-                       self.act_redo, None, self.act_task_head, self.act_layout, self.act_fit):
+                       self.act_redo, None, self.act_task_head, self.act_layout, self.act_fit,
+                       None, self.act_train, self.act_pause, self.act_stop):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         self._refresh_recent_menu()
 
@@ -186,6 +223,8 @@ class MainWindow(QMainWindow):
         document.history_changed.connect(self._update_actions)
         document.selection_changed.connect(self._update_actions)
         document.problems_changed.connect(self._update_status)
+        document.problems_changed.connect(self._update_run_actions)
+        document.changed.connect(self._edited_during_run)
         document.path_changed.connect(self._update_title)
         document.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.view.graph_scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -194,7 +233,7 @@ class MainWindow(QMainWindow):
         old = self.document
         self.document = document
         self.view.set_document(document)
-        for panel in (self.inspector, self.tasks_panel, self.problems_panel):
+        for panel in (self.inspector, self.tasks_panel, self.problems_panel, self.training_panel):
             panel.set_document(document)
         self._follow(document)
         old.close()
@@ -202,6 +241,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         self._update_status()
+        self._update_run_actions()
         QTimer.singleShot(0, self.view.fit)
 
     def _update_title(self) -> None:
@@ -469,6 +509,83 @@ class MainWindow(QMainWindow):
     def view_fit(self) -> None:
         self.view.fit()
 
+    # --- training -----------------------------------------------------------------------
+
+    def _follow_runs(self) -> None:
+        runs = self.runs
+        runs.state_changed.connect(self._update_run_actions)
+        runs.run_started.connect(self.plots.show_run)
+        runs.updated.connect(self.plots.refresh)
+        runs.run_finished.connect(self._run_finished)
+        self._edit_noted = False
+        self._close_confirmed = False
+
+    def _update_run_actions(self) -> None:
+        state = self.runs.state
+        reason = self.runs.train_refusal(self.document) if state == "idle" else None
+        self.act_train.setEnabled(state == "idle" and reason is None)
+        tip = f"Cannot train: {reason}" if reason else "Train the project as it is now (F5)"
+        self.act_train.setToolTip(tip)
+        self.act_train.setStatusTip(tip)
+        self.act_pause.setEnabled(state in ("starting", "running", "paused"))
+        self.act_pause.setText("&Resume" if state == "paused" else "&Pause")
+        self.act_stop.setEnabled(state in ("starting", "running", "paused"))
+        self.act_continue.setEnabled(self.runs.can_continue())
+        self.training_panel.run_panel.show_reason(reason)
+
+    def train(self) -> None:
+        reason = self.runs.start(self.document)
+        if reason:
+            self.statusBar().showMessage(f"Cannot train: {reason}", 8000)
+            return
+        self._run_begins()
+
+    def continue_training(self) -> None:
+        reason = self.runs.continue_run()
+        if reason:
+            self.statusBar().showMessage(f"Cannot continue: {reason}", 8000)
+            return
+        self._run_begins()
+
+    def _run_begins(self) -> None:
+        self._edit_noted = False
+        self.tabs.setCurrentWidget(self.plots)
+        self.docks[4].show()
+        self.docks[4].raise_()
+
+    def pause_or_resume(self) -> None:
+        if self.runs.state == "paused":
+            self.runs.resume()
+        else:
+            self.runs.pause()
+
+    def stop_training(self) -> None:
+        self.runs.stop()
+
+    def _edited_during_run(self, event) -> None:
+        # The run trains a frozen copy: say so at the first edit of each run.
+        if self.runs.busy and not self._edit_noted:
+            self._edit_noted = True
+            self.statusBar().showMessage(
+                "This edit applies to the next run; the current run trains the project as "
+                "it was when you pressed Train", 10000)
+
+    def _run_finished(self, finished) -> None:
+        self.plots.refresh()
+        self._update_run_actions()
+        if self._close_confirmed:
+            return  # the window is closing: nothing more to say
+        if finished.status in ("completed", "stopped"):
+            self.statusBar().showMessage(finished.message[:1].upper() + finished.message[1:], 8000)
+            return
+        title = {"nan": "Training stopped: the loss is not a number",
+                 "invalid": "Cannot train"}.get(finished.status, "Training failed")
+        text = finished.message[:1].upper() + finished.message[1:]
+        if self.runs.error_log:
+            text += f"\n\nDetails for a bug report are in {self.runs.error_log}."
+        text += "\n\nThe project is unchanged."
+        QMessageBox.warning(self, title, text)
+
     # --- help ---------------------------------------------------------------------------
 
     def about(self) -> None:
@@ -498,11 +615,29 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.docks[1], self.docks[2]], [330, 260], Qt.Vertical)
 
     def closeEvent(self, event) -> None:
+        if self._close_confirmed:  # asked already; waited for the run to stop
+            event.accept()
+            return
+        if self.runs.busy:
+            answer = QMessageBox.question(
+                self, APP_NAME, "A training run is in progress. Stop it and close?",
+                QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
         if not self.maybe_save():
             event.ignore()
             return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        if not self.runs.shutdown():
+            # Inside one long compiled call or model build: Stop takes effect
+            # when it returns. Leave the screen now and close then.
+            self._close_confirmed = True
+            self.hide()
+            self.runs.run_finished.connect(lambda finished: self.close())
+            event.ignore()
+            return
         event.accept()
 
     def dragEnterEvent(self, event) -> None:

@@ -122,8 +122,11 @@ class RunCurves:
             self.wall_offset = self.wall  # continued from a checkpoint
 
     def _on_StepLosses(self, e: ev.StepLosses) -> None:
+        if not len(e.steps):
+            return
         wall = (e.wall if e.wall is not None else np.zeros(len(e.steps))) + self.wall_offset
         for task, values in e.losses.items():
+            values = np.asarray(values, float)
             # Alternating mode trains one task a step: the others are NaN
             # there, and a curve is drawn through the steps that trained it.
             keep = np.isfinite(values)
@@ -216,29 +219,42 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     is the mean of the first values, not dragged toward zero or toward the
     first value. smoothing 0 returns a copy; NaN values count for nothing
     (the average carries over them)."""
-    return Smoother().of(values, smoothing)
+    return np.array(Smoother().of(values, smoothing), float)
 
 
 class Smoother:
     """The smoothed copy of one growing series. A plot asks for it at every
-    redraw; only the points added since the last call are computed."""
+    redraw; only the points added since the last call are computed, into a
+    buffer that doubles like a Series', so a redraw copies nothing."""
 
     def __init__(self) -> None:
         self.smoothing = -1.0
-        self.out = np.empty(0)
+        self._out = np.empty(0)
+        self.n = 0
         self.carry = (0.0, 0.0)
+
+    @property
+    def out(self) -> np.ndarray:
+        return self._out[:self.n]
 
     def of(self, values: np.ndarray, smoothing: float) -> np.ndarray:
         values = np.asarray(values, float)
         b = min(max(float(smoothing), 0.0), 0.9999)
         if b == 0:
             return values
-        done = len(self.out)
-        if b != self.smoothing or done > len(values):
-            self.smoothing, self.out, self.carry, done = b, np.empty(0), (0.0, 0.0), 0
-        if done < len(values):
-            new, self.carry = _ema_tail(values[done:], b, self.carry)
-            self.out = np.concatenate([self.out, new])
+        if b != self.smoothing or self.n > len(values):
+            # A fresh buffer, not the old one rewritten: a plot may still
+            # hold a view of the old values.
+            self.smoothing, self._out, self.n, self.carry = b, np.empty(0), 0, (0.0, 0.0)
+        if self.n < len(values):
+            new, self.carry = _ema_tail(values[self.n:], b, self.carry)
+            end = self.n + len(new)
+            if end > len(self._out):
+                grown = np.empty(max(2 * len(self._out), end, 1024))
+                grown[:self.n] = self._out[:self.n]
+                self._out = grown
+            self._out[self.n:end] = new
+            self.n = end
         return self.out
 
 

@@ -1,11 +1,15 @@
 """Fixtures for the widget tests: documents, and a check that no window
 outlives its test."""
 
-import pytest
-from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QApplication
+import gc
 
+import pytest
+from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from mtl_studio.core.layout import auto_layout
 from mtl_studio.ui.document import Document
+from mtl_studio.ui.main_window import MainWindow
 from tests.helpers import two_task_project
 
 
@@ -17,6 +21,9 @@ def no_leaked_widgets(qapp):
     before = set(QApplication.topLevelWidgets())
     yield
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    # pyqtgraph's context menus are parentless QMenus owned by their Python
+    # plot items: they go when the items are collected.
+    gc.collect()
     leaked = [w for w in QApplication.topLevelWidgets() if w not in before]
     assert not leaked, f"widgets left open: {leaked}"
 
@@ -52,3 +59,48 @@ def _empty_clipboard_at_exit():
     app = QApplication.instance()
     if app is not None:
         app.clipboard().clear()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, no_leaked_widgets, monkeypatch):
+    """make_window(project) -> a shown MainWindow with its own settings file.
+    Message boxes are answered and their texts kept in window.messages, so
+    a failing test can never hang on a modal dialog. Runs go to tmp_path."""
+    windows = []
+    messages = []
+    # A question is answered Yes where Yes is offered (stop the run and
+    # close?), else Discard (save the changes?).
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: messages.append(a[2]) or (
+        QMessageBox.Yes if len(a) > 3 and a[3] & QMessageBox.Yes else QMessageBox.Discard))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: messages.append(a[2]))
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: messages.append(a[2]))
+
+    def make(project=None, name="settings.ini"):
+        project = project if project is not None else two_task_project()
+        if len({(n.x, n.y) for n in project.nodes.values()}) < len(project.nodes):
+            # Test projects are built at (0, 0): spread them out to click on.
+            for node_id, (x, y) in auto_layout(project).items():
+                project.node(node_id).x, project.node(node_id).y = x, y
+        settings = QSettings(str(tmp_path / name), QSettings.IniFormat)
+        window = MainWindow(Document(project), settings)
+        window.messages = messages
+        window.runs.runs_root = tmp_path / "runs"
+        qtbot.addWidget(window)
+        window.resize(1300, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        activate(qtbot, window)
+        window.view.setFocus()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.document.undo_stack.set_clean()  # no "save changes?" at teardown
+        window.close()
+
+
+def activate(qtbot, window) -> None:
+    """Shortcuts only reach the active window."""
+    with qtbot.waitActive(window):
+        window.activateWindow()

@@ -15,47 +15,7 @@ from mtl_studio.core.tasks import Task
 from mtl_studio.ui.document import Document
 from mtl_studio.ui.main_window import MainWindow
 from tests.helpers import chain, cnn_without_flatten, node, two_task_project
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, no_leaked_widgets, monkeypatch):
-    """make_window(project) -> a shown MainWindow with its own settings file.
-    Message boxes are answered (Discard) and recorded in window_messages,
-    so a failing test can never hang on a modal dialog."""
-    windows = []
-    messages = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: messages.append(a[2]) or QMessageBox.Discard)
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: messages.append(a[2]))
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: messages.append(a[2]))
-
-    def make(project=None, name="settings.ini"):
-        project = project if project is not None else two_task_project()
-        if len({(n.x, n.y) for n in project.nodes.values()}) < len(project.nodes):
-            # Test projects are built at (0, 0): spread them out to click on.
-            for node_id, (x, y) in auto_layout(project).items():
-                project.node(node_id).x, project.node(node_id).y = x, y
-        settings = QSettings(str(tmp_path / name), QSettings.IniFormat)
-        window = MainWindow(Document(project), settings)
-        qtbot.addWidget(window)
-        window.resize(1300, 800)
-        window.show()
-        qtbot.waitExposed(window)
-        activate(qtbot, window)
-        window.view.setFocus()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.document.undo_stack.set_clean()  # no "save changes?" at teardown
-        window.close()
-
-
-def activate(qtbot, window) -> None:
-    """Shortcuts only reach the active window."""
-    with qtbot.waitActive(window):
-        window.activateWindow()
+from tests.ui.conftest import activate
 
 
 def viewport_point(window, scene_pos: QPointF) -> QPoint:

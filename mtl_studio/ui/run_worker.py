@@ -1,0 +1,156 @@
+"""The training worker: the one place where Qt meets the Trainer.
+
+A TrainingWorker is a QThread that imports TensorFlow, builds the Trainer on
+a frozen copy of the project and runs it. The Trainer's event batches go
+into an EventBuffer; the GUI drains the buffer from a timer, so there is no
+signal per step and the GUI thread never waits on TensorFlow. The control
+calls (pause, resume, stop, set_weight, set_learning_rate) are thread-safe:
+the Trainer applies them between its compiled calls.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread
+
+from ..core.project import Project
+from ..training import events as ev
+from ..training import run_folder
+
+ERROR_LOG = "error.log"
+
+
+class EventBuffer:
+    """Events from the worker, taken all at once by the GUI."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list = []
+
+    def put(self, batch: list) -> None:
+        with self._lock:
+            self._events.extend(batch)
+
+    def take(self) -> list:
+        with self._lock:
+            events, self._events = self._events, []
+        return events
+
+
+class TrainingWorker(QThread):
+    """Trains `project` (already a copy: nothing the window does reaches it)
+    into the run folder `out`. resume=True goes on from the folder's
+    checkpoint. The run's end arrives as a RunFinished event in the buffer,
+    then QThread.finished."""
+
+    def __init__(self, project: Project, project_dir: Path | None, out: Path,
+                 resume: bool = False, epochs: int | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.project_dir = project_dir
+        self.out = Path(out)
+        self.resume = resume
+        self.epochs = epochs
+        self.buffer = EventBuffer()
+        self.summary: dict = {}
+        self.warnings: list[str] = []
+        self.error_log: Path | None = None
+        self._lock = threading.Lock()
+        self._trainer = None
+        # Asked for before the Trainer exists (it is made on the thread).
+        self._stop_asked = False
+        self._pause_asked = False
+
+    # --- control, from the GUI thread ------------------------------------------
+
+    def pause(self) -> None:
+        with self._lock:
+            self._pause_asked = True
+            if self._trainer is not None:
+                self._trainer.pause()
+
+    def resume_run(self) -> None:
+        with self._lock:
+            self._pause_asked = False
+            if self._trainer is not None:
+                self._trainer.resume()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_asked = True
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    def set_weight(self, task: str, value: float) -> None:
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.set_weight(task, value)
+
+    def set_learning_rate(self, value: float, task: str | None = None) -> None:
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.set_learning_rate(value, task)
+
+    # --- the thread ----------------------------------------------------------------
+
+    def run(self) -> None:
+        recorder = None
+        expected: tuple = (run_folder.RunFolderError,)  # errors that read as a sentence
+        try:
+            # TensorFlow is first imported here, on this thread.
+            from ..training.checkpoint import CheckpointError  # noqa: PLC0415
+            from ..training.record import RunRecorder  # noqa: PLC0415
+            from ..training.trainer import Trainer, TrainingError  # noqa: PLC0415
+
+            expected += (CheckpointError, TrainingError)
+            if not self.resume:
+                run_folder.start(self.project, self.project_dir, self.out)
+            recorder = RunRecorder(self.out, self.project, resume=self.resume)
+            recorder.listeners.append(self.buffer.put)
+            trainer = Trainer(self.project, self.project_dir, recorder,
+                              checkpoint_path=self.out / run_folder.CHECKPOINT)
+            with self._lock:
+                self._trainer = trainer
+                if self._pause_asked:
+                    trainer.pause()
+                if self._stop_asked:
+                    trainer.stop()
+            if self.resume:
+                trainer.restore_checkpoint(self.out / run_folder.CHECKPOINT)
+            finished = trainer.run(self.epochs)
+            if finished.status == "error":
+                self._keep_details(getattr(trainer, "error_traceback", ""))
+            self.summary, self.warnings = run_folder.finish(trainer, recorder, finished, self.out)
+        except Exception as exc:  # noqa: BLE001 - reported to the window, never lost
+            # The Trainer reports its own failures as events; this is for the
+            # rest (the run folder, a checkpoint that does not fit, the files).
+            if isinstance(exc, expected):
+                status, message = "invalid", str(exc)
+            else:
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                status, message = "error", f"training failed: {detail}"
+                self._keep_details(traceback.format_exc())
+            self.buffer.put([ev.RunFinished(status, 0, 0, message)])
+            if recorder is not None:
+                try:
+                    recorder.close()
+                except Exception:  # noqa: BLE001 - the first error is the one to show
+                    pass
+        finally:
+            with self._lock:
+                self._trainer = None
+
+    def _keep_details(self, text: str) -> None:
+        """An unexpected error's traceback goes to the run folder, for a bug
+        report; the window shows the one-line message."""
+        if not text:
+            return
+        try:
+            (self.out / ERROR_LOG).write_text(text, encoding="utf-8")
+            self.error_log = self.out / ERROR_LOG
+        except OSError:
+            pass

@@ -1,0 +1,232 @@
+"""The training settings form: mode, weighting, optimizer, schedule and the
+numbers of a run. Every field is a project setting, so each change is one
+undo step and is saved with the project; the form reads the project again
+on every training or task event and keeps nothing of its own."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QHeaderView, QLabel, QSpinBox, QTableWidget,
+    QVBoxLayout, QWidget,
+)
+
+from ..core.commands import SetTaskField, SetTraining
+from ..core.settings import MODES, OPTIMIZERS, SCHEDULES, WEIGHTINGS, OptimizerSpec
+from .widgets import DocumentView, ErrorLabel, FloatSpinBox, float_step, push_or_reason
+
+MODE_LABELS = {"joint": "Joint (weighted sum)", "alternating": "Alternating (a task per batch)",
+               "soft_sharing": "Soft sharing (a tower per task)"}
+WEIGHTING_LABELS = {"fixed": "Fixed weights", "uncertainty": "Uncertainty (Kendall)",
+                    "dwa": "Dynamic weight average", "gradnorm": "GradNorm",
+                    "pcgrad": "PCGrad (project conflicts)", "mgda": "MGDA (min-norm)"}
+OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+SCHEDULE_LABELS = {"random": "Random (by share)", "round_robin": "Round robin",
+                   "proportional": "Proportional to data size"}
+PROJECT_OPTIMIZER = "Project's"
+# Task table columns in alternating mode.
+TASK, TASK_OPTIMIZER, TASK_RATE, TASK_SHARE = range(4)
+
+
+def _combo(labels: dict[str, str], keys) -> QComboBox:
+    combo = QComboBox()
+    for key in keys:
+        combo.addItem(labels.get(key, key), key)
+    return combo
+
+
+def _float(lo: float, hi: float, default: float) -> FloatSpinBox:
+    box = FloatSpinBox()
+    box.setRange(lo, hi)
+    box.setSingleStep(float_step(default))
+    box.setKeyboardTracking(False)
+    return box
+
+
+def _int(lo: int, hi: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setKeyboardTracking(False)
+    box.setGroupSeparatorShown(True)
+    return box
+
+
+class TrainingSettingsForm(DocumentView):
+    follows = (("changed", "project_changed"),)
+
+    def __init__(self, document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mode = _combo(MODE_LABELS, MODES)
+        self.weighting = _combo(WEIGHTING_LABELS, WEIGHTINGS)
+        self.gradnorm_alpha = _float(0, 100, 1.5)
+        self.dwa_temperature = _float(0.01, 100, 2.0)
+        self.optimizer = _combo(OPTIMIZER_LABELS, OPTIMIZERS)
+        self.learning_rate = _float(1e-9, 10, 0.001)
+        self.schedule = _combo(SCHEDULE_LABELS, SCHEDULES)
+        self.soft_sharing_lambda = _float(0, 1e6, 0.01)
+        self.batch_size = _int(1, 1_000_000)
+        self.epochs = _int(1, 1_000_000)
+        self.validation_split = _float(0, 0.95, 0.2)
+        self.validation_split.setSingleStep(0.05)
+        self.seed = _int(0, 2**31 - 1)
+        self.steps_per_call = _int(1, 10000)
+        self.task_table = QTableWidget(0, 4)
+        self.task_table.setHorizontalHeaderLabels(["Task", "Optimizer", "Learning rate", "Share"])
+        self.task_table.verticalHeader().hide()
+        self.task_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.task_table.horizontalHeader().setStretchLastSection(True)
+        self.task_table.setToolTip(
+            "Alternating mode: each task's own optimizer (or the project's), and its share "
+            "of the batches under the random schedule")
+        self.error = ErrorLabel()
+
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        rows = [
+            ("Mode", self.mode, "How the tasks share the training steps"),
+            ("Weighting", self.weighting, "How the task losses are weighted in the sum"),
+            ("GradNorm alpha", self.gradnorm_alpha,
+             "Restoring force: higher pulls the tasks' training rates together harder"),
+            ("DWA temperature", self.dwa_temperature,
+             "Higher makes the weights more even across tasks"),
+            ("Optimizer", self.optimizer, ""),
+            ("Learning rate", self.learning_rate, ""),
+            ("Schedule", self.schedule, "Which task's batch comes next"),
+            ("Soft-sharing lambda", self.soft_sharing_lambda,
+             "Weight of the squared distance between the towers' tied weights"),
+            ("Batch size", self.batch_size, ""),
+            ("Epochs", self.epochs, ""),
+            ("Validation split", self.validation_split,
+             "Share of the rows held out to measure validation loss each epoch"),
+            ("Seed", self.seed, "Same seed, same initial weights and batch order"),
+            ("Steps per call", self.steps_per_call,
+             "Training steps run inside one compiled call: more is faster, fewer reacts "
+             "to Pause sooner"),
+        ]
+        self.rows = {}
+        for label, widget, tip in rows:
+            widget.setToolTip(tip)
+            self.form.addRow(label, widget)
+            self.rows[widget] = label
+        self.tasks_label = QLabel("Per task (alternating mode)")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.form)
+        layout.addWidget(self.tasks_label)
+        layout.addWidget(self.task_table)
+        layout.addWidget(self.error)
+
+        for name in ("mode", "weighting", "optimizer", "schedule"):
+            getattr(self, name).activated.connect(lambda i, n=name: self._choice_edited(n))
+        for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda", "batch_size",
+                     "epochs", "validation_split", "seed", "steps_per_call"):
+            getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
+        self.learning_rate.valueChanged.connect(self._rate_edited)
+        self.set_document(document)
+
+    # --- showing -----------------------------------------------------------------
+
+    def project_changed(self, event) -> None:
+        if event.type in ("training_changed", "project_changed") or event.type.startswith("task_"):
+            self.refresh()
+
+    def refresh(self) -> None:
+        settings = self.document.project.training
+        for widget in self.rows:
+            widget.blockSignals(True)
+        try:
+            for name in ("mode", "weighting", "schedule"):
+                combo = getattr(self, name)
+                combo.setCurrentIndex(combo.findData(getattr(settings, name)))
+            self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))
+            self.learning_rate.setValue(settings.optimizer.learning_rate)
+            for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda",
+                         "batch_size", "epochs", "validation_split", "seed", "steps_per_call"):
+                getattr(self, name).setValue(getattr(settings, name))
+        finally:
+            for widget in self.rows:
+                widget.blockSignals(False)
+        mode, weighting = settings.mode, settings.weighting
+        alternating = mode == "alternating"
+        # Only the fields that matter for the chosen mode and weighting.
+        self.form.setRowVisible(self.weighting, not alternating)
+        self.form.setRowVisible(self.gradnorm_alpha, not alternating and weighting == "gradnorm")
+        self.form.setRowVisible(self.dwa_temperature, not alternating and weighting == "dwa")
+        self.form.setRowVisible(self.schedule, alternating)
+        self.form.setRowVisible(self.soft_sharing_lambda, mode == "soft_sharing")
+        self.tasks_label.setVisible(alternating)
+        self.task_table.setVisible(alternating)
+        if alternating:
+            self._fill_task_table()
+
+    def _fill_task_table(self) -> None:
+        project = self.document.project
+        table = self.task_table
+        table.setRowCount(len(project.tasks))
+        for row, task in enumerate(project.tasks):
+            name = QLabel(f"  {task.name}  ")
+            name.setStyleSheet(f"color: {project.task_color(task.name)}; font-weight: bold;")
+            table.setCellWidget(row, TASK, name)
+            combo = _combo({**OPTIMIZER_LABELS, "": PROJECT_OPTIMIZER}, ("",) + OPTIMIZERS)
+            combo.setCurrentIndex(combo.findData(task.optimizer.name if task.optimizer else ""))
+            combo.activated.connect(lambda i, t=task.name, c=combo: self._task_optimizer(t, c))
+            table.setCellWidget(row, TASK_OPTIMIZER, combo)
+            rate = _float(1e-9, 10, 0.001)
+            spec = task.optimizer or project.training.optimizer
+            rate.setValue(spec.learning_rate)
+            rate.setEnabled(task.optimizer is not None)
+            rate.valueChanged.connect(lambda v, t=task.name: self._task_rate(t, v))
+            table.setCellWidget(row, TASK_RATE, rate)
+            share = _float(1e-6, 1e6, 1.0)
+            share.setValue(task.schedule_weight)
+            share.setEnabled(project.training.schedule == "random")
+            share.valueChanged.connect(
+                lambda v, t=task.name: self._push(SetTaskField(t, "schedule_weight", v)))
+            table.setCellWidget(row, TASK_SHARE, share)
+        table.resizeColumnsToContents()
+        height = table.horizontalHeader().height() + sum(
+            table.rowHeight(r) for r in range(table.rowCount())) + 4
+        table.setFixedHeight(min(height, 220))
+
+    # --- editing -------------------------------------------------------------------
+
+    def _push(self, command) -> None:
+        reason = push_or_reason(self.document, command)
+        self.error.show_reason(reason)
+        if reason:
+            self.refresh()  # back to what the project holds
+
+    def _set(self, field: str, value) -> None:
+        if getattr(self.document.project.training, field) != value:
+            self._push(SetTraining(field, value))
+
+    def _choice_edited(self, name: str) -> None:
+        value = getattr(self, name).currentData()
+        if name == "optimizer":
+            rate = self.document.project.training.optimizer.learning_rate
+            if value != self.document.project.training.optimizer.name:
+                self._push(SetTraining("optimizer", OptimizerSpec(value, rate)))
+        else:
+            self._set(name, value)
+
+    def _rate_edited(self, value: float) -> None:
+        spec = self.document.project.training.optimizer
+        if value != spec.learning_rate:
+            self._push(SetTraining("optimizer", OptimizerSpec(spec.name, value)))
+
+    def _task_optimizer(self, task: str, combo: QComboBox) -> None:
+        name = combo.currentData()
+        current = self.document.project.task(task).optimizer
+        if name == (current.name if current else ""):
+            return
+        if not name:
+            value = None
+        else:
+            rate = (current or self.document.project.training.optimizer).learning_rate
+            value = OptimizerSpec(name, rate)
+        self._push(SetTaskField(task, "optimizer", value))
+
+    def _task_rate(self, task: str, value: float) -> None:
+        current = self.document.project.task(task).optimizer
+        if current is not None and current.learning_rate != value:
+            self._push(SetTaskField(task, "optimizer", OptimizerSpec(current.name, value)))
+

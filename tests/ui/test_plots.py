@@ -1,0 +1,595 @@
+"""The training plots panel, fed synthetic training events (no TensorFlow)."""
+
+import csv
+import warnings
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from mtl_studio.training import events as ev
+from mtl_studio.ui import plots as plots_module
+from mtl_studio.ui.plots import HINT, PlotsPanel
+from mtl_studio.ui.run_curves import RunCurves, ema
+
+COLORS = {"a": "#E69F00", "b": "#009E73", "c": "#CC79A7"}
+
+
+@pytest.fixture(autouse=True)
+def never_postpone(monkeypatch):
+    """A slow machine must not make a redraw wait (the throttle has its own test)."""
+    monkeypatch.setattr(plots_module, "SLOW_REDRAW_MS", float("inf"))
+
+
+@pytest.fixture
+def panel(qtbot, no_leaked_widgets):
+    p = PlotsPanel()
+    qtbot.addWidget(p)
+    p.resize(1000, 600)
+    p.set_smoothing(0)
+    return p
+
+
+def make_run(label="Run 1 (joint, fixed)", tasks=("a", "b"), mode="joint",
+             steps_per_epoch=10):
+    run = RunCurves(label, list(tasks), {t: COLORS[t] for t in tasks})
+    run.add([ev.RunStarted(list(tasks), mode, "fixed", 100, steps_per_epoch, 10)])
+    run.add([ev.Weights(0, {t: 1.0 for t in tasks})])
+    return run
+
+
+def feed(run, n, losses=None, penalty=None):
+    """n more steps; losses: task -> values (default: decreasing, per task)."""
+    start = run.step
+    steps = np.arange(start + 1, start + n + 1)
+    if losses is None:
+        losses = {t: (i + 1) * 10.0 / steps for i, t in enumerate(run.tasks)}
+    losses = {t: np.asarray(v, float) for t, v in losses.items()}
+    total = np.nansum(np.vstack(list(losses.values())), axis=0)
+    run.add([ev.StepLosses(steps, 1, losses, total, penalty=penalty, wall=steps * 0.25)])
+
+
+def epoch_end(run, val):
+    epoch = run.step // run.steps_per_epoch
+    run.add([ev.EpochEnd(epoch, run.step, {}, val),
+             ev.Weights(run.step, {t: 1.0 for t in run.tasks})])
+
+
+def shown_data(item):
+    """What the plot was given (before downsampling)."""
+    x, y = item.getOriginalDataset()
+    return (np.array([]), np.array([])) if x is None else (x, y)
+
+
+def pen_color(item) -> str:
+    return item.opts["pen"].color().name().upper()
+
+
+# --- empty state and layout -----------------------------------------------------
+
+def test_before_any_run_the_panel_shows_a_hint(panel):
+    assert panel.stack.currentWidget() is panel.hint
+    assert panel.hint.text() == HINT and "F5" in HINT
+    assert panel.current is None and panel.runs == []
+    assert not panel.csv_button.isEnabled() and not panel.png_button.isEnabled()
+    assert not panel.compare_button.isEnabled()
+    panel.refresh()  # no run: nothing to do, nothing breaks
+    assert panel.readout_at(3.0) == ""
+
+
+def test_a_plot_per_task_in_the_task_colour(panel):
+    run = make_run(tasks=("a", "b", "c"))
+    panel.show_run(run)
+    feed(run, 30)
+    epoch_end(run, {"a": 0.5, "b": 0.6, "c": 0.7})
+    panel.refresh()
+    assert panel.stack.currentIndex() == 1 and panel.current is run and panel.runs == [run]
+    assert panel.shown_plots[:4] == ("task:a", "task:b", "task:c", "total")
+    for task in ("a", "b", "c"):
+        plot = panel.plots[f"task:{task}"]
+        assert task in plot.item.titleLabel.text
+        train, val = panel.curve("train", task), panel.curve("val", task)
+        assert train.main in plot.item.listDataItems() and val.main in plot.item.listDataItems()
+        assert pen_color(train.main) == COLORS[task]
+        assert pen_color(val.main) == COLORS[task]
+        assert val.main.opts["pen"].style() == Qt.PenStyle.DashLine
+        assert val.main.opts["symbol"] == "o"
+        assert len(shown_data(train.main)[1]) == len(run.train[task]) == 30
+        assert len(shown_data(val.main)[1]) == len(run.val[task]) == 1
+        assert plot.item.getAxis("left").labelText == "loss"
+    assert len(shown_data(panel.curve("total").main)[0]) == len(run.total) == 30
+    weights = panel.curve("weight", "b")
+    assert pen_color(weights.main) == COLORS["b"]
+    assert len(run.weights["b"]) == 2  # at steps 0 and 30
+    assert weights.main.opts["stepMode"] == "right"
+    x, y = shown_data(weights.main)
+    assert x.tolist() == [0, 30] and y.tolist() == [1.0, 1.0]
+    assert panel.plots["weights"].item.getAxis("left").labelText == "weight"
+
+
+def test_the_grid_uses_two_columns_for_few_plots_and_three_for_more(panel):
+    run = make_run(tasks=("a",))
+    panel.show_run(run)
+    feed(run, 5)
+    panel.refresh()
+    # One task: no pair, so no cosine plot; weights have data.
+    assert panel.shown_plots == ("task:a", "total", "weights")
+    layout = panel.graphics.ci
+    assert layout.getItem(1, 0) is panel.plots["weights"].item
+
+    run3 = make_run("Run 2", tasks=("a", "b", "c"))
+    panel.show_run(run3)
+    feed(run3, 5)
+    run3.add([ev.GradientCosine(5, {("a", "b"): 0.5})])
+    panel.refresh()
+    assert panel.shown_plots == ("task:a", "task:b", "task:c", "total", "weights", "cosine")
+    assert layout.getItem(0, 2) is panel.plots["task:c"].item
+    assert layout.getItem(1, 2) is panel.plots["cosine"].item
+
+
+def test_all_plots_share_the_x_range_of_the_total_plot(panel):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 40)
+    panel.refresh()
+    master = panel.plots["total"].item.vb
+    for key, plot in panel.plots.items():
+        if key != "total":
+            assert plot.item.vb.linkedView(pg.ViewBox.XAxis) is master
+
+
+# --- refresh only draws what changed ---------------------------------------------
+
+def test_refresh_without_new_data_does_not_set_data(panel, monkeypatch):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 20)
+    panel.refresh()
+    calls = []
+    original = pg.PlotDataItem.setData
+
+    def counting(item, *args, **kwargs):
+        calls.append(item)
+        return original(item, *args, **kwargs)
+
+    monkeypatch.setattr(pg.PlotDataItem, "setData", counting)
+    panel.refresh()
+    panel.refresh()
+    assert calls == []
+
+    # Only the series that grew are handed over again: the weights here.
+    run.add([ev.Weights(20, {"a": 0.5, "b": 1.0})])
+    panel.refresh()
+    assert set(calls) == {panel.curve("weight", "a").main, panel.curve("weight", "b").main}
+
+    calls.clear()
+    feed(run, 5)
+    panel.refresh()
+    grown = {panel.curve(k, n).main for k, n in [("train", "a"), ("train", "b"), ("total", "")]}
+    # A weight holds until the last step: its line reaches it.
+    grown |= {panel.curve("weight", "a").main, panel.curve("weight", "b").main}
+    assert set(calls) == grown
+    assert panel.curve("val", "a").main not in calls
+
+
+def test_curve_lengths_follow_the_series_in_alternating_mode(panel):
+    run = make_run(mode="alternating")
+    panel.show_run(run)
+    feed(run, 6, {"a": [1, np.nan, 3, np.nan, 5, np.nan], "b": [np.nan, 2, np.nan, 4, np.nan, 6]})
+    panel.refresh()
+    x, y = shown_data(panel.curve("train", "a").main)
+    assert x.tolist() == [1, 3, 5] and y.tolist() == [1, 3, 5]
+    assert shown_data(panel.curve("train", "b").main)[0].tolist() == [2, 4, 6]
+
+
+# --- smoothing --------------------------------------------------------------------
+
+def test_smoothing_draws_the_ema_over_a_faint_raw_curve(panel):
+    run = make_run()
+    panel.show_run(run)
+    noisy = 1.0 + 0.5 * np.random.default_rng(0).standard_normal(200)
+    feed(run, 200, {"a": noisy, "b": np.full(200, 3.0)})
+    panel.refresh()
+    a = panel.curve("train", "a")
+    np.testing.assert_array_equal(shown_data(a.main)[1], noisy)  # smoothing 0: raw
+    assert not a.faint.isVisible() and a.main.opts["pen"].color().alpha() == 255
+
+    panel.set_smoothing(0.9)
+    assert panel.smoothing == pytest.approx(0.9) and panel.smoothing_value.text() == "0.90"
+    smoothed = shown_data(a.main)[1]
+    np.testing.assert_allclose(smoothed, ema(noisy, 0.9))
+    assert smoothed.std() < noisy.std() / 2
+    assert smoothed[0] == pytest.approx(noisy[0])  # bias corrected: starts at the data
+    np.testing.assert_array_equal(shown_data(a.faint)[1], noisy)
+    assert a.faint.isVisible()
+    faint = a.faint.opts["pen"].color()
+    assert faint.alpha() < 128 and faint.rgb() == QColor(COLORS["a"]).rgb()
+    # A constant stays constant: no start dragged toward zero.
+    np.testing.assert_allclose(shown_data(panel.curve("train", "b").main)[1], 3.0)
+
+    feed(run, 50, {"a": np.full(50, 1.0), "b": np.full(50, 3.0)})
+    panel.refresh()
+    np.testing.assert_allclose(shown_data(a.main)[1], ema(run.train["a"].value, 0.9))
+
+    panel.set_smoothing(0)
+    assert not a.faint.isVisible()
+    np.testing.assert_array_equal(shown_data(a.main)[1], run.train["a"].value)
+
+
+def test_smoothing_is_capped_below_one(panel):
+    panel.set_smoothing(5)
+    assert panel.smoothing == pytest.approx(0.99)
+    panel.set_smoothing(-1)
+    assert panel.smoothing == 0
+
+
+def test_weights_and_validation_are_not_smoothed(panel):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 10)
+    epoch_end(run, {"a": 4.0, "b": 1.0})
+    feed(run, 10)
+    epoch_end(run, {"a": 2.0, "b": 1.0})
+    panel.set_smoothing(0.9)
+    assert shown_data(panel.curve("val", "a").main)[1].tolist() == [4.0, 2.0]
+    assert panel.curve("weight", "a").faint is None
+
+
+def test_a_weight_holds_until_the_next_report_and_up_to_the_last_step(panel):
+    run = make_run()  # weights reported once, at step 0
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    x, y = shown_data(panel.curve("weight", "a").main)
+    assert x.tolist() == [0, 10] and y.tolist() == [1.0, 1.0]
+    run.add([ev.SettingChanged(10, "weight", "a", 0.25), ev.Weights(10, {"a": 0.25, "b": 1.0})])
+    feed(run, 10)
+    panel.refresh()
+    x, y = shown_data(panel.curve("weight", "a").main)
+    assert x.tolist() == [0, 10, 20] and y.tolist() == [1.0, 0.25, 0.25]
+    # The read-out gives the weight in force, though the next report is nearer.
+    assert "weights: a 1, b 1" in panel.readout_at(9)
+    assert "weights: a 0.25, b 1" in panel.readout_at(10)
+
+
+# --- log scale ----------------------------------------------------------------------
+
+def test_log_scale_applies_to_loss_plots_only(panel):
+    run = make_run(mode="soft_sharing")
+    panel.show_run(run)
+    feed(run, 10, penalty=np.full(10, 0.1))
+    run.add([ev.GradientCosine(10, {("a", "b"): -0.3})])
+    panel.refresh()
+    panel.log_check.setChecked(True)  # as a click would
+    assert panel.log_scale
+    for key in ("task:a", "task:b", "total", "penalty"):
+        assert panel.plots[key].item.ctrl.logYCheck.isChecked(), key
+    for key in ("weights", "cosine"):
+        assert not panel.plots[key].item.ctrl.logYCheck.isChecked(), key
+    assert panel.curve("train", "a").main.opts["logMode"] == [False, True]
+    assert panel.curve("cosine", ("a", "b")).main.opts["logMode"] == [False, False]
+    panel.set_log_scale(False)
+    assert not panel.log_check.isChecked()
+    assert not panel.plots["total"].item.ctrl.logYCheck.isChecked()
+
+
+def test_log_scale_with_zero_and_negative_values_warns_of_nothing(panel, qtbot):
+    panel.show()
+    qtbot.waitExposed(panel)
+    run = make_run()
+    panel.show_run(run)
+    panel.set_smoothing(0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        panel.set_log_scale(True)
+        feed(run, 20, {"a": np.linspace(-1, 1, 20), "b": np.zeros(20)})
+        panel.refresh()
+        panel.graphics.grab()  # paints: downsampling, bounds, paths
+        feed(run, 5, {"a": np.full(5, np.inf), "b": np.full(5, -5.0)})
+        panel.refresh()
+        panel.graphics.grab()
+    assert len(shown_data(panel.curve("train", "a").faint)[1]) == 20  # inf is not a loss
+    assert len(shown_data(panel.curve("total").main)[1]) == 25
+
+
+# --- x axis ---------------------------------------------------------------------------
+
+def test_x_axis_by_step_epoch_or_wall_time(panel):
+    run = make_run(steps_per_epoch=8)
+    panel.show_run(run)
+    feed(run, 16)
+    run.add([ev.SettingChanged(12, "learning_rate", None, 0.01)])
+    panel.refresh()
+    a = panel.curve("train", "a")
+    np.testing.assert_array_equal(shown_data(a.main)[0], np.arange(1, 17))
+    mark_line = panel.plots["task:a"].marks[0]
+    assert mark_line.value() == 12
+
+    panel.axis_combo.setCurrentIndex(1)  # as the user picks "Epoch"
+    assert panel.x_axis == "epoch"
+    np.testing.assert_allclose(shown_data(a.main)[0], np.arange(1, 17) / 8)
+    assert mark_line.value() == pytest.approx(1.5)
+    assert panel.plots["total"].item.getAxis("bottom").labelText == "epoch"
+
+    panel.set_x_axis("wall")
+    np.testing.assert_allclose(shown_data(a.main)[0], np.arange(1, 17) * 0.25)
+    assert mark_line.value() == pytest.approx(4.0)
+    assert panel.plots["task:b"].item.getAxis("bottom").labelText == "wall time (s)"
+    with pytest.raises(ValueError):
+        panel.set_x_axis("minutes")
+
+
+# --- penalty and cosine -----------------------------------------------------------
+
+def test_penalty_plot_only_for_soft_sharing(panel):
+    joint = make_run()
+    panel.show_run(joint)
+    feed(joint, 10)
+    panel.refresh()
+    assert "penalty" not in panel.shown_plots
+
+    soft = make_run("Run 2 (soft_sharing, fixed)", mode="soft_sharing")
+    panel.show_run(soft)
+    feed(soft, 10, penalty=np.linspace(1, 0.1, 10))
+    panel.refresh()
+    assert "penalty" in panel.shown_plots
+    assert panel.plots["penalty"].loss
+    assert len(shown_data(panel.curve("penalty").main)[1]) == 10
+
+
+def test_cosine_plot_has_a_line_per_pair_and_a_zero_line(panel):
+    run = make_run(tasks=("a", "b", "c"))
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    assert "cosine" not in panel.shown_plots  # nothing reported yet
+    run.add([ev.GradientCosine(5, {("a", "b"): 0.5, ("a", "c"): -0.2, ("b", "c"): 0.0}),
+             ev.GradientCosine(10, {("a", "b"): 0.4, ("a", "c"): -0.3, ("b", "c"): 0.1})])
+    panel.refresh()
+    assert "cosine" in panel.shown_plots
+    plot = panel.plots["cosine"]
+    for pair in [("a", "b"), ("a", "c"), ("b", "c")]:
+        curve = panel.curve("cosine", pair)
+        assert curve.main in plot.item.listDataItems()
+        assert shown_data(curve.main)[1].tolist() == run.cosine[pair].value.tolist()
+    zero = plot.zero_line
+    assert zero in plot.item.items and zero.angle == 0 and zero.value() == 0
+    assert "below 0" in zero.label.format and "apart" in zero.label.format
+    assert "opposite directions" in plot.item.toolTip()
+    assert plot.item.getAxis("left").labelText == "cosine"
+
+
+# --- earlier runs ----------------------------------------------------------------------
+
+def test_an_earlier_run_can_be_overlaid_and_removed(panel):
+    first = make_run("Run 1 (joint, fixed)", tasks=("a", "b", "c"))
+    panel.show_run(first)
+    feed(first, 30)
+    first.add([ev.GradientCosine(30, {("a", "b"): 0.2, ("a", "c"): 0.1})])
+    panel.refresh()
+    second = make_run("Run 2 (joint, gradnorm)", tasks=("a", "b"))
+    panel.show_run(second)
+    feed(second, 10)
+    second.add([ev.GradientCosine(10, {("a", "b"): 0.5})])
+    panel.refresh()
+    assert panel.runs == [first, second] and panel.current is second
+    assert panel.compare_button.isEnabled() and panel.compare_list.count() == 1
+    assert "task:c" not in panel.plots  # the current run has no task c
+
+    before = {k: len(p.item.listDataItems()) for k, p in panel.plots.items()}
+    item = panel.compare_list.item(0)
+    assert item.text() == first.label
+    item.setCheckState(Qt.CheckState.Checked)  # as a click would
+    assert panel.overlaid == [first]
+    plot = panel.plots["task:a"]
+    overlay = plot.overlays[id(first)]
+    train = overlay[0]
+    assert pen_color(train.main) == COLORS["a"]
+    assert train.main.opts["pen"].color().alpha() < 255  # lighter
+    assert train.main.opts["pen"].style() == Qt.PenStyle.CustomDashLine  # dashed
+    assert len(shown_data(train.main)[1]) == 30
+    assert [label.text for _, label in plot.legend.items] == [first.label]
+    assert plot.legend.isVisible()
+    added = {k: len(p.item.listDataItems()) - before[k] for k, p in panel.plots.items()}
+    # train (and empty val, not drawn) per task; total; weights a, b; cosine a-b only.
+    assert added == {"task:a": 1, "task:b": 1, "total": 1, "penalty": 0, "weights": 2,
+                     "cosine": 1}
+
+    item.setCheckState(Qt.CheckState.Unchecked)
+    assert panel.overlaid == []
+    assert {k: len(p.item.listDataItems()) for k, p in panel.plots.items()} == before
+    assert not plot.legend.isVisible()
+
+
+def test_overlays_stay_when_a_new_run_starts(panel):
+    first, second, third = (make_run(f"Run {i}") for i in (1, 2, 3))
+    for run in (first, second):
+        panel.show_run(run)
+        feed(run, 10)
+    panel.set_overlay(first, True)
+    panel.show_run(third)
+    assert panel.overlaid == [first]
+    assert id(first) in panel.plots["task:a"].overlays
+    states = {panel.compare_list.item(i).text(): panel.compare_list.item(i).checkState()
+              for i in range(panel.compare_list.count())}
+    assert states == {"Run 1": Qt.CheckState.Checked, "Run 2": Qt.CheckState.Unchecked}
+    panel.show_run(third)  # again: still one entry
+    assert panel.runs == [first, second, third]
+    assert "(2)" in panel.compare_button.text()
+
+
+# --- read-out ---------------------------------------------------------------------------
+
+def test_readout_gives_the_values_at_the_nearest_points(panel):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 10, {"a": np.arange(1.0, 11.0), "b": np.arange(10.0, 110.0, 10.0)})
+    epoch_end(run, {"a": 0.75, "b": 0.5})
+    run.add([ev.GradientCosine(10, {("a", "b"): -0.25})])
+    panel.refresh()
+    text = panel.readout_at(4.4)
+    assert text.startswith("step 4")
+    assert "a: 4, val 0.75" in text and "b: 40, val 0.5" in text and "total: 44" in text
+    assert "weights: a 1, b 1" in text and "cosine: a·b -0.25" in text
+    assert "a: 5," in panel.readout_at(4.6)
+    assert "a: 10," in panel.readout_at(1e9) and "a: 1," in panel.readout_at(-5)
+
+    panel.set_smoothing(0.5)
+    smoothed = ema(np.arange(1.0, 11.0), 0.5)[3]
+    assert f"a: {smoothed:.4g} (raw 4)" in panel.readout_at(4)
+
+    panel.set_x_axis("epoch")
+    assert panel.readout_at(0.4).startswith("epoch 0.40")
+    assert "(raw 4)" in panel.readout_at(0.4)
+
+
+def test_moving_the_mouse_over_a_plot_moves_the_cursor_and_the_readout(panel, qtbot):
+    panel.show()
+    qtbot.waitExposed(panel)
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 100)
+    panel.refresh()
+    qtbot.wait(20)
+    view = panel.plots["task:b"].item.vb
+    centre = view.sceneBoundingRect().center()
+    where = panel.graphics.mapFromScene(centre)
+    qtbot.mouseMove(panel.graphics.viewport(), QPoint(where.x(), where.y()))
+    qtbot.waitUntil(lambda: panel.readout.text().startswith("step"), timeout=2000)
+    x = view.mapSceneToView(centre).x()
+    for plot in panel.plots.values():
+        assert plot.cursor.isVisible() and plot.cursor.value() == pytest.approx(x, abs=1)
+    assert panel.readout.text() == panel.readout_at(panel.plots["total"].cursor.value())
+    panel.hide_cursor()
+    assert not panel.plots["total"].cursor.isVisible()
+
+
+# --- marks -----------------------------------------------------------------------------
+
+def test_each_mark_is_a_dashed_vertical_line_on_every_plot_drawn_once(panel):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 10)
+    run.add([ev.SettingChanged(10, "weight", "b", 0.5), ev.Weights(10, {"a": 1.0, "b": 0.5})])
+    feed(run, 10)
+    panel.refresh()
+    for plot in panel.plots.values():
+        assert len(plot.marks) == 1
+        line = plot.marks[0]
+        assert line in plot.item.items and line.angle == 90 and line.value() == 10
+        assert line.pen.style() == Qt.PenStyle.DashLine
+        assert line.toolTip() == "Step 10: b weight = 0.5"
+    assert panel.plots["weights"].marks[0].label.format == "b weight = 0.5"
+    feed(run, 5)
+    panel.refresh()
+    assert all(len(p.marks) == 1 for p in panel.plots.values())
+    run.add([ev.SettingChanged(25, "learning_rate", None, 1e-4)])
+    panel.refresh()
+    assert all(len(p.marks) == 2 for p in panel.plots.values())
+    assert panel.plots["total"].marks[1].value() == 25
+
+
+# --- downsampling -------------------------------------------------------------------------
+
+def test_a_long_series_is_peak_downsampled_and_keeps_its_spike(panel, qtbot):
+    panel.show()
+    qtbot.waitExposed(panel)
+    run = make_run(tasks=("a",))
+    panel.show_run(run)
+    values = 1.0 + 0.01 * np.random.default_rng(0).standard_normal(100_000)
+    values[54_321] = 50.0
+    feed(run, 100_000, {"a": values})
+    panel.set_smoothing(0.9)
+    panel.refresh()
+    panel.graphics.grab()  # lays out and paints: the view has its size and range
+    a = panel.curve("train", "a")
+    for item in a.items:
+        assert item.opts["downsampleMethod"] == "peak"
+        assert item.opts["autoDownsample"] and item.opts["clipToView"]
+        assert item.opts["connect"] == "finite"
+    x, y = a.faint.getData()  # what is drawn, after downsampling
+    assert len(y) < len(values) / 10
+    assert y.max() == 50.0  # the one-step spike survives
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def test_export_csv_writes_every_curve(panel, tmp_path):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 10)
+    epoch_end(run, {"a": 0.5, "b": 0.25})
+    run.add([ev.GradientCosine(10, {("a", "b"): 0.1})])
+    path = tmp_path / "curves.csv"
+    panel.export_csv(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["curve", "task", "step", "epoch", "wall_seconds", "value"]
+    curves = {(r[0], r[1]) for r in rows[1:]}
+    assert curves == {("train_loss", "a"), ("train_loss", "b"), ("val_loss", "a"),
+                      ("val_loss", "b"), ("total", ""), ("weight", "a"), ("weight", "b"),
+                      ("gradient_cosine", "a|b")}
+    assert len(rows) - 1 == 10 + 10 + 2 + 10 + 4 + 1
+
+
+def test_export_png_writes_an_image(panel, tmp_path):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 50)
+    panel.refresh()
+    path = tmp_path / "plots.png"
+    panel.export_png(str(path))
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+
+
+def test_export_without_a_run_raises_oserror(panel, tmp_path):
+    with pytest.raises(OSError):
+        panel.export_csv(tmp_path / "x.csv")
+    with pytest.raises(OSError):
+        panel.export_png(tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("slot, suffix", [("export_csv_dialog", "csv"),
+                                          ("export_png_dialog", "png")])
+def test_export_dialogs_write_or_say_why_not(panel, tmp_path, monkeypatch, slot, suffix):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 5)
+    panel.refresh()
+    answers, warnings_shown = [], []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args, **kwargs: (answers.pop(0), ""))
+    monkeypatch.setattr(QMessageBox, "warning",
+                        lambda parent, title, text, *rest: warnings_shown.append(text))
+
+    answers.append(str(tmp_path / "out"))  # no suffix typed: one is added
+    getattr(panel, slot)()
+    assert (tmp_path / f"out.{suffix}").stat().st_size > 0
+    assert warnings_shown == []
+
+    answers.append("")  # cancelled
+    getattr(panel, slot)()
+    assert warnings_shown == []
+
+    bad = str(tmp_path / "missing" / f"out.{suffix}")
+    answers.append(bad)
+    getattr(panel, slot)()
+    assert len(warnings_shown) == 1
+    assert bad in warnings_shown[0] and "No such file or directory" in warnings_shown[0]
+
+
+# --- slow redraws -------------------------------------------------------------------------
+
+def test_a_slow_redraw_postpones_the_next_but_never_drops_it(panel, qtbot, monkeypatch):
+    monkeypatch.setattr(plots_module, "SLOW_REDRAW_MS", -1.0)  # every redraw counts as slow
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    feed(run, 10)
+    panel.refresh()  # may wait; no other refresh comes
+    qtbot.waitUntil(lambda: len(shown_data(panel.curve("total").main)[0]) == 20, timeout=2000)
