@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from .catalogue import get_kind
 from .events import EventEmitter
@@ -77,6 +78,14 @@ class Project:
         other.training = copy.deepcopy(self.training)
         other.data = copy.deepcopy(self.data)
         return other
+
+    def anchor_data_paths(self, folder) -> None:
+        """Make relative data file paths absolute against `folder`: for a
+        project that leaves the file it was read from without an edit (an
+        example opened as a new, unsaved project)."""
+        for source in [self.data] + [t.data for t in self.tasks]:
+            if source is not None and source.path and not Path(source.path).is_absolute():
+                source.path = str((Path(folder) / source.path).resolve())
 
     # --- lookup -------------------------------------------------------------
 

@@ -26,8 +26,7 @@ def run(project: str | None = None) -> int:
     app.setOrganizationName(APP_NAME)
     error = None
     if project is None:
-        document = Document.open(example_path(DEFAULT_EXAMPLE))
-        document.path = None  # an example opens as a new, unsaved project
+        document = Document.from_example(example_path(DEFAULT_EXAMPLE))
     else:
         try:
             document = Document.open(Path(project))

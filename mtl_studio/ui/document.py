@@ -116,6 +116,15 @@ class Document(QObject):
         """Load a project file; raises ProjectError, and nothing else changes."""
         return cls(load(path), Path(path), parent)
 
+    @classmethod
+    def from_example(cls, path: Path, parent: QObject | None = None) -> "Document":
+        """A new, unsaved project made from a bundled example: saving asks
+        where (the bundled file stays as shipped), and its data files are
+        found where the example's are."""
+        project = load(path)
+        project.anchor_data_paths(Path(path).parent)
+        return cls(project, None, parent)
+
     def close(self) -> None:
         """Stop listening to the project (views disconnect themselves)."""
         self.project.events.disconnect(self._on_project_event)

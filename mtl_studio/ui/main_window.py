@@ -291,11 +291,10 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         try:
-            document = Document.open(path)
+            document = Document.from_example(path)
         except ProjectError as exc:
             self._file_error("Cannot open the example", exc)
             return
-        document.path = None  # saving asks where: the bundled file stays as shipped
         self.set_document(document)
 
     def open_dialog(self) -> None:

@@ -58,7 +58,7 @@ class RunPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.note = QLabel(FROZEN_NOTE)
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: palette(mid);")
+        self.note.setStyleSheet("color: #616161;")
         self.note.hide()
 
         self.live = QGroupBox("Change during the run")
