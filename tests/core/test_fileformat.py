@@ -232,3 +232,16 @@ def projects(draw):
 @given(projects())
 def test_load_of_save_is_the_same_project(project):
     assert ff.loads(ff.dumps(project)) == project
+
+
+def test_anchor_data_paths_makes_relative_paths_absolute_and_keeps_absolute_ones(tmp_path):
+    from mtl_studio.core.settings import DataSource
+
+    project = two_task_project()
+    project.data = DataSource("csv", path="../data/table.csv")
+    project.tasks[0].data = DataSource("npz", path=str(tmp_path / "own.npz"))
+    project.tasks[1].data = DataSource("generator", "tutorial_uniform")
+    project.anchor_data_paths(tmp_path / "examples")
+    assert project.data.path == str((tmp_path / "data" / "table.csv").resolve())
+    assert project.tasks[0].data.path == str(tmp_path / "own.npz")
+    assert project.tasks[1].data.path == ""

@@ -4,10 +4,14 @@ stop, continue, a second run, and closing the window while it trains."""
 
 import json
 import time
+from pathlib import Path
+
+import numpy as np
 
 from PySide6.QtCore import Qt
 
 from mtl_studio.core.fileformat import load, to_dict
+from mtl_studio.core.settings import DataSource
 from mtl_studio.examples import example_path
 from tests.helpers import two_task_project
 
@@ -165,3 +169,48 @@ def test_settings_form_edits_are_project_edits_and_undo(make_window):
     form.weighting.setCurrentIndex(form.weighting.findData("gradnorm"))
     form.weighting.activated.emit(form.weighting.currentIndex())
     assert form.gradnorm_alpha.isVisibleTo(form) and not form.dwa_temperature.isVisibleTo(form)
+
+
+def test_a_run_folder_that_cannot_be_written_is_reported(qtbot, make_window, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the runs folder would go")
+    window = make_window(tiny_tutorial(epochs=1))
+    window.runs.runs_root = blocker
+    window.act_train.trigger()
+    wait_state(qtbot, window, "idle")
+    assert window.runs.curves.status == "invalid"
+    assert any("cannot write the run folder" in m and "not-a-folder" in m
+               for m in window.messages)
+    assert window.act_train.isEnabled()
+
+
+def test_an_example_opened_as_a_new_project_finds_its_data(make_window):
+    from mtl_studio.ui.document import Document
+
+    document = Document.from_example(example_path("energy"))
+    try:
+        assert document.path is None
+        assert Path(document.project.data.path).is_file()
+    finally:
+        document.close()
+
+
+def test_a_loss_that_turns_nan_ends_the_run_with_the_task_and_step(qtbot, make_window,
+                                                                    tmp_path):
+    # Targets near float32's limit: their squared error overflows to inf.
+    rng = np.random.default_rng(0)
+    data = tmp_path / "huge.npz"
+    np.savez(data, X=rng.random((200, 10)), Y1=np.full((200, 20), 3e38), Y2=rng.random((200, 20)))
+    project = tiny_tutorial(epochs=5)
+    project.data = DataSource("npz", path=str(data), inputs={"X": ["X"]})
+    window = make_window(project)
+    before = to_dict(window.document.project)
+    window.act_train.trigger()
+    wait_state(qtbot, window, "idle")
+    curves = window.runs.curves
+    assert curves.status == "nan"
+    assert any("loss of task 'Y1' became NaN or infinite at step" in m
+               and "lower the learning rate" in m for m in window.messages)
+    assert "NaN" in window.training_panel.run_panel.status.text()
+    assert to_dict(window.document.project) == before
+    assert window.act_train.isEnabled()
