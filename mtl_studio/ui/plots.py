@@ -55,6 +55,11 @@ OVERLAY_ALPHA = 140  # an earlier run's curves
 # steps is redrawn a few times a second and the window stays responsive.
 SLOW_REDRAW_MS = 16.0
 REDRAW_SHARE = 0.3
+# Data arrive at about 30 Hz; the plots are redrawn at most this often while
+# a run streams. A redraw costs ~10 ms of the GUI thread on 2 cores that
+# training keeps busy: 10 Hz still reads as live and leaves the event loop
+# (and the cores) to the user and to training (docs/benchmarks.md).
+MIN_REDRAW_MS = 100.0
 
 TASK, TOTAL, PENALTY, WEIGHTS, COSINE = "task", "total", "penalty", "weights", "cosine"
 
@@ -744,7 +749,10 @@ class PlotsPanel(QWidget):
         self._follow_x()
         self.refresh_ms = (time.perf_counter() - start) * 1000
         cost = self.refresh_ms + self.graphics.paint_ms  # the paint is the last one's
-        self._next_redraw = start + cost / 1000 / REDRAW_SHARE if cost > SLOW_REDRAW_MS else 0.0
+        wait = cost / REDRAW_SHARE if cost > SLOW_REDRAW_MS else 0.0
+        if run.running:
+            wait = max(wait, MIN_REDRAW_MS)
+        self._next_redraw = start + wait / 1000
 
     def _follow_x(self) -> None:
         """Stretch the x range to a round number past the last point (see
@@ -766,6 +774,11 @@ class PlotsPanel(QWidget):
         for key, plot in self.plots.items():
             if plot.kind == PENALTY:
                 shown = run.mode == "soft_sharing"
+            elif plot.kind == COSINE:
+                # Known before the first report, so the grid is laid out once
+                # (a relayout mid-run costs a long stall).
+                shown = plot.has_data() or (len(run.tasks) > 1 and run.mode in ("joint",
+                                                                              "alternating"))
             else:
                 shown = plot.always or plot.has_data()
             if shown:

@@ -86,7 +86,8 @@ class RunController(QObject):
         tasks = [t.name for t in project.tasks]
         curves = RunCurves(
             f"Run {len(self.runs) + 1}: {_mode_label(project.training)}", tasks,
-            {t: project.task_color(t) for t in tasks}, folder=str(out))
+            {t: project.task_color(t) for t in tasks}, mode=project.training.mode,
+            weighting=project.training.weighting, folder=str(out))
         self.runs.append(curves)
         self._launch(TrainingWorker(project, project_dir, out, parent=self), curves, project)
         return None
