@@ -3,7 +3,6 @@ window, a progress bar on stderr, and the run's files in one folder."""
 
 from __future__ import annotations
 
-import math
 import signal
 import sys
 import time
@@ -51,7 +50,7 @@ class ProgressBar:
         bar = "#" * done + "." * (width - done)
         losses = "  ".join(f"{t} {v:.4g}" for t, v in self.losses.items())
         line = (f"\repoch {p.epoch}/{p.epochs} [{bar}] step {p.step}/{p.total_steps} "
-                f"{p.steps_per_second:,.0f} steps/s  {losses}  {_duration(p.seconds_left)} left")
+                f"{p.steps_per_second:,.0f} steps/s  {losses}  {ev.format_duration(p.seconds_left)} left")
         self.stream.write(line[:200].ljust(100))
         self.stream.flush()
 
@@ -62,15 +61,6 @@ class ProgressBar:
         prefix = "\r" if self.tty else ""
         self.stream.write(f"{prefix}epoch {e.epoch}: " + "  ".join(parts) + " " * 20 + "\n")
         self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _prepare_run(args):

@@ -8,6 +8,7 @@ Arrays are numpy arrays, one entry per training step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +69,16 @@ class Progress:
     epochs: int
     steps_per_second: float
     seconds_left: float
+
+
+def format_duration(seconds: float) -> str:
+    """A Progress's time left as people read it: "4m05s", "1h02m", "?"."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 @dataclass

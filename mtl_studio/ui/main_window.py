@@ -629,10 +629,10 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        self._close_confirmed = True  # the run's end, if any, is not news now
         if not self.runs.shutdown():
             # Inside one long compiled call or model build: Stop takes effect
             # when it returns. Leave the screen now and close then.
-            self._close_confirmed = True
             self.hide()
             self.runs.run_finished.connect(lambda finished: self.close())
             event.ignore()

@@ -4,8 +4,6 @@ task's loss weight or a learning rate while it trains."""
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton,
@@ -21,15 +19,6 @@ STATE_TEXT = {"idle": "", "starting": "Building the model and compiling the step
               "stopping": "Stopping after the current steps..."}
 FROZEN_NOTE = ("The run trains the project as it was when you pressed Train; "
                "edits apply to the next run.")
-
-
-def duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m {seconds % 60:02d}s"
 
 
 class RunPanel(QWidget):
@@ -109,7 +98,7 @@ class RunPanel(QWidget):
         self.progress.setValue(min(p.step, p.total_steps))
         self.progress.setFormat(f"epoch {p.epoch}/{p.epochs} \u00b7 step {p.step:,}/"
                                 f"{p.total_steps:,}")
-        left = duration(p.seconds_left) if self.controller.state == "running" else "-"
+        left = ev.format_duration(p.seconds_left) if self.controller.state == "running" else "-"
         self.rate.setText(f"{p.steps_per_second:,.0f} steps/s \u00b7 {left} left")
 
     def run_finished(self, finished: ev.RunFinished) -> None:
