@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.commands import Command, UndoStack
+from ..core.data_profile import DataProfile
 from ..core.events import Event
 from ..core.fileformat import ProjectError, load, save
 from ..core.graph import GraphError
@@ -44,6 +45,10 @@ class Document(QObject):
         self.selection: list[str] = []
         self.problems: list[Problem] = []
         self.shapes: dict = {}
+        # What each data source holds (source_key -> DataProfile), filled in
+        # by the data panel as it reads files off the GUI thread; validation
+        # checks the graph against it.
+        self.data_profiles: dict[str, DataProfile] = {}
         self._listening = True
         self.project.events.connect(self._on_project_event)
         self.undo_stack.events.connect(lambda e: self.history_changed.emit())
@@ -86,6 +91,19 @@ class Document(QObject):
         self.problems = validate(self.project)
         self.shapes, _ = infer_shapes(self.project)
         self.problems_changed.emit()
+
+    def set_data_profile(self, key: str, profile: DataProfile | None) -> None:
+        """Record (or forget, with None) what a data source holds, and
+        check the graph against it again."""
+        if profile is None:
+            self.data_profiles.pop(key, None)
+        else:
+            self.data_profiles[key] = profile
+        self._revalidate.start()
+
+    @property
+    def project_dir(self) -> Path | None:
+        return self.path.parent if self.path else None
 
     def node_problems(self, node_id: str) -> list[Problem]:
         return [p for p in self.problems if p.place.kind == "node" and p.place.id == node_id]

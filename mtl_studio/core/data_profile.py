@@ -1,0 +1,49 @@
+"""What a data source holds, as far as the network cares: its columns, their
+kinds, shapes and class counts.
+
+The data layer computes a DataProfile from a file or a generator (see
+mtl_studio/data/profile.py); the core only reads it, to check that the
+graph fits its data (mtl_studio/core/data_checks.py). Nothing here reads
+files: a profile is plain values, so validation stays fast and pure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .settings import DataSource
+
+NUMERIC = "numeric"
+LABEL = "label"  # a column with at least one cell that is not a number
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    kind: str  # NUMERIC or LABEL
+    # Shape of one example: () for a CSV column, the array's shape[1:] for NPZ.
+    shape: tuple = ()
+    # Distinct values: for a label column always; for a numeric column of
+    # whole numbers with few distinct values (a likely class id), else 0.
+    classes: int = 0
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    source: str  # the file path, or "generator NAME"
+    rows: int
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+
+
+def source_key(source: DataSource, project_dir: Path | None = None) -> str:
+    """One key per distinct source, to keep profiles by: the file's absolute
+    path (relative paths resolved against the project's folder), or the
+    generator with its parameters."""
+    if source.kind == "generator":
+        return "generator:" + source.generator + ":" + json.dumps(source.params, sort_keys=True)
+    path = Path(source.path)
+    if not path.is_absolute() and project_dir is not None:
+        path = Path(project_dir) / path
+    return f"{source.kind}:{path.resolve() if source.path else ''}"
