@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .catalogue import KINDS
+from .datafiles import absolute, fingerprint, relative, sources
 from .graph import Edge, GraphError, Node
 from .params import describe
 from .project import (
@@ -24,13 +25,25 @@ from .settings import DataSource, OptimizerSpec, TrainingSettings
 from .tasks import TASK_FIELD_CHECKS, Task, check_task_name
 
 FORMAT_NAME = "mtl-studio-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".mtl.json"
 
 # from-version -> function turning a dict of that version into the next one.
 # To change the format: bump FORMAT_VERSION, add MIGRATIONS[old] and a test
 # that loads a file of the old version (see docs/project-format.md).
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def _v1_to_v2(data: dict) -> dict:
+    """Version 2 records each data file's size and hash ("fingerprint")."""
+    sources = [data.get("data")] + [t.get("data") for t in data.get("tasks") or []
+                                     if isinstance(t, dict)]
+    for source in sources:
+        if isinstance(source, dict):
+            source.setdefault("fingerprint", None)
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
 
 
 class ProjectError(Exception):
@@ -56,17 +69,18 @@ def _optimizer_dict(spec: OptimizerSpec | None):
     return {"name": spec.name, "learning_rate": spec.learning_rate}
 
 
-def _data_dict(source: DataSource | None):
+def _data_dict(source: DataSource | None, folder: Path | None):
     if source is None:
         return None
     return {
         "kind": source.kind,
         "generator": source.generator,
         "params": dict(source.params),
-        "path": source.path,
+        "path": relative(source.path, folder) if folder is not None else source.path,
         "inputs": {k: list(v) for k, v in source.inputs.items()},
         "standardize_inputs": source.standardize_inputs,
         "standardize_targets": source.standardize_targets,
+        "fingerprint": dict(source.fingerprint) if source.fingerprint else None,
     }
 
 
@@ -80,7 +94,9 @@ def _coordinate(value: float):
     return int(value) if float(value).is_integer() else value
 
 
-def to_dict(project: Project) -> dict:
+def to_dict(project: Project, folder: Path | None = None) -> dict:
+    """The project as JSON-ready values; with `folder` (where the file goes)
+    data paths are written relative to it when they can be."""
     t = project.training
     return {
         "format": FORMAT_NAME,
@@ -109,7 +125,7 @@ def to_dict(project: Project) -> dict:
                 "color": task.color,
                 "optimizer": _optimizer_dict(task.optimizer),
                 "schedule_weight": task.schedule_weight,
-                "data": _data_dict(task.data),
+                "data": _data_dict(task.data, folder),
             }
             for task in project.tasks
         ],
@@ -127,7 +143,7 @@ def to_dict(project: Project) -> dict:
             "seed": t.seed,
             "steps_per_call": t.steps_per_call,
         },
-        "data": _data_dict(project.data),
+        "data": _data_dict(project.data, folder),
     }
 
 
@@ -148,16 +164,26 @@ def _format(value, indent: int = 0) -> str:
     return json.dumps(value, allow_nan=False)
 
 
-def dumps(project: Project) -> str:
-    return _format(to_dict(project)) + "\n"
+def dumps(project: Project, folder: Path | None = None) -> str:
+    return _format(to_dict(project, folder)) + "\n"
+
+
+def _refresh_fingerprints(project: Project, folder: Path) -> None:
+    """Record each data file as it is now, so the next open can tell
+    whether it changed. A file that cannot be read keeps what it had."""
+    for _, source in sources(project):
+        found = fingerprint(Path(absolute(source.path, folder)))
+        if found is not None:
+            source.fingerprint = found
 
 
 def save(project: Project, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file in the same folder, then a rename,
     so a crash or a full disk never leaves half a project behind."""
     path = Path(path)
-    text = dumps(project)
     folder = path.parent if str(path.parent) else Path(".")
+    _refresh_fingerprints(project, folder)
+    text = dumps(project, folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -245,7 +271,7 @@ def _read_optimizer(r: _Reader, value, path: str) -> OptimizerSpec | None:
 
 
 _DATA_FIELDS = ("kind", "generator", "params", "path", "inputs", "standardize_inputs",
-                "standardize_targets")
+                "standardize_targets", "fingerprint")
 
 
 def _read_data(r: _Reader, value, path: str) -> DataSource | None:
@@ -268,11 +294,20 @@ def _read_data(r: _Reader, value, path: str) -> DataSource | None:
         inputs=inputs,
         standardize_inputs=r.field(obj, "standardize_inputs", path, bool, True),
         standardize_targets=r.field(obj, "standardize_targets", path, bool, False),
+        fingerprint=_read_fingerprint(r, obj.get("fingerprint"), f"{path}.fingerprint"),
     )
     try:
         return check_data_source(source)
     except ValueError as exc:
         raise ProjectError(f"{path}.kind", str(exc)) from None
+
+
+def _read_fingerprint(r: _Reader, value, path: str) -> dict | None:
+    if value is None:
+        return None
+    obj = r.mapping(value, path)
+    r.unknown(obj, ("size", "sha256"), path)
+    return {"size": r.field(obj, "size", path, int), "sha256": r.field(obj, "sha256", path, str)}
 
 
 def _read_node(r: _Reader, value, path: str) -> Node:
@@ -439,4 +474,8 @@ def load(path: str | os.PathLike) -> Project:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ProjectError("", "not a text file (it is not UTF-8)", str(path)) from None
-    return loads(text, str(path))
+    project = loads(text, str(path))
+    # In memory, data paths are absolute: the project can then be saved
+    # anywhere, and trained from any current folder.
+    project.anchor_data_paths(path.parent)
+    return project

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalogue import get_kind
+from .datafiles import absolute
 from .events import EventEmitter
 from .graph import Edge, Graph, GraphError, Node
 from .settings import (
@@ -80,12 +81,11 @@ class Project:
         return other
 
     def anchor_data_paths(self, folder) -> None:
-        """Make relative data file paths absolute against `folder`: for a
-        project that leaves the file it was read from without an edit (an
-        example opened as a new, unsaved project)."""
+        """Make relative data file paths absolute against `folder`, the
+        folder of the file the project was read from."""
         for source in [self.data] + [t.data for t in self.tasks]:
-            if source is not None and source.path and not Path(source.path).is_absolute():
-                source.path = str((Path(folder) / source.path).resolve())
+            if source is not None and source.path:
+                source.path = absolute(source.path, Path(folder))
 
     # --- lookup -------------------------------------------------------------
 
@@ -395,6 +395,8 @@ def check_data_source(value) -> DataSource:
     _choice(value.kind, DATA_KINDS)
     if not isinstance(value.params, dict):
         raise ValueError(f"expected generator parameters as a mapping, got {value.params!r}")
+    if value.fingerprint is not None and not isinstance(value.fingerprint, dict):
+        raise ValueError(f"expected a file fingerprint as a mapping, got {value.fingerprint!r}")
     for key, cols in value.inputs.items():
         if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
             raise ValueError(f"input {key!r}: expected a list of column names, got {cols!r}")

@@ -46,7 +46,8 @@ class DataSource:
     """Where examples come from.
 
     kind "generator": a built-in formula (name + params); "csv" / "npz": a
-    file, its path relative to the project file when possible. `inputs` maps
+    file, its path absolute in memory and relative to the project file, when
+    possible, on disk. `inputs` maps
     each Input node id to the columns (or one array) that feed it; each task
     names its own target columns.
     """
@@ -58,3 +59,6 @@ class DataSource:
     inputs: dict[str, list[str]] = field(default_factory=dict)
     standardize_inputs: bool = True
     standardize_targets: bool = False
+    # {"size": bytes, "sha256": hex} of the file when the project was last
+    # saved, to tell the user when it has changed since (core/datafiles.py).
+    fingerprint: dict | None = None

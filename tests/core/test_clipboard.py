@@ -6,7 +6,7 @@ from mtl_studio.core.clipboard import (
     MIME_TYPE, copy_nodes, duplicate_command, paste_command,
 )
 from mtl_studio.core.commands import UndoStack
-from mtl_studio.core.fileformat import to_dict
+from mtl_studio.core.fileformat import FORMAT_VERSION, to_dict
 from mtl_studio.core.project import Project
 from mtl_studio.core.validation import validate
 from tests.helpers import chain, node, two_task_project
@@ -21,7 +21,7 @@ def test_copy_holds_the_file_dicts_and_only_inner_edges():
     p = two_task_project()
     data = json.loads(copy_nodes(p, ["head_a", "shared", "out_a"]))
     assert MIME_TYPE == "application/x-mtl-studio-nodes"
-    assert data["format"] == "mtl-studio-nodes" and data["format_version"] == 1
+    assert data["format"] == "mtl-studio-nodes" and data["format_version"] == FORMAT_VERSION
     file_nodes = {n["id"]: n for n in to_dict(p)["nodes"]}
     assert data["nodes"] == [file_nodes[n] for n in ("shared", "head_a", "out_a")]
     # x -> shared and shared -> out_b leave the selection: not copied.
