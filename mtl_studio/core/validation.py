@@ -91,7 +91,10 @@ def parameter_count(project: Project, shapes: dict[str, Shape | None] | None = N
     return counts
 
 
-def validate(project: Project) -> list[Problem]:
+def validate(project: Project, profiles: dict | None = None,
+             project_dir=None) -> list[Problem]:
+    """Every problem of the project, each with its place. With `profiles`
+    (source_key -> DataProfile) the graph is also checked against its data."""
     problems: list[Problem] = []
     add = problems.append
     graph = project.graph
@@ -186,6 +189,10 @@ def validate(project: Project) -> list[Problem]:
         problems.extend(_loss_problems(project, task, shapes.get(task.output)))
 
     problems.extend(_training_problems(project))
+    if profiles:
+        # Imported here: data_checks builds on this module's Problem and Place.
+        from .data_checks import data_problems
+        problems.extend(data_problems(project, profiles, project_dir))
     return problems
 
 

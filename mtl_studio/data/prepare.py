@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.data_checks import source_groups
 from ..core.graph import Node
 from ..core.params import Shape, format_shape
 from ..core.project import Project
@@ -99,7 +100,7 @@ def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
     shapes, _ = infer_shapes(project)
     prepared = PreparedData([], {}, {}, {"inputs": {}, "targets": {}})
     input_shapes: dict[str, tuple[Shape, str]] = {}  # input name -> (shape, label)
-    for index, (source, tasks) in enumerate(_group_tasks(project)):
+    for index, (source, tasks) in enumerate(source_groups(project)):
         label = _label(tasks)
         table = load_source(source, project_dir)
         inputs = {}
@@ -130,20 +131,6 @@ def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
         for t in tasks:
             prepared.task_dataset[t.name] = index
     return prepared
-
-
-def _group_tasks(project: Project) -> list[tuple[DataSource, list[Task]]]:
-    """Tasks grouped by equal data source, in task order: one data set each."""
-    groups: list[tuple[DataSource, list[Task]]] = []
-    for task in project.tasks:
-        source = task.data if task.data is not None else project.data
-        for other, members in groups:
-            if other == source:
-                members.append(task)
-                break
-        else:
-            groups.append((source, [task]))
-    return groups
 
 
 def _label(tasks: list[Task]) -> str:

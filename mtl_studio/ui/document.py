@@ -88,7 +88,7 @@ class Document(QObject):
     # --- validation ----------------------------------------------------------------
 
     def validate_now(self) -> None:
-        self.problems = validate(self.project)
+        self.problems = validate(self.project, self.data_profiles, self.project_dir)
         self.shapes, _ = infer_shapes(self.project)
         self.problems_changed.emit()
 
