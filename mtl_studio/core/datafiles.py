@@ -50,14 +50,18 @@ def _sha256(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def sources(project) -> list[tuple[str, DataSource]]:
-    """Every data source with a file, with who uses it ("the project" or
-    "task 'name'")."""
+def sources(project) -> list[tuple[str | None, DataSource]]:
+    """Every data source with a file, with the task that owns it (None for
+    the project's own source)."""
     found = []
     if project.data is not None:
-        found.append(("the project", project.data))
-    found += [(f"task '{t.name}'", t.data) for t in project.tasks if t.data is not None]
-    return [(owner, s) for owner, s in found if s.kind != "generator" and s.path]
+        found.append((None, project.data))
+    found += [(t.name, t.data) for t in project.tasks if t.data is not None]
+    return [(task, s) for task, s in found if s.kind != "generator" and s.path]
+
+
+def owner_text(task: str | None) -> str:
+    return "the project" if task is None else f"task '{task}'"
 
 
 def absolute(path: str, folder: Path) -> str:
@@ -85,7 +89,7 @@ def relative(path: str, folder: Path) -> str:
 
 @dataclass(frozen=True)
 class FileReport:
-    owner: str        # "the project" or "task 'name'"
+    task: str | None  # the task whose own source it is; None: the project's
     path: str         # absolute
     state: str        # "missing" or "changed"
     detail: str = ""
@@ -93,8 +97,8 @@ class FileReport:
     @property
     def message(self) -> str:
         if self.state == "missing":
-            return f"the data file of {self.owner} is missing: {self.path}"
-        return f"the data file of {self.owner} changed since the project was saved " \
+            return f"the data file of {owner_text(self.task)} is missing: {self.path}"
+        return f"the data file of {owner_text(self.task)} changed since the project was saved " \
                f"({self.detail}): {self.path}"
 
 
@@ -102,21 +106,21 @@ def check_files(project) -> list[FileReport]:
     """Files that are missing, or not the ones the project was saved with.
     Reads every file (hashing it): run it off the GUI thread."""
     reports = []
-    for owner, source in sources(project):
+    for task, source in sources(project):
         path = Path(source.path)
         if not path.is_file():
-            reports.append(FileReport(owner, source.path, "missing"))
+            reports.append(FileReport(task, source.path, "missing"))
             continue
         saved = source.fingerprint
         if not saved:
             continue
         now = fingerprint(path)
         if now is None:
-            reports.append(FileReport(owner, source.path, "missing", "cannot be read"))
+            reports.append(FileReport(task, source.path, "missing", "cannot be read"))
         elif now["size"] != saved.get("size"):
-            reports.append(FileReport(owner, source.path, "changed",
+            reports.append(FileReport(task, source.path, "changed",
                                       f"{saved.get('size')} bytes then, {now['size']} now"))
         elif now["sha256"] != saved.get("sha256"):
-            reports.append(FileReport(owner, source.path, "changed",
+            reports.append(FileReport(task, source.path, "changed",
                                       "same size, other contents"))
     return reports

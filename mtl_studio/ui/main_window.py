@@ -18,6 +18,7 @@ from ..core.fileformat import SUFFIX, ProjectError
 from ..core.layout import layout_command
 from ..core.validation import errors
 from ..examples import examples
+from . import data_files
 from .background import run_in_background
 from .canvas.view import CanvasView
 from .document import Document
@@ -317,6 +318,7 @@ class MainWindow(QMainWindow):
             return False
         self.set_document(document)
         self._add_recent(path)
+        data_files.check_after_open(self, document)
         return True
 
     def save(self) -> bool:

@@ -87,8 +87,9 @@ def test_a_missing_file_is_reported_with_its_owner_and_path(tmp_path):
     ff.save(project, tmp_path / "p.mtl.json")
     data.unlink()
     reports = check_files(ff.load(tmp_path / "p.mtl.json"))
-    assert [(r.owner, r.state) for r in reports] == [
-        ("the project", "missing"), (f"task '{project.tasks[1].name}'", "missing")]
+    assert [(r.task, r.state) for r in reports] == [
+        (None, "missing"), (project.tasks[1].name, "missing")]
+    assert f"task '{project.tasks[1].name}'" in reports[1].message
     assert str(data) in reports[0].message and "missing" in reports[0].message
 
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mtl_studio.core.layout import auto_layout
+from mtl_studio.ui import data_files
 from mtl_studio.ui.document import Document
 from mtl_studio.ui.main_window import MainWindow
 from tests.helpers import two_task_project
@@ -74,6 +75,9 @@ def make_window(qtbot, tmp_path, no_leaked_widgets, monkeypatch):
         QMessageBox.Yes if len(a) > 3 and a[3] & QMessageBox.Yes else QMessageBox.Discard))
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: messages.append(a[2]))
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: messages.append(a[2]))
+    # A missing or changed data file after opening: noted, and left as is.
+    monkeypatch.setattr(data_files, "ask",
+                        lambda parent, report: messages.append(report.message) or data_files.KEEP)
 
     def make(project=None, name="settings.ini"):
         project = project if project is not None else two_task_project()
