@@ -6,7 +6,8 @@
     mtl-studio examples                   the bundled examples
     mtl-studio train PROJECT [--epochs N] [--out DIR] [--seed S] [--mode M] [--weighting W]
     mtl-studio train --resume DIR [--epochs N]
-    mtl-studio export PROJECT --keras OUT.keras
+    mtl-studio export PROJECT [--keras OUT.keras] [--script OUT.py] [--diagram OUT.svg]
+    mtl-studio import MODEL.keras OUT.mtl.json
 
 PROJECT is a project file or the name of a bundled example. Exit codes:
 0 done, 1 the project (or its data) has problems, 2 a file cannot be read
@@ -152,29 +153,15 @@ def cmd_examples(args) -> int:
 
 
 def cmd_export(args) -> int:
-    project, path = open_project(args.project)
-    if not args.keras:
-        raise CliError("export: say what to write, e.g. --keras OUT.keras")
-    problems = validate(project)
-    if errors(problems):
-        print_problems([p for p in problems if p.severity == ERROR], sys.stdout)
-        print(f"{path}: not exported: fix the errors above first")
-        return EXIT_PROBLEMS
-    out = Path(args.keras)
-    if out.suffix != ".keras":
-        raise CliError(f"{out}: a Keras model file must end in .keras")
-    if not out.parent.is_dir():
-        raise CliError(f"{out}: the folder {out.parent} does not exist")
-    from .training.builder import build_model, save_keras  # TensorFlow: only here
+    from .export_command import cmd_export as export
 
-    built = build_model(project)
-    try:
-        save_keras(built.model, out)
-    except OSError as exc:
-        raise CliError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
-    print(f"{out}: wrote the untrained model ({built.model.count_params():,} weights, "
-          f"outputs {', '.join(built.output_names)})")
-    return EXIT_OK
+    return export(args)
+
+
+def cmd_import(args) -> int:
+    from .export_command import cmd_import as import_model
+
+    return import_model(args)
 
 
 def cmd_train(args) -> int:
@@ -219,14 +206,29 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="DIR", help="go on with the stopped run in DIR")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="export a project")
+    p = sub.add_parser(
+        "export", help="export a project: Keras model, training script, diagram",
+        description="Write one or more of: the untrained Keras model, a standalone Keras "
+                    "training script (no MTL Studio needed to run it), a diagram of the "
+                    "network.")
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--keras", metavar="OUT.keras", help="write the untrained Keras model")
+    p.add_argument("--script", metavar="OUT.py", help="write a standalone training script")
+    p.add_argument("--diagram", metavar="OUT.svg", help="write a diagram (.svg or .png)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import", help="make a project from a multi-output .keras model",
+        description="Layers become nodes, outputs become tasks (with the losses and loss "
+                    "weights of the model's compile config). Loaded in Keras' safe mode. "
+                    "Exit 1 if a layer could not be imported.")
+    p.add_argument("model", metavar="MODEL.keras")
+    p.add_argument("out", metavar="OUT.mtl.json")
+    p.set_defaults(func=cmd_import)
     return parser
 
 
-COMMANDS = ("show", "validate", "examples", "train", "export")
+COMMANDS = ("show", "validate", "examples", "train", "export", "import")
 
 
 def main(argv: list[str] | None = None) -> int:
