@@ -18,7 +18,7 @@ from ..core.fileformat import SUFFIX, ProjectError
 from ..core.layout import layout_command
 from ..core.validation import errors
 from ..examples import examples
-from . import data_files
+from . import data_files, exchange
 from .background import run_in_background
 from .canvas.view import CanvasView
 from .document import Document
@@ -129,8 +129,15 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open...", self.open_dialog, QKeySequence.Open)
         self.act_save = a("&Save", self.save, QKeySequence.Save)
         self.act_save_as = a("Save &As...", self.save_as, QKeySequence.SaveAs)
-        self.act_export = a("Export &Keras Model...", self.export_keras,
+        self.act_export = a("Export &Keras Model...", lambda: exchange.export_keras(self),
                             tip="Write the untrained model as a .keras file")
+        self.act_export_script = a("Export Training &Script...",
+                                   lambda: exchange.export_script(self),
+                                   tip="Write a standalone Keras script that trains the project")
+        self.act_export_diagram = a("Export &Diagram...", lambda: exchange.export_diagram(self),
+                                    tip="Write a picture of the network as SVG or PNG")
+        self.act_import = a("&Import Keras Model...", lambda: exchange.import_keras(self),
+                            tip="Open a multi-output .keras model as a new project")
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
         self.act_undo = a("&Undo", self.document_undo, QKeySequence.Undo)
         self.act_redo = a("&Redo", self.document_redo, "Ctrl+Shift+Z")
@@ -182,7 +189,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_save)
         file_menu.addAction(self.act_save_as)
         file_menu.addSeparator()
+        file_menu.addAction(self.act_import)
+        file_menu.addSeparator()
         file_menu.addAction(self.act_export)
+        file_menu.addAction(self.act_export_script)
+        file_menu.addAction(self.act_export_diagram)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -347,45 +358,6 @@ class MainWindow(QMainWindow):
 
     def _file_error(self, title: str, exc: ProjectError) -> None:
         QMessageBox.warning(self, title, str(exc))
-
-    def export_keras(self) -> None:
-        problems = errors(self.document.problems)
-        if problems:
-            QMessageBox.warning(self, "Cannot export", "Fix the project's errors first:\n\n" +
-                                "\n".join(f"{p.place}: {p.message}" for p in problems[:10]))
-            return
-        start = str((self.document.path or Path.home() / "model").with_suffix("")) + ".keras"
-        path, _ = QFileDialog.getSaveFileName(self, "Export Keras model", start,
-                                              "Keras models (*.keras)")
-        if not path:
-            return
-        if not path.endswith(".keras"):
-            path += ".keras"
-        self.start_export(self.document.project.copy(), Path(path))
-
-    def start_export(self, project, path: Path) -> None:
-        """Build and save the model in the background: TensorFlow never runs
-        on the GUI thread."""
-        def job():
-            from ..training.builder import build_model, save_keras  # noqa: PLC0415
-
-            built = build_model(project)
-            save_keras(built.model, path)
-            return built.model.count_params()
-
-        self.statusBar().showMessage(f"Exporting {path.name}...")
-        self.act_export.setEnabled(False)
-
-        def done(count):
-            self.act_export.setEnabled(True)
-            self.statusBar().showMessage(f"Exported {path} ({count:,} weights)", 8000)
-
-        def failed(message):
-            self.act_export.setEnabled(True)
-            self.statusBar().clearMessage()
-            QMessageBox.warning(self, "Export failed", f"{path}: {message}")
-
-        run_in_background(job, done, failed)
 
     # --- recent files -----------------------------------------------------------------
 

@@ -130,10 +130,11 @@ class NodeItem(QGraphicsItem):
         painter.fillPath(path, BODY)
         header = QPainterPath()
         header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, HEADER + 6), 6, 6)
-        painter.save()
-        painter.setClipRect(QRectF(0, 0, NODE_WIDTH, HEADER))
-        painter.fillPath(header, self.color)
-        painter.restore()
+        # Rounded on top, square below: an intersection rather than a clip,
+        # since Qt's SVG writer cannot undo a clip (the diagram export).
+        band = QPainterPath()
+        band.addRect(QRectF(0, 0, NODE_WIDTH, HEADER))
+        painter.fillPath(header.intersected(band), self.color)
         painter.setPen(outline)
         painter.drawPath(path)
 
