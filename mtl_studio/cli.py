@@ -27,7 +27,10 @@ from .core.fileformat import ProjectError, load
 from .core.params import format_shape
 from .core.project import Project
 from .core.tasks import LOSS_LABELS
-from .core.validation import ERROR, errors, infer_shapes, parameter_count, validate
+from .core.datafiles import check_files
+from .core.validation import (
+    ERROR, WARNING, Place, Problem, errors, infer_shapes, parameter_count, validate,
+)
 from .core.settings import MODES, WEIGHTINGS
 from .examples import examples
 
@@ -129,9 +132,17 @@ def cmd_show(args) -> int:
     return EXIT_PROBLEMS if errors(problems) else EXIT_OK
 
 
+def file_problems(project) -> list[Problem]:
+    """Data files that are missing (errors: training would fail) or changed
+    since the project was saved (warnings)."""
+    return [Problem(ERROR if r.state == "missing" else WARNING,
+                    Place("data", r.task or "", "data"), r.message)
+            for r in check_files(project)]
+
+
 def cmd_validate(args) -> int:
     project, path = open_project(args.project)
-    problems = validate(project)
+    problems = validate(project) + file_problems(project)
     n_err = len(errors(problems))
     n_warn = len(problems) - n_err
     print_problems(problems, sys.stdout)

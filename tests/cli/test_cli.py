@@ -105,3 +105,21 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     assert result.stderr.strip() == (
         f"mtl-studio: {bad}: nodes[3].params.units: expected a positive integer, got -4")
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_validate_reports_missing_and_changed_data_files(capsys, tmp_path):
+    from mtl_studio.core.fileformat import save
+    from mtl_studio.core.settings import DataSource
+
+    p = two_task_project()
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "b.csv").write_text("x\n1\n")
+    p.data = DataSource("csv", path=str(tmp_path / "a.csv"))
+    p.tasks[1].data = DataSource("csv", path=str(tmp_path / "b.csv"))
+    save(p, tmp_path / "p.mtl.json")
+    (tmp_path / "a.csv").unlink()
+    (tmp_path / "b.csv").write_text("x\n2\n")
+    code, out, _ = run(capsys, "validate", str(tmp_path / "p.mtl.json"))
+    assert code == 1
+    assert "error: data: the data file of the project is missing" in out
+    assert "warning: data: the data file of task 'b' changed since the project was saved" in out
