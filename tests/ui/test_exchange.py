@@ -1,0 +1,47 @@
+"""The File menu's exchanges: export a diagram and a training script, and
+import a .keras model, with the file dialogs answered by the test."""
+
+from pathlib import Path
+
+from mtl_studio.ui import exchange
+
+
+def answer_save(monkeypatch, path: Path, asked=None):
+    def ask(window, title, start, filters):
+        if asked is not None:
+            asked.append((title, start, filters))
+        return str(path)
+    monkeypatch.setattr(exchange, "ask_save_path", ask)
+
+
+def test_export_diagram_from_the_file_menu(make_window, monkeypatch, tmp_path):
+    window = make_window()
+    asked = []
+    answer_save(monkeypatch, tmp_path / "net", asked)  # no suffix: SVG
+    window.act_export_diagram.trigger()
+    assert "SVG" in asked[0][2]
+    text = (tmp_path / "net.svg").read_text()
+    assert "out_a" in text and "out_b" in text
+    assert "Wrote the diagram" in window.statusBar().currentMessage()
+
+
+def test_export_diagram_as_png(make_window, monkeypatch, tmp_path):
+    window = make_window()
+    answer_save(monkeypatch, tmp_path / "net.png")
+    window.act_export_diagram.trigger()
+    assert (tmp_path / "net.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_diagram_that_cannot_be_written_says_where(make_window, monkeypatch, tmp_path):
+    window = make_window()
+    answer_save(monkeypatch, tmp_path / "missing" / "net.svg")
+    window.act_export_diagram.trigger()
+    assert any("missing" in m for m in window.messages)
+
+
+def test_cancelling_the_dialog_writes_nothing(make_window, monkeypatch, tmp_path):
+    window = make_window()
+    monkeypatch.setattr(exchange, "ask_save_path", lambda *a: "")
+    window.act_export_diagram.trigger()
+    window.act_export_script.trigger()
+    assert list(tmp_path.glob("*.svg")) == [] and list(tmp_path.glob("*.py")) == []
