@@ -89,7 +89,9 @@ def cmd_import(args) -> int:
         raise CliError(f"{out}: a project file ends in .mtl.json")
     if not out.parent.is_dir():
         raise CliError(f"{out}: the folder {out.parent} does not exist")
-    from .export.keras_import import KerasImportError, import_keras  # TensorFlow: only here
+    from .export.keras_import import (  # TensorFlow: only here
+        KerasImportError, import_keras, report_lines,
+    )
 
     try:
         result = import_keras(model)
@@ -102,10 +104,8 @@ def cmd_import(args) -> int:
     project = result.project
     print(f"{out}: {len(project.nodes)} nodes, tasks "
           f"{', '.join(t.name for t in project.tasks) or '(none)'}")
-    for name, kind in result.unknown:
-        print(f"  not imported: layer {name!r} ({kind}) is not in the layer catalogue")
-    for note in result.notes:
-        print(f"  note: {note}")
+    for line in report_lines(result):
+        print(f"  {line}")
     problems = validate(project)
     print_problems(problems, sys.stdout)
     return EXIT_PROBLEMS if result.unknown or errors(problems) else EXIT_OK

@@ -163,8 +163,8 @@ def opened(window, path: Path, result) -> None:
     window.statusBar().showMessage(
         f"Imported {path.name}: {len(result.project.nodes)} nodes, "
         f"{len(result.project.tasks)} tasks", 8000)
-    lines = [f"Layer '{name}' ({kind}) is not in the layer catalogue and was not imported."
-             for name, kind in result.unknown]
-    lines += result.notes
+    from ..export.keras_import import report_lines
+
+    lines = report_lines(result)
     if lines:
         QMessageBox.information(window, f"Imported {path.name}", "\n\n".join(lines))

@@ -45,3 +45,39 @@ def test_cancelling_the_dialog_writes_nothing(make_window, monkeypatch, tmp_path
     window.act_export_diagram.trigger()
     window.act_export_script.trigger()
     assert list(tmp_path.glob("*.svg")) == [] and list(tmp_path.glob("*.py")) == []
+
+
+def import_model(qtbot, window, monkeypatch, path: Path) -> None:
+    from mtl_studio.ui.background import wait_for_background
+
+    monkeypatch.setattr(exchange, "ask_open_path", lambda *a: str(path))
+    window.act_import.trigger()
+    assert not window.act_import.isEnabled()  # busy: TensorFlow runs in the background
+    wait_for_background(60000)
+    qtbot.waitUntil(lambda: window.act_import.isEnabled(), timeout=5000)
+
+
+def test_import_a_keras_model_opens_it_as_a_new_project(qtbot, make_window, monkeypatch,
+                                                       tmp_path):
+    from tests.export.test_keras_import import saved, trunk_model
+
+    model = saved(trunk_model(), tmp_path)
+    window = make_window()
+    import_model(qtbot, window, monkeypatch, model)
+    project = window.document.project
+    assert [t.name for t in project.tasks] == ["price", "kind"]
+    assert project.task("kind").weight == 2.0
+    assert window.document.path is None  # unsaved: saving asks where
+    assert "Imported model.keras" in window.statusBar().currentMessage()
+
+
+def test_a_model_that_cannot_be_imported_leaves_the_project(qtbot, make_window, monkeypatch,
+                                                           tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a zip")
+    window = make_window()
+    before = window.document
+    import_model(qtbot, window, monkeypatch, bad)
+    assert window.document is before
+    assert any("bad.keras" in m for m in window.messages)
+    assert not any("Traceback" in m for m in window.messages)
