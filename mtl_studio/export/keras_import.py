@@ -81,9 +81,9 @@ def import_keras(path) -> ImportResult:
     refuse_lambda(config, path)
     model = load_model(path, config)
     compile_config = config.get("compile_config")
-    return project_from_model(model, compile_config if isinstance(compile_config, dict) else None,
-                              name=path.name[: -len(".keras")] or "imported",
-                              source=path.name, path=path)
+    if not isinstance(compile_config, dict):
+        compile_config = None
+    return project_from_model(model, compile_config, path)
 
 
 def write_project(result: ImportResult, out) -> None:
@@ -156,7 +156,7 @@ def _configs(config):
 def _config_name(obj: dict) -> str:
     inner = obj.get("config")
     name = inner.get("name") if isinstance(inner, dict) else None
-    return str(name or obj.get("name") or "?")
+    return str(name or obj.get("name") or "")
 
 
 def refuse_lambda(config: dict, path: Path) -> None:
@@ -165,7 +165,7 @@ def refuse_lambda(config: dict, path: Path) -> None:
     saying which layer)."""
     names = [_config_name(obj) for obj in _configs(config) if obj["class_name"] == "Lambda"]
     if names:
-        listed = ", ".join(repr(n) for n in names)
+        listed = ", ".join(repr(n) for n in names if n) or "unnamed"
         raise KerasImportError(path, (
             f"holds a Lambda layer ({listed}), which is Python code and cannot be loaded "
             "safely: rebuild the model with built-in layers in its place and save it again"))
@@ -194,6 +194,7 @@ def _load_failure(exc: Exception, config: dict) -> str:
     if missing:
         what, name = missing.groups()
         users = [_config_name(obj) for obj in _configs(config) if obj["class_name"] == name]
+        users = [user for user in users if user]
         where = f" in layer {users[0]!r}" if users else ""
         return (f"holds custom code ({what} {name!r}{where}) that this program does not "
                 "have, and cannot be loaded safely: rebuild the model with built-in layers")
@@ -303,7 +304,7 @@ class _GraphReader:
             return self._ids[self._key(*scope.bound[id(layer)])]
         what = self._what(layer, call_index, scope)
         if what == "input":
-            return self._add_input(layer.name, tensor, mapping.layer_label(layer))
+            return self._add_input(layer.name, tensor, f"Input '{layer.name}'", model_input=True)
         self._count_call(layer, call_index)
         if what == "model":
             self._note_opened(layer)
@@ -363,8 +364,8 @@ class _GraphReader:
         self.items[node_id] = _Item(node_id, kind, params, inputs, _shape(tensor))
         return node_id
 
-    def _add_input(self, name: str, tensor, label: str) -> str:
-        params, notes = input_params(tensor, label)
+    def _add_input(self, name: str, tensor, label: str, model_input: bool = False) -> str:
+        params, notes = input_params(tensor, label, model_input)
         self.notes.extend(notes)
         return self._add(name, "Input", params, [], tensor)
 
@@ -434,8 +435,9 @@ def _shape(tensor) -> tuple | None:
         return None
 
 
-def input_params(tensor, label: str) -> tuple[dict, list[str]]:
-    """Shape and dtype of an Input node for a Keras tensor."""
+def input_params(tensor, label: str, model_input: bool = False) -> tuple[dict, list[str]]:
+    """Shape and dtype of an Input node for a Keras tensor (a model input,
+    or the output of a layer where the graph is cut)."""
     notes = []
     shape = _shape(tensor) or ()
     if not shape:
@@ -448,7 +450,8 @@ def input_params(tensor, label: str) -> tuple[dict, list[str]]:
         ours = "float32"
         if dtype != "float32":
             notes.append(f"{label} has dtype {dtype}; the Input uses float32")
-    if getattr(tensor, "sparse", False) or getattr(tensor, "ragged", False):
+    # Only an InputLayer's flags mean it: some ops mark their outputs sparse.
+    if model_input and (getattr(tensor, "sparse", False) or getattr(tensor, "ragged", False)):
         notes.append(f"{label} is sparse or ragged; the Input is a plain (dense) array")
     return {"shape": shape, "dtype": ours}, notes
 
@@ -598,25 +601,35 @@ def _probabilities_from_logits(params: dict, loss: str, task: str, notes: list[s
 
 # --- the project -------------------------------------------------------------------
 
-def project_from_model(model, compile_config: dict | None = None, name: str = "imported",
-                       source: str = "", path: Path | None = None) -> ImportResult:
-    """The project of a loaded Keras model (see the top of this module)."""
+def project_from_model(model, compile_config: dict | None = None,
+                       path: Path | None = None) -> ImportResult:
+    """The project of a loaded Keras model (see the top of this module);
+    `path` is the file it came from, for the project's name and messages."""
     from ..training.tf_import import keras  # noqa: PLC0415 (TensorFlow only when needed)
 
+    where = path or f"model '{model.name}'"
+    name = path.name[: -len(".keras")] if path is not None else model.name
     try:
         has_graph = bool(list(model.inputs)) and bool(list(model.outputs))
     except (AttributeError, ValueError, TypeError):
         has_graph = False
     if not has_graph:
-        raise KerasImportError(path or name, (
-            "the model has no functional graph to read (a subclassed model, or a Sequential "
+        raise KerasImportError(where, (
+            "has no functional graph to read (a subclassed model, or a Sequential "
             "model without an Input): build it with the functional API and save it again"))
     reader = _GraphReader(keras())
-    outputs = reader.read(model)
+    try:
+        outputs = reader.read(model)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        # A graph built in a way this reader does not know: a message for
+        # the user, with the cause chained for whoever debugs it.
+        raise KerasImportError(where, f"has a graph this import cannot read ({exc})") \
+            from exc
     notes = reader.notes
     tasks = make_tasks(reader.items, outputs, compile_config, notes)
-    project = _assemble(reader.items, tasks, name, notes)
-    project.description = f"Imported from {source or name} (Keras model '{model.name}')."
+    project = _assemble(reader.items, tasks, name or "imported", notes)
+    source = path.name if path is not None else "a Keras model"
+    project.description = f"Imported from {source} (Keras model '{model.name}')."
     notes.extend(_shape_notes(project, reader.items))
     notes.extend(_closing_notes(project, compile_config))
     return ImportResult(project, reader.unknown, notes)

@@ -128,13 +128,21 @@ def _is_plain_add(k, layer, call) -> bool:
 def read_params(k, kind_name: str, layer) -> tuple[dict, list[str]]:
     """The node parameters of a layer of the given kind, and notes on
     anything in its config that the node cannot hold."""
-    label = layer_label(layer)
     config = layer.get_config() if hasattr(layer, "get_config") else {}
+    params, notes = _params_of(k, kind_name, layer, config)
+    if config.get("trainable") is False:
+        notes.append(f"{layer_label(layer)} is frozen (trainable=False) in the file; a "
+                     "project trains every layer")
+    return params, notes
+
+
+def _params_of(k, kind_name: str, layer, config: dict) -> tuple[dict, list[str]]:
+    label = layer_label(layer)
     cls = type(layer)
     if cls is k.layers.Bidirectional:
         return _bidirectional(config, label)
     if cls is k.layers.TimeDistributed:
-        params, notes = read_params(k, "Dense", layer.layer)
+        params, notes = _params_of(k, "Dense", layer.layer, layer.layer.get_config())
         return params, notes + [f"{label} is imported as a Dense: a Dense acts on every "
                                 "step of a sequence by itself"]
     if cls is k.layers.ReLU:
@@ -145,11 +153,7 @@ def read_params(k, kind_name: str, layer) -> tuple[dict, list[str]]:
     if kind_name.startswith(("MaxPooling", "AveragePooling")) \
             and params.get("strides") == params.get("pool_size"):
         params["strides"] = 0  # the catalogue's way of saying "the pool size"
-    notes += _fixed_options(cls.__name__, config, label)
-    if config.get("trainable") is False:
-        notes.append(f"{label} is frozen (trainable=False) in the file; a project trains "
-                     "every layer")
-    return params, notes
+    return params, notes + _fixed_options(cls.__name__, config, label)
 
 
 def _catalogue_params(kind, config: dict, label: str) -> tuple[dict, list[str]]:
@@ -163,6 +167,7 @@ def _catalogue_params(kind, config: dict, label: str) -> tuple[dict, list[str]]:
         try:
             params[spec.name] = spec.check(value)
         except ValueError as exc:
+            params[spec.name] = spec.default
             notes.append(f"{label}: {spec.name} {_short(config[spec.name])} is not supported "
                          f"({exc}); the node uses {_short(spec.default)}")
     return params, notes
@@ -180,22 +185,14 @@ def _one_size(spec: ParamSpec, value, label: str, notes: list[str]):
 
 
 def _bidirectional(config: dict, label: str) -> tuple[dict, list[str]]:
+    """The node holds the wrapped layer's class, units, return_sequences and
+    dropout beside the wrapper's merge_mode."""
     inner = config["layer"]
     inner_config = inner.get("config", {})
-    params = {"layer": inner["class_name"], "merge_mode": config.get("merge_mode")}
-    notes = []
-    for spec in get_kind("Bidirectional").params:
-        if spec.name in ("units", "return_sequences", "dropout") and spec.name in inner_config:
-            params[spec.name] = inner_config[spec.name]
-    for name, value in list(params.items()):
-        try:
-            params[name] = get_kind("Bidirectional").param(name).check(value)
-        except ValueError as exc:
-            notes.append(f"{label}: {name} {_short(value)} is not supported ({exc})")
-            del params[name]
+    merged = {**inner_config, "layer": inner["class_name"], "merge_mode": config.get("merge_mode")}
+    params, notes = _catalogue_params(get_kind("Bidirectional"), merged, label)
     inner_label = f"{label} (its {inner['class_name']})"
-    notes += _fixed_options(inner["class_name"], inner_config, inner_label)
-    return params, notes
+    return params, notes + _fixed_options(inner["class_name"], inner_config, inner_label)
 
 
 def _fixed_options(class_name: str, config: dict, label: str) -> list[str]:

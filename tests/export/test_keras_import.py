@@ -52,7 +52,8 @@ def cnn_model():
     a = L.Dropout(0.3, name="drop")(a)
     age = L.Dense(1, name="age")(L.Dense(8, activation="relu", name="age_hidden")(a))
     model = k.Model(image, [category, age], name="faces")
-    model.compile(loss=["sparse_categorical_crossentropy", "mae"], loss_weights=[1.0, 0.5])
+    model.compile(loss=["sparse_categorical_crossentropy", "mae"], loss_weights=[1.0, 0.5],
+                  metrics=[["accuracy"], ["mae", "mse"]])
     return model
 
 
@@ -131,6 +132,7 @@ def test_cnn_heads_fold_a_separate_softmax_into_the_output(tmp_path):
     assert (tasks["category"].loss, tasks["age"].loss) == ("sparse_categorical_crossentropy",
                                                            "mae")
     assert (tasks["category"].weight, tasks["age"].weight) == (1.0, 0.5)
+    assert (tasks["category"].metrics, tasks["age"].metrics) == (["accuracy"], ["mae", "mse"])
     assert any("folded" in n for n in result.notes)
     shapes, _ = infer_shapes(p)
     assert shapes["flat"] == (96,)  # 12 -> pool 6 -> conv 4: 4 * 4 * 6
@@ -232,9 +234,15 @@ def test_shared_layer_and_nested_sequential_are_reported(tmp_path):
 def test_options_a_node_cannot_hold_are_noted(tmp_path):
     x = k.Input((9, 9, 2), name="x")
     h = L.Conv2D(3, (3, 5), dilation_rate=2, kernel_regularizer="l2", name="odd")(x)
-    out = L.Dense(1, name="y")(L.GlobalMaxPooling2D(name="gmp")(h))
-    result = import_keras(saved(k.Model(x, out), tmp_path))
+    pooled = L.GlobalMaxPooling2D(name="gmp")(h)
+    out = L.Dense(1, name="y")(pooled)
+    # An activation after a Dense that has its own cannot be folded into it.
+    squashed = L.Activation("sigmoid", name="squash")(L.Dense(2, activation="relu",
+                                                              name="pre")(pooled))
+    result = import_keras(saved(k.Model(x, [out, squashed]), tmp_path))
+    assert [t.name for t in result.project.tasks] == ["y"]
     text = "\n".join(result.notes)
+    assert "output 'squash' ends in Activation 'squash', not in a Dense layer" in text
     assert "Conv2D 'odd': kernel_size (3, 5) differs between axes" in text
     assert "dilation_rate=(2, 2) is not supported" in text
     assert "kernel_regularizer=L2 is not supported" in text
@@ -253,7 +261,7 @@ class Doubling(L.Layer):
 def test_unknown_layers_are_listed_and_cut_the_graph(tmp_path):
     q = k.Input((5, 8), name="q")
     att = L.MultiHeadAttention(2, 4, name="attention")(q, q)
-    h = L.Add(name="residual")([att, q])
+    h = att + q  # keras.ops add of two tensors of one shape: an Add node
     pooled = L.GlobalAveragePooling1D(name="pool")(h)
     d = Doubling(name="twice")(L.Dense(3, name="pre")(pooled))
     outs = [L.Dense(1, name="y")(pooled), L.Dense(2, activation="softmax", name="z")(d)]
@@ -263,7 +271,7 @@ def test_unknown_layers_are_listed_and_cut_the_graph(tmp_path):
     # Each unknown layer's output became an Input of its shape; what follows is kept.
     assert p.node("attention").kind == "Input" and p.node("attention").params["shape"] == (5, 8)
     assert p.node("twice").kind == "Input" and p.node("twice").params["shape"] == (3,)
-    assert p.graph.predecessors("residual") == ["attention", "q"]
+    assert p.node("add").kind == "Add" and p.graph.predecessors("add") == ["attention", "q"]
     assert p.graph.predecessors("z") == ["twice"]
     assert p.graph.successors("pre") == []  # the layer before the cut ends there
     assert [t.name for t in p.tasks] == ["y", "z"]
