@@ -1,0 +1,54 @@
+"""A table's profile: what validation needs to know of a data source
+(column kinds, the shape of one example, class counts), without the data.
+
+The panel profiles a source once, off the GUI thread, after reading it;
+the core then checks the graph against the profile (mtl_studio/core/
+data_profile.py holds the types and explains the fields).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.data_profile import ColumnInfo, DataProfile
+from .table import LABEL, Table
+
+# A numeric column of whole numbers with at most this many distinct values
+# is counted as a likely column of class ids.
+MAX_CLASSES = 50
+# Distinct values are first counted on this many values: a column that
+# already has too many there is not sorted whole (a million floats would
+# take a second).
+SAMPLE = 10_000
+
+
+def profile_table(table: Table) -> DataProfile:
+    columns = {name: ColumnInfo(name, table.kinds[name], tuple(values.shape[1:]),
+                                class_count(values, table.kinds[name]))
+               for name, values in table.columns.items()}
+    return DataProfile(table.source, table.n_rows, columns)
+
+
+def class_count(values: np.ndarray, kind: str) -> int:
+    """Distinct values of a label column; for a numeric column of whole
+    numbers with at most MAX_CLASSES distinct values, their count; else 0.
+    Arrays of several values per example count all their values."""
+    if kind == LABEL:
+        return int(len(np.unique(values)))
+    if values.dtype.kind == "f":
+        sample = values.ravel()[:SAMPLE]
+        if not _whole(sample) or len(np.unique(sample)) > MAX_CLASSES:
+            return 0
+        if not _whole(values):
+            return 0
+    elif values.dtype.kind not in "iub":
+        return 0
+    elif len(np.unique(values.ravel()[:SAMPLE])) > MAX_CLASSES:
+        return 0
+    distinct = len(np.unique(values))
+    return distinct if distinct <= MAX_CLASSES else 0
+
+
+def _whole(values: np.ndarray) -> bool:
+    # NaN and inf are not whole numbers (a CSV keeps them as text anyway).
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
