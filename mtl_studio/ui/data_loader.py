@@ -1,0 +1,196 @@
+"""Reading data sources off the GUI thread, and the preview of what was read.
+
+A SourceRead reads one source in Qt's thread pool (ui/background.py): for a
+CSV file, the first rows at once (the preview), then the whole file with
+progress, then its profile. Its signals arrive on the GUI thread. Only the
+first rows and the profile are kept: the training run reads the file again
+itself, so a big table never sits in the window's memory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+
+from ..core.data_profile import LABEL, DataProfile
+from ..core.settings import DataSource
+from ..data.errors import DataError
+from ..data.prepare import load_source
+from ..data.profile import profile_table
+from ..data.table import PREVIEW_ROWS, ReadCancelled, Table, read_csv, read_csv_head, read_npz
+from .background import run_in_background
+
+
+@dataclass
+class Loaded:
+    """What the panel keeps of a source it has read."""
+
+    head: Table  # the first PREVIEW_ROWS examples
+    profile: DataProfile
+
+
+@dataclass
+class _Failed:
+    message: str
+
+
+_CANCELLED = object()
+# Longest wait (s) for the preview to be shown before the whole file is read.
+HEAD_PAUSE = 0.5
+
+
+def source_path(source: DataSource, project_dir: Path | None) -> Path:
+    """The file a source names (the panel stores absolute paths; a relative
+    one is read from the project's folder, as training does)."""
+    base = Path(project_dir) if project_dir is not None else Path.cwd()
+    return Path(os.path.normpath(base / source.path))
+
+
+def readable(source: DataSource) -> bool:
+    """Is there anything to read yet (a generator's name, a file's path)?"""
+    return bool(source.generator if source.kind == "generator" else source.path)
+
+
+class SourceRead(QObject):
+    """One read of a data source. Call start(); cancel() stops a file read
+    at its next block and ends with `cancelled` (nothing is kept)."""
+
+    # Each signal carries the source's key (core.data_profile.source_key).
+    head_ready = Signal(str, object)  # Table: the first rows, before the whole is read
+    progress = Signal(str, float)     # share of the file read, 0 to 1
+    finished = Signal(str, object)    # Loaded
+    failed = Signal(str, str)         # the message, with file, row and column
+    cancelled = Signal(str)
+
+    def __init__(self, source: DataSource, key: str, project_dir: Path | None) -> None:
+        super().__init__()
+        self.source, self.key, self.project_dir = source, key, project_dir
+        self._stop = threading.Event()
+        # Set by the panel once the preview is on screen (see _read).
+        self._go_on = threading.Event()
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        run_in_background(self._work, self._done, self._crashed)
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._go_on.set()
+
+    def go_on(self) -> None:
+        """The preview is shown: read the rest."""
+        self._go_on.set()
+
+    # --- worker thread -------------------------------------------------------------
+
+    def _work(self):
+        try:
+            return self._read()
+        except DataError as exc:
+            return _Failed(str(exc))
+        except ReadCancelled:
+            return _CANCELLED
+
+    def _read(self) -> Loaded:
+        source = self.source
+        if source.kind == "csv":
+            path = source_path(source, self.project_dir)
+            head = read_csv_head(path)
+            self.head_ready.emit(self.key, head)
+            # Let the preview show before the whole read starts: showing a
+            # table is many short Python calls on the GUI thread, each of
+            # which would wait for the GIL behind the reading threads.
+            self._go_on.wait(HEAD_PAUSE)
+            if self._stop.is_set():
+                raise ReadCancelled(str(path))
+            table = read_csv(path, self._progress)
+        elif source.kind == "npz":
+            table = read_npz(source_path(source, self.project_dir), self._progress)
+        else:
+            table = load_source(source, self.project_dir)  # a generator
+        profile = profile_table(table)
+        return Loaded(table.head(PREVIEW_ROWS), profile)
+
+    def _progress(self, fraction: float) -> bool:
+        self.progress.emit(self.key, fraction)  # queued to the GUI thread
+        return not self._stop.is_set()
+
+    # --- GUI thread ----------------------------------------------------------------
+
+    def _done(self, result) -> None:
+        self.running = False
+        if result is _CANCELLED or (self._stop.is_set() and not isinstance(result, _Failed)):
+            self.cancelled.emit(self.key)
+        elif isinstance(result, _Failed):
+            self.failed.emit(self.key, result.message)
+        else:
+            self.finished.emit(self.key, result)
+
+    def _crashed(self, detail: str) -> None:
+        # A bug or an unexpected file, not a DataError: say so in one line,
+        # never with a traceback.
+        self.running = False
+        self.failed.emit(self.key, f"cannot read the data: {detail}")
+
+
+# --- preview ----------------------------------------------------------------------
+
+def cell_text(value) -> str:
+    """One cell as a person reads it: 0.25, 17, red, or [0.1, 0.2, 0.3, …]
+    for an example that is an array."""
+    if isinstance(value, np.ndarray):
+        flat = value.ravel()
+        shown = ", ".join(cell_text(v) if not isinstance(v, (float, np.floating))
+                          else f"{float(v):.4g}" for v in flat[:3])
+        return f"[{shown}, …]" if len(flat) > 3 else f"[{shown}]"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+class PreviewModel(QAbstractTableModel):
+    """The first rows of a table, read-only. Rows are numbered as a
+    spreadsheet shows them for a CSV file (so they match the row in an
+    error message), else by example from 1."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.table: Table | None = None
+        self.names: list[str] = []
+
+    def set_table(self, table: Table | None) -> None:
+        self.beginResetModel()
+        self.table = table
+        self.names = list(table.columns) if table is not None else []
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() or self.table is None else self.table.n_rows
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.names)
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell_text(self.table.columns[self.names[index.column()]][index.row()])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            name = self.names[index.column()]
+            # Numbers line up on the right; text and arrays read from the left.
+            numeric = self.table.kinds[name] != LABEL and self.table.columns[name].ndim == 1
+            horizontal = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self.names[section] if section < len(self.names) else None
+        first = self.table.first_row if self.table and self.table.first_row else 1
+        return str(section + first)

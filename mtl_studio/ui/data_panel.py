@@ -1,0 +1,807 @@
+"""The Data panel: choose the project's data (a built-in generator, or a CSV
+or NPZ file), see its first rows and columns, map columns to the Input
+nodes and the tasks' targets, and set standardisation and the validation
+split. In alternating mode a task may have a data set of its own.
+
+Every edit is one undo step through document.push; the panel shows the
+project again on each change and keeps nothing of its own but what it has
+read (the first rows and the profile of each source, by source key).
+Files are read off the GUI thread (ui/data_loader.py). A newly chosen file
+becomes the project's source only once all of it has been read without a
+problem, so a bad or cancelled file leaves the project as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+    QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
+)
+
+from ..core.commands import SetTaskField, SetTraining
+from ..core.data_profile import source_key
+from ..core.params import format_shape
+from ..core.settings import DataSource
+from ..data.generators import GENERATORS
+from .data_loader import Loaded, PreviewModel, SourceRead, cell_text, readable
+from .data_mapping import (
+    INPUT, TARGET, ColumnsModel, MappingModel, Slot, map_input, scope_slots, slot_columns,
+    source_command, used_by,
+)
+from .document import Document
+from .inspector import ParamField
+from .widgets import (
+    ERROR_COLOR, WARNING_COLOR, DocumentView, ErrorLabel, FloatSpinBox, push_or_reason,
+)
+
+KINDS = {"generator": "Built-in generator", "csv": "CSV file", "npz": "NPZ file (numpy arrays)"}
+FILE_FILTERS = {"csv": "CSV files (*.csv)", "npz": "NPZ files (*.npz)"}
+# Sources read and kept (first rows and profile); older ones are read again
+# if they come back (undo after many generator edits).
+KEPT_SOURCES = 16
+# Widest a preview or column-table column starts (the user can widen it).
+MAX_COLUMN_WIDTH = 180
+# Preview rows whose text sets the column widths.
+FIT_ROWS = 30
+# Time given to paint the first rows before a file is read whole.
+PAINT_MS = 30
+# Events that cannot change what the panel shows.
+_IGNORED = ("node_moved",)
+
+
+class CompactTableView(QTableView):
+    """A table that asks for no more than its minimum height: the panel
+    scrolls, and a scroll area sizes its content by preferred heights, so
+    a table's default wish (about 190 px) would push everything below it
+    out of view. Spare height still goes to the tables (stretch)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
+class DataPanel(DocumentView):
+    follows = (("changed", "_on_changed"),)
+
+    # A read of a source began (its key, core.data_profile.source_key).
+    read_started = Signal(str)
+    # A source was read whole: its preview and profile are in (its key).
+    read_finished = Signal(str)
+    # A read failed: the message, with file, row and column.
+    read_failed = Signal(str)
+    # A read was cancelled (its key).
+    read_cancelled = Signal(str)
+    # The preview table shows rows (possibly only the first rows of a file
+    # still being read).
+    preview_shown = Signal()
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scope: str | None = None  # the task whose data is shown, None: the project's
+        self.slot: Slot | None = None  # the mapping row whose columns are ticked
+        self.loaded: dict[str, Loaded] = {}
+        self.failures: dict[str, str] = {}
+        self.reads: dict[str, SourceRead] = {}
+        # A file chosen but not yet read whole: (source, owner task or None, key).
+        self.candidate: tuple[DataSource, str | None, str] | None = None
+        self.candidate_head = None
+        # A message about the last gesture (a file that failed, a refused
+        # edit), shown until the next one.
+        self.notice = ""
+        self._generator_shown: str | None = None
+        self.param_fields: dict[str, ParamField] = {}
+        self._build()
+        self.set_document(document)
+
+    # --- building -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        # Whose data: only in alternating mode (or while a task has its own).
+        self.scope_combo = QComboBox()
+        self.scope_combo.setToolTip("Alternating mode: a task can learn from its own data set")
+        self.own_data_check = QCheckBox("Own data set")
+        self.own_data_check.setToolTip(
+            "Give this task a data set of its own instead of the project's")
+        self.scope_bar = QWidget()
+        scope_row = QHBoxLayout(self.scope_bar)
+        scope_row.setContentsMargins(0, 0, 0, 0)
+        scope_row.addWidget(QLabel("Data for"))
+        scope_row.addWidget(self.scope_combo, 1)
+        scope_row.addWidget(self.own_data_check)
+        self.scope_hint = QLabel()
+        self.scope_hint.setWordWrap(True)
+        self.scope_hint.setStyleSheet("color: palette(placeholder-text);")
+
+        # The source.
+        self.kind_combo = QComboBox()
+        for kind, label in KINDS.items():
+            self.kind_combo.addItem(label, kind)
+        self.path_edit = QLineEdit()
+        self.path_edit.setReadOnly(True)
+        self.path_edit.setPlaceholderText("no file chosen")
+        self.browse_button = QPushButton("Browse…")
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Read the file again (after it changed on disk)")
+        self.file_row = QWidget()
+        file_layout = QHBoxLayout(self.file_row)
+        file_layout.setContentsMargins(0, 0, 0, 0)
+        file_layout.addWidget(self.path_edit, 1)
+        file_layout.addWidget(self.browse_button)
+        file_layout.addWidget(self.reload_button)
+        self.generator_combo = QComboBox()
+        for name in GENERATORS:
+            self.generator_combo.addItem(name, name)
+        self.generator_description = QLabel()
+        self.generator_description.setWordWrap(True)
+        self.source_form = QFormLayout()
+        self.source_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.source_form.addRow("Source", self.kind_combo)
+        self.source_form.addRow("File", self.file_row)
+        self.source_form.addRow("Generator", self.generator_combo)
+        self.source_form.addRow(self.generator_description)
+        # The generator's parameters, two to a row: a tall form would push
+        # the tables out of a dock.
+        self.params_box = QWidget()
+        self.params_grid = QGridLayout(self.params_box)
+        self.params_grid.setContentsMargins(0, 0, 0, 0)
+        self.params_grid.setColumnStretch(1, 1)
+        self.params_grid.setColumnStretch(3, 1)
+        self.source_form.addRow(self.params_box)
+
+        # Reading: progress, Cancel, then what was read or why not.
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_row = QWidget()
+        progress_layout = QHBoxLayout(self.progress_row)
+        progress_layout.setContentsMargins(0, 0, 0, 0)
+        progress_layout.addWidget(self.progress_bar, 1)
+        progress_layout.addWidget(self.cancel_button)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.error = ErrorLabel()
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        # The first rows.
+        self.preview_model = PreviewModel(self)
+        self.preview_view = CompactTableView()
+        self.preview_view.setModel(self.preview_model)
+        self.preview_view.setAlternatingRowColors(True)
+        self.preview_view.verticalHeader().setDefaultSectionSize(
+            self.preview_view.fontMetrics().height() + 6)
+        self.preview_view.setMinimumHeight(110)
+        self.preview_view.verticalHeader().setToolTip(
+            "The row in the file (the header is row 1), as error messages count")
+        preview_box = QGroupBox("Preview")
+        QVBoxLayout(preview_box).addWidget(self.preview_view)
+
+        # The mapping and the columns.
+        self.mapping_model = MappingModel(self)
+        self.mapping_view = QTableView()
+        self.mapping_view.setModel(self.mapping_model)
+        self.mapping_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.mapping_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.mapping_view.verticalHeader().hide()
+        self.mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.mapping_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.columns_hint = QLabel()
+        self.columns_hint.setWordWrap(True)
+        self.row_problem = QLabel()
+        self.row_problem.setWordWrap(True)
+        self.shape_button = QPushButton()
+        self.shape_button.setToolTip("Set the Input node's shape to what its columns give")
+        problem_row = QHBoxLayout()
+        problem_row.addWidget(self.row_problem, 1)
+        problem_row.addWidget(self.shape_button)
+        self.columns_model = ColumnsModel(self)
+        self.columns_view = CompactTableView()
+        self.columns_view.setModel(self.columns_model)
+        self.columns_view.verticalHeader().hide()
+        self.columns_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.columns_view.setMinimumHeight(110)
+        header = self.columns_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        for view in (self.mapping_view, self.columns_view):
+            view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+        mapping_box = QGroupBox("Mapping")
+        mapping_layout = QVBoxLayout(mapping_box)
+        mapping_layout.addWidget(self.mapping_view)
+        mapping_layout.addLayout(problem_row)
+        mapping_layout.addWidget(self.columns_hint)
+        mapping_layout.addWidget(self.columns_view, 1)
+
+        # Preparation.
+        self.standardize_inputs_check = QCheckBox("inputs")
+        self.standardize_inputs_check.setToolTip(
+            "Scale each input value by the mean and standard deviation of the training split")
+        self.standardize_targets_check = QCheckBox("regression targets")
+        self.standardize_targets_check.setToolTip(
+            "The same for the targets of regression tasks; predictions are scaled back")
+        self.split_spin = FloatSpinBox(decimals=3)
+        self.split_spin.setRange(0.0, 0.95)
+        self.split_spin.setSingleStep(0.05)
+        self.split_spin.setKeyboardTracking(False)
+        self.split_spin.setToolTip("Share of the rows held out to measure validation loss")
+        options_box = QGroupBox("Preparation")
+        options = QFormLayout(options_box)
+        standardize = QHBoxLayout()
+        standardize.addWidget(self.standardize_inputs_check)
+        standardize.addWidget(self.standardize_targets_check)
+        standardize.addStretch(1)
+        options.addRow("Standardise", standardize)
+        options.addRow("Validation split", self.split_spin)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(preview_box)
+        self.splitter.addWidget(mapping_box)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+
+        # Everything scrolls when the dock is shorter than the panel needs,
+        # rather than being cut off.
+        body = QWidget()
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.scope_bar)
+        layout.addWidget(self.scope_hint)
+        layout.addLayout(self.source_form)
+        layout.addWidget(self.progress_row)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.error)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(options_box)
+
+        self.scope_combo.activated.connect(
+            lambda i: self.set_scope(self.scope_combo.itemData(i)))
+        self.own_data_check.clicked.connect(self.set_own_data)
+        self.kind_combo.activated.connect(
+            lambda i: self.choose_kind(self.kind_combo.itemData(i)))
+        self.generator_combo.activated.connect(
+            lambda i: self.choose_generator(self.generator_combo.itemData(i)))
+        self.browse_button.clicked.connect(lambda: self.browse())
+        self.reload_button.clicked.connect(self.reload)
+        self.cancel_button.clicked.connect(self.cancel_read)
+        self.shape_button.clicked.connect(self.use_data_shape)
+        self.mapping_view.selectionModel().selectionChanged.connect(self._slot_chosen)
+        self.columns_model.toggled.connect(self._column_toggled)
+        self.standardize_inputs_check.clicked.connect(
+            lambda on: self.set_standardize("inputs", on))
+        self.standardize_targets_check.clicked.connect(
+            lambda on: self.set_standardize("targets", on))
+        self.split_spin.valueChanged.connect(self.set_validation_split)
+
+    # --- what is shown ------------------------------------------------------------
+
+    def scope_task(self):
+        """The task whose data is shown, or None for the project's."""
+        tasks = {t.name: t for t in self.document.project.tasks}
+        return tasks.get(self.scope) if self.scope else None
+
+    def owner(self) -> str | None:
+        """The task whose own source is shown, or None: the project's source."""
+        task = self.scope_task()
+        return task.name if task is not None and task.data is not None else None
+
+    def current_source(self) -> DataSource:
+        task = self.scope_task()
+        return task.data if task is not None and task.data is not None \
+            else self.document.project.data
+
+    def current_key(self) -> str:
+        return source_key(self.current_source(), self.document.project_dir)
+
+    def current_loaded(self) -> Loaded | None:
+        return self.loaded.get(self.current_key())
+
+    def _shown_key(self) -> str:
+        """The source on screen: a file being tried for this view, else the current one."""
+        if self.candidate is not None and self.candidate[1] == self.owner():
+            return self.candidate[2]
+        return self.current_key()
+
+    # --- following the document ---------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        # A file being tried belongs to the old project.
+        self._drop_candidate()
+        self.scope, self.slot = None, None
+        super().set_document(document)
+
+    def refresh(self) -> None:
+        self._show()
+        self.profile_sources()
+
+    def _on_changed(self, event) -> None:
+        if event.type in _IGNORED:
+            return
+        self._show()
+        if event.type == "data_changed" or (
+                event.type == "task_changed" and event["field"] == "data"):
+            self.profile_sources()
+
+    def profile_sources(self) -> None:
+        """Read each source the project uses that has not been read, so the
+        document can check the graph against the data (problems show up
+        without a visit to this panel)."""
+        project = self.document.project
+        sources = [project.data] + [t.data for t in project.tasks if t.data is not None]
+        for source in sources:
+            if not readable(source):
+                continue
+            key = source_key(source, self.document.project_dir)
+            if key in self.loaded:
+                if self.document.data_profiles.get(key) is not self.loaded[key].profile:
+                    self.document.set_data_profile(key, self.loaded[key].profile)
+            elif key not in self.reads and key not in self.failures:
+                self._start_read(source, key)
+
+    def _show(self) -> None:
+        project = self.document.project
+        if self.scope is not None and self.scope_task() is None:
+            self.scope = None  # the task was removed or renamed
+        self._show_scope()
+        source = self.current_source()
+        shown_key = self._shown_key()
+        trying = shown_key != self.current_key()
+        shown = self.candidate[0] if trying else source
+        editable = not trying and (self.scope is None or self.owner() is not None)
+
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData(shown.kind))
+        generator = shown.kind == "generator"
+        self.source_form.setRowVisible(self.file_row, not generator)
+        self.source_form.setRowVisible(self.generator_combo, generator)
+        self.source_form.setRowVisible(self.generator_description, generator)
+        self.source_form.setRowVisible(self.params_box, generator)
+        self.path_edit.setText(shown.path)
+        self.path_edit.setToolTip(shown.path)
+        self.path_edit.setCursorPosition(len(shown.path))  # the file name, not the root
+        if generator:
+            self._show_generator(shown)
+        for widget in (self.kind_combo, self.browse_button, self.generator_combo):
+            widget.setEnabled(editable)
+        for field in self.param_fields.values():
+            field.setEnabled(editable)
+        self.reload_button.setEnabled(editable and readable(shown) and not generator)
+
+        self._show_reading(shown, shown_key)
+        loaded = self.loaded.get(shown_key)
+        if loaded is not None:
+            self._set_preview(loaded.head)
+        elif trying and self.candidate_head is not None:
+            self._set_preview(self.candidate_head)
+        elif shown_key not in self.reads:
+            self._set_preview(None)
+
+        self._show_mapping(source, None if trying else self.current_loaded(), not trying)
+        self.standardize_inputs_check.setChecked(source.standardize_inputs)
+        self.standardize_targets_check.setChecked(source.standardize_targets)
+        for widget in (self.standardize_inputs_check, self.standardize_targets_check):
+            widget.setEnabled(not trying and (self.scope is None or self.owner() is not None))
+        blocked = self.split_spin.blockSignals(True)
+        self.split_spin.setValue(project.training.validation_split)
+        self.split_spin.blockSignals(blocked)
+
+    def _show_scope(self) -> None:
+        project = self.document.project
+        per_task = project.training.mode == "alternating" or any(
+            t.data is not None for t in project.tasks)
+        self.scope_bar.setVisible(per_task)
+        self.scope_combo.clear()
+        self.scope_combo.addItem("the project", None)
+        for task in project.tasks:
+            own = " (own data)" if task.data is not None else ""
+            self.scope_combo.addItem(f"task {task.name}{own}", task.name)
+        self.scope_combo.setCurrentIndex(max(0, self.scope_combo.findData(self.scope)))
+        task = self.scope_task()
+        self.own_data_check.setVisible(task is not None)
+        self.own_data_check.setChecked(task is not None and task.data is not None)
+        if task is not None and task.data is None:
+            self.scope_hint.setText(f"Task {task.name} learns from the project's data. "
+                                    "Tick “Own data set” to give it a data set of its own.")
+        self.scope_hint.setVisible(task is not None and task.data is None)
+
+    def _show_generator(self, source: DataSource) -> None:
+        generator = GENERATORS.get(source.generator)
+        self.generator_combo.setCurrentIndex(self.generator_combo.findData(source.generator))
+        if source.generator != self._generator_shown:
+            self._generator_shown = source.generator
+            for field in self.param_fields.values():
+                field.editor.blockSignals(True)  # a dying field must not commit
+            while self.params_grid.count():
+                widget = self.params_grid.takeAt(0).widget()
+                widget.hide()  # now, not when the deletion comes round
+                widget.deleteLater()
+            self.param_fields = {}
+            self.generator_description.setText(generator.description if generator else
+                                               "Choose a generator.")
+            for i, spec in enumerate(generator.params if generator else ()):
+                field = ParamField(spec, self._param_committed)
+                label = QLabel(spec.name.replace("_", " "))
+                label.setToolTip(spec.help)
+                self.param_fields[spec.name] = field
+                row, column = divmod(i, 2)
+                self.params_grid.addWidget(label, row, 2 * column)
+                self.params_grid.addWidget(field, row, 2 * column + 1)
+        if generator is not None:
+            for spec in generator.params:
+                self.param_fields[spec.name].show_value(source.params.get(spec.name,
+                                                                          spec.default))
+
+    def _show_reading(self, shown: DataSource, key: str) -> None:
+        reading = key in self.reads
+        self.progress_row.setVisible(reading)
+        name = Path(shown.path).name if shown.path else shown.generator
+        loaded = self.loaded.get(key)
+        if reading:
+            self.status_label.setText(f"Reading {name}…")
+        elif loaded is not None:
+            profile = loaded.profile
+            self.status_label.setText(f"{profile.rows:,} rows, {len(profile.columns)} "
+                                      f"column{'s' if len(profile.columns) != 1 else ''}")
+        elif not readable(shown):
+            self.status_label.setText("Choose a file with Browse…" if shown.kind != "generator"
+                                      else "Choose a generator.")
+        else:
+            self.status_label.setText("")
+        self.status_label.setVisible(bool(self.status_label.text()))
+        error = self.notice or (self.failures.get(key, "") if not reading else "")
+        self.error.show_reason(error)
+
+    def _set_preview(self, head) -> None:
+        if head is self.preview_model.table:
+            return
+        self.preview_model.set_table(head)
+        if head is None:
+            return
+        self._fit_preview_columns(head)
+        self.preview_shown.emit()
+
+    def _fit_preview_columns(self, head) -> None:
+        """Widths from the longest text of the first rows. Not
+        resizeColumnsToContents: it asks the model for every cell, a Python
+        call each, and those calls wait for the GIL while a worker reads."""
+        metrics = self.preview_view.fontMetrics()
+        header = self.preview_view.horizontalHeader()
+        padding = 2 * metrics.averageCharWidth() + 8
+        for column, name in enumerate(self.preview_model.names):
+            texts = [cell_text(v) for v in head.columns[name][:FIT_ROWS]] + [name]
+            longest = max(texts, key=len)
+            header.resizeSection(column, min(MAX_COLUMN_WIDTH,
+                                             metrics.horizontalAdvance(longest) + padding))
+
+    def _show_mapping(self, source: DataSource, loaded: Loaded | None, editable: bool) -> None:
+        project = self.document.project
+        profile = loaded.profile if loaded is not None else None
+        slots = scope_slots(project, self.scope)
+        self.mapping_model.update(project, source, slots, profile)
+        height = self.mapping_view.horizontalHeader().sizeHint().height() + sum(
+            self.mapping_view.rowHeight(r) for r in range(len(slots))) + 4
+        self.mapping_view.setFixedHeight(min(max(height, 60), 170))
+        if self.slot not in slots:
+            self.slot = slots[0] if slots else None
+        row = self.mapping_model.row_of(self.slot) if self.slot else -1
+        selection = self.mapping_view.selectionModel()
+        blocked = selection.blockSignals(True)
+        if row >= 0:
+            self.mapping_view.selectRow(row)
+        else:
+            self.mapping_view.clearSelection()
+        selection.blockSignals(blocked)
+        checked = slot_columns(project, source, self.slot) if self.slot else []
+        self.columns_model.update(project, profile, checked, used_by(project, source, slots),
+                                  editable and loaded is not None and self.slot is not None)
+        self.columns_view.setEnabled(editable)
+        self.mapping_view.setEnabled(editable)
+        if self.slot is None:
+            hint = "Add an Input node or a task to map columns to it."
+        elif loaded is None:
+            hint = "The columns show once the data is read."
+        elif self.slot.kind == INPUT:
+            hint = (f"Tick the columns that feed <b>{project.node(self.slot.key).name}</b>; "
+                    "its shape follows them.")
+        else:
+            hint = f"Tick the column(s) task <b>{self.slot.key}</b> learns."
+        self.columns_hint.setText(hint)
+        # What is wrong with the chosen row, and the fix for a shape.
+        chosen = self.mapping_model.rows[row] if row >= 0 else None
+        problem = chosen.problem if chosen is not None and loaded is not None else ""
+        color = ERROR_COLOR if chosen is not None and chosen.severity == "error" \
+            else WARNING_COLOR
+        self.row_problem.setStyleSheet(f"color: {color};")
+        self.row_problem.setText(problem[:1].upper() + problem[1:])
+        self.row_problem.setVisible(bool(problem))
+        fix = chosen.data_shape if chosen is not None and editable else None
+        self.shape_button.setVisible(fix is not None)
+        if fix is not None:
+            self.shape_button.setText(f"Set shape {format_shape(fix)}")
+
+    # --- reading -----------------------------------------------------------------------
+
+    def _start_read(self, source: DataSource, key: str) -> None:
+        read = SourceRead(dataclasses.replace(source), key, self.document.project_dir)
+        read.head_ready.connect(self._read_head)
+        read.progress.connect(self._read_progress)
+        read.finished.connect(self._read_finished)
+        read.failed.connect(self._read_failed)
+        read.cancelled.connect(self._read_cancelled)
+        self.reads[key] = read
+        self.failures.pop(key, None)
+        self.progress_bar.setValue(0)
+        read.start()
+        self.read_started.emit(key)
+
+    def _read_head(self, key: str, head) -> None:
+        if self.candidate is not None and key == self.candidate[2]:
+            self.candidate_head = head
+        if key == self._shown_key() and key not in self.loaded:
+            self._set_preview(head)
+        read = self.reads.get(key)
+        if read is not None:
+            # After the paint that shows the rows: the rest is read then.
+            QTimer.singleShot(PAINT_MS, read.go_on)
+
+    def _read_progress(self, key: str, fraction: float) -> None:
+        if key == self._shown_key():
+            self.progress_bar.setValue(int(fraction * 1000))
+
+    def _read_finished(self, key: str, loaded: Loaded) -> None:
+        self.reads.pop(key, None)
+        self.loaded.pop(key, None)
+        self.loaded[key] = loaded  # the newest last, for _forget_old
+        self._forget_old()
+        self.document.set_data_profile(key, loaded.profile)
+        if self.candidate is not None and key == self.candidate[2]:
+            source, owner = self.candidate[0], self.candidate[1]
+            self._drop_candidate()
+            self._push_source(source, owner)
+        self._show()
+        self.read_finished.emit(key)
+
+    def _read_failed(self, key: str, message: str) -> None:
+        self.reads.pop(key, None)
+        if self.candidate is not None and key == self.candidate[2]:
+            self._drop_candidate()
+            self.notice = f"{message} (the data was not changed)"
+        else:
+            self.failures[key] = message
+        self._show()
+        self.read_failed.emit(message)
+
+    def _read_cancelled(self, key: str) -> None:
+        self.reads.pop(key, None)
+        if self.candidate is not None and key == self.candidate[2]:
+            self._drop_candidate()
+        else:
+            self.failures[key] = "The read was cancelled: press Reload to read the file."
+        self._show()
+        self.read_cancelled.emit(key)
+
+    def _drop_candidate(self) -> None:
+        self.candidate, self.candidate_head = None, None
+
+    def _forget_old(self) -> None:
+        project = self.document.project
+        in_use = {source_key(s, self.document.project_dir) for s in
+                  [project.data] + [t.data for t in project.tasks if t.data is not None]}
+        for key in list(self.loaded):
+            if len(self.loaded) <= KEPT_SOURCES:
+                break
+            if key not in in_use:
+                del self.loaded[key]
+
+    def cancel_read(self) -> None:
+        """Stop the read shown (a file being tried, or the current source's)."""
+        read = self.reads.get(self._shown_key())
+        if read is not None:
+            read.cancel()
+
+    def reload(self) -> None:
+        """Read the current source again (the file may have changed)."""
+        source, key = self.current_source(), self.current_key()
+        if not readable(source) or key in self.reads:
+            return
+        self.loaded.pop(key, None)
+        self.failures.pop(key, None)
+        self.notice = ""
+        self._start_read(source, key)
+        self._show()
+
+    def shutdown(self) -> None:
+        """Cancel every read (the window is closing)."""
+        for read in self.reads.values():
+            read.cancel()
+
+    # --- edits ---------------------------------------------------------------------------
+
+    def _push(self, command) -> bool:
+        reason = push_or_reason(self.document, command)
+        self.notice = reason or ""
+        self._show()
+        return reason is None
+
+    def _push_source(self, source: DataSource, owner: str | None) -> bool:
+        return self._push(source_command(self.document.project, owner, source))
+
+    def set_scope(self, task_name: str | None) -> None:
+        """Show the project's data (None) or a task's."""
+        self.scope = task_name
+        self.slot = None
+        self.notice = ""
+        self._show()
+
+    def set_own_data(self, on: bool) -> None:
+        """Give the task shown a data set of its own (a copy of the project's
+        to start from), or let it use the project's again."""
+        task = self.scope_task()
+        if task is None or on == (task.data is not None):
+            return
+        value = dataclasses.replace(self.document.project.data) if on else None
+        if value is not None:
+            value.inputs = {k: list(v) for k, v in value.inputs.items()}
+            value.params = dict(value.params)
+        self._push(SetTaskField(task.name, "data", value))
+
+    def choose_kind(self, kind: str) -> None:
+        source = self.current_source()
+        if kind == source.kind:
+            return
+        if kind == "generator":
+            self.choose_generator(source.generator or next(iter(GENERATORS)))
+        elif not self.browse(kind):
+            self._show()  # the dialog was cancelled: show the project's kind again
+
+    def browse(self, kind: str | None = None) -> bool:
+        """Ask for a file, then open_file it; False when cancelled."""
+        source = self.current_source()
+        kind = kind or (source.kind if source.kind != "generator" else "csv")
+        other = "npz" if kind == "csv" else "csv"
+        start = str(Path(source.path).parent) if source.path else str(
+            self.document.project_dir or Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the data file", start,
+            f"{FILE_FILTERS[kind]};;{FILE_FILTERS[other]};;All files (*)")
+        if not path:
+            return False
+        self.open_file(path)
+        return True
+
+    def open_file(self, path) -> None:
+        """Try a CSV or NPZ file (by its suffix) as the shown source: its
+        first rows show at once; the project takes it once it is read whole.
+        The mapping is kept; columns the file lacks are marked."""
+        path = Path(path).expanduser().absolute()
+        kind = "npz" if path.suffix.lower() == ".npz" else "csv"
+        # A new file: the fingerprint of the old one (core/datafiles.py) goes.
+        source = dataclasses.replace(self.current_source(), kind=kind, path=str(path),
+                                     generator="", params={}, fingerprint=None)
+        owner = self.owner()
+        key = source_key(source, self.document.project_dir)
+        if key in self.reads:
+            self.reads[key].cancel()  # a stale read of the same file: start afresh
+            self.reads.pop(key)
+        self.loaded.pop(key, None)  # the user chose it again: read what is there now
+        self.failures.pop(key, None)
+        self._drop_candidate()
+        self.notice = ""
+        self.candidate = (source, owner, key)
+        self._start_read(source, key)
+        self._show()
+
+    def choose_generator(self, name: str) -> None:
+        source = self.current_source()
+        if source.kind == "generator" and source.generator == name:
+            return
+        defaults = {spec.name: spec.default for spec in GENERATORS[name].params}
+        self._push_source(dataclasses.replace(source, kind="generator", generator=name,
+                                              params=defaults, path="", fingerprint=None),
+                          self.owner())
+
+    def set_generator_param(self, name: str, value) -> bool:
+        """Set one parameter of the generator shown; False (and the reason
+        under the field) when the value is refused."""
+        source = self.current_source()
+        generator = GENERATORS.get(source.generator)
+        spec = next((s for s in generator.params if s.name == name), None) if generator else None
+        if spec is None:
+            return False
+        field = self.param_fields.get(name)
+        try:
+            value = spec.check(value)
+        except ValueError as exc:
+            if field is not None:
+                field.error.show_reason(str(exc))
+                field.show_value(source.params.get(name, spec.default))
+            return False
+        if field is not None:
+            field.error.show_reason(None)
+        if source.params.get(name, spec.default) == value and name in source.params:
+            return True
+        params = {**source.params, name: value}
+        return self._push_source(dataclasses.replace(source, params=params), self.owner())
+
+    def _param_committed(self, field: ParamField) -> None:
+        self.set_generator_param(field.spec.name, field.value())
+
+    def set_input_columns(self, input_id: str, columns: list[str]) -> bool:
+        """Map columns to an Input node and set its shape from them: one undo step."""
+        source = self.current_source()
+        loaded = self.current_loaded()
+        try:
+            command = map_input(self.document.project, self.owner(), source, input_id,
+                                list(columns), loaded.profile if loaded else None)
+        except ValueError as exc:
+            self.notice = str(exc)
+            self._show()
+            return False
+        return command is None or self._push(command)
+
+    def use_data_shape(self) -> bool:
+        """Give the chosen Input the shape its columns have (one undo step)."""
+        if self.slot is None or self.slot.kind != INPUT:
+            return False
+        return self.set_input_columns(
+            self.slot.key, slot_columns(self.document.project, self.current_source(), self.slot))
+
+    def set_target_columns(self, task_name: str, columns: list[str]) -> bool:
+        if list(self.document.project.task(task_name).target) == list(columns):
+            return True
+        return self._push(SetTaskField(task_name, "target", list(columns)))
+
+    def set_standardize(self, which: str, on: bool) -> bool:
+        """which: "inputs" or "targets"."""
+        source = self.current_source()
+        field = f"standardize_{which}"
+        if getattr(source, field) == on:
+            return True
+        return self._push_source(dataclasses.replace(source, **{field: on}), self.owner())
+
+    def set_validation_split(self, value: float) -> bool:
+        if self.document.project.training.validation_split == value:
+            return True
+        return self._push(SetTraining("validation_split", value))
+
+    # --- mapping gestures -----------------------------------------------------------
+
+    def choose_slot(self, slot: Slot | None) -> None:
+        """Choose the mapping row whose columns the check boxes edit."""
+        self.slot = slot
+        self._show()
+
+    def _slot_chosen(self) -> None:
+        rows = self.mapping_view.selectionModel().selectedRows()
+        if rows:
+            self.choose_slot(self.mapping_model.slot_at(rows[0].row()))
+
+    def _column_toggled(self, name: str, on: bool) -> None:
+        if self.slot is None:
+            return
+        project = self.document.project
+        columns = slot_columns(project, self.current_source(), self.slot)
+        if on and name not in columns:
+            # Keep the data's column order: features stay in file order.
+            order = self.columns_model.names()
+            columns = sorted(columns + [name],
+                             key=lambda c: order.index(c) if c in order else len(order))
+        elif not on:
+            columns = [c for c in columns if c != name]
+        if self.slot.kind == INPUT:
+            self.set_input_columns(self.slot.key, columns)
+        elif self.slot.kind == TARGET:
+            self.set_target_columns(self.slot.key, columns)
