@@ -331,6 +331,13 @@ class DataPanel(DocumentView):
     def _on_changed(self, event) -> None:
         if event.type in _IGNORED:
             return
+        if event.type == "task_changed" and event["field"] == "name":
+            # Follow a renamed task (its data and target go with it).
+            old, new = event["old"], event["name"]
+            if self.scope == old:
+                self.scope = new
+            if self.slot == Slot(TARGET, old):
+                self.slot = Slot(TARGET, new)
         self._show()
         if event.type == "data_changed" or (
                 event.type == "task_changed" and event["field"] == "data"):
@@ -570,7 +577,14 @@ class DataPanel(DocumentView):
         if self.candidate is not None and key == self.candidate[2]:
             source, owner = self.candidate[0], self.candidate[1]
             self._drop_candidate()
-            self._push_source(source, owner)
+            project = self.document.project
+            current = project.task(owner).data if owner in {t.name for t in project.tasks} \
+                else project.data
+            # The same file chosen again is read afresh but is no edit (and
+            # keeps the fingerprint it was saved with).
+            if current is None or dataclasses.replace(
+                    source, fingerprint=current.fingerprint) != current:
+                self._push_source(source, owner)
         self._show()
         self.read_finished.emit(key)
 

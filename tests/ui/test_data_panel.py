@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from mtl_studio.core.commands import SetParam
+from mtl_studio.core.commands import SetParam, SetTaskField
 from mtl_studio.core.data_profile import source_key
 from mtl_studio.core.settings import DataSource
 from mtl_studio.data.table import ReadCancelled
@@ -107,6 +107,9 @@ def test_choosing_a_file_is_one_undo_step_and_the_panel_follows(qtbot, panel, cs
     assert panel.kind_combo.currentData() == "csv"
     assert panel.path_edit.text() == str(csv_file.absolute())
     assert panel.preview_model.rowCount() == 30  # from what was read, not read again
+    # The same file chosen again is read again, but is no edit.
+    open_and_wait(qtbot, panel, csv_file)
+    assert document.undo_stack.index == 1
 
 
 # --- mapping --------------------------------------------------------------------
@@ -257,10 +260,12 @@ def test_a_task_has_its_own_data_in_alternating_mode(qtbot, make_document, csv_f
     panel.set_scope(None)
     assert [r.slot.key for r in panel.mapping_model.rows] == ["x", "a"]
     panel.set_scope("b")
+    document.push(SetTaskField("b", "name", "bee"))  # the view follows a rename
+    assert panel.scope == "bee" and panel.scope_combo.currentData() == "bee"
     panel.set_own_data(False)
-    assert document.project.task("b").data is None
+    assert document.project.task("bee").data is None
     document.undo()
-    assert document.project.task("b").data.path == str(other.absolute())
+    assert document.project.task("bee").data.path == str(other.absolute())
     panel.shutdown()
     wait_for_background()
 
