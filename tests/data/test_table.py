@@ -181,9 +181,7 @@ def test_the_kinds_are_the_profiles_kinds():
     assert table_module.LABEL is data_profile.LABEL
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_csv_progress_rises_to_one(tmp_path, small_blocks, monkeypatch, threads):
-    monkeypatch.setattr(table_module, "PARSE_THREADS", threads)
+def test_csv_progress_rises_to_one(tmp_path, small_blocks):
     seen = []
     table = read_csv(numbers_csv(tmp_path), progress=seen.append)
     assert table.n_rows == 200
