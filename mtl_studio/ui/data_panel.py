@@ -88,7 +88,8 @@ class DataPanel(DocumentView):
         self.reads: dict[str, SourceRead] = {}
         # A file chosen but not yet read whole: (source, owner task or None, key).
         self.candidate: tuple[DataSource, str | None, str] | None = None
-        self.candidate_head = None
+        # The first rows of files still being read, by key.
+        self.heads: dict = {}
         # A message about the last gesture (a file that failed, a refused
         # edit), shown until the next one.
         self.notice = ""
@@ -391,10 +392,8 @@ class DataPanel(DocumentView):
         loaded = self.loaded.get(shown_key)
         if loaded is not None:
             self._set_preview(loaded.head)
-        elif trying and self.candidate_head is not None:
-            self._set_preview(self.candidate_head)
-        elif shown_key not in self.reads:
-            self._set_preview(None)
+        else:
+            self._set_preview(self.heads.get(shown_key))
 
         self._show_mapping(source, None if trying else self.current_loaded(), not trying)
         self.standardize_inputs_check.setChecked(source.standardize_inputs)
@@ -410,6 +409,8 @@ class DataPanel(DocumentView):
         per_task = project.training.mode == "alternating" or any(
             t.data is not None for t in project.tasks)
         self.scope_bar.setVisible(per_task)
+        if not per_task:
+            self.scope = None  # no hidden choice of whose data is shown
         self.scope_combo.clear()
         self.scope_combo.addItem("the project", None)
         for task in project.tasks:
@@ -555,8 +556,9 @@ class DataPanel(DocumentView):
         self.read_started.emit(key)
 
     def _read_head(self, key: str, head) -> None:
-        if self.candidate is not None and key == self.candidate[2]:
-            self.candidate_head = head
+        if key not in self.reads:
+            return  # cancelled meanwhile
+        self.heads[key] = head
         if key == self._shown_key() and key not in self.loaded:
             self._set_preview(head)
         read = self.reads.get(key)
@@ -570,6 +572,7 @@ class DataPanel(DocumentView):
 
     def _read_finished(self, key: str, loaded: Loaded) -> None:
         self.reads.pop(key, None)
+        self.heads.pop(key, None)
         self.loaded.pop(key, None)
         self.loaded[key] = loaded  # the newest last, for _forget_old
         self._forget_old()
@@ -590,6 +593,7 @@ class DataPanel(DocumentView):
 
     def _read_failed(self, key: str, message: str) -> None:
         self.reads.pop(key, None)
+        self.heads.pop(key, None)
         if self.candidate is not None and key == self.candidate[2]:
             self._drop_candidate()
             self.notice = f"{message} (the data was not changed)"
@@ -600,6 +604,7 @@ class DataPanel(DocumentView):
 
     def _read_cancelled(self, key: str) -> None:
         self.reads.pop(key, None)
+        self.heads.pop(key, None)
         if self.candidate is not None and key == self.candidate[2]:
             self._drop_candidate()
         else:
@@ -608,7 +613,7 @@ class DataPanel(DocumentView):
         self.read_cancelled.emit(key)
 
     def _drop_candidate(self) -> None:
-        self.candidate, self.candidate_head = None, None
+        self.candidate = None
 
     def _forget_old(self) -> None:
         project = self.document.project
@@ -707,15 +712,16 @@ class DataPanel(DocumentView):
                                      generator="", params={}, fingerprint=None)
         owner = self.owner()
         key = source_key(source, self.document.project_dir)
-        if key in self.reads:
-            self.reads[key].cancel()  # a stale read of the same file: start afresh
-            self.reads.pop(key)
-        self.loaded.pop(key, None)  # the user chose it again: read what is there now
-        self.failures.pop(key, None)
+        if self.candidate is not None and self.candidate[2] != key \
+                and self.candidate[2] in self.reads:
+            self.reads[self.candidate[2]].cancel()  # another file chosen meanwhile
         self._drop_candidate()
         self.notice = ""
         self.candidate = (source, owner, key)
-        self._start_read(source, key)
+        if key not in self.reads:  # (a read of it under way will do: one per file)
+            self.loaded.pop(key, None)  # chosen again: read what is there now
+            self.failures.pop(key, None)
+            self._start_read(source, key)
         self._show()
 
     def choose_generator(self, name: str) -> None:

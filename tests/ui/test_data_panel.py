@@ -360,3 +360,26 @@ def test_a_shape_that_differs_from_the_data_is_fixed_in_one_click(qtbot, panel, 
     # Mapping the same columns again changes nothing and adds no undo step.
     assert panel.set_input_columns("x", ["x1", "x2"])
     assert document.undo_stack.index == steps + 1
+
+
+def test_choosing_another_file_during_a_read(qtbot, panel, csv_file, tmp_path, monkeypatch):
+    real = data_loader.read_csv
+
+    def slow(path, progress=None):
+        for i in range(100):
+            time.sleep(0.01)
+            if progress(i / 100) is False:
+                raise ReadCancelled(str(path))
+        return real(path, progress)
+
+    monkeypatch.setattr(data_loader, "read_csv", slow)
+    panel.open_file(csv_file)
+    other = write_csv(tmp_path / "other.csv", rows=7)
+    with qtbot.waitSignal(panel.read_finished, timeout=WAIT,
+                          check_params_cb=lambda key: "other.csv" in key):
+        panel.open_file(other)
+    wait_for_background()
+    qtbot.wait(20)  # the first read's end (cancelled) is delivered
+    assert panel.document.project.data.path == str(other.absolute())
+    assert panel.document.undo_stack.index == 1
+    assert panel.preview_model.rowCount() == 7
