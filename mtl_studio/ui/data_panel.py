@@ -517,7 +517,10 @@ class DataPanel(DocumentView):
                                   editable and loaded is not None and self.slot is not None)
         self.columns_view.setEnabled(editable)
         self.mapping_view.setEnabled(editable)
-        if self.slot is None:
+        if not editable and self.candidate is not None:
+            hint = (f"{Path(self.candidate[0].path).name} becomes the data once all of it "
+                    "is read; its columns show then.")
+        elif self.slot is None:
             hint = "Add an Input node or a task to map columns to it."
         elif loaded is None:
             hint = "The columns show once the data is read."
