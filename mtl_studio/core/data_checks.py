@@ -129,10 +129,12 @@ def _target_problems(project: Project, task: Task, profile: DataProfile,
     column = profile.columns[task.target[0]]
     one_column = len(task.target) == 1 and not column.shape
     if task.loss in CLASS_LOSSES and one_column:
-        if column.classes and units is not None and column.classes > units:
+        # Training maps the distinct values to class ids (prepare._mapped).
+        classes = column.classes or column.distinct
+        if classes and units is not None and classes > units:
             return [Problem(ERROR, place, (
-                f"column {column.name!r} holds {column.classes} classes but {out.label} "
-                f"(task '{task.name}') has {units} units: set units to {column.classes}"))]
+                f"column {column.name!r} holds {classes} classes but {out.label} "
+                f"(task '{task.name}') has {units} units: set units to {classes}"))]
         return []
     if task.loss == "binary_crossentropy" and one_column:
         if column.kind == LABEL and column.classes != 2:

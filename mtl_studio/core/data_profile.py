@@ -28,6 +28,10 @@ class ColumnInfo:
     # Distinct values: for a label column always; for a numeric column of
     # whole numbers with few distinct values (a likely class id), else 0.
     classes: int = 0
+    # Distinct values when there are at most 50 (else 0), whatever they
+    # are: a classification target of values such as 3.5 and 7 has
+    # `distinct` 2 but `classes` 0, since it does not look like class ids.
+    distinct: int = 0
 
 
 @dataclass(frozen=True)

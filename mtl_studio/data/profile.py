@@ -24,7 +24,7 @@ SAMPLE = 10_000
 
 def profile_table(table: Table) -> DataProfile:
     columns = {name: ColumnInfo(name, table.kinds[name], tuple(values.shape[1:]),
-                                class_count(values, table.kinds[name]))
+                                class_count(values, table.kinds[name]), distinct_count(values))
                for name, values in table.columns.items()}
     return DataProfile(table.source, table.n_rows, columns)
 
@@ -44,6 +44,14 @@ def class_count(values: np.ndarray, kind: str) -> int:
     elif values.dtype.kind not in "iub":
         return 0
     elif len(np.unique(values.ravel()[:SAMPLE])) > MAX_CLASSES:
+        return 0
+    distinct = len(np.unique(values))
+    return distinct if distinct <= MAX_CLASSES else 0
+
+
+def distinct_count(values: np.ndarray) -> int:
+    """How many distinct values, when at most MAX_CLASSES; else 0."""
+    if len(np.unique(values.ravel()[:SAMPLE])) > MAX_CLASSES:
         return 0
     distinct = len(np.unique(values))
     return distinct if distinct <= MAX_CLASSES else 0

@@ -134,3 +134,11 @@ def test_source_keys_resolve_relative_paths_against_the_project_folder(tmp_path)
     assert source_key(DataSource("generator", "two_moons", {"n": 5})) != \
         source_key(DataSource("generator", "two_moons", {"n": 6}))
     assert Path(source_key(absolute).split(":", 1)[1]).name == "d.csv"
+
+
+def test_values_that_are_not_ids_count_as_classes_for_a_classification_loss():
+    # energy_mixed's overall_height: 3.5 and 7, mapped to ids by training.
+    heights = ColumnInfo("kind", NUMERIC, (), classes=0, distinct=2)
+    project, profiles = setup([numeric("y"), heights])
+    project.node("out_b").params["units"] = 1
+    assert "holds 2 classes" in messages(project, profiles, "out_b")[0]

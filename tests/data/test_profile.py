@@ -15,10 +15,10 @@ def test_a_csv_tables_profile(tmp_path):
     assert profile.source == str(path)
     assert profile.rows == 4
     assert profile.columns == {
-        "size": ColumnInfo("size", NUMERIC, (), 0),      # not whole numbers
-        "color": ColumnInfo("color", LABEL, (), 3),      # labels: distinct values
-        "k": ColumnInfo("k", NUMERIC, (), 3),            # whole numbers, few: class ids
-        "y": ColumnInfo("y", NUMERIC, (), 3),
+        "size": ColumnInfo("size", NUMERIC, (), 0, 4),      # not whole numbers
+        "color": ColumnInfo("color", LABEL, (), 3, 3),      # labels: distinct values
+        "k": ColumnInfo("k", NUMERIC, (), 3, 3),            # whole numbers, few: class ids
+        "y": ColumnInfo("y", NUMERIC, (), 3, 3),
     }
 
 
@@ -44,11 +44,11 @@ def test_an_npz_tables_profile_has_shapes(tmp_path):
     profile = profile_table(read_npz(path))
     assert profile.rows == 6
     columns = profile.columns
-    assert columns["images"] == ColumnInfo("images", NUMERIC, (4, 2), 0)
+    assert columns["images"] == ColumnInfo("images", NUMERIC, (4, 2), 0, 48)
     assert columns["y"].classes == 3 and columns["y"].shape == ()
     assert columns["onehot"].shape == (3,) and columns["onehot"].classes == 2  # its values
     assert columns["flag"].classes == 2
-    assert columns["name"] == ColumnInfo("name", LABEL, (), 3)
+    assert columns["name"] == ColumnInfo("name", LABEL, (), 3, 3)
 
 
 def test_a_generators_profile():
@@ -63,3 +63,13 @@ def test_a_generators_profile():
 def test_an_empty_table():
     table = Table({"a": np.zeros(0)}, {"a": NUMERIC}, "empty")
     assert profile_table(table).columns["a"].classes == 0
+
+
+def test_distinct_values_are_counted_whatever_they_are(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("height,x\n3.5,0.1\n7,0.2\n3.5,0.3\n")
+    columns = profile_table(read_csv(path)).columns
+    assert (columns["height"].classes, columns["height"].distinct) == (0, 2)
+    assert columns["x"].distinct == 3
+    assert profile_table(Table({"a": np.arange(100.0)}, {"a": NUMERIC}, "t")).columns[
+        "a"].distinct == 0
