@@ -21,6 +21,7 @@ from ..examples import examples
 from . import data_files, exchange
 from .background import run_in_background
 from .canvas.view import CanvasView
+from .data_panel import DataPanel
 from .document import Document
 from .inspector import Inspector
 from .palette import LayerPalette
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.document, self)
         self.tasks_panel = TasksPanel(self.document, self)
         self.problems_panel = ProblemsPanel(self.document, self)
+        self.data_panel = DataPanel(self.document, self)
         self.training_panel = TrainingPanel(
             self.document, self.runs,
             (self.act_train, self.act_pause, self.act_stop, self.act_continue), self)
@@ -108,8 +110,10 @@ class MainWindow(QMainWindow):
             self._dock("Tasks", self.tasks_panel, Qt.RightDockWidgetArea, "tasks"),
             self._dock("Problems", self.problems_panel, Qt.BottomDockWidgetArea, "problems"),
             self._dock("Training", self.training_panel, Qt.RightDockWidgetArea, "training"),
+            self._dock("Data", self.data_panel, Qt.RightDockWidgetArea, "data"),
         ]
         self.tabifyDockWidget(self.docks[1], self.docks[4])
+        self.tabifyDockWidget(self.docks[1], self.docks[5])
         self.docks[1].raise_()
         self.palette.kind_activated.connect(lambda kind: self.view.add_node(kind))
         self.problems_panel.node_activated.connect(self.view.centre_on_node)
@@ -245,7 +249,8 @@ class MainWindow(QMainWindow):
         old = self.document
         self.document = document
         self.view.set_document(document)
-        for panel in (self.inspector, self.tasks_panel, self.problems_panel, self.training_panel):
+        for panel in (self.inspector, self.tasks_panel, self.problems_panel, self.training_panel,
+                      self.data_panel):
             panel.set_document(document)
         self._follow(document)
         old.close()
@@ -584,8 +589,9 @@ class MainWindow(QMainWindow):
         else:
             # First launch: the canvas gets the room, the problems list a strip.
             self.resizeDocks([self.docks[3]], [130], Qt.Vertical)
-            self.resizeDocks([self.docks[1], self.docks[2]], [380, 380], Qt.Horizontal)
-            self.resizeDocks([self.docks[1], self.docks[2]], [330, 260], Qt.Vertical)
+            self.resizeDocks([self.docks[0], self.docks[1], self.docks[2]], [190, 400, 400],
+                             Qt.Horizontal)
+            self.resizeDocks([self.docks[1], self.docks[2]], [430, 200], Qt.Vertical)
 
     def closeEvent(self, event) -> None:
         if self._close_confirmed:  # asked already; waited for the run to stop
@@ -604,6 +610,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self._close_confirmed = True  # the run's end, if any, is not news now
+        self.data_panel.shutdown()  # a file being read stops at its next block
         if not self.runs.shutdown():
             # Inside one long compiled call or model build: Stop takes effect
             # when it returns. Leave the screen now and close then.
