@@ -140,9 +140,22 @@ def file_problems(project) -> list[Problem]:
             for r in check_files(project)]
 
 
+def data_problems(project, path: Path) -> list[Problem]:
+    """Read the project's data and check the graph against it; files that
+    are missing are left to file_problems."""
+    from .core.data_checks import data_problems as check_against
+    from .data.profile import profile_sources  # numpy: only when validating
+
+    missing = {r.path for r in check_files(project) if r.state == "missing"}
+    profiles, failures = profile_sources(project, path.parent)
+    return check_against(project, profiles, path.parent) + [
+        Problem(ERROR, Place("data", "", "data"), str(exc))
+        for exc in failures if exc.file not in missing]
+
+
 def cmd_validate(args) -> int:
     project, path = open_project(args.project)
-    problems = validate(project) + file_problems(project)
+    problems = validate(project) + file_problems(project) + data_problems(project, path)
     n_err = len(errors(problems))
     n_warn = len(problems) - n_err
     print_problems(problems, sys.stdout)

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.data_profile import ColumnInfo, DataProfile
+from pathlib import Path
+
+from ..core.data_checks import source_groups
+from ..core.data_profile import ColumnInfo, DataProfile, source_key
+from .errors import DataError
+from .prepare import load_source
 from .table import LABEL, Table
 
 # A numeric column of whole numbers with at most this many distinct values
@@ -27,6 +32,25 @@ def profile_table(table: Table) -> DataProfile:
                                 class_count(values, table.kinds[name]), distinct_count(values))
                for name, values in table.columns.items()}
     return DataProfile(table.source, table.n_rows, columns)
+
+
+def profile_sources(project, project_dir: Path | None = None
+                    ) -> tuple[dict[str, DataProfile], list[DataError]]:
+    """Read and profile every chosen source the project's tasks use (for
+    the command line; the window does it off the GUI thread, one by one). A
+    source that cannot be read gives its DataError instead."""
+    profiles: dict[str, DataProfile] = {}
+    failures: list[DataError] = []
+    for source, _ in source_groups(project):
+        key = source_key(source, project_dir)
+        if key in profiles or not (source.generator if source.kind == "generator"
+                                   else source.path):
+            continue  # no data chosen yet: a project can be designed first
+        try:
+            profiles[key] = profile_table(load_source(source, project_dir))
+        except DataError as exc:
+            failures.append(exc)
+    return profiles, failures
 
 
 def class_count(values: np.ndarray, kind: str) -> int:

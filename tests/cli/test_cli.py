@@ -123,3 +123,31 @@ def test_validate_reports_missing_and_changed_data_files(capsys, tmp_path):
     assert code == 1
     assert "error: data: the data file of the project is missing" in out
     assert "warning: data: the data file of task 'b' changed since the project was saved" in out
+
+
+def test_validate_checks_the_graph_against_its_data(capsys, tmp_path):
+    from mtl_studio.core.fileformat import save
+    from mtl_studio.core.settings import DataSource
+
+    p = two_task_project()  # x takes 10 features; b has 3 units
+    (tmp_path / "d.csv").write_text("f1,f2,y,kind\n1,2,0.5,a\n3,4,1.5,b\n5,6,2.5,c\n7,8,3.5,d\n")
+    p.data = DataSource("csv", path=str(tmp_path / "d.csv"), inputs={"x": ["f1", "f2"]})
+    p.tasks[0].target = ["y"]
+    p.tasks[1].target = ["kind"]
+    save(p, tmp_path / "p.mtl.json")
+    code, out, _ = run(capsys, "validate", str(tmp_path / "p.mtl.json"))
+    assert code == 1
+    assert "error: Input 'x': Input 'x' has shape (10,) but its columns in d.csv give (2,)" in out
+    assert "holds 4 classes but Output 'out_b' (task 'b') has 3 units" in out
+
+
+def test_validate_reports_an_unreadable_data_file_with_its_place(capsys, tmp_path):
+    from mtl_studio.core.fileformat import save
+    from mtl_studio.core.settings import DataSource
+
+    p = two_task_project()
+    (tmp_path / "d.csv").write_text("f1,f2\n1,2\n3\n")
+    p.data = DataSource("csv", path=str(tmp_path / "d.csv"), inputs={"x": ["f1"]})
+    save(p, tmp_path / "p.mtl.json")
+    code, out, _ = run(capsys, "validate", str(tmp_path / "p.mtl.json"))
+    assert code == 1 and "d.csv: row 3" in out
