@@ -1,0 +1,695 @@
+"""Export a project as a standalone Python training script.
+
+The script needs numpy and TensorFlow (Keras 3) only, never mtl_studio. It
+prepares the project's data, builds the same Keras model with one readable
+functional-API line per node (the builder's layer names, in the builder's
+order, so the same seed gives the same initial weights), and trains it in
+the project's mode and weighting with the Trainer's batch order, so its
+step losses are the Trainer's. It carries only the code paths the project
+uses; script_parts.py holds the pieces.
+
+This module only writes text: it imports neither TensorFlow nor Qt.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import json
+import keyword
+import os
+import re
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..core.catalogue import get_kind, keras_config
+from ..core.data_checks import source_groups
+from ..core.datafiles import absolute, relative
+from ..core.graph import Node
+from ..core.project import Project
+from ..core.settings import DataSource
+from ..core.tasks import Task
+from ..core.validation import errors, infer_shapes, validate
+from ..data import generators
+from ..data.prepare import REGRESSION_LOSSES, _inputs_of, _label
+from ..training.builder import BuildError, _model_name
+from ..training.losses import batch_sum_loss
+from . import script_parts as parts
+
+
+class ScriptExportError(Exception):
+    """The script cannot be made or written; the message says why."""
+
+
+# Keras classes of the optimizer and loss names a project uses (the
+# Trainer's _make_optimizer and losses.loss_function, as code).
+OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+LOSS_CODE = {
+    "mse": "keras.losses.MeanSquaredError()",
+    "mae": "keras.losses.MeanAbsoluteError()",
+    "huber": "keras.losses.Huber()",
+    "binary_crossentropy": "keras.losses.BinaryCrossentropy()",
+    "categorical_crossentropy": "keras.losses.CategoricalCrossentropy()",
+    "sparse_categorical_crossentropy": "keras.losses.SparseCategoricalCrossentropy()",
+    "l2": "l2_loss",
+}
+# Leading arguments written without their keyword, as Keras examples do.
+POSITIONAL = {
+    "Dense": ("units",), "Conv1D": ("filters", "kernel_size"),
+    "Conv2D": ("filters", "kernel_size"), "Dropout": ("rate",),
+    "Activation": ("activation",), "Embedding": ("input_dim", "output_dim"),
+    "LSTM": ("units",), "GRU": ("units",), "Reshape": ("target_shape",),
+}
+# Values that are Keras' own defaults, left out to keep the lines short.
+KERAS_DEFAULTS = {
+    "use_bias": True, "padding": "valid", "return_sequences": False, "dropout": 0.0,
+    "mask_zero": False, "merge_mode": "concat", "axis": -1, "epsilon": 0.001,
+    "momentum": 0.99, "strides": None,
+}
+# Names build_model() uses itself, which a node's tensor must not shadow.
+TAKEN_NAMES = {"keras", "layers", "SEED", "tf", "np"}
+# What train() says of each mode.
+MODES = {
+    "joint": "Joint training: each step takes one batch of every task and updates "
+             "the whole model.",
+    "soft_sharing": "Soft sharing: each task has its own tower (its own copy of the trunk), "
+                    "the penalty keeps the copies close, and each step takes one batch of "
+                    "every task and updates every tower.",
+}
+
+
+# --- the public API ----------------------------------------------------------------
+
+def script_text(project: Project, project_dir: Path | None, *,
+                out: Path | None = None) -> str:
+    """The training script of a valid project. Relative data paths are read
+    from project_dir (the project file's folder; the current folder when
+    None). With `out`, the script's own path, a data file in the script's
+    folder (or below) is written relative to the script; otherwise paths
+    are absolute. Raises ScriptExportError for a project that cannot train."""
+    _check(project)
+    return _Script(project, project_dir, out).text()
+
+
+def write_script(project: Project, project_dir: Path | None, out: Path) -> None:
+    """Write the script to `out` atomically (a temporary file, then a rename)."""
+    out = Path(out)
+    text = script_text(project, project_dir, out=out)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp",
+                                   dir=out.parent if str(out.parent) else ".")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a script is for reading and sharing
+        os.replace(tmp, out)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ScriptExportError(f"{out}: cannot write the script: "
+                                f"{exc.strerror or exc}") from None
+
+
+# --- checks: what the Trainer and prepare() would refuse ------------------------------
+
+def _check(project: Project) -> None:
+    problems = errors(validate(project))
+    if problems:
+        raise ScriptExportError(str(BuildError(problems)))
+    if not project.tasks:
+        raise ScriptExportError("the project has no tasks: add a task before exporting")
+    mode = project.training.mode
+    groups = source_groups(project)
+    if mode != "alternating" and len(groups) > 1:
+        raise ScriptExportError(
+            f"{mode} training needs one data set for all tasks, but {_label(groups[1][1])} is "
+            "separate: use alternating mode, or give every task the project's data")
+    for source, tasks in groups:
+        _check_source(source, _label(tasks))
+        for node in _inputs_of(project, tasks):
+            if not source.inputs.get(node.id):
+                raise ScriptExportError(f"{node.label} has no columns mapped in "
+                                        f"{_label(tasks)}: map its columns in the data settings")
+    for task in project.tasks:
+        if not task.target:
+            raise ScriptExportError(f"task '{task.name}' has no target: choose its columns")
+        if task.loss == "sparse_categorical_crossentropy" and len(task.target) != 1:
+            raise ScriptExportError(
+                f"task '{task.name}' ({task.loss}) learns one class per example but has "
+                f"{len(task.target)} target columns: choose one column")
+    weighting = project.training.weighting if mode != "alternating" else "fixed"
+    if weighting == "gradnorm" and not _last_shared(project):
+        raise ScriptExportError("GradNorm needs a shared trunk with weights: share a layer "
+                                "between the tasks, or choose another weighting")
+    if weighting == "mgda" and not _weighted(project, project.shared_nodes()):
+        raise ScriptExportError("MGDA needs a shared trunk with weights: share a layer "
+                                "between the tasks, or choose another weighting")
+
+
+def _check_source(source: DataSource, label: str) -> None:
+    if source.kind == "generator":
+        _generator_params(source, label)
+    elif source.kind not in ("csv", "npz"):
+        raise ScriptExportError(f"{label}: unknown data kind {source.kind!r}: choose "
+                                "generator, csv or npz")
+    elif not source.path:
+        raise ScriptExportError(f"{label}: no {source.kind.upper()} file is chosen: choose "
+                                "one in the data settings")
+
+
+def _generator_params(source: DataSource, label: str) -> dict:
+    """The generator's parameters with defaults filled in and checked, as
+    generators.generate() does."""
+    generator = generators.GENERATORS.get(source.generator)
+    if generator is None:
+        raise ScriptExportError(f"{label}: unknown generator {source.generator!r}: choose "
+                                f"one of {', '.join(generators.GENERATORS)}")
+    specs = {spec.name for spec in generator.params}
+    for key in source.params:
+        if key not in specs:
+            raise ScriptExportError(f"{label}: generator '{generator.name}' has no "
+                                    f"parameter {key!r}: remove it")
+    try:
+        return {spec.name: spec.check(source.params.get(spec.name, spec.default))
+                for spec in generator.params}
+    except ValueError as exc:
+        raise ScriptExportError(f"{label}: generator '{generator.name}': {exc}") from None
+
+
+def _weighted(project: Project, node_ids) -> list[str]:
+    """The nodes among node_ids whose layers have weights."""
+    return [n for n in node_ids if get_kind(project.node(n).kind).has_weights]
+
+
+def _last_shared(project: Project) -> str | None:
+    """GradNorm's layer: the last shared node with weights (the Trainer's
+    _last_shared_layer)."""
+    shared = set(project.shared_nodes())
+    order, _ = project.graph.topological_order()
+    found = _weighted(project, [n for n in order if n in shared])
+    return found[-1] if found else None
+
+
+# --- the model: the builder's walk, as lines of code ------------------------------------
+
+@dataclass
+class Layer:
+    node: Node
+    name: str           # the Keras layer name
+    var: str            # the Python variable holding its output
+    inputs: list[str]   # the variables it is called on
+    tower: str | None = None  # soft sharing: the task whose tower holds this copy
+
+
+@dataclass
+class ModelPlan:
+    inputs: list[Layer] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)  # task -> variable
+    # (node id, task or None) -> layer name, as BuiltModel.layers
+    names: dict[tuple[str, str | None], str] = field(default_factory=dict)
+
+
+class _Variables:
+    """Python names for tensors: the layer's name where it is one, unique."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, name: str) -> str:
+        base = re.sub(r"\W", "_", name)
+        if keyword.iskeyword(base) or base in TAKEN_NAMES:
+            base += "_"
+        var, i = base, 2
+        while var in self.used:
+            var, i = f"{base}_{i}", i + 1
+        self.used.add(var)
+        return var
+
+
+def model_plan(project: Project, mode: str) -> ModelPlan:
+    """The layers of build_model(project, mode), in its creation order and
+    with its names (towers and their names for soft sharing)."""
+    graph = project.graph
+    order, _ = graph.topological_order()
+    used: set[str] = set()
+    for task in project.tasks:
+        used |= project.task_nodes(task.name)
+    order = [n for n in order if n in used]
+    plan, variable = ModelPlan(), _Variables()
+    tensors: dict[str, str] = {}
+    for node_id in order:
+        node = project.node(node_id)
+        if node.kind == "Input":
+            tensors[node_id] = variable(node.name)
+            plan.inputs.append(Layer(node, node.name, tensors[node_id], []))
+    inputs = dict(tensors)
+
+    def add(node_id: str, name: str, key, tower, known: dict) -> None:
+        layer = Layer(project.node(node_id), name, variable(name),
+                      [known[p] for p in graph.predecessors(node_id)], tower)
+        plan.layers.append(layer)
+        plan.names[key] = name
+        known[node_id] = layer.var
+
+    if mode == "soft_sharing":
+        roles = project.roles()
+        taken = {n.name for n in project.nodes.values()}
+        for task in project.tasks:
+            known = dict(inputs)
+            tower = project.task_nodes(task.name)
+            for node_id in order:
+                if node_id not in tower or node_id in inputs:
+                    continue
+                node = project.node(node_id)
+                if roles[node_id].kind == "shared":
+                    name = f"{node.name}_{task.name}"
+                    if name in taken:
+                        name = f"{node.name}__{task.name}"
+                    add(node_id, name, (node_id, task.name), task.name, known)
+                else:
+                    add(node_id, node.name, (node_id, None), task.name, known)
+            plan.outputs[task.name] = known[task.output]
+    else:
+        for node_id in order:
+            if node_id not in inputs:
+                add(node_id, project.node(node_id).name, (node_id, None), None, tensors)
+        plan.outputs = {task.name: tensors[task.output] for task in project.tasks}
+    return plan
+
+
+def _literal(value) -> str:
+    """Python source for a plain value, strings in double quotes."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _join(*pieces: str) -> str:
+    """Top-level pieces of code, two blank lines apart (PEP 8)."""
+    return "\n\n\n".join(p.strip("\n") for p in pieces if p.strip()) + "\n"
+
+
+def _wrapped(start: str, items: list, end: str, indent: int, width: int = 99) -> str:
+    """`start[item, ...]end` on one line, or the items on lines of their own."""
+    line = f"{start}{_literal(items)}{end}"
+    if len(line) <= width:
+        return line
+    inner = textwrap.fill(", ".join(_literal(i) for i in items) + ",", width,
+                          initial_indent=" " * (indent + 4),
+                          subsequent_indent=" " * (indent + 4), break_on_hyphens=False)
+    return f"{start}[\n{inner}\n{' ' * indent}]{end}"
+
+
+def _is_default(keras_class: str, key: str, value) -> bool:
+    if key == "activation" and keras_class != "Activation":
+        return value == "linear"
+    if key == "strides" and keras_class in ("Conv1D", "Conv2D"):
+        return value == 1
+    return key in KERAS_DEFAULTS and KERAS_DEFAULTS[key] == value \
+        and type(KERAS_DEFAULTS[key]) is type(value)
+
+
+def _arguments(keras_class: str, config: dict, name: str) -> str:
+    config = dict(config)
+    args = []
+    for key in POSITIONAL.get(keras_class, ()):
+        args.append(_literal(config.pop(key)))
+    args += [f"{k}={_literal(v)}" for k, v in config.items()
+             if not _is_default(keras_class, k, v)]
+    args.append(f"name={_literal(name)}")
+    return ", ".join(args)
+
+
+def layer_code(node: Node, name: str) -> str:
+    """The Keras layer of a node, as builder.make_layer makes it."""
+    kind = get_kind(node.kind)
+    config = keras_config(kind, node.params)
+    if node.kind == "Bidirectional":
+        p = node.params
+        inner = {"units": p["units"], "return_sequences": p["return_sequences"],
+                 "dropout": p["dropout"]}
+        inner_name = f"{name}_{p['layer'].lower()}"
+        wrapped = f"layers.{p['layer']}({_arguments(p['layer'], inner, inner_name)})"
+        return f"layers.Bidirectional({wrapped}, {_arguments('Bidirectional', config, name)})"
+    return f"layers.{kind.keras_class}({_arguments(kind.keras_class, config, name)})"
+
+
+def _input_code(layer: Layer) -> str:
+    p = layer.node.params
+    dtype = "" if p["dtype"] == "float32" else f", dtype={_literal(p['dtype'])}"
+    return (f"    {layer.var} = keras.Input(shape={_literal(tuple(p['shape']))}{dtype}, "
+            f"name={_literal(layer.name)})")
+
+
+def _role_comment(project: Project, layer: Layer, roles) -> str:
+    role = roles[layer.node.id]
+    if role.kind == "shared":
+        return "    # the shared trunk" if layer.tower is None else \
+            f"    # task {layer.tower}'s copy of the trunk"
+    return f"    # task {role.tasks[0]}'s head"
+
+
+def model_section(project: Project, plan: ModelPlan) -> str:
+    roles = project.roles()
+    lines = ['def build_model():',
+             '    """The project\'s network, layer for layer as MTL Studio builds it: the',
+             '    same names in the same order, so the same seed gives the same initial',
+             '    weights."""',
+             "    keras.utils.set_random_seed(SEED)"]
+    lines += [_input_code(layer) for layer in plan.inputs]
+    comment = None
+    for layer in plan.layers:
+        now = _role_comment(project, layer, roles)
+        if now != comment:
+            lines.append(now)
+            comment = now
+        args = layer.inputs[0] if len(layer.inputs) == 1 else "[" + ", ".join(layer.inputs) + "]"
+        lines.append(f"    {layer.var} = {layer_code(layer.node, layer.name)}({args})")
+    inputs = ", ".join(f"{_literal(i.name)}: {i.var}" for i in plan.inputs)
+    outputs = ", ".join(f"{_literal(t)}: {v}" for t, v in plan.outputs.items())
+    lines += ["    return keras.Model(",
+              f"        inputs={{{inputs}}},",
+              f"        outputs={{{outputs}}},",
+              f"        name={_literal(_model_name(project.name))},",
+              "    )"]
+    return "\n".join(lines) + "\n"
+
+
+# --- the data: prepare(), as code -----------------------------------------------------
+
+def _generator_functions(name: str) -> list:
+    """The generator's function and the module's helpers it calls, helpers first."""
+    found: list = []
+
+    def visit(fn) -> None:
+        for called in re.findall(r"\b(_\w+)\(", inspect.getsource(fn)):
+            helper = getattr(generators, called, None)
+            if inspect.isfunction(helper) and helper.__name__ != "_table" \
+                    and helper not in found and helper is not fn:
+                visit(helper)
+        if fn not in found:
+            found.append(fn)
+
+    visit(generators.GENERATORS[name].make)
+    return found
+
+
+def generator_code(name: str) -> tuple[str, str]:
+    """(source of the generator and its helpers, the generator's name in it),
+    copied from mtl_studio/data/generators.py with public names."""
+    functions = _generator_functions(name)
+    renames = {fn.__name__: fn.__name__.lstrip("_") for fn in functions}
+    renames["_table"] = "table_of"
+    code = []
+    for fn in functions:
+        source = inspect.getsource(fn).replace("-> Table:", "-> dict:")
+        for old, new in renames.items():
+            source = re.sub(rf"\b{old}\b", new, source)
+        code.append("\n\n" + source)
+    return "".join(code), renames[functions[-1].__name__]
+
+
+def _target_code(project: Project, task: Task, shapes: dict) -> str:
+    out = project.node(task.output)
+    names = _literal(task.target)
+    units = out.params.get("units")
+    if task.loss == "sparse_categorical_crossentropy":
+        return f"class_ids(table[{_literal(task.target[0])}], {units}, {_literal(task.name)})"
+    if task.loss == "categorical_crossentropy":
+        rank = len(shapes[task.output])
+        return f"one_hot(table, {names}, {units}, {rank}, {_literal(task.name)})"
+    if task.loss == "binary_crossentropy":
+        return f"binary_targets(table, {names}, {_literal(task.name)})"
+    return f"numbers(table, {names})"
+
+
+@dataclass
+class DataSetCode:
+    label: str
+    constant: str  # DATA_FILE or GENERATOR_PARAMS, with a suffix for a task's own
+    value: str     # the constant's value, as code
+    function: str  # the function that loads it
+    body: str      # that function's code
+
+
+class _Script:
+    """The script of one project: each section a method."""
+
+    def __init__(self, project: Project, project_dir: Path | None, out: Path | None) -> None:
+        self.project = project
+        self.project_dir = project_dir
+        self.out = out
+        self.settings = project.training
+        self.mode = self.settings.mode
+        self.alternating = self.mode == "alternating"
+        self.soft = self.mode == "soft_sharing"
+        self.weighting = "fixed" if self.alternating else self.settings.weighting
+        self.plan = model_plan(project, self.mode)
+        self.groups = source_groups(project)
+        self.losses = [t.loss for t in project.tasks]
+        self.generated = ""  # generator code, when a data set is generated
+        self.data_sets = [self._data_set(i, s, t) for i, (s, t) in enumerate(self.groups)]
+
+    # --- data -------------------------------------------------------------------
+
+    def _path(self, source: DataSource) -> str:
+        """The data file as code: relative to the script where the project
+        file would keep it relative (datafiles.relative), else absolute."""
+        base = Path(self.project_dir) if self.project_dir is not None else Path.cwd()
+        path = absolute(source.path, base)
+        if self.out is not None:
+            near = relative(path, Path(os.path.abspath(self.out)).parent)
+            if not Path(near).is_absolute():
+                return f"Path(__file__).parent / {_literal(near)}"
+        return f"Path({_literal(path)})"
+
+    def _data_set(self, index: int, source: DataSource, tasks: list[Task]) -> DataSetCode:
+        own = "" if _label(tasks) == "the project's data" else tasks[0].name
+        label = f"task {own}'s own data" if own else "the project's data"
+        suffix = f"_{own.upper()}" if own else ""
+        if index and not own:
+            suffix = f"_{index + 1}"
+        function = "load_data"
+        if len(self.groups) > 1:
+            function = f"load_{own}_data" if own else "load_project_data"
+        if source.kind == "generator":
+            constant = f"GENERATOR_PARAMS{suffix}"
+            value = _literal(_generator_params(source, _label(tasks)))
+            code, name = generator_code(source.generator)
+            if code not in self.generated:
+                self.generated += code
+            read = f"{name}({constant})"
+            what = f"MTL Studio's generator '{source.generator}'"
+        else:
+            constant = f"DATA_FILE{suffix}"
+            value = self._path(source)
+            read = f"read_{source.kind}({constant})"
+            what = constant
+        shapes, _ = infer_shapes(self.project)
+        input_lines = []
+        for node in _inputs_of(self.project, tasks):
+            cast = ".astype(np.int32)" if node.params["dtype"] == "int32" else ""
+            input_lines.append(_wrapped(f"        {_literal(node.name)}: numbers(table, ",
+                                        source.inputs[node.id], f"){cast},", 8))
+        target_lines = [f"        {_literal(t.name)}: {_target_code(self.project, t, shapes)},"
+                        for t in tasks]
+        scale_inputs = [n.name for n in _inputs_of(self.project, tasks)
+                        if n.params["dtype"] != "int32"] if source.standardize_inputs else []
+        scale_targets = [t.name for t in tasks if t.loss in REGRESSION_LOSSES] \
+            if source.standardize_targets else []
+        wrap = ("[", "]") if self.alternating and len(self.groups) == 1 else ("", "")
+        body = (
+            f"\n\ndef {function}():\n"
+            f'    """{label[0].upper() + label[1:]} ({what}), as MTL Studio prepares it:\n'
+            "    the columns of each input and target, a seeded validation split and\n"
+            '    standardisation with the training rows\' statistics."""\n'
+            f"    table = {read}\n"
+            "    inputs = {\n" + "\n".join(input_lines) + "\n    }\n"
+            "    targets = {\n" + "\n".join(target_lines) + "\n    }\n"
+            f"    return {wrap[0]}split_and_scale(inputs, targets, "
+            f"scale_inputs={_literal(scale_inputs)},\n"
+            f"                           scale_targets={_literal(scale_targets)}){wrap[1]}\n")
+        return DataSetCode(label, constant, value, function, body)
+
+    def data_section(self) -> str:
+        kinds = {s.kind for s, _ in self.groups}
+        pieces = [parts.READ_CSV if "csv" in kinds else "",
+                  parts.READ_NPZ if "npz" in kinds else "",
+                  parts.GENERATED_TABLE + self.generated if "generator" in kinds else "",
+                  parts.NUMBERS]
+        losses = set(self.losses)
+        if {"sparse_categorical_crossentropy", "categorical_crossentropy"} & losses:
+            pieces.append(parts.CLASS_IDS)
+        if "categorical_crossentropy" in losses:
+            pieces.append(parts.ONE_HOT)
+        if "binary_crossentropy" in losses:
+            pieces.append(parts.BINARY)
+        pieces.append(parts.SPLIT_AND_SCALE)
+        pieces += [d.body for d in self.data_sets]
+        if len(self.data_sets) > 1:
+            calls = ", ".join(f"{d.function}()" for d in self.data_sets)
+            pieces.append('def load_data():\n'
+                          '    """Every data set, in the order TASK_DATASET counts them."""\n'
+                          f"    return [{calls}]\n")
+        return _join(*pieces)
+
+    # --- settings ---------------------------------------------------------------------
+
+    def settings_section(self) -> str:
+        s, project = self.settings, self.project
+        tasks = [t.name for t in project.tasks]
+        lines = [_rule("Settings (edit freely)")]
+        for d in self.data_sets:
+            lines.append(f"{d.constant} = {d.value}  # {d.label}")
+        lines += [
+            f"SEED = {s.seed}  # the same seed gives the same split, weights and batches",
+            f"EPOCHS = {s.epochs}",
+            f"BATCH_SIZE = {s.batch_size}",
+            f"VALIDATION_SPLIT = {s.validation_split!r}  # the fraction of rows held out",
+            f"TASKS = {_literal(tasks)}",
+        ]
+        if self.weighting != "dwa":
+            lines.append(f"TASK_WEIGHTS = {_literal([t.weight for t in project.tasks])}")
+        if self.alternating:
+            lines += self._alternating_settings()
+        else:
+            lines += [f"OPTIMIZER = keras.optimizers.{OPTIMIZER_CLASSES[s.optimizer.name]}",
+                      f"LEARNING_RATE = {s.optimizer.learning_rate!r}"]
+        lines += self._weighting_settings()
+        lines.append('MODEL_FILE = Path(__file__).with_suffix(".keras")  # the trained model')
+        return "\n".join(lines) + "\n"
+
+    def _layer_names(self, node_ids) -> list[str]:
+        return [name for (node_id, _), name in self.plan.names.items() if node_id in node_ids]
+
+    def _alternating_settings(self) -> list[str]:
+        project, s = self.project, self.settings
+        optimizers, layers, data = [], [], []
+        for task in project.tasks:
+            spec = task.optimizer or s.optimizer
+            optimizers.append(f"    {_literal(task.name)}: (keras.optimizers."
+                              f"{OPTIMIZER_CLASSES[spec.name]}, {spec.learning_rate!r}),")
+            layers.append(f"    {_literal(task.name)}: "
+                          f"{_literal(self._layer_names(project.task_nodes(task.name)))},")
+        index = {t.name: i for i, (_, tasks) in enumerate(self.groups) for t in tasks}
+        data = {t.name: index[t.name] for t in project.tasks}
+        lines = ["# Each task's optimizer and learning rate.",
+                 "TASK_OPTIMIZERS = {", *optimizers, "}",
+                 "# The layers each task's steps update: the shared trunk and its head.",
+                 "TASK_LAYERS = {", *layers, "}",
+                 f"TASK_DATASET = {_literal(data)}  # each task's data set (see load_data)"]
+        if s.schedule == "random":
+            chances = [t.schedule_weight for t in project.tasks]
+            lines.append(f"SCHEDULE_WEIGHTS = {_literal(chances)}  # each task's relative "
+                         "chance per step")
+        return lines
+
+    def _weighting_settings(self) -> list[str]:
+        s, project, lines = self.settings, self.project, []
+        if self.soft:
+            tied = []
+            for node_id in _weighted(project, project.shared_nodes()):
+                tied.append([self.plan.names[(node_id, t)]
+                             for t in project.roles()[node_id].tasks])
+            lines += [f"SOFT_SHARING_LAMBDA = {s.soft_sharing_lambda!r}",
+                      "# Each trunk layer's copy in every task's tower, tied by the penalty.",
+                      f"TIED_LAYERS = {_literal(tied)}"]
+        if self.weighting == "gradnorm":
+            last = self._layer_names([_last_shared(project)])
+            lines += [f"GRADNORM_ALPHA = {s.gradnorm_alpha!r}  # the restoring force",
+                      f"LAST_SHARED_LAYERS = {_literal(last)}  # where gradient norms are taken"]
+        if self.weighting == "dwa":
+            lines.append(f"DWA_TEMPERATURE = {s.dwa_temperature!r}")
+        if self.weighting == "mgda":
+            shared = self._layer_names(project.shared_nodes())
+            lines.append(f"SHARED_LAYERS = {_literal(shared)}  # the trunk MGDA steers")
+        return lines
+
+    # --- training ---------------------------------------------------------------------
+
+    def training_section(self) -> str:
+        losses = "# Each task's loss.\nLOSSES = {\n" + "".join(
+            f"    {_literal(t.name)}: {LOSS_CODE[t.loss]},\n" for t in self.project.tasks) + "}\n"
+        summed = [t.name for t in self.project.tasks if batch_sum_loss(t.loss)]
+        if summed:
+            losses += f"BATCH_SUM_TASKS = {_literal(summed)}  # losses summed over the batch\n"
+        pieces = [parts.L2_LOSS if "l2" in self.losses else "", losses, parts.COMPILED_STEP]
+        if self.alternating:
+            schedule_doc, schedule = parts.SCHEDULES[self.settings.schedule]
+            pieces.append(parts.fill(parts.ALTERNATING_TRAIN, schedule=schedule,
+                                     schedule_doc=schedule_doc))
+        else:
+            w = parts.weighting(self.weighting, self.soft, len(self.project.tasks))
+            pieces += [parts.SOFT_SHARING if self.soft else "", *w.helpers, w.step,
+                       parts.fill(parts.JOINT_TRAIN, docstring=self._train_doc(w),
+                                  setup=w.setup, call=w.call, epoch_end=w.epoch_end,
+                                  shown=w.shown)]
+        pieces.append(parts.fill(parts.REPORT, batch_sum=parts.BATCH_SUM if summed else ""))
+        return _join(*pieces)
+
+    def _train_doc(self, w: parts.Weighting) -> str:
+        text = f"{MODES[self.mode]} Weighting: {w.doc}. Returns each step's task losses."
+        # Filled as if indented, then the first indent dropped: it follows the quotes.
+        return textwrap.fill(text, 75, initial_indent="    ", subsequent_indent="    ")[4:]
+
+    # --- the whole -------------------------------------------------------------------
+
+    def describe(self) -> str:
+        s = self.settings
+        if self.alternating:
+            how = f"alternating between the tasks ({s.schedule.replace('_', ' ')} schedule)"
+        else:
+            mode = "joint training" if self.mode == "joint" else "soft sharing"
+            weighting = parts.weighting(self.weighting, self.soft, 2).doc.split(" (")[0]
+            how = f"{mode} with {weighting}"
+        return f"{how}, batch size {s.batch_size}, {s.epochs} epochs, seed {s.seed}"
+
+    def header(self) -> str:
+        """The docstring: where the script came from, when, and what it does."""
+        where = f" in {json.dumps(Path(self.project_dir).as_posix())}" \
+            if self.project_dir is not None else ""
+        model = f"{self.out.stem}.keras" if self.out is not None else \
+            "a .keras file of the script's name"
+        script = self.out.name if self.out is not None else "this_script.py"
+        about = (
+            f"Exported on {datetime.date.today().isoformat()} by MTL Studio {__version__} "
+            f"from the project {json.dumps(self.project.name)}{where}. It prepares the "
+            "project's data, builds the same Keras model layer by layer and trains it as "
+            f"MTL Studio does: {self.describe()}. With the same seed its step losses are "
+            "MTL Studio's. It prints each task's losses per epoch and saves the trained "
+            f"model next to this file ({model}). It needs numpy and TensorFlow 2.16 or "
+            "later (Keras 3), nothing else.")
+        return (f'"""Train the multi-task model of an MTL Studio project.\n\n'
+                f"{textwrap.fill(about, 79, break_on_hyphens=False)}\n\n"
+                f"    python {script} [--epochs N] [--steps N] [--losses-json FILE] "
+                "[--no-save]\n"
+                '"""\n')
+
+    def text(self) -> str:
+        kinds = {s.kind for s, _ in self.groups}
+        stdlib = ["argparse", "json", "os"]
+        if "csv" in kinds:
+            stdlib.append("csv")
+        if self.alternating or "math." in self.generated:
+            stdlib.append("math")
+        imports = parts.fill(parts.IMPORTS, stdlib="".join(
+            f"import {name}\n" for name in sorted(stdlib)))
+        return _join(self.header() + "\n" + imports, self.settings_section(),
+                     _rule("Data") + "\n\n" + self.data_section(),
+                     _rule("Model") + "\n\n" + model_section(self.project, self.plan),
+                     _rule("Training") + "\n\n" + self.training_section(), parts.MAIN)
+
+
+def _rule(title: str) -> str:
+    return f"# --- {title} ".ljust(79, "-")

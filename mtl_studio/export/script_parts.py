@@ -1,0 +1,733 @@
+"""The code pieces of an exported training script, as text.
+
+script.py picks the pieces a project needs and fills in its names and
+numbers; nothing here runs TensorFlow. Each piece mirrors a part of MTL
+Studio (named in its comment) closely enough that, with the same seed, the
+script's step losses are the Trainer's: same data preparation, same batch
+order, same operations in each step. When one of those parts changes, the
+matching piece here must change with it (tests/export/test_script.py
+compares the losses).
+"""
+
+from __future__ import annotations
+
+from string import Template
+
+
+def fill(text: str, **values: str) -> str:
+    """A piece with its $placeholders filled; the code holds no other $."""
+    return Template(text).substitute(values)
+
+
+IMPORTS = '''\
+${stdlib}from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no TensorFlow start-up notes
+import keras  # noqa: E402 (after the environment settings above)
+import tensorflow as tf  # noqa: E402
+from keras import layers  # noqa: E402
+'''
+
+# --- data (mtl_studio/data/table.py and prepare.py) ------------------------------
+
+READ_CSV = '''
+def read_csv(path):
+    """The file's columns by header name: numbers as float64, and text for a
+    column with any cell that is not a finite number."""
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        records = [[cell.strip() for cell in row] for row in csv.reader(file)]
+    while records and not any(records[-1]):
+        records.pop()  # blank lines at the end
+    header, rows = records[0], records[1:]
+    return {name: csv_column([row[j] for row in rows]) for j, name in enumerate(header)}
+
+
+def csv_column(cells):
+    try:
+        values = np.array([float(cell) for cell in cells])
+    except ValueError:
+        return np.array(cells, dtype=str)
+    return values if np.all(np.isfinite(values)) else np.array(cells, dtype=str)
+'''
+
+READ_NPZ = '''
+def read_npz(path):
+    """The arrays of a numpy .npz archive (never unpickled): True/False as
+    1/0, strings as text."""
+    columns = {}
+    with np.load(path, allow_pickle=False) as archive:
+        for key in archive.files:
+            values = archive[key]
+            if values.dtype.kind == "b":
+                values = values.astype(np.int8)
+            elif values.dtype.kind in "US":
+                values = values.astype(str)
+            columns[key] = values
+    return columns
+'''
+
+GENERATED_TABLE = '''
+def table_of(name, arrays):
+    """Every generated array as float32, as MTL Studio keeps them."""
+    return {key: values.astype(np.float32) for key, values in arrays.items()}
+'''
+
+NUMBERS = '''
+def numbers(table, names):
+    """The named columns as float64: one array of rank 2 or more as it is,
+    otherwise the columns side by side, one row per example."""
+    if len(names) == 1 and table[names[0]].ndim >= 2:
+        return table[names[0]].astype(np.float64)
+    return np.stack([table[name].astype(np.float64) for name in names], axis=1)
+'''
+
+CLASS_IDS = '''
+def class_ids(values, units, task):
+    """Class ids 0..units-1: whole numbers in that range are ids already;
+    any other labels are numbered in sorted order (printed, so predictions
+    can be read back)."""
+    if values.dtype.kind in "iuf" and np.all(values == np.round(values)) \\
+            and values.min() >= 0 and values.max() < units:
+        return values.astype(np.int32)
+    labels, ids = np.unique(values, return_inverse=True)
+    print(f"task {task}: class ids 0..{len(labels) - 1} stand for {labels.tolist()}")
+    return ids.reshape(values.shape).astype(np.int32)
+'''
+
+ONE_HOT = '''
+def one_hot(table, names, units, rank, task):
+    """One-hot rows from one column of class labels, or the columns as given."""
+    if len(names) == 1 and table[names[0]].ndim == rank:
+        return np.eye(units, dtype=np.float32)[class_ids(table[names[0]], units, task)]
+    return numbers(table, names)
+'''
+
+BINARY = '''
+def binary_targets(table, names, task):
+    """0/1 targets: several 0/1 columns as given, or one column whose two
+    labels (if they are not 0 and 1) become 0 and 1 in sorted order."""
+    if len(names) > 1:
+        return numbers(table, names)
+    values = table[names[0]]
+    labels, ids = np.unique(values, return_inverse=True)
+    if values.dtype.kind not in "iuf" or not set(labels.tolist()) <= {0, 1}:
+        print(f"task {task}: 0 and 1 stand for {labels.tolist()}")
+        values = ids.reshape(values.shape)
+    values = values.astype(np.float64)
+    return values[:, None] if values.ndim == 1 else values
+'''
+
+SPLIT_AND_SCALE = '''
+def rows_of(arrays):
+    return len(next(iter(arrays.values())))
+
+
+def split_rows(n):
+    """Seeded random validation rows; both splits keep the file's order."""
+    n_val = int(round(n * VALIDATION_SPLIT))
+    order = np.random.default_rng(SEED).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def standardize(train, val, names):
+    """Scale by the training rows' mean and std (std 0 counts as 1), so
+    nothing of the validation rows leaks into training."""
+    for name in names:
+        mean, std = train[name].mean(axis=0), train[name].std(axis=0)
+        std = np.where(std == 0, 1.0, std)
+        train[name] = (train[name] - mean) / std
+        val[name] = (val[name] - mean) / std
+
+
+def float32(arrays):
+    return {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in arrays.items()}
+
+
+def split_and_scale(inputs, targets, scale_inputs, scale_targets):
+    """(training, validation) rows, each as (inputs, targets)."""
+    train_rows, val_rows = split_rows(rows_of(inputs))
+    train_x = {k: v[train_rows] for k, v in inputs.items()}
+    train_y = {k: v[train_rows] for k, v in targets.items()}
+    val_x = {k: v[val_rows] for k, v in inputs.items()}
+    val_y = {k: v[val_rows] for k, v in targets.items()}
+    standardize(train_x, val_x, scale_inputs)
+    standardize(train_y, val_y, scale_targets)
+    return (float32(train_x), float32(train_y)), (float32(val_x), float32(val_y))
+'''
+
+# --- training helpers (mtl_studio/training/losses.py and trainer.py) -------------
+
+L2_LOSS = '''
+def l2_loss(y_true, y_pred):
+    """Half the sum of squares over the batch, as tf.nn.l2_loss."""
+    return tf.reduce_sum(tf.square(tf.cast(y_true, y_pred.dtype) - y_pred)) / 2.0
+'''
+
+COMPILED_STEP = '''
+# XLA errors that mean "this model cannot be compiled", not "training failed".
+XLA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
+              tf.errors.InternalError)
+
+
+class CompiledStep:
+    """A training step compiled with XLA, as MTL Studio trains (faster on a
+    CPU). A model XLA cannot compile fails at the first call, before any
+    variable changes; the step then runs as plain TensorFlow."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.call = tf.function(fn, jit_compile=True)
+        self.first = True
+
+    def __call__(self, *args):
+        if self.first:
+            self.first = False
+            try:
+                return self.call(*args)
+            except XLA_ERRORS as error:
+                print(f"XLA cannot compile this model ({str(error).splitlines()[0][:200]}); "
+                      "training with plain TensorFlow")
+                self.call = tf.function(self.fn)
+        return self.call(*args)
+
+
+def weights_of(model, layer_names):
+    """The trainable variables of the named layers, in the model's order."""
+    wanted = {id(w) for name in layer_names for w in model.get_layer(name).trainable_weights}
+    return [v for v in model.trainable_variables if id(v) in wanted]
+'''
+
+SOFT_SHARING = '''
+def tied_weights(model):
+    """For each weight of the shared trunk, its copy in every task's tower."""
+    groups = []
+    for names in TIED_LAYERS:
+        groups.extend(zip(*(model.get_layer(name).trainable_weights for name in names)))
+    return groups
+
+
+def soft_sharing_penalty(groups):
+    """SOFT_SHARING_LAMBDA times the squared distances between the copies of
+    each trunk weight: it pulls the towers toward each other."""
+    total = 0.0
+    for group in groups:
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                total += tf.reduce_sum(tf.square(group[a] - group[b]))
+    return SOFT_SHARING_LAMBDA * total
+'''
+
+FLATTEN = '''
+def flatten(grads, variables):
+    """The gradients as one vector (zeros where a variable has none)."""
+    return tf.concat([tf.reshape(g if g is not None else tf.zeros_like(v), [-1])
+                      for g, v in zip(grads, variables)], axis=0)
+
+
+def unflatten(vector, variables):
+    out, start = [], 0
+    for v in variables:
+        size = int(np.prod(v.shape))
+        out.append(tf.reshape(vector[start:start + size], v.shape))
+        start += size
+    return out
+'''
+
+# --- weighting (mtl_studio/training/weighting.py) --------------------------------
+
+DWA_WEIGHTS = '''
+def dwa_weights(last, before):
+    """w_k = K exp(r_k / T) / sum_i exp(r_i / T), r_k = L_k(t-1) / L_k(t-2)."""
+    r = np.asarray(last, np.float64) / np.maximum(np.asarray(before, np.float64), 1e-12)
+    e = np.exp((r - r.max()) / DWA_TEMPERATURE)  # shifted: the same weights, no overflow
+    return (len(r) * e / e.sum()).astype(np.float32)
+'''
+
+PCGRAD_PROJECT = '''
+def pcgrad_project(flat, step):
+    """flat: [K, P] task gradients. Each task's gradient loses its component
+    along any other task's gradient it conflicts with (negative dot
+    product), visiting the others in a random order drawn from (SEED, step)."""
+    k = flat.shape[0]
+    out = []
+    for i in range(k):
+        g = flat[i]
+        # A random order as the argsort of random numbers: XLA can compile it.
+        order = tf.argsort(tf.random.stateless_uniform(
+            [k], seed=tf.stack([tf.constant(SEED, tf.int64), step * k + i])))
+        for n in range(k):
+            j = order[n]
+            other = tf.gather(flat, j)
+            dot = tf.reduce_sum(g * other)
+            conflict = tf.logical_and(tf.not_equal(j, i), dot < 0)
+            g = tf.where(conflict, g - dot / (tf.reduce_sum(other * other) + 1e-20) * other, g)
+        out.append(g)
+    return tf.stack(out)
+'''
+
+MIN_NORM_TWO = '''
+def min_norm_coefficients(flat):
+    """The alpha on the simplex minimising |alpha_1 g_1 + alpha_2 g_2|^2
+    (closed form for two tasks)."""
+    gram = tf.matmul(flat, flat, transpose_b=True)
+    g11, g12, g22 = gram[0, 0], gram[0, 1], gram[1, 1]
+    denom = g11 - 2 * g12 + g22
+    a = tf.where(denom > 1e-20, (g22 - g12) / tf.maximum(denom, 1e-20), 0.5)
+    a = tf.clip_by_value(a, 0.0, 1.0)
+    return tf.stack([a, 1.0 - a])
+'''
+
+MIN_NORM_MANY = '''
+def min_norm_coefficients(flat, iterations=250):
+    """The alpha on the simplex minimising |sum_k alpha_k g_k|^2, by
+    Frank-Wolfe with exact line search."""
+    k = flat.shape[0]
+    gram = tf.matmul(flat, flat, transpose_b=True)
+
+    def fw_step(i, alpha):
+        grad = tf.linalg.matvec(gram, alpha)
+        d = tf.one_hot(tf.argmin(grad), k) - alpha
+        gd = tf.tensordot(d, tf.linalg.matvec(gram, d), 1)
+        step = tf.where(gd > 1e-20, -tf.tensordot(d, grad, 1) / tf.maximum(gd, 1e-20), 0.0)
+        return i + 1, alpha + tf.clip_by_value(step, 0.0, 1.0) * d
+
+    _, alpha = tf.while_loop(lambda i, a: i < iterations, fw_step,
+                             (tf.constant(0), tf.fill([k], 1.0 / k)))
+    return alpha
+'''
+
+# The forward pass every joint step starts with, inside the tape.
+FORWARD = '''\
+            out = model(x, training=True)
+            losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])'''
+
+
+class Weighting:
+    """How one weighting strategy appears in the script: its step maker,
+    the lines of train() that set it up, call the step and end an epoch,
+    and the helpers it needs."""
+
+    def __init__(self, doc: str, setup: str, step: str, helpers: tuple[str, ...] = (),
+                 call: str = "train_step(x, y)", epoch_end: str = "",
+                 shown: str = "") -> None:
+        self.doc = doc          # what train() says of it
+        self.setup = setup      # train() lines that make `train_step`
+        self.step = step        # the make_train_step function
+        self.helpers = helpers  # functions the step uses
+        self.call = call        # the expression that runs one step
+        self.epoch_end = epoch_end  # train() lines at each epoch end
+        self.shown = shown      # the weights printed at each epoch end, if they change
+
+
+def _step(doc: str, args: str, before: str, tape: str, after: str,
+          persistent: bool = False, step_arg: str = "") -> str:
+    """A make_train_step function: `before` sets up (after the variables),
+    `tape` computes the terms after the forward pass, `after` turns the
+    tape into `grads`."""
+    record = "tf.GradientTape(persistent=True)" if persistent else "tf.GradientTape()"
+    release = "        del tape\n" if persistent else ""
+    return (
+        f"\n\ndef make_train_step(model, optimizer, {args}):\n"
+        f'    """{doc}"""\n'
+        f"{before}"
+        f"\n    def train_step(x, y{step_arg}):\n"
+        f"        with {record} as tape:\n"
+        f"{FORWARD}\n"
+        f"{tape}"
+        f"{after}"
+        f"{release}"
+        f"        optimizer.apply(grads, variables)\n"
+        f"        return losses\n"
+        f"\n    return CompiledStep(train_step)\n"
+    )
+
+
+def _penalty(soft: bool) -> str:
+    """Soft sharing adds the penalty to the objective."""
+    return " + soft_sharing_penalty(tied)" if soft else ""
+
+
+def _variables(extra: str = "") -> str:
+    return (f"    variables = model.trainable_variables{extra}\n"
+            "    optimizer.build(variables)\n")
+
+
+def _tied(soft: bool) -> str:
+    return "    tied = tied_weights(model)\n" if soft else ""
+
+
+def weighted_sum(soft: bool, doc: str) -> str:
+    """Fixed weights, and DWA's (a variable changed at each epoch end)."""
+    return _step(
+        doc, "weights", _variables() + _tied(soft),
+        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n",
+        "        grads = tape.gradient(total, variables)\n")
+
+
+def uncertainty(soft: bool) -> str:
+    return _step(
+        "One joint step with uncertainty weighting (Kendall et al. 2018): the\n"
+        "    objective is sum_k exp(-s_k) L_k + s_k with learned log-variances s_k,\n"
+        "    trained by the same optimizer; a task's weight is exp(-s_k).",
+        "log_var", _variables(" + [log_var]") + _tied(soft),
+        "            total = tf.reduce_sum(tf.exp(-log_var) * losses + log_var)"
+        f"{_penalty(soft)}\n",
+        "        grads = tape.gradient(total, variables)\n")
+
+
+def gradnorm(soft: bool) -> str:
+    before = _variables() + _tied(soft) + '''\
+    last_shared = weights_of(model, LAST_SHARED_LAYERS)
+    k = len(TASKS)
+    initial_losses = tf.Variable(np.ones(k, np.float32), trainable=False)
+    started = tf.Variable(False, trainable=False)
+    # The weights have their own Adam optimizer at the project's learning rate.
+    weight_optimizer = keras.optimizers.Adam(LEARNING_RATE)
+    trained_weights = tf.Variable(weights.numpy(), trainable=True)
+    weight_optimizer.build([trained_weights])
+'''
+    tape = ("            per_task = [losses[i] for i in range(k)]\n"
+            f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n")
+    after = '''\
+        plain = tf.stop_gradient(losses)
+        initial_losses.assign(tf.where(started, initial_losses, plain))  # the first step's
+        started.assign(True)
+        grads = tape.gradient(total, variables)
+        norms = tf.stack([tf.linalg.global_norm(tape.gradient(loss, last_shared))
+                          for loss in per_task])
+        # d L_grad / d w for L_grad = sum_k |G_k - target_k|, the target held
+        # constant as in the paper.
+        g = weights * norms
+        ratio = plain / initial_losses
+        target = tf.stop_gradient(tf.reduce_mean(g) *
+                                  tf.pow(ratio / tf.reduce_mean(ratio), GRADNORM_ALPHA))
+        trained_weights.assign(weights)
+        weight_optimizer.apply([tf.sign(g - target) * norms], [trained_weights])
+        w = tf.maximum(trained_weights, 1e-6)
+        weights.assign(w * k / tf.reduce_sum(w))  # renormalised to sum to K
+'''
+    return _step(
+        "One joint step with GradNorm (Chen et al. 2018): the task weights are\n"
+        "    learned so that each task's gradient norm on the last shared layer,\n"
+        "    G_k = w_k |grad L_k|, moves toward mean(G) r_k^alpha, r_k being the\n"
+        "    task's relative inverse training rate.",
+        "weights", before, tape, after, persistent=True)
+
+
+def pcgrad(soft: bool) -> str:
+    tape = "            weighted = [weights[i] * losses[i] for i in range(len(TASKS))]\n"
+    after = '''\
+        flat = tf.stack([flatten(tape.gradient(term, variables), variables)
+                         for term in weighted])
+        grads = unflatten(tf.reduce_sum(pcgrad_project(flat, step), axis=0), variables)
+'''
+    if soft:
+        tape += "            penalty = soft_sharing_penalty(tied)\n"
+        after += '''\
+        penalty_grads = tape.gradient(penalty, variables)
+        grads = [g if p is None else g + p for g, p in zip(grads, penalty_grads)]
+'''
+    return _step(
+        "One joint step with PCGrad (Yu et al. 2020): each task's weighted\n"
+        "    gradient is projected off the gradients it conflicts with, then the\n"
+        "    projections are summed.",
+        "weights", _variables() + _tied(soft), tape, after, persistent=True,
+        step_arg=", step")
+
+
+def mgda(soft: bool) -> str:
+    before = _variables() + _tied(soft) + '''\
+    shared_ids = {id(v) for v in weights_of(model, SHARED_LAYERS)}
+    shared = [i for i, v in enumerate(variables) if id(v) in shared_ids]
+    shared_variables = [variables[i] for i in shared]
+'''
+    tape = ("            per_task = [losses[i] for i in range(len(TASKS))]\n"
+            f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n")
+    after = '''\
+        flat = tf.stack([flatten(tape.gradient(loss, shared_variables), shared_variables)
+                         for loss in per_task])
+        coefficients = min_norm_coefficients(flat)
+        alpha.assign(coefficients)
+        combined = unflatten(tf.tensordot(coefficients, flat, axes=1), shared_variables)
+        # The heads follow their own task's weighted loss; the trunk the combination.
+        grads = tape.gradient(total, variables)
+        for n, i in enumerate(shared):
+            grads[i] = combined[n]
+'''
+    return _step(
+        "One joint step with MGDA (Sener and Koltun 2018): the shared trunk\n"
+        "    moves along the min-norm convex combination of the task gradients\n"
+        "    (alpha); each head takes its own task's gradient.",
+        "weights, alpha", before, tape, after, persistent=True)
+
+
+def weighting(name: str, soft: bool, tasks: int) -> Weighting:
+    """The script's pieces for a joint (or soft-sharing) weighting strategy."""
+    if name == "fixed":
+        return Weighting(
+            "fixed task weights (the objective is sum_k w_k L_k)",
+            "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
+            weighted_sum(soft, "One joint step: the weighted sum of the task losses, one "
+                               "update."))
+    if name == "uncertainty":
+        return Weighting(
+            "uncertainty weighting (learned log-variances)",
+            "    # The log-variances start where exp(-s) is each task's weight.\n"
+            "    start = -np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
+            "    log_var = tf.Variable(start.astype(np.float32), name=\"log_variance\")\n"
+            "    train_step = make_train_step(model, optimizer, log_var)\n",
+            uncertainty(soft), shown=", np.exp(-log_var.numpy())")
+    if name == "dwa":
+        return Weighting(
+            "dynamic weight average (weights follow the loss change rates)",
+            "    # Dynamic weight average (Liu et al. 2019): the weights stay 1 for two\n"
+            "    # epochs, then follow each task's rate of loss change.\n"
+            "    weights = tf.Variable(np.ones(len(TASKS), np.float32), trainable=False)\n"
+            "    history = []\n"
+            "    train_step = make_train_step(model, optimizer, weights)\n",
+            weighted_sum(soft, "One joint step: the weighted sum of the task losses, one "
+                               "update."),
+            (DWA_WEIGHTS,),
+            epoch_end="        history.append([means[task] for task in TASKS])\n"
+                      "        if len(history) >= 2:\n"
+                      "            weights.assign(dwa_weights(history[-1], history[-2]))\n",
+            shown=", weights.numpy()")
+    if name == "gradnorm":
+        return Weighting(
+            "GradNorm (learned weights balance the gradient norms)",
+            "    start = np.asarray(TASK_WEIGHTS, np.float32)\n"
+            "    weights = tf.Variable(start * len(TASKS) / start.sum(), trainable=False)\n"
+            "    train_step = make_train_step(model, optimizer, weights)\n",
+            gradnorm(soft), shown=", weights.numpy()")
+    if name == "pcgrad":
+        return Weighting(
+            "PCGrad (conflicting task gradients projected apart)",
+            "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
+            pcgrad(soft), (FLATTEN, PCGRAD_PROJECT),
+            # The step number (1-based) seeds PCGrad's random order.
+            call="train_step(x, y, tf.constant(step, tf.int64))")
+    if name == "mgda":
+        return Weighting(
+            "MGDA (the trunk follows a min-norm gradient combination)",
+            "    alpha = tf.Variable(np.full(len(TASKS), 1.0 / len(TASKS), np.float32),\n"
+            "                        trainable=False)\n"
+            "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
+            "alpha)\n",
+            mgda(soft), (FLATTEN, MIN_NORM_TWO if tasks == 2 else MIN_NORM_MANY),
+            shown=", alpha.numpy()")
+    raise ValueError(f"unknown weighting {name!r}")
+
+
+# --- the training loops (mtl_studio/training/trainer.py) -------------------------
+
+JOINT_TRAIN = '''
+def train(model, data, epochs, max_steps):
+    """${docstring}"""
+    (train_x, train_y), val = data
+    n = rows_of(train_x)
+    batch = min(BATCH_SIZE, n)
+    steps_per_epoch = max(1, n // batch)
+    optimizer = OPTIMIZER(learning_rate=LEARNING_RATE)
+${setup}    step_losses = []
+    for epoch in range(epochs):
+        # An epoch's batches are a pure function of (SEED, epoch), as in MTL Studio.
+        order = np.random.default_rng([SEED, epoch]).permutation(n)
+        epoch_losses = []
+        for rows in order[: steps_per_epoch * batch].reshape(-1, batch):
+            x = {name: values[rows] for name, values in train_x.items()}
+            y = {task: values[rows] for task, values in train_y.items()}
+            step = len(step_losses) + 1
+            losses = ${call}.numpy()
+            for task, loss in zip(TASKS, losses):
+                check_finite(loss, task, step)
+            step_losses.append(losses)
+            epoch_losses.append(losses)
+            if step == max_steps:
+                print(f"stopped after {max_steps} steps")
+                return step_losses
+        means = dict(zip(TASKS, np.mean(epoch_losses, axis=0)))
+${epoch_end}        val_losses = validation_losses(model, val, batch)
+        report(epoch, epochs, means, val_losses${shown})
+    return step_losses
+'''
+
+ALTERNATING_TRAIN = '''
+def make_train_step(model, k, optimizer, variables):
+    """One step of task k: its weighted loss on its batch updates only the
+    layers that feed it (the shared trunk and its head)."""
+    task = TASKS[k]
+
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            loss = LOSSES[task](y, out[task])
+            weighted = TASK_WEIGHTS[k] * loss
+        grads = tape.gradient(weighted, variables)
+        optimizer.apply(grads, variables)
+        return loss
+
+    return CompiledStep(train_step)
+
+
+def epoch_plan(epoch, sizes, batches, steps):
+    """The task of each step and its batch rows: a pure function of (SEED,
+    epoch), as in MTL Studio. Each task walks through its data set's rows,
+    a new order per pass."""
+    rng = np.random.default_rng([SEED, epoch, 1])
+${schedule}    rows = np.zeros((steps, max(batches)), np.int32)
+    for k, task in enumerate(TASKS):
+        d = TASK_DATASET[task]
+        n, b = sizes[d], batches[d]
+        where = np.flatnonzero(task_ids == k)
+        per_pass = max(1, n // b)
+        for pass_no in range(math.ceil(len(where) / per_pass)):
+            order = np.random.default_rng([SEED, epoch, 2, k, pass_no]).permutation(n)
+            block = where[pass_no * per_pass:(pass_no + 1) * per_pass]
+            rows[block, :b] = order[: len(block) * b].reshape(len(block), b)
+    return task_ids, rows
+
+
+def train(model, datasets, epochs, max_steps):
+    """Alternating training: each step takes a batch of one task (schedule:
+    ${schedule_doc}) and updates the layers that feed it with the task's
+    own optimizer. Returns each step's task losses (NaN for the tasks a
+    step skips)."""
+    sizes = [rows_of(train_x) for (train_x, _), _ in datasets]
+    batches = [min(BATCH_SIZE, n) for n in sizes]
+    # An epoch is as many steps as there are batches in all data sets together.
+    steps_per_epoch = sum(max(1, n // b) for n, b in zip(sizes, batches))
+    train_steps = []
+    for k, task in enumerate(TASKS):
+        variables = weights_of(model, TASK_LAYERS[task])
+        optimizer_class, learning_rate = TASK_OPTIMIZERS[task]
+        optimizer = optimizer_class(learning_rate=learning_rate)
+        optimizer.build(variables)
+        train_steps.append(make_train_step(model, k, optimizer, variables))
+    step_losses = []
+    for epoch in range(epochs):
+        task_ids, batch_rows = epoch_plan(epoch, sizes, batches, steps_per_epoch)
+        epoch_losses = {task: [] for task in TASKS}
+        for k, rows in zip(task_ids, batch_rows):
+            task = TASKS[k]
+            d = TASK_DATASET[task]
+            (train_x, train_y), _ = datasets[d]
+            rows = rows[: batches[d]]
+            x = {name: values[rows] for name, values in train_x.items()}
+            step = len(step_losses) + 1
+            loss = float(train_steps[k](x, train_y[task][rows]))
+            check_finite(loss, task, step)
+            losses = np.full(len(TASKS), np.nan)
+            losses[k] = loss
+            step_losses.append(losses)
+            epoch_losses[task].append(loss)
+            if step == max_steps:
+                print(f"stopped after {max_steps} steps")
+                return step_losses
+        means = {task: np.mean(values) for task, values in epoch_losses.items() if values}
+        val_losses = {}
+        for d, (_, val) in enumerate(datasets):
+            val_losses.update(validation_losses(model, val, batches[d]))
+        report(epoch, epochs, means, val_losses)
+    return step_losses
+'''
+
+SCHEDULES = {
+    "random": ("random, with SCHEDULE_WEIGHTS",
+               "    p = np.array(SCHEDULE_WEIGHTS, np.float64)\n"
+               "    task_ids = rng.choice(len(TASKS), size=steps, p=p / p.sum())\n"),
+    "proportional": ("random, in proportion to the training rows",
+                     "    p = np.array([sizes[TASK_DATASET[task]] for task in TASKS], "
+                     "np.float64)\n"
+                     "    task_ids = rng.choice(len(TASKS), size=steps, p=p / p.sum())\n"),
+    "round_robin": ("round robin",
+                    "    task_ids = np.arange(steps) % len(TASKS)\n"),
+}
+
+REPORT = '''
+def check_finite(loss, task, step):
+    """Stop at the first loss that is not a number, as MTL Studio does."""
+    if not np.isfinite(loss):
+        raise SystemExit(f"the loss of task {task!r} became NaN or infinite at step {step}: "
+                         "lower the learning rate, or standardise the data")
+
+
+def validation_losses(model, val, batch):
+    """Each task's loss on the validation rows (none without a validation split)."""
+    val_x, val_y = val
+    n = rows_of(val_y)
+    if n == 0:
+        return {}
+    pred = model.predict(val_x, batch_size=1024, verbose=0)
+    losses = {task: float(LOSSES[task](val_y[task], pred[task])) for task in val_y}
+${batch_sum}    return losses
+
+
+def report(epoch, epochs, train_losses, val_losses, weights=None):
+    """One line per epoch: each task's mean training loss, validation loss
+    and (when they change) weight."""
+    def listed(values):
+        return "  ".join(f"{task} {value:.4g}" for task, value in values.items())
+
+    line = f"epoch {epoch + 1}/{epochs}  loss: {listed(train_losses)}"
+    if val_losses:
+        line += f"  | val loss: {listed(val_losses)}"
+    if weights is not None:
+        line += f"  | weights: {listed(dict(zip(TASKS, weights)))}"
+    print(line, flush=True)
+'''
+
+BATCH_SUM = '''\
+    for task in BATCH_SUM_TASKS:  # a sum over the batch: scaled to one training batch
+        if task in losses:
+            losses[task] *= batch / n
+'''
+
+MAIN = '''
+
+def write_losses(path, step_losses, model):
+    """Each task's training loss per step (null where a step skipped the
+    task), and the model's layer names: for comparisons with MTL Studio."""
+    losses = np.array(step_losses, np.float64).reshape(-1, len(TASKS))
+    data = {
+        "tasks": TASKS,
+        "losses": {task: [None if np.isnan(v) else float(v) for v in losses[:, k]]
+                   for k, task in enumerate(TASKS)},
+        "layers": [layer.name for layer in model.layers],
+    }
+    Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of 1 or more, got {text}")
+    return value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--epochs", type=positive, default=EPOCHS,
+                        help=f"epochs to train (default {EPOCHS})")
+    parser.add_argument("--steps", type=positive, metavar="N",
+                        help="stop after N training steps")
+    parser.add_argument("--losses-json", type=Path, metavar="FILE",
+                        help="write each task's loss per training step to FILE")
+    parser.add_argument("--no-save", action="store_true",
+                        help=f"do not save the trained model to {MODEL_FILE.name}")
+    args = parser.parse_args(argv)
+    data = load_data()
+    model = build_model()
+    step_losses = train(model, data, args.epochs, args.steps)
+    if args.losses_json:
+        write_losses(args.losses_json, step_losses, model)
+    if not args.no_save:
+        model.save(MODEL_FILE)
+        print(f"saved the trained model to {MODEL_FILE}")
+
+
+if __name__ == "__main__":
+    main()
+'''

@@ -1,0 +1,526 @@
+"""The exported training script: the same data, model and step losses as
+MTL Studio's Trainer, from a file that imports only numpy, TensorFlow and
+the standard library.
+
+Speed: importing TensorFlow costs several seconds per process, so every
+exported script runs in ONE subprocess (a runner that executes each script
+with runpy.run_path(script, run_name="__main__"), which is what
+`python script.py` does, with sys.argv set to the script's flags). The
+runner starts first; the Trainer's reference losses are computed in this
+process while it works, so the two use both cores.
+
+Tolerance: the script's step losses equal the Trainer's bit for bit on this
+machine (same data, same batch order, same operations, both compiled with
+XLA). The comparison still allows rtol 1e-5: the Trainer compiles several
+steps into one XLA call and the script one step per call, and XLA is free
+to fuse the two programs differently, which could move the last bit of a
+float32 and grow over a few tens of steps. A real mismatch (another batch,
+seed, weight or operation) changes the losses by far more than 1e-3.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import runpy
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtl_studio.core.fileformat import load
+from mtl_studio.core.project import Project
+from mtl_studio.core.settings import DataSource, OptimizerSpec
+from mtl_studio.core.tasks import Task
+from mtl_studio.data.prepare import prepare
+from mtl_studio.examples import examples
+from mtl_studio.export.script import ScriptExportError, script_text, write_script
+from mtl_studio.training import events as ev
+from mtl_studio.training import weighting
+from mtl_studio.training.builder import build_model
+from mtl_studio.training.tf_import import keras, tf
+from mtl_studio.training.trainer import Trainer
+from tests.helpers import chain, cnn_without_flatten, node
+from tests.training.conftest import regression_project
+
+RTOL = 1e-5  # see the module docstring
+ALLOWED_IMPORTS = {"numpy", "tensorflow", "keras"}
+
+RUNNER = '''\
+"""Run exported scripts one after another in this process, as `python
+SCRIPT ARGS...` would, so TensorFlow is imported once for all of them."""
+import json, runpy, sys, traceback
+
+failed = []
+for script, args in json.loads(sys.argv[1]):
+    sys.argv = [script, *args]
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except BaseException:
+        traceback.print_exc()
+        failed.append(script)
+print("FAILED:", failed)
+sys.exit(1 if failed else 0)
+'''
+
+
+# --- test projects --------------------------------------------------------------------
+
+def tiny_arrays(n: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    return {"x": x,
+            "a": 2 * x[:, :1] + 0.1 * rng.normal(size=(n, 1)),
+            "b": np.stack([x[:, 1] - x[:, 2], x[:, 3]], axis=1),
+            "c": np.where(x[:, 4] + x[:, 5] > 0, "yes", "no")}
+
+
+def write_npz(path: Path, n: int, seed: int) -> Path:
+    arrays = tiny_arrays(n, seed)
+    np.savez(path, x=arrays["x"], a=arrays["a"], b=arrays["b"])
+    return path
+
+
+def write_csv(path: Path, n: int, seed: int) -> Path:
+    arrays = tiny_arrays(n, seed)
+    header = [f"x{i}" for i in range(1, 7)] + ["a", "b1", "b2", "c"]
+    rows = [",".join(header)]
+    for i in range(n):
+        numbers = [*arrays["x"][i], arrays["a"][i, 0], *arrays["b"][i]]
+        rows.append(",".join(f"{v:.6f}" for v in numbers) + f",{arrays['c'][i]}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def tiny(folder: Path, mode: str = "joint", weighting: str = "fixed", epochs: int = 2) -> Project:
+    """tests/training's two-task regression project (trunk, out_a; trunk,
+    head_b, out_b) on an NPZ file of 80 rows: 64 train, 8 steps an epoch."""
+    p = regression_project(mode, weighting)
+    p.training.epochs = epochs
+    p.data = DataSource("npz", path=str(write_npz(folder / "tiny.npz", 80, 1)),
+                        inputs={"x": ["x"]}, standardize_targets=True)
+    p.training.validation_split = 0.2
+    p.task("a").target = ["a"]
+    p.task("b").target = ["b"]
+    return p
+
+
+def tiny_three(folder: Path, mode: str, weighting: str) -> Project:
+    """Three tasks on a CSV file: the two regressions and a binary class
+    given as text labels ("yes" / "no")."""
+    p = regression_project(mode, weighting)
+    node(p, "out_c", "Output", units=1, activation="sigmoid")
+    chain(p, "trunk", "out_c")
+    p.add_task(Task("c", "out_c", "binary_crossentropy", weight=0.7, target=["c"]))
+    p.data = DataSource("csv", path=str(write_csv(folder / "three.csv", 80, 2)),
+                        inputs={"x": [f"x{i}" for i in range(1, 7)]})
+    p.training.validation_split = 0.2
+    p.task("a").target = ["a"]
+    p.task("b").target = ["b1", "b2"]
+    return p
+
+
+def alternating_own_data(folder: Path) -> Project:
+    """Alternating, task b on its own data set and with its own SGD; the
+    proportional schedule draws tasks by their data sets' sizes."""
+    p = tiny(folder, "alternating")
+    p.training.schedule = "proportional"
+    b = p.task("b")
+    b.data = DataSource("npz", path=str(write_npz(folder / "b_only.npz", 60, 3)),
+                        inputs={"x": ["x"]})
+    b.optimizer = OptimizerSpec("sgd", 0.01)
+    return p
+
+
+@dataclass
+class Case:
+    name: str
+    project: Project
+    project_dir: Path
+    steps: int
+    save: bool = False
+    script: Path = field(init=False)
+
+
+def example_case(name: str) -> Case:
+    path = examples()[name]
+    return Case(name, load(path), path.parent, 30)
+
+
+def make_cases(folder: Path) -> dict[str, Case]:
+    cases = [
+        # 30 steps cross the end of the first epoch (energy: 19 steps, tutorial: 25).
+        example_case("tutorial"),       # alternating, generator data, l2 loss
+        example_case("energy"),         # joint, fixed weights, CSV
+        example_case("energy_mixed"),   # joint, uncertainty, a class mapped from 3.5 / 7.0
+        Case("soft_sharing", tiny(folder, "soft_sharing"), folder, 12, save=True),
+        # PCGrad adds the penalty's gradient to the projected ones.
+        Case("soft_sharing_pcgrad", tiny(folder, "soft_sharing", "pcgrad"), folder, 12),
+        Case("gradnorm", tiny(folder, "joint", "gradnorm"), folder, 12),
+        # DWA changes the weights from the third epoch on.
+        Case("dwa", tiny(folder, "joint", "dwa", epochs=3), folder, 20),
+        # Three tasks: MGDA's Frank-Wolfe solver; CSV data with text labels.
+        Case("mgda", tiny_three(folder, "joint", "mgda"), folder, 12),
+        Case("alternating_own_data", alternating_own_data(folder), folder, 14),
+    ]
+    for case in cases:
+        # Speed only: the Trainer compiles its call once per length of call,
+        # so calls of a whole epoch compile once where 20 + 5 compile twice.
+        # The losses do not depend on it (tests/training's resume test).
+        case.project.training.steps_per_call = 10000
+        case.script = folder / f"{case.name}.py"
+        write_script(case.project, case.project_dir, case.script)
+    return {case.name: case for case in cases}
+
+
+CASE_NAMES = ["tutorial", "energy", "energy_mixed", "soft_sharing", "soft_sharing_pcgrad",
+              "gradnorm", "dwa", "mgda", "alternating_own_data"]
+
+
+# --- running ----------------------------------------------------------------------------
+
+def trainer_run(project: Project, project_dir: Path, steps: int):
+    """The Trainer's first `steps` step losses per task, and its model's layer names."""
+    batches: list = []
+    trainer = Trainer(project, project_dir, flush_seconds=0)
+
+    def record(events):
+        batches.extend(e for e in events if isinstance(e, ev.StepLosses))
+        if trainer.step >= steps:
+            trainer.stop()
+
+    trainer.callback = record
+    finished = trainer.run()
+    assert finished.status in ("stopped", "completed"), finished.message
+    losses = {t: np.concatenate([e.losses[t] for e in batches]) for t in trainer.tasks}
+    assert all(len(v) >= steps for v in losses.values())
+    return {t: v[:steps] for t, v in losses.items()}, [l.name for l in trainer.model.layers]
+
+
+class Runs:
+    def __init__(self, cases: dict[str, Case], folder: Path) -> None:
+        self.cases = cases
+        jobs = []
+        for case in cases.values():
+            args = ["--steps", str(case.steps), "--losses-json", str(self.json_of(case))]
+            jobs.append([str(case.script), args + ([] if case.save else ["--no-save"])])
+        runner = folder / "runner.py"
+        runner.write_text(RUNNER)
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        self.process = subprocess.Popen(
+            [sys.executable, str(runner), json.dumps(jobs)], cwd=folder, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Meanwhile, on the other core: the Trainer on the same projects.
+        try:
+            self.reference = {name: trainer_run(c.project, c.project_dir, c.steps)
+                              for name, c in cases.items()}
+        finally:
+            self.output, _ = self.process.communicate(timeout=600)
+
+    @staticmethod
+    def json_of(case: Case) -> Path:
+        return case.script.with_suffix(".losses.json")
+
+    def script_result(self, name: str) -> dict:
+        path = self.json_of(self.cases[name])
+        assert path.exists(), f"the script of {name} wrote no losses:\n{self.output[-4000:]}"
+        return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory) -> dict[str, Case]:
+    return make_cases(tmp_path_factory.mktemp("scripts"))
+
+
+@pytest.fixture(scope="module")
+def runs(cases) -> Runs:
+    return Runs(cases, next(iter(cases.values())).script.parent)
+
+
+# --- the losses ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_script_step_losses_match_the_trainer(runs, name):
+    result = runs.script_result(name)
+    reference, layers = runs.reference[name]
+    assert result["tasks"] == list(reference)
+    for task, expected in reference.items():
+        got = np.array([np.nan if v is None else v for v in result["losses"][task]])
+        assert len(got) == runs.cases[name].steps
+        # Alternating: the same task trained at each step (NaN where skipped).
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected), err_msg=task)
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=0, equal_nan=True,
+                                   err_msg=f"{name}: task {task}")
+    # The builder's layer names, in its order.
+    assert result["layers"] == layers
+
+
+def test_the_runner_ran_every_script(runs):
+    assert runs.process.returncode == 0, runs.output[-4000:]
+
+
+def test_the_script_saves_the_trained_model_next_to_itself(runs):
+    saved = runs.cases["soft_sharing"].script.with_suffix(".keras")
+    model = keras().saving.load_model(saved, safe_mode=True)
+    assert set(model.output_names) == {"out_a", "out_b"}
+    assert not runs.cases["gradnorm"].script.with_suffix(".keras").exists()  # --no-save
+
+
+# --- the data and the model, in this process ----------------------------------------------
+
+def exported(script: Path) -> dict:
+    """The script's functions, without running its main()."""
+    return runpy.run_path(str(script), run_name="exported")
+
+
+def assert_same_split(got: tuple, expected) -> None:
+    inputs, targets = got
+    assert list(inputs) == list(expected.inputs) and list(targets) == list(expected.targets)
+    for name in expected.inputs:
+        assert inputs[name].dtype == expected.inputs[name].dtype
+        np.testing.assert_array_equal(inputs[name], expected.inputs[name])
+    for name in expected.targets:
+        assert targets[name].dtype == expected.targets[name].dtype
+        np.testing.assert_array_equal(targets[name], expected.targets[name])
+
+
+def assert_same_data(script: Path, project: Project, project_dir: Path | None) -> None:
+    data = exported(script)["load_data"]()
+    prepared = prepare(project, project_dir)
+    datasets = data if project.training.mode == "alternating" else [data]
+    assert len(datasets) == len(prepared.datasets)
+    for (train, val), expected in zip(datasets, prepared.datasets):
+        assert_same_split(train, expected.train)
+        assert_same_split(val, expected.val)
+
+
+@pytest.mark.parametrize("name", ["tutorial", "energy_mixed", "mgda", "alternating_own_data"])
+def test_script_data_are_the_prepared_arrays(cases, name):
+    case = cases[name]
+    assert_same_data(case.script, case.project, case.project_dir)
+
+
+def generator_project(generator: str, params: dict, width: int, units: int) -> Project:
+    p = Project("generated")
+    node(p, "X", "Input", shape=[width])
+    node(p, "trunk", "Dense", units=4)
+    node(p, "out_1", "Output", units=units)
+    node(p, "out_2", "Output", units=units)
+    chain(p, "X", "trunk", "out_1")
+    chain(p, "trunk", "out_2")
+    p.add_task(Task("t1", "out_1", "mse", target=["y1"]))
+    p.add_task(Task("t2", "out_2", "huber", target=["y2"]))
+    p.data = DataSource("generator", generator, params, inputs={"X": ["X"]},
+                        standardize_targets=True)
+    return p
+
+
+@pytest.mark.parametrize("generator, params, width, units", [
+    ("correlated_regression", {"examples": 60, "features": 5, "sin_terms": 3}, 5, 1),
+    ("scale_regression", {"examples": 50, "input_dim": 4, "output_dim": 3}, 4, 3),
+])
+def test_inline_generators_give_the_same_examples(tmp_path, generator, params, width, units):
+    project = generator_project(generator, params, width, units)
+    script = tmp_path / "generated.py"
+    write_script(project, None, script)
+    text = script.read_text()
+    assert f"def {generator}(p" in text
+    others = {"tutorial_uniform", "correlated_regression", "scale_regression"} - {generator}
+    assert not any(f"def {name}(" in text for name in others)  # only the one it uses
+    assert_same_data(script, project, None)
+
+
+def zoo(mode: str) -> Project:
+    """Every kind of layer once: two inputs, a shared trunk, two heads."""
+    p = Project("zoo: every layer")
+    node(p, "tokens", "Input", shape=[12], dtype="int32")
+    node(p, "emb", "Embedding", input_dim=50, output_dim=8)
+    node(p, "conv1", "Conv1D", filters=6, kernel_size=3, padding="same")
+    node(p, "pool1", "MaxPooling1D")
+    node(p, "lstm", "LSTM", units=5, return_sequences=True, dropout=0.1)
+    node(p, "bi", "Bidirectional", layer="GRU", units=4, merge_mode="sum")
+    node(p, "image", "Input", shape=[8, 8, 1])
+    node(p, "conv2", "Conv2D", filters=4, kernel_size=3, strides=1, use_bias=False)
+    node(p, "avg", "AveragePooling2D", pool_size=2, strides=1)
+    node(p, "bn", "BatchNormalization", momentum=0.9)
+    node(p, "gmax", "GlobalMaxPooling2D")
+    node(p, "dense", "Dense", units=6, activation="tanh")
+    node(p, "drop", "Dropout", rate=0.25)
+    node(p, "act", "Activation", activation="elu")
+    node(p, "cat", "Concatenate")
+    node(p, "ln", "LayerNormalization", epsilon=0.01)
+    node(p, "d1", "Dense", units=4)
+    node(p, "d2", "Dense", units=4, activation="linear")
+    node(p, "add", "Add")
+    node(p, "out_a", "Output", units=1)
+    node(p, "rs", "Reshape", target_shape=[5, 2])
+    node(p, "gavg", "GlobalAveragePooling1D")
+    node(p, "flat", "Flatten")
+    node(p, "out_b", "Output", units=3, activation="softmax")
+    chain(p, "tokens", "emb", "conv1", "pool1", "lstm", "bi", "cat")
+    chain(p, "image", "conv2", "avg", "bn", "gmax", "dense", "drop", "act", "cat")
+    chain(p, "cat", "ln", "d1", "add", "out_a")
+    chain(p, "ln", "d2", "add")
+    chain(p, "ln", "rs", "gavg", "flat", "out_b")
+    p.add_task(Task("a", "out_a", "mse", target=["Y1"]))
+    p.add_task(Task("b", "out_b", "sparse_categorical_crossentropy", target=["Y2"]))
+    p.training.mode = mode
+    p.data = DataSource("generator", "tutorial_uniform", inputs={"tokens": ["X"], "image": ["X"]})
+    return p
+
+
+@pytest.mark.parametrize("mode", ["joint", "soft_sharing"])
+def test_script_model_is_the_builder_model_layer_for_layer(tmp_path, mode):
+    project = zoo(mode)
+    script = tmp_path / "zoo.py"
+    write_script(project, None, script)
+    text = script.read_text()
+    if mode == "joint":
+        assert 'dense = layers.Dense(6, activation="tanh", name="dense")(gmax)' in text
+    else:  # the trunk's copy in task a's tower
+        assert 'dense_a = layers.Dense(6, activation="tanh", name="dense_a")(gmax_a)' in text
+    ours = exported(script)["build_model"]()
+    theirs = build_model(project).model
+    assert [l.name for l in ours.layers] == [l.name for l in theirs.layers]
+    for mine, built in zip(ours.layers, theirs.layers):
+        assert mine.get_config() == built.get_config(), mine.name
+    # Same seed, same creation order: the same initial weights.
+    for mine, built in zip(ours.weights, theirs.weights):
+        assert mine.path == built.path
+        np.testing.assert_array_equal(mine.numpy(), built.numpy())
+
+
+def test_script_mgda_and_pcgrad_helpers_are_the_trainer_s(tmp_path):
+    """The variants the full runs above do not take: MGDA's closed form for
+    two tasks, and PCGrad's random order among three."""
+    t = tf()
+    flat = t.constant(np.random.default_rng(0).normal(size=(2, 40)), t.float32)
+    script = tmp_path / "mgda.py"
+    write_script(tiny(tmp_path, "joint", "mgda"), tmp_path, script)
+    ours = exported(script)["min_norm_coefficients"](flat)
+    np.testing.assert_array_equal(ours, weighting.min_norm_coefficients(flat))
+    flat = t.constant(np.random.default_rng(1).normal(size=(3, 40)), t.float32)
+    project = tiny_three(tmp_path, "joint", "pcgrad")
+    project.training.seed = 7
+    write_script(project, tmp_path, script)
+    pcgrad_project = exported(script)["pcgrad_project"]
+    for step in (1, 2, 9):
+        ours = pcgrad_project(flat, t.constant(step, t.int64))
+        np.testing.assert_array_equal(ours, weighting.pcgrad_project(flat, step, 7))
+
+
+# --- the text ---------------------------------------------------------------------------
+
+def imported_modules(text: str) -> set[str]:
+    found = set()
+    for item in ast.walk(ast.parse(text)):
+        if isinstance(item, ast.Import):
+            found |= {alias.name for alias in item.names}
+        elif isinstance(item, ast.ImportFrom):
+            found.add(item.module)
+    return found
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_script_imports_numpy_tensorflow_and_the_standard_library_only(cases, name):
+    text = cases[name].script.read_text()
+    modules = imported_modules(text)
+    assert not any(m.split(".")[0] == "mtl_studio" for m in modules)
+    assert {m.split(".")[0] for m in modules} <= ALLOWED_IMPORTS | sys.stdlib_module_names
+    assert "import mtl_studio" not in text and "from mtl_studio" not in text
+
+
+def test_script_carries_only_the_code_its_project_needs(cases):
+    fixed = cases["energy"].script.read_text()
+    for absent in ("gradnorm", "GradNorm", "pcgrad", "min_norm", "dwa_weights", "log_var",
+                   "soft_sharing_penalty", "epoch_plan", "read_npz", "class_ids"):
+        assert absent not in fixed
+    assert "def read_csv(" in fixed and "OPTIMIZER = keras.optimizers.Adam" in fixed
+    gradnorm = cases["gradnorm"].script.read_text()
+    assert "GRADNORM_ALPHA = 1.5" in gradnorm and "LAST_SHARED_LAYERS = [\"trunk\"]" in gradnorm
+    assert "read_csv" not in gradnorm and "def read_npz(" in gradnorm
+    soft = cases["soft_sharing"].script.read_text()
+    assert 'TIED_LAYERS = [["trunk_a", "trunk_b"]]' in soft
+    assert "Frank-Wolfe" in cases["mgda"].script.read_text()
+    tutorial = cases["tutorial"].script.read_text()
+    assert "def tutorial_uniform(p" in tutorial and "l2_loss" in tutorial
+    assert 'shared = layers.Dense(20, activation="relu", name="shared")(X)' in tutorial
+
+
+def test_script_header_and_data_paths(cases):
+    energy = cases["energy"]
+    text = energy.script.read_text()
+    assert text.startswith('"""Train the multi-task model of an MTL Studio project.')
+    assert '"Energy efficiency: heating and cooling loads"' in " ".join(text.split())
+    assert "MTL Studio 0.1.0" in text and "energy.keras" in text
+    # The data lies far from the script: an absolute path.
+    data = (energy.project_dir / "../data/energy_efficiency.csv").resolve()
+    assert f'DATA_FILE = Path("{data.as_posix()}")' in text
+    # The data next to the script: relative to the script.
+    assert 'DATA_FILE = Path(__file__).parent / "tiny.npz"' in cases["gradnorm"].script.read_text()
+    own = cases["alternating_own_data"].script.read_text()
+    assert 'DATA_FILE_B = Path(__file__).parent / "b_only.npz"' in own
+    assert "def load_b_data():" in own and "def load_project_data():" in own
+
+
+def test_script_text_writes_absolute_paths_without_an_output(cases):
+    case = cases["gradnorm"]
+    text = script_text(case.project, case.project_dir)
+    assert f'DATA_FILE = Path("{(case.project_dir / "tiny.npz").as_posix()}")' in text
+
+
+def test_the_module_imports_neither_tensorflow_nor_qt():
+    code = ("import sys, mtl_studio.export.script\n"
+            "print(','.join(m for m in ('tensorflow', 'keras', 'PySide6') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+# --- errors -----------------------------------------------------------------------------
+
+def test_an_unwritable_path_names_the_file(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    out = tmp_path / "a_file" / "train.py"
+    with pytest.raises(ScriptExportError, match=str(out).replace("\\", "\\\\")):
+        write_script(tiny(tmp_path), tmp_path, out)
+    missing = tmp_path / "no_such_folder" / "train.py"
+    with pytest.raises(ScriptExportError, match="no_such_folder"):
+        write_script(tiny(tmp_path), tmp_path, missing)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    out = tmp_path / "train.py"
+    out.write_text("old")
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(ScriptExportError, match="Permission denied"):
+        write_script(tiny(tmp_path), tmp_path, out)
+    assert out.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.npz", "train.py"]
+
+
+def test_projects_that_cannot_train_are_refused(tmp_path):
+    with pytest.raises(ScriptExportError, match="problem"):
+        script_text(cnn_without_flatten(), None)
+    separate = alternating_own_data(tmp_path)
+    separate.training.mode = "joint"
+    with pytest.raises(ScriptExportError, match="alternating"):
+        script_text(separate, tmp_path)
+    unmapped = tiny(tmp_path)
+    unmapped.data.inputs = {}
+    with pytest.raises(ScriptExportError, match="no columns mapped"):
+        script_text(unmapped, tmp_path)
+    no_trunk = tiny(tmp_path, weighting="gradnorm")
+    for edge in list(no_trunk.edges):
+        if edge.source == "trunk" and edge.target == "head_b":
+            no_trunk.disconnect(edge)
+    no_trunk.connect(type(edge)("x", "head_b", 0))
+    with pytest.raises(ScriptExportError, match="needs a shared"):
+        script_text(no_trunk, tmp_path)
