@@ -157,12 +157,13 @@ def make_cases(folder: Path) -> dict[str, Case]:
         example_case("tutorial"),       # alternating, generator data, l2 loss
         example_case("energy"),         # joint, fixed weights, CSV
         example_case("energy_mixed"),   # joint, uncertainty, a class mapped from 3.5 / 7.0
-        Case("soft_sharing", tiny(folder, "soft_sharing"), folder, 12, save=True),
+        # Soft sharing: towers, and the penalty added to the weighted sum (as
+        # with fixed weights); DWA changes the weights from the third epoch on.
+        Case("soft_sharing_dwa", tiny(folder, "soft_sharing", "dwa", epochs=3), folder, 20,
+             save=True),
         # PCGrad adds the penalty's gradient to the projected ones.
         Case("soft_sharing_pcgrad", tiny(folder, "soft_sharing", "pcgrad"), folder, 12),
         Case("gradnorm", tiny(folder, "joint", "gradnorm"), folder, 12),
-        # DWA changes the weights from the third epoch on.
-        Case("dwa", tiny(folder, "joint", "dwa", epochs=3), folder, 20),
         # Three tasks: MGDA's Frank-Wolfe solver; CSV data with text labels.
         Case("mgda", tiny_three(folder, "joint", "mgda"), folder, 12),
         Case("alternating_own_data", alternating_own_data(folder), folder, 14),
@@ -177,8 +178,8 @@ def make_cases(folder: Path) -> dict[str, Case]:
     return {case.name: case for case in cases}
 
 
-CASE_NAMES = ["tutorial", "energy", "energy_mixed", "soft_sharing", "soft_sharing_pcgrad",
-              "gradnorm", "dwa", "mgda", "alternating_own_data"]
+CASE_NAMES = ["tutorial", "energy", "energy_mixed", "soft_sharing_dwa", "soft_sharing_pcgrad",
+              "gradnorm", "mgda", "alternating_own_data"]
 
 
 # --- running ----------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_the_runner_ran_every_script(runs):
 
 
 def test_the_script_saves_the_trained_model_next_to_itself(runs):
-    saved = runs.cases["soft_sharing"].script.with_suffix(".keras")
+    saved = runs.cases["soft_sharing_dwa"].script.with_suffix(".keras")
     model = keras().saving.load_model(saved, safe_mode=True)
     assert set(model.output_names) == {"out_a", "out_b"}
     assert not runs.cases["gradnorm"].script.with_suffix(".keras").exists()  # --no-save
@@ -443,8 +444,8 @@ def test_script_carries_only_the_code_its_project_needs(cases):
     gradnorm = cases["gradnorm"].script.read_text()
     assert "GRADNORM_ALPHA = 1.5" in gradnorm and "LAST_SHARED_LAYERS = [\"trunk\"]" in gradnorm
     assert "read_csv" not in gradnorm and "def read_npz(" in gradnorm
-    soft = cases["soft_sharing"].script.read_text()
-    assert 'TIED_LAYERS = [["trunk_a", "trunk_b"]]' in soft
+    soft = cases["soft_sharing_dwa"].script.read_text()
+    assert 'TIED_LAYERS = [["trunk_a", "trunk_b"]]' in soft and "DWA_TEMPERATURE = 2.0" in soft
     assert "Frank-Wolfe" in cases["mgda"].script.read_text()
     tutorial = cases["tutorial"].script.read_text()
     assert "def tutorial_uniform(p" in tutorial and "l2_loss" in tutorial
