@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from .atomic import write_text
 from .catalogue import KINDS
 from .datafiles import absolute, fingerprint, relative, sources
 from .graph import Edge, GraphError, Node
@@ -184,22 +184,12 @@ def save(project: Project, path: str | os.PathLike) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     _refresh_fingerprints(project, folder)
     text = dumps(project, folder)
+    if not folder.is_dir():
+        raise ProjectError("", f"cannot write to {folder}: the folder does not exist",
+                           str(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        write_text(path, text)
     except OSError as exc:
-        raise ProjectError("", f"cannot write to {folder}: {exc.strerror or exc}",
-                           str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise ProjectError("", f"cannot write the file: {exc.strerror or exc}", str(path)) from None
 
 

@@ -15,7 +15,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication
 
+from ..core.atomic import write_bytes
 from ..core.project import Project
 from ..core.tasks import INPUT_COLOR, TRUNK_COLOR
 from ..ui.canvas.items import TEXT
@@ -312,23 +312,11 @@ def write_atomic(out: Path, data: bytes) -> None:
     """A temporary file in the same folder, then a rename: a failed export
     never leaves half an image where a good one was."""
     folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise DiagramError(out, f"cannot write to {folder}: the folder does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+        write_bytes(out, data)
     except OSError as exc:
-        raise DiagramError(out, f"cannot write to {folder}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); an image is meant to be shared.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise DiagramError(out, f"cannot write the file: {exc.strerror or exc}") from None
 
 

@@ -12,10 +12,10 @@ named after their nodes.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.atomic import replacing
 from ..core.catalogue import get_kind, keras_config
 from ..core.project import Project
 from ..core.validation import Problem, errors, validate
@@ -160,13 +160,5 @@ def save_keras(model, path: str | os.PathLike) -> None:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: a Keras model file must end in .keras")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras",
-                               dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
+    with replacing(path, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

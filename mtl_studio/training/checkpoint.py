@@ -8,13 +8,12 @@ always whole. Loaded with allow_pickle=False: nothing is unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import replacing
 FORMAT = "mtl-studio-checkpoint"
 VERSION = 1
 
@@ -29,15 +28,9 @@ def save(path: Path, values: dict[str, np.ndarray], meta: dict) -> None:
     record = json.dumps({"format": FORMAT, "version": VERSION, **meta})
     arrays = {f"v:{k}": np.asarray(v) for k, v in values.items()}
     arrays["meta"] = np.frombuffer(record.encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    with replacing(path) as tmp:
+        with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load(path: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import write_text
 from . import events as ev
 from .tf_import import tf
 
@@ -27,11 +26,7 @@ TENSORBOARD = "tensorboard"
 
 def write_json(path: Path, data: dict) -> None:
     """Atomically: a temporary file, then a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, allow_nan=False, default=_jsonable)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2, allow_nan=False, default=_jsonable) + "\n")
 
 
 def _jsonable(value):

@@ -19,7 +19,6 @@ from ..core.layout import layout_command
 from ..core.validation import errors
 from ..examples import examples
 from . import data_files, exchange
-from .background import run_in_background
 from .canvas.view import CanvasView
 from .data_panel import DataPanel
 from .document import Document

@@ -279,7 +279,7 @@ def test_a_model_xla_cannot_compile_falls_back_to_plain_tensorflow():
 
 def test_alternating_with_a_data_set_per_task():
     """Two tasks, two data sets of different sizes sharing the input."""
-    from mtl_studio.data.prepare import DataSet, PreparedData
+    from mtl_studio.data.prepare import PreparedData
 
     a_data, b_data = tiny_data(n=64, seed=1), tiny_data(n=40, seed=2)
     a_set, b_set = a_data.datasets[0], b_data.datasets[0]

@@ -15,7 +15,7 @@ from mtl_studio.data.table import ReadCancelled
 from mtl_studio.examples import examples
 from mtl_studio.ui import data_loader
 from mtl_studio.ui.background import wait_for_background
-from mtl_studio.ui.data_mapping import CLASSES, NAME, TARGET, TYPE, USE, Slot
+from mtl_studio.ui.data_mapping import CLASSES, TARGET, TYPE, USE, Slot
 from mtl_studio.ui.data_panel import DataPanel
 from mtl_studio.ui.document import Document
 from tests.helpers import two_task_project

@@ -3,17 +3,13 @@ real widgets, then checks on the project."""
 
 import json
 
-import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from mtl_studio.core.commands import MoveNodes, SetParam
 from mtl_studio.core.fileformat import dumps, load
-from mtl_studio.core.layout import auto_layout
 from mtl_studio.core.project import Project
 from mtl_studio.core.tasks import Task
-from mtl_studio.ui.document import Document
-from mtl_studio.ui.main_window import MainWindow
 from tests.helpers import chain, cnn_without_flatten, node, two_task_project
 from tests.ui.conftest import activate
 
