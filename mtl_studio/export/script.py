@@ -19,12 +19,12 @@ import json
 import keyword
 import os
 import re
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..core import atomic
 from ..core.catalogue import get_kind, keras_config
 from ..core.data_checks import source_groups
 from ..core.datafiles import absolute, relative
@@ -98,17 +98,9 @@ def write_script(project: Project, project_dir: Path | None, out: Path) -> None:
     """Write the script to `out` atomically (a temporary file, then a rename)."""
     out = Path(out)
     text = script_text(project, project_dir, out=out)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp",
-                                   dir=out.parent if str(out.parent) else ".")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a script is for reading and sharing
-        os.replace(tmp, out)
+        atomic.write_text(out, text)
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         raise ScriptExportError(f"{out}: cannot write the script: "
                                 f"{exc.strerror or exc}") from None
 
@@ -459,7 +451,9 @@ class _Script:
         self.groups = source_groups(project)
         self.losses = [t.loss for t in project.tasks]
         self.generated = ""  # generator code, when a data set is generated
-        self.data_sets = [self._data_set(i, s, t) for i, (s, t) in enumerate(self.groups)]
+        self.data_sets: list[DataSetCode] = []
+        for index, (source, tasks) in enumerate(self.groups):
+            self.data_sets.append(self._data_set(index, source, tasks))
 
     # --- data -------------------------------------------------------------------
 
@@ -476,51 +470,52 @@ class _Script:
 
     def _data_set(self, index: int, source: DataSource, tasks: list[Task]) -> DataSetCode:
         own = "" if _label(tasks) == "the project's data" else tasks[0].name
-        label = f"task {own}'s own data" if own else "the project's data"
-        suffix = f"_{own.upper()}" if own else ""
-        if index and not own:
-            suffix = f"_{index + 1}"
+        kind = "GENERATOR_PARAMS" if source.kind == "generator" else "DATA_FILE"
+        constant = f"{kind}_{own.upper()}" if own else kind
+        if constant in {d.constant for d in self.data_sets}:
+            constant += f"_{index + 1}"  # two task names that differ in case only
         function = "load_data"
         if len(self.groups) > 1:
             function = f"load_{own}_data" if own else "load_project_data"
-        if source.kind == "generator":
-            constant = f"GENERATOR_PARAMS{suffix}"
-            value = _literal(_generator_params(source, _label(tasks)))
-            code, name = generator_code(source.generator)
-            if code not in self.generated:
-                self.generated += code
-            read = f"{name}({constant})"
-            what = f"MTL Studio's generator '{source.generator}'"
-        else:
-            constant = f"DATA_FILE{suffix}"
-            value = self._path(source)
-            read = f"read_{source.kind}({constant})"
-            what = constant
+        label = f"task {own}'s own data" if own else "the project's data"
+        value, read, what = self._source_code(source, tasks, constant)
+        inputs, targets, scale_inputs, scale_targets = self._columns_code(source, tasks)
+        # One data set in alternating mode is still a list of data sets.
+        listed = self.alternating and len(self.groups) == 1
+        body = parts.fill(
+            parts.LOAD_DATA, function=function, what=f"{label[0].upper()}{label[1:]} ({what})",
+            read=read, inputs=inputs, targets=targets, open="[" if listed else "",
+            close="]" if listed else "", scale_inputs=_literal(scale_inputs),
+            scale_targets=_literal(scale_targets))
+        return DataSetCode(label, constant, value, function, body)
+
+    def _source_code(self, source: DataSource, tasks: list[Task],
+                     constant: str) -> tuple[str, str, str]:
+        """(the constant's value, the expression that reads the table, what
+        the table is), as code; a generator's functions join the script."""
+        if source.kind != "generator":
+            return self._path(source), f"read_{source.kind}({constant})", constant
+        code, name = generator_code(source.generator)
+        if code not in self.generated:
+            self.generated += code
+        return (_literal(_generator_params(source, _label(tasks))), f"{name}({constant})",
+                f"MTL Studio's generator '{source.generator}'")
+
+    def _columns_code(self, source: DataSource, tasks: list[Task]):
+        """The lines of the inputs and targets dictionaries, and the names
+        to standardise: prepare()'s column mapping and targets per loss."""
         shapes, _ = infer_shapes(self.project)
-        input_lines = []
-        for node in _inputs_of(self.project, tasks):
-            cast = ".astype(np.int32)" if node.params["dtype"] == "int32" else ""
-            input_lines.append(_wrapped(f"        {_literal(node.name)}: numbers(table, ",
-                                        source.inputs[node.id], f"){cast},", 8))
-        target_lines = [f"        {_literal(t.name)}: {_target_code(self.project, t, shapes)},"
-                        for t in tasks]
-        scale_inputs = [n.name for n in _inputs_of(self.project, tasks)
-                        if n.params["dtype"] != "int32"] if source.standardize_inputs else []
+        nodes = _inputs_of(self.project, tasks)
+        inputs = [_wrapped(f"        {_literal(n.name)}: numbers(table, ", source.inputs[n.id],
+                           ").astype(np.int32)," if n.params["dtype"] == "int32" else "),", 8)
+                  for n in nodes]
+        targets = [f"        {_literal(t.name)}: {_target_code(self.project, t, shapes)},"
+                   for t in tasks]
+        scale_inputs = [n.name for n in nodes if n.params["dtype"] != "int32"] \
+            if source.standardize_inputs else []
         scale_targets = [t.name for t in tasks if t.loss in REGRESSION_LOSSES] \
             if source.standardize_targets else []
-        wrap = ("[", "]") if self.alternating and len(self.groups) == 1 else ("", "")
-        body = (
-            f"\n\ndef {function}():\n"
-            f'    """{label[0].upper() + label[1:]} ({what}), as MTL Studio prepares it:\n'
-            "    the columns of each input and target, a seeded validation split and\n"
-            '    standardisation with the training rows\' statistics."""\n'
-            f"    table = {read}\n"
-            "    inputs = {\n" + "\n".join(input_lines) + "\n    }\n"
-            "    targets = {\n" + "\n".join(target_lines) + "\n    }\n"
-            f"    return {wrap[0]}split_and_scale(inputs, targets, "
-            f"scale_inputs={_literal(scale_inputs)},\n"
-            f"                           scale_targets={_literal(scale_targets)}){wrap[1]}\n")
-        return DataSetCode(label, constant, value, function, body)
+        return "\n".join(inputs), "\n".join(targets), scale_inputs, scale_targets
 
     def data_section(self) -> str:
         kinds = {s.kind for s, _ in self.groups}

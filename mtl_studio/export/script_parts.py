@@ -158,6 +158,22 @@ def split_and_scale(inputs, targets, scale_inputs, scale_targets):
     return (float32(train_x), float32(train_y)), (float32(val_x), float32(val_y))
 '''
 
+LOAD_DATA = '''
+def ${function}():
+    """${what}, as MTL Studio prepares it: the
+    columns of each input and target, a seeded validation split and
+    standardisation with the training rows' statistics."""
+    table = ${read}
+    inputs = {
+${inputs}
+    }
+    targets = {
+${targets}
+    }
+    return ${open}split_and_scale(inputs, targets, scale_inputs=${scale_inputs},
+                           scale_targets=${scale_targets})${close}
+'''
+
 # --- training helpers (mtl_studio/training/losses.py and trainer.py) -------------
 
 L2_LOSS = '''
