@@ -274,9 +274,10 @@ def model_plan(project: Project, mode: str) -> ModelPlan:
 
 
 def _literal(value) -> str:
-    """Python source for a plain value, strings in double quotes."""
+    """Python source for a plain value, strings in double quotes (JSON's
+    escapes are Python's too; other characters stay as they are)."""
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, tuple):
         inner = ", ".join(_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -652,14 +653,14 @@ class _Script:
 
     def header(self) -> str:
         """The docstring: where the script came from, when, and what it does."""
-        where = f" in {json.dumps(Path(self.project_dir).as_posix())}" \
+        where = f" in {_literal(Path(self.project_dir).as_posix())}" \
             if self.project_dir is not None else ""
         model = f"{self.out.stem}.keras" if self.out is not None else \
             "a .keras file of the script's name"
         script = self.out.name if self.out is not None else "this_script.py"
         about = (
             f"Exported on {datetime.date.today().isoformat()} by MTL Studio {__version__} "
-            f"from the project {json.dumps(self.project.name)}{where}. It prepares the "
+            f"from the project {_literal(self.project.name)}{where}. It prepares the "
             "project's data, builds the same Keras model layer by layer and trains it as "
             f"MTL Studio does: {self.describe()}. With the same seed its step losses are "
             "MTL Studio's. It prints each task's losses per epoch and saves the trained "

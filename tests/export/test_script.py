@@ -211,9 +211,12 @@ class Runs:
             jobs.append([str(case.script), args + ([] if case.save else ["--no-save"])])
         runner = folder / "runner.py"
         runner.write_text(RUNNER)
+        # Run from another folder: data paths next to a script are relative to it.
+        elsewhere = folder / "elsewhere"
+        elsewhere.mkdir()
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         self.process = subprocess.Popen(
-            [sys.executable, str(runner), json.dumps(jobs)], cwd=folder, env=env,
+            [sys.executable, str(runner), json.dumps(jobs)], cwd=elsewhere, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # Meanwhile, on the other core: the Trainer on the same projects.
         try:
@@ -333,6 +336,81 @@ def test_inline_generators_give_the_same_examples(tmp_path, generator, params, w
     others = {"tutorial_uniform", "correlated_regression", "scale_regression"} - {generator}
     assert not any(f"def {name}(" in text for name in others)  # only the one it uses
     assert_same_data(script, project, None)
+
+
+def write_mixed_csv(path: Path, n: int = 40) -> Path:
+    """Token ids, numbers, a text label, two 0/1 flags, class ids and a value."""
+    rng = np.random.default_rng(4)
+    colours = np.array(["red", "green", "blue"])
+    lines = ["tok1,tok2,tok3,tok4,x1,x2,colour,flag1,flag2,cls,y"]
+    for _ in range(n):
+        tokens = ",".join(str(t) for t in rng.integers(0, 10, 4))
+        x = rng.normal(size=2)
+        lines.append(f"{tokens},{x[0]:.5f},{x[1]:.5f},{rng.choice(colours)},"
+                     f"{rng.integers(0, 2)},{rng.integers(0, 2)},{rng.integers(0, 3)},"
+                     f"{x.sum() + 10:.5f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def mixed_targets(folder: Path) -> Project:
+    """Every kind of target: one-hot from text labels, several 0/1 columns,
+    class ids as they are, and a standardised value; int32 token ids (never
+    standardised) beside float features."""
+    p = Project("Mixed: Énergie \"targets\"")
+    node(p, "tokens", "Input", shape=[4], dtype="int32")
+    node(p, "emb", "Embedding", input_dim=10, output_dim=3)
+    node(p, "flat", "Flatten")
+    node(p, "feats", "Input", shape=[2])
+    node(p, "cat", "Concatenate")
+    node(p, "trunk", "Dense", units=8)
+    node(p, "colour_out", "Output", units=3, activation="softmax")
+    node(p, "flags_out", "Output", units=2, activation="sigmoid")
+    node(p, "cls_out", "Output", units=3, activation="softmax")
+    node(p, "y_out", "Output", units=1)
+    chain(p, "tokens", "emb", "flat", "cat")
+    chain(p, "feats", "cat", "trunk", "colour_out")
+    for out in ("flags_out", "cls_out", "y_out"):
+        chain(p, "trunk", out)
+    p.add_task(Task("colour", "colour_out", "categorical_crossentropy", target=["colour"]))
+    p.add_task(Task("flags", "flags_out", "binary_crossentropy", target=["flag1", "flag2"]))
+    p.add_task(Task("cls", "cls_out", "sparse_categorical_crossentropy", target=["cls"]))
+    p.add_task(Task("y", "y_out", "huber", target=["y"]))
+    p.data = DataSource("csv", path=str(write_mixed_csv(folder / "mixed.csv")),
+                        inputs={"tokens": ["tok1", "tok2", "tok3", "tok4"],
+                                "feats": ["x1", "x2"]}, standardize_targets=True)
+    return p
+
+
+def test_script_targets_of_every_loss_are_the_prepared_arrays(tmp_path):
+    project = mixed_targets(tmp_path)
+    script = tmp_path / "mixed.py"
+    write_script(project, tmp_path, script)
+    text = script.read_text(encoding="utf-8")
+    assert '"Mixed: Énergie \\"targets\\""' in " ".join(text.split())  # readable, escaped
+    assert '"colour": one_hot(table, ["colour"], 3, 1, "colour"),' in text
+    assert '"tokens": numbers(table, ["tok1", "tok2", "tok3", "tok4"]).astype(np.int32),' in text
+    assert 'scale_inputs=["feats"]' in text and 'scale_targets=["y"]' in text
+    assert_same_data(script, project, tmp_path)
+
+
+def test_node_names_that_are_not_python_names(tmp_path):
+    """Names with - and ., a keyword, and a name the script itself uses."""
+    p = tiny(tmp_path)
+    p.rename_node("trunk", "my-trunk.1")
+    p.rename_node("head_b", "layers")
+    p.rename_node("out_a", "class")
+    script = tmp_path / "odd.py"
+    write_script(p, tmp_path, script)
+    text = script.read_text()
+    assert 'my_trunk_1 = layers.Dense(8, activation="tanh", name="my-trunk.1")(x)' in text
+    assert 'layers_ = layers.Dense(4, activation="tanh", name="layers")(my_trunk_1)' in text
+    assert 'class_ = layers.Dense(1, name="class")(my_trunk_1)' in text
+    ours = exported(script)["build_model"]()
+    theirs = build_model(p).model
+    assert [l.name for l in ours.layers] == [l.name for l in theirs.layers]
+    for mine, built in zip(ours.weights, theirs.weights):
+        np.testing.assert_array_equal(mine.numpy(), built.numpy())
 
 
 def zoo(mode: str) -> Project:
