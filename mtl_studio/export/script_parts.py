@@ -725,7 +725,7 @@ def positive(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--epochs", type=positive, default=EPOCHS,
+    parser.add_argument("--epochs", type=positive, default=EPOCHS, metavar="N",
                         help=f"epochs to train (default {EPOCHS})")
     parser.add_argument("--steps", type=positive, metavar="N",
                         help="stop after N training steps")
