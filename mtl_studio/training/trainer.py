@@ -260,6 +260,9 @@ class Trainer:
         t = tf()
         task = self.project.tasks[k]
         d = self._data.task_dataset[task.name]
+        # Rows past this data set's batch size only pad the block to the
+        # largest data set's: they must not count twice in the loss.
+        rows = rows[: self.batch[d]]
         x = {name: t.gather(v, rows) for name, v in self.train_x[d].items()}
         y = t.gather(self.train_y[d][task.name], rows)
         with t.GradientTape() as tape:
@@ -386,7 +389,7 @@ class Trainer:
                 block = where[pass_no * per_pass:(pass_no + 1) * per_pass]
                 rows = perm[: len(block) * b].reshape(len(block), b)
                 indices[block, :b] = rows
-                if b < b_max:  # data sets of different sizes: pad by repeating rows
+                if b < b_max:  # padding to one block shape; the step takes [:b]
                     indices[block, b:] = rows[:, :1]
         return ids.astype(np.int32), indices
 

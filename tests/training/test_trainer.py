@@ -323,3 +323,26 @@ def test_alternating_schedules(schedule):
     expected = {"random": 0.75, "round_robin": 0.5, "proportional": 0.5}[schedule]
     assert share_b == pytest.approx(expected, abs=0.05)
     assert np.array_equal(trainer.epoch_plan(2)[0], trainer.epoch_plan(2)[0])  # seeded
+
+
+def test_alternating_steps_on_a_data_set_smaller_than_a_batch_count_each_row_once():
+    """Task b's set (5 rows) is smaller than the batch (8): its steps take 5
+    rows; the padding of the step's block must not enter its loss."""
+    from mtl_studio.data.prepare import PreparedData
+
+    a_data, b_data = tiny_data(n=64, seed=1), tiny_data(n=5, seed=2, val=0)
+    a_set, b_set = a_data.datasets[0], b_data.datasets[0]
+    a_set.tasks, b_set.tasks = ["a"], ["b"]
+    data = PreparedData([a_set, b_set], {"a": 0, "b": 1}, {}, {})
+    project = regression_project(mode="alternating")
+    project.training.epochs = 1
+    project.training.optimizer.learning_rate = 1e-12  # weights stay as they start
+    rec = Recorder()
+    trainer = Trainer(project, callback=rec, data=data)
+    assert trainer.run().status == "completed"
+    ids, rows = trainer.epoch_plan(0)
+    step = int(np.flatnonzero(ids == 1)[0])
+    taken = rows[step, :5]
+    out = trainer.model({"x": b_set.train.inputs["x"][taken]}, training=False)["b"]
+    expected = np.mean((np.asarray(out) - b_set.train.targets["b"][taken]) ** 2)
+    np.testing.assert_allclose(rec.losses("b")[step], expected, rtol=1e-4)
