@@ -77,7 +77,7 @@ def load_source(source: DataSource, project_dir: Path | None) -> Table:
         raise DataError(f"unknown data kind {source.kind!r}: choose generator, csv or npz")
     if not source.path:
         raise DataError(f"no {source.kind.upper()} file is chosen: choose one in the "
-                        "data settings")
+                        "Data panel")
     base = Path(project_dir) if project_dir is not None else Path.cwd()
     # normpath drops the "../" of paths like ../data/x.csv, for readable messages.
     path = Path(os.path.normpath(base / source.path))
@@ -87,7 +87,7 @@ def load_source(source: DataSource, project_dir: Path | None) -> Table:
             where = (f"the project file's folder ({base})" if project_dir is not None
                      else f"the current folder ({base}) until the project is saved")
             hint = f"; the path {source.path!r} is relative to {where}"
-        raise DataError(f"the file does not exist{hint}: check the path in the data settings",
+        raise DataError(f"the file does not exist{hint}: check the path in the Data panel",
                         str(path))
     return READERS[source.kind](path)
 
@@ -101,10 +101,10 @@ def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
     prepared = PreparedData([], {}, {}, {"inputs": {}, "targets": {}})
     input_shapes: dict[str, tuple[Shape, str]] = {}  # input name -> (shape, label)
     for index, (source, tasks) in enumerate(source_groups(project)):
-        label = _label(tasks)
+        label = data_set_label(tasks)
         table = load_source(source, project_dir)
         inputs = {}
-        for node in _inputs_of(project, tasks):
+        for node in inputs_of(project, tasks):
             inputs[node.name] = _input_array(table, source, node, label)
             _check_same_shape(input_shapes, node, inputs[node.name].shape[1:], label)
         targets = {t.name: _target(project, table, t, shapes, prepared.classes)
@@ -133,13 +133,13 @@ def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
     return prepared
 
 
-def _label(tasks: list[Task]) -> str:
+def data_set_label(tasks: list[Task]) -> str:
     if any(t.data is None for t in tasks):
         return "the project's data"
     return f"task '{tasks[0].name}''s data"
 
 
-def _inputs_of(project: Project, tasks: list[Task]) -> list[Node]:
+def inputs_of(project: Project, tasks: list[Task]) -> list[Node]:
     """The Input nodes that feed any of the tasks, in project order."""
     needed: set[str] = set()
     for task in tasks:
@@ -211,7 +211,7 @@ def _input_array(table: Table, source: DataSource, node: Node, label: str) -> np
     names = source.inputs.get(node.id)
     if not names:
         raise DataError(f"{node.label} has no columns mapped in {label}: map its columns "
-                        "in the data settings", table.source)
+                        "in the Data panel", table.source)
     _check_columns(table, names, f"map existing columns to {node.label} in {label}")
     values = _gather(table, names, f"{node.label} takes numbers only: fix the cell or "
                                    "map other columns")

@@ -34,8 +34,8 @@ from ..core.settings import DataSource
 from ..core.tasks import Task
 from ..core.validation import errors, infer_shapes, validate
 from ..data import generators
-from ..data.prepare import REGRESSION_LOSSES, _inputs_of, _label
-from ..training.builder import BuildError, _model_name
+from ..data.prepare import REGRESSION_LOSSES, inputs_of, data_set_label
+from ..training.builder import BuildError, model_name
 from ..training.losses import batch_sum_loss
 from . import script_parts as parts
 
@@ -117,14 +117,16 @@ def _check(project: Project) -> None:
     groups = source_groups(project)
     if mode != "alternating" and len(groups) > 1:
         raise ScriptExportError(
-            f"{mode} training needs one data set for all tasks, but {_label(groups[1][1])} is "
-            "separate: use alternating mode, or give every task the project's data")
+            f"{mode} training needs one data set for all tasks, but "
+            f"{data_set_label(groups[1][1])} is separate: use alternating mode, or give every "
+            "task the project's data")
     for source, tasks in groups:
-        _check_source(source, _label(tasks))
-        for node in _inputs_of(project, tasks):
+        _check_source(source, data_set_label(tasks))
+        for node in inputs_of(project, tasks):
             if not source.inputs.get(node.id):
                 raise ScriptExportError(f"{node.label} has no columns mapped in "
-                                        f"{_label(tasks)}: map its columns in the data settings")
+                                        f"{data_set_label(tasks)}: map its columns in the "
+                                        "Data panel")
     for task in project.tasks:
         if not task.target:
             raise ScriptExportError(f"task '{task.name}' has no target: choose its columns")
@@ -149,7 +151,7 @@ def _check_source(source: DataSource, label: str) -> None:
                                 "generator, csv or npz")
     elif not source.path:
         raise ScriptExportError(f"{label}: no {source.kind.upper()} file is chosen: choose "
-                                "one in the data settings")
+                                "one in the Data panel")
 
 
 def _generator_params(source: DataSource, label: str) -> dict:
@@ -374,7 +376,7 @@ def model_section(project: Project, plan: ModelPlan) -> str:
     lines += ["    return keras.Model(",
               f"        inputs={{{inputs}}},",
               f"        outputs={{{outputs}}},",
-              f"        name={_literal(_model_name(project.name))},",
+              f"        name={_literal(model_name(project.name))},",
               "    )"]
     return "\n".join(lines) + "\n"
 
@@ -470,7 +472,7 @@ class _Script:
         return f"Path({_literal(path)})"
 
     def _data_set(self, index: int, source: DataSource, tasks: list[Task]) -> DataSetCode:
-        own = "" if _label(tasks) == "the project's data" else tasks[0].name
+        own = "" if data_set_label(tasks) == "the project's data" else tasks[0].name
         kind = "GENERATOR_PARAMS" if source.kind == "generator" else "DATA_FILE"
         constant = f"{kind}_{own.upper()}" if own else kind
         if constant in {d.constant for d in self.data_sets}:
@@ -499,14 +501,14 @@ class _Script:
         code, name = generator_code(source.generator)
         if code not in self.generated:
             self.generated += code
-        return (_literal(_generator_params(source, _label(tasks))), f"{name}({constant})",
+        return (_literal(_generator_params(source, data_set_label(tasks))), f"{name}({constant})",
                 f"MTL Studio's generator '{source.generator}'")
 
     def _columns_code(self, source: DataSource, tasks: list[Task]):
         """The lines of the inputs and targets dictionaries, and the names
         to standardise: prepare()'s column mapping and targets per loss."""
         shapes, _ = infer_shapes(self.project)
-        nodes = _inputs_of(self.project, tasks)
+        nodes = inputs_of(self.project, tasks)
         inputs = [_wrapped(f"        {_literal(n.name)}: numbers(table, ", source.inputs[n.id],
                            ").astype(np.int32)," if n.params["dtype"] == "int32" else "),", 8)
                   for n in nodes]

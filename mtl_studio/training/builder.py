@@ -141,7 +141,7 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
 
     model_inputs = {project.node(n).name: t for n, t in inputs.items()}
     built.model = k.Model(inputs=model_inputs, outputs=outputs,
-                          name=_model_name(project.name))
+                          name=model_name(project.name))
     return built
 
 
@@ -149,7 +149,7 @@ def _call(layer, tensors: list):
     return layer(tensors if len(tensors) > 1 else tensors[0])
 
 
-def _model_name(name: str) -> str:
+def model_name(name: str) -> str:
     clean = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_")
     return clean or "mtl_model"
 

@@ -261,7 +261,7 @@ def test_unmapped_input(tmp_path):
     project = csv_project(tmp_path)
     project.data.inputs = {}
     assert "Input 'x' has no columns mapped in the project's data: map its columns in the " \
-           "data settings" in str(error_of(project))
+           "Data panel" in str(error_of(project))
 
 
 def test_input_of_the_wrong_shape(tmp_path):
