@@ -35,7 +35,7 @@ from ..core.tasks import Task
 from ..core.validation import errors, infer_shapes, validate
 from ..data import generators
 from ..data.prepare import REGRESSION_LOSSES, inputs_of, data_set_label
-from ..training.builder import BuildError, model_name
+from ..training.builder import BuildError, layer_calls, model_name
 from ..training.losses import batch_sum_loss
 from . import script_parts as parts
 
@@ -228,50 +228,24 @@ def model_plan(project: Project, mode: str) -> ModelPlan:
     """The layers of build_model(project, mode), in its creation order and
     with its names (towers and their names for soft sharing)."""
     graph = project.graph
-    order, _ = graph.topological_order()
-    used: set[str] = set()
-    for task in project.tasks:
-        used |= project.task_nodes(task.name)
-    order = [n for n in order if n in used]
+    input_ids, calls = layer_calls(project, mode)
     plan, variable = ModelPlan(), _Variables()
-    tensors: dict[str, str] = {}
-    for node_id in order:
+    inputs: dict[str, str] = {}
+    for node_id in input_ids:
         node = project.node(node_id)
-        if node.kind == "Input":
-            tensors[node_id] = variable(node.name)
-            plan.inputs.append(Layer(node, node.name, tensors[node_id], []))
-    inputs = dict(tensors)
-
-    def add(node_id: str, name: str, key, tower, known: dict) -> None:
-        layer = Layer(project.node(node_id), name, variable(name),
-                      [known[p] for p in graph.predecessors(node_id)], tower)
+        inputs[node_id] = variable(node.name)
+        plan.inputs.append(Layer(node, node.name, inputs[node_id], []))
+    towers: dict[str | None, dict] = {}  # tower (task, or None) -> node id -> variable
+    for call in calls:
+        known = towers.setdefault(call.tower, dict(inputs))
+        layer = Layer(project.node(call.node_id), call.name, variable(call.name),
+                      [known[p] for p in graph.predecessors(call.node_id)], call.tower)
         plan.layers.append(layer)
-        plan.names[key] = name
-        known[node_id] = layer.var
-
-    if mode == "soft_sharing":
-        roles = project.roles()
-        taken = {n.name for n in project.nodes.values()}
-        for task in project.tasks:
-            known = dict(inputs)
-            tower = project.task_nodes(task.name)
-            for node_id in order:
-                if node_id not in tower or node_id in inputs:
-                    continue
-                node = project.node(node_id)
-                if roles[node_id].kind == "shared":
-                    name = f"{node.name}_{task.name}"
-                    if name in taken:
-                        name = f"{node.name}__{task.name}"
-                    add(node_id, name, (node_id, task.name), task.name, known)
-                else:
-                    add(node_id, node.name, (node_id, None), task.name, known)
-            plan.outputs[task.name] = known[task.output]
-    else:
-        for node_id in order:
-            if node_id not in inputs:
-                add(node_id, project.node(node_id).name, (node_id, None), None, tensors)
-        plan.outputs = {task.name: tensors[task.output] for task in project.tasks}
+        plan.names[call.key] = call.name
+        known[call.node_id] = layer.var
+    for task in project.tasks:
+        known = towers[task.name if mode == "soft_sharing" else None]
+        plan.outputs[task.name] = known[task.output]
     return plan
 
 

@@ -85,64 +85,84 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
     k.utils.set_random_seed(seed)
     mode = mode or project.training.mode
     graph = project.graph
-    order, _ = graph.topological_order()
-    used = set()
-    for task in project.tasks:
-        used |= project.task_nodes(task.name)
-    order = [n for n in order if n in used]
-
+    input_ids, calls = layer_calls(project, mode)
     inputs = {}
-    for node_id in order:
+    for node_id in input_ids:
         node = project.node(node_id)
-        if node.kind == "Input":
-            inputs[node_id] = k.Input(shape=tuple(node.params["shape"]),
-                                      dtype=node.params["dtype"], name=node.name)
+        inputs[node_id] = k.Input(shape=tuple(node.params["shape"]),
+                                  dtype=node.params["dtype"], name=node.name)
 
     built = BuiltModel(None, mode, [project.node(n).name for n in inputs], {})
+    towers: dict[str | None, dict] = {}  # tower (task, or None) -> node id -> tensor
+    for call in calls:
+        node = project.node(call.node_id)
+        tensors = towers.setdefault(call.tower, dict(inputs))
+        layer = make_layer(node.kind, node.params, call.name)
+        built.layers[call.key] = call.name
+        tensors[call.node_id] = _call(layer, [tensors[p] for p in
+                                              graph.predecessors(call.node_id)])
     outputs = {}
+    for task in project.tasks:
+        tensors = towers[task.name if mode == "soft_sharing" else None]
+        outputs[task.name] = tensors[task.output]
+        built.output_names[task.name] = project.node(task.output).name
     if mode == "soft_sharing":
+        # Each shared layer with weights: its copies, tied by the penalty.
         roles = project.roles()
-        taken = {n.name for n in project.nodes.values()}
-        for task in project.tasks:
-            tensors = dict(inputs)
-            tower = project.task_nodes(task.name)
-            for node_id in order:
-                if node_id not in tower or node_id in inputs:
-                    continue
-                node = project.node(node_id)
-                if roles[node_id].kind == "shared":
-                    name = f"{node.name}_{task.name}"
-                    if name in taken:
-                        name = f"{node.name}__{task.name}"
-                    key = (node_id, task.name)
-                else:
-                    name, key = node.name, (node_id, None)
-                layer = make_layer(node.kind, node.params, name)
-                built.layers[key] = name
-                tensors[node_id] = _call(layer, [tensors[p] for p in graph.predecessors(node_id)])
-            outputs[task.name] = tensors[task.output]
-            built.output_names[task.name] = project.node(task.output).name
-        for node_id in order:
-            if roles[node_id].kind == "shared" and get_kind(project.node(node_id).kind).has_weights:
+        copied = {call.node_id for call in calls if call.key[1] is not None}
+        for node_id in graph.topological_order()[0]:
+            if node_id in copied and get_kind(project.node(node_id).kind).has_weights:
                 built.tied.append(TiedGroup(node_id, {
                     t: built.layers[(node_id, t)] for t in roles[node_id].tasks}))
-    else:
-        tensors = dict(inputs)
-        for node_id in order:
-            if node_id in inputs:
-                continue
-            node = project.node(node_id)
-            layer = make_layer(node.kind, node.params, node.name)
-            built.layers[(node_id, None)] = node.name
-            tensors[node_id] = _call(layer, [tensors[p] for p in graph.predecessors(node_id)])
-        for task in project.tasks:
-            outputs[task.name] = tensors[task.output]
-            built.output_names[task.name] = project.node(task.output).name
 
     model_inputs = {project.node(n).name: t for n, t in inputs.items()}
     built.model = k.Model(inputs=model_inputs, outputs=outputs,
                           name=model_name(project.name))
     return built
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One layer of the model, as build_model creates it."""
+    node_id: str
+    name: str  # the Keras layer's name
+    # (node id, task) for a tower's copy of a shared node, else (node id, None).
+    key: tuple
+    tower: str | None  # the task whose tower it is in (soft sharing), else None
+
+
+def layer_calls(project: Project, mode: str) -> tuple[list[str], list[LayerCall]]:
+    """The Input node ids and the layers of the model in creation order (so
+    the same seed gives the same weights), with their names. Plain Python:
+    the exported training script builds its model from the same list."""
+    order, _ = project.graph.topological_order()
+    used: set[str] = set()
+    for task in project.tasks:
+        used |= project.task_nodes(task.name)
+    order = [n for n in order if n in used]
+    inputs = [n for n in order if project.node(n).kind == "Input"]
+    if mode != "soft_sharing":
+        return inputs, [LayerCall(n, project.node(n).name, (n, None), None)
+                        for n in order if n not in inputs]
+    # Soft sharing: a tower per task; each shared node gets a copy per task,
+    # named after both (tied by the penalty), head nodes keep their names.
+    roles = project.roles()
+    taken = {n.name for n in project.nodes.values()}
+    calls = []
+    for task in project.tasks:
+        tower = project.task_nodes(task.name)
+        for node_id in order:
+            if node_id not in tower or node_id in inputs:
+                continue
+            node = project.node(node_id)
+            if roles[node_id].kind == "shared":
+                name = f"{node.name}_{task.name}"
+                if name in taken:
+                    name = f"{node.name}__{task.name}"
+                calls.append(LayerCall(node_id, name, (node_id, task.name), task.name))
+            else:
+                calls.append(LayerCall(node_id, node.name, (node_id, None), task.name))
+    return inputs, calls
 
 
 def _call(layer, tensors: list):
