@@ -21,6 +21,7 @@ from ..core.data_profile import LABEL, DataProfile
 from ..core.settings import DataSource
 from ..data.errors import DataError
 from ..data.prepare import load_source
+from ..core.datafiles import fingerprint
 from ..data.profile import profile_table
 from ..data.table import PREVIEW_ROWS, ReadCancelled, Table, read_csv, read_csv_head, read_npz
 from .background import run_in_background
@@ -115,6 +116,10 @@ class SourceRead(QObject):
         else:
             table = load_source(source, self.project_dir)  # a generator
         profile = profile_table(table)
+        if source.kind != "generator":
+            # Hash the file now, off the GUI thread: saving the project then
+            # finds its fingerprint cached instead of reading the file again.
+            fingerprint(source_path(source, self.project_dir))
         return Loaded(table.head(PREVIEW_ROWS), profile)
 
     def _progress(self, fraction: float) -> bool:
