@@ -251,17 +251,21 @@ class Macro(Command):
 
 def add_task_head(project: Project, node_id: str, units: int = 32) -> Macro:
     """"Add task head" on a node: a Dense -> Output chain below it and a new
-    task that learns the Output, as one undo step."""
-    base = project.node(node_id)
+    task that learns the Output, as one undo step. The chain goes to the
+    free place nearest under the node, beside the heads already there."""
+    # Imported here: placement builds its own commands on this module.
+    from .placement import NODE_HEIGHT, NODE_WIDTH, ROW, spot_below
+
     task_name = project.unique_task_name("task")
 
     def free_name(name: str) -> str:
         return name if project.node_by_name(name) is None else project.unique_node_name(name)
 
+    x, y = spot_below(project, node_id, size=(NODE_WIDTH, ROW + NODE_HEIGHT))
     dense = Node(project.new_node_id("Dense"), "Dense", free_name(f"{task_name}_hidden"),
-                 {"units": units}, base.x, base.y + 120)
+                 {"units": units}, x, y)
     output = Node(project.new_node_id("Output"), "Output", free_name(f"{task_name}_out"),
-                  {}, base.x, base.y + 240)
+                  {}, x, y + ROW)
     return Macro("Add task head", [
         AddNode(dense), AddNode(output),
         Connect(Edge(node_id, dense.id)), Connect(Edge(dense.id, output.id)),
