@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mtl_studio.core.graph import Edge, Node
 from mtl_studio.core.project import Project
+from mtl_studio.core.settings import DataSource
 from mtl_studio.core.tasks import Task
 
 
@@ -31,6 +34,25 @@ def two_task_project() -> Project:
     p.add_task(Task("a", "out_a", "mse"))
     p.add_task(Task("b", "out_b", "sparse_categorical_crossentropy", metrics=["accuracy"]))
     return p
+
+
+def with_data(project: Project, folder: Path) -> Project:
+    """Give two_task_project() (or a variant of it) data that fits: a CSV in
+    `folder` with x's ten features f0..f9, a value y for task a and a class
+    id 0..2 for task b. A project without data cannot train (validation says
+    so), which tests of training and of a valid window need."""
+    path = Path(folder) / "two_tasks.csv"
+    features = [f"f{i}" for i in range(10)]
+    rows = [",".join(features + ["y", "kind"])]
+    for i in range(20):
+        rows.append(",".join([f"{(i * 7 + j) % 11 / 10:g}" for j in range(10)]
+                             + [f"{i / 4:g}", str(i % 3)]))
+    path.write_text("\n".join(rows) + "\n")
+    project.data = DataSource("csv", path=str(path), inputs={"x": features})
+    for task, target in (("a", "y"), ("b", "kind")):
+        if any(t.name == task for t in project.tasks):
+            project.task(task).target = [target]
+    return project
 
 
 def cnn_without_flatten() -> Project:

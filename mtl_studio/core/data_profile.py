@@ -18,6 +18,16 @@ from .settings import DataSource
 NUMERIC = "numeric"
 LABEL = "label"  # a column with at least one cell that is not a number
 
+# Distinct values are counted up to this many; a numeric column of whole
+# numbers with at most this many is a likely column of class ids.
+MAX_CLASSES = 50
+# A numeric column with values that are not whole numbers can still hold
+# classes when it has at most this many distinct values: codes such as the
+# energy data's overall_height (3.5 and 7), which training maps to class
+# ids. With more it is a measurement (a slump of 39 distinct values in cm),
+# which a classification loss does not fit: see is_measurement.
+MAX_CODES = 10
+
 
 @dataclass(frozen=True)
 class ColumnInfo:
@@ -28,10 +38,12 @@ class ColumnInfo:
     # Distinct values: for a label column always; for a numeric column of
     # whole numbers with few distinct values (a likely class id), else 0.
     classes: int = 0
-    # Distinct values when there are at most 50 (else 0), whatever they
-    # are: a classification target of values such as 3.5 and 7 has
+    # Distinct values when there are at most MAX_CLASSES (else 0), whatever
+    # they are: a classification target of values such as 3.5 and 7 has
     # `distinct` 2 but `classes` 0, since it does not look like class ids.
     distinct: int = 0
+    # A numeric column with a finite value that is not a whole number.
+    fractional: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,16 @@ class DataProfile:
     source: str  # the file path, or "generator NAME"
     rows: int
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
+
+
+def is_measurement(column: ColumnInfo) -> bool:
+    """Is this column a measurement rather than a column of classes? The one
+    rule for classification targets, used by the checks (core/data_checks.py)
+    and by training's preparation (data/prepare.py): a numeric column with a
+    value that is not a whole number and more than MAX_CODES distinct values.
+    Whole numbers are class ids (or codes) however many there are; a few
+    distinct values such as 3.5 and 7 are codes; text labels are classes."""
+    return column.fractional and not 0 < column.distinct <= MAX_CODES
 
 
 def source_key(source: DataSource, project_dir: Path | None = None) -> str:

@@ -62,3 +62,9 @@ class DataSource:
     # {"size": bytes, "sha256": hex} of the file when the project was last
     # saved, to tell the user when it has changed since (core/datafiles.py).
     fingerprint: dict | None = None
+
+    @property
+    def chosen(self) -> bool:
+        """Is any data chosen: a generator, or a file? A new project's
+        source is a generator without a name: nothing chosen yet."""
+        return bool(self.generator if self.kind == "generator" else self.path)

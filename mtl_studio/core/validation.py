@@ -3,6 +3,10 @@
 `validate(project)` returns every problem at once, each with its place and a
 message that says what to change. Errors block training and export;
 warnings do not. Shapes leave out the batch dimension.
+
+The Problems list and the command line show a problem as its place, then
+its message ("Dense 'fc1': needs a flat vector ..."), so a message never
+names its own place again.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from .catalogue import ShapeError, get_kind
 from .params import Shape
 from .project import Project
 from .tasks import CLASSIFICATION_LOSSES, CLASSIFICATION_METRICS
+from .wording import counted
 
 ERROR = "error"
 WARNING = "warning"
@@ -20,8 +25,10 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Place:
-    """Where a problem is: kind is "node", "edge", "task" or "project"; id
-    is the node id, task name or "source->target" of the edge."""
+    """Where a problem is: kind is "node", "edge", "task", "project",
+    "training" or "data"; id is the node id, the task name, "source->target"
+    of the edge, or for "data" the task whose own data set it is ("" for the
+    project's data)."""
 
     kind: str
     id: str = ""
@@ -68,12 +75,21 @@ def infer_shapes(project: Project) -> tuple[dict[str, Shape | None], list[Proble
         try:
             shapes[node_id] = kind.infer(node.params, in_shapes, node.label)
         except ShapeError as exc:
-            problems.append(Problem(ERROR, _node_place(project, node_id), str(exc)))
+            problems.append(Problem(ERROR, _node_place(project, node_id),
+                                    _without_subject(str(exc), node.label)))
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             # Parameters already reported as invalid can break the rule itself.
             problems.append(Problem(ERROR, _node_place(project, node_id),
-                                    f"{node.label}: cannot work out its shape ({exc})"))
+                                    f"cannot work out its shape ({exc})"))
     return shapes, problems
+
+
+def _without_subject(message: str, label: str) -> str:
+    """A shape rule's message starts with the node's label, as other callers
+    need it; on a problem placed on the node it goes (the place names it)."""
+    if message.startswith(label):
+        return message[len(label):].lstrip(": ")
+    return message
 
 
 def parameter_count(project: Project, shapes: dict[str, Shape | None] | None = None) -> dict[str, int]:
@@ -93,8 +109,13 @@ def parameter_count(project: Project, shapes: dict[str, Shape | None] | None = N
 
 def validate(project: Project, profiles: dict | None = None,
              project_dir=None) -> list[Problem]:
-    """Every problem of the project, each with its place. With `profiles`
-    (source_key -> DataProfile) the graph is also checked against its data."""
+    """Every problem of the project, each with its place.
+
+    Without `profiles`, the design alone: what building or exporting a
+    model needs. With `profiles` (source_key -> DataProfile; empty while no
+    source has been read), the project as something to train: that it has
+    data, and the graph against what each profiled source holds
+    (core/data_checks.py). The window and `mtl-studio validate` check both."""
     problems: list[Problem] = []
     add = problems.append
     graph = project.graph
@@ -129,7 +150,7 @@ def validate(project: Project, profiles: dict | None = None,
     cycle = graph.cycle_nodes()
     for node_id in cycle:
         add(Problem(ERROR, _node_place(project, node_id),
-                    f"{nodes[node_id].label} is on a cycle: remove one of the edges of the loop"))
+                    "is on a cycle: remove one of the edges of the loop"))
 
     task_outputs = {t.output for t in project.tasks if t.output is not None}
     feeds_task: set[str] = set()
@@ -143,26 +164,24 @@ def validate(project: Project, profiles: dict | None = None,
         if node.kind == "Input":
             if not graph.outputs_of(node_id):
                 add(Problem(ERROR, place,
-                            f"{node.label} is not connected: connect it to a layer or delete it"))
+                            "is not connected: connect it to a layer or delete it"))
             elif node_id not in feeds_task:
-                add(Problem(WARNING, place, f"{node.label} reaches no task output"))
+                add(Problem(WARNING, place, "reaches no task output: connect it or delete it"))
             continue
         if n_in < kind.min_inputs:
             if kind.min_inputs == 1:
-                add(Problem(ERROR, place, f"{node.label} has no input: connect a layer into it"))
+                add(Problem(ERROR, place, "has no input: connect a layer into it"))
             else:
-                add(Problem(ERROR, place, f"{node.label} needs at least {kind.min_inputs} "
-                                          f"inputs but has {n_in}: connect more layers into it"))
+                add(Problem(ERROR, place, f"needs at least {kind.min_inputs} inputs but has "
+                                          f"{n_in}: connect more layers into it"))
         if node.kind == "Output":
             if node_id not in task_outputs:
-                add(Problem(ERROR, place,
-                            f"{node.label} belongs to no task: add a task that learns it"))
+                add(Problem(ERROR, place, "belongs to no task: add a task that learns it"))
             if graph.outputs_of(node_id):
-                add(Problem(WARNING, place,
-                            f"{node.label} ends a task head but feeds other layers"))
+                add(Problem(WARNING, place, "ends a task head but feeds other layers: "
+                                            "feed them from the layer before it"))
         elif node_id not in feeds_task and node_id not in cycle:
-            add(Problem(WARNING, place,
-                        f"{node.label} reaches no task output: connect it or delete it"))
+            add(Problem(WARNING, place, "reaches no task output: connect it or delete it"))
 
     shapes, shape_problems = infer_shapes(project)
     problems.extend(shape_problems)
@@ -176,20 +195,20 @@ def validate(project: Project, profiles: dict | None = None,
             add(Problem(ERROR, place, f"two tasks are named {task.name!r}: rename one"))
         seen_tasks.add(task.name)
         if task.output is None:
-            add(Problem(ERROR, place, f"task '{task.name}' has no Output node: choose one"))
+            add(Problem(ERROR, place, "has no Output node: choose one in the Tasks panel"))
             continue
         if task.output not in nodes or nodes[task.output].kind != "Output":
-            add(Problem(ERROR, place, f"task '{task.name}' learns {task.output!r}, "
-                                      "which is not an Output node"))
+            add(Problem(ERROR, place, f"learns {task.output!r}, which is not an Output node: "
+                                      "choose one in the Tasks panel"))
             continue
         if task.output in owners:
-            add(Problem(ERROR, place, f"task '{task.name}' and task '{owners[task.output]}' "
-                                      "learn the same Output node"))
+            add(Problem(ERROR, place, f"learns the same Output node as task "
+                                      f"'{owners[task.output]}': give it an Output of its own"))
         owners.setdefault(task.output, task.name)
         problems.extend(_loss_problems(project, task, shapes.get(task.output)))
 
     problems.extend(_training_problems(project))
-    if profiles:
+    if profiles is not None:
         # Imported here: data_checks builds on this module's Problem and Place.
         from .data_checks import data_problems
         problems.extend(data_problems(project, profiles, project_dir))
@@ -215,8 +234,8 @@ def _training_problems(project: Project) -> list[Problem]:
         for task in project.tasks:
             if task.data is not None:
                 found.append(Problem(ERROR, _task_place(task.name), (
-                    f"task '{task.name}' has its own data set, which only alternating "
-                    f"training supports: choose alternating mode, or use the project's data")))
+                    "has its own data set, which only alternating training supports: choose "
+                    "alternating mode, or use the project's data")))
         if t.weighting in ("gradnorm", "mgda"):
             if t.mode == "soft_sharing":
                 found.append(Problem(ERROR, place, (
@@ -239,7 +258,8 @@ def _loss_problems(project: Project, task, shape) -> list[Problem]:
     if task.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         if units == 1:
             found.append(Problem(ERROR, place, (
-                f"{task.loss} needs one output unit per class but {out.label} has 1: "
+                f"{task.loss} needs one output unit per class but {out.label} has "
+                f"{counted(units, 'unit')}: "
                 "set units to the number of classes, or use binary_crossentropy with a sigmoid")))
         if activation != "softmax":
             found.append(Problem(WARNING, place, (

@@ -14,15 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.data_checks import source_groups
+from ..core.data_checks import no_data_message, not_classes_message, source_groups
+from ..core.data_profile import is_measurement
 from ..core.graph import Node
 from ..core.params import Shape, format_shape
 from ..core.project import Project
 from ..core.settings import DataSource, TrainingSettings
 from ..core.tasks import Task
 from ..core.validation import infer_shapes
+from ..core.wording import counted
 from .errors import DataError
 from .generators import generate
+from .profile import column_info
 from .table import NUMERIC, Table, read_csv, read_npz
 
 REGRESSION_LOSSES = frozenset({"mse", "mae", "huber", "l2"})
@@ -71,13 +74,12 @@ class PreparedData:
 def load_source(source: DataSource, project_dir: Path | None) -> Table:
     """The source's table. A relative path is read from project_dir (the
     project file's folder), or from the current folder when it is None."""
+    if source.kind != "generator" and source.kind not in READERS:
+        raise DataError(f"unknown data kind {source.kind!r}: choose generator, csv or npz")
+    if not source.chosen:
+        raise DataError(no_data_message(source))
     if source.kind == "generator":
         return generate(source.generator, source.params)
-    if source.kind not in READERS:
-        raise DataError(f"unknown data kind {source.kind!r}: choose generator, csv or npz")
-    if not source.path:
-        raise DataError(f"no {source.kind.upper()} file is chosen: choose one in the "
-                        "Data panel")
     base = Path(project_dir) if project_dir is not None else Path.cwd()
     # normpath drops the "../" of paths like ../data/x.csv, for readable messages.
     path = Path(os.path.normpath(base / source.path))
@@ -275,6 +277,11 @@ def _one_column(table: Table, task: Task) -> tuple[str, np.ndarray]:
     values = table.columns[name]
     if table.kinds[name] == NUMERIC:
         _check_finite(table, [name], values)
+        # The checks' rule (core/data_profile.py), on the whole column.
+        info = column_info(name, values, NUMERIC)
+        if is_measurement(info):
+            raise DataError(f"task '{task.name}': {not_classes_message(info, task.loss)}",
+                            table.source)
     return name, values
 
 
@@ -296,8 +303,9 @@ def _sparse(table, task, out, shape, classes) -> np.ndarray:
             return values.astype(np.int32)  # already class ids
     ids, found = _mapped(values)
     if len(found) > units:
-        raise DataError(f"the column holds {len(found)} classes but {out.label} of task "
-                        f"'{task.name}' has {units} units: set its units to {len(found)}",
+        raise DataError(f"the column holds {counted(len(found), 'class', 'classes')} but "
+                        f"{out.label} of task '{task.name}' has {counted(units, 'unit')}: "
+                        f"set its units to {len(found)}",
                         table.source, column=name)
     classes[task.name] = found
     return ids.astype(np.int32)

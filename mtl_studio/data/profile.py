@@ -13,14 +13,10 @@ import numpy as np
 from pathlib import Path
 
 from ..core.data_checks import source_groups
-from ..core.data_profile import ColumnInfo, DataProfile, source_key
+from ..core.data_profile import MAX_CLASSES, NUMERIC, ColumnInfo, DataProfile, source_key
 from .errors import DataError
-from .prepare import load_source
 from .table import LABEL, Table
 
-# A numeric column of whole numbers with at most this many distinct values
-# is counted as a likely column of class ids.
-MAX_CLASSES = 50
 # Distinct values are first counted on this many values: a column that
 # already has too many there is not sorted whole (a million floats would
 # take a second).
@@ -28,10 +24,16 @@ SAMPLE = 10_000
 
 
 def profile_table(table: Table) -> DataProfile:
-    columns = {name: ColumnInfo(name, table.kinds[name], tuple(values.shape[1:]),
-                                class_count(values, table.kinds[name]), distinct_count(values))
+    columns = {name: column_info(name, values, table.kinds[name])
                for name, values in table.columns.items()}
     return DataProfile(table.source, table.n_rows, columns)
+
+
+def column_info(name: str, values: np.ndarray, kind: str) -> ColumnInfo:
+    """What one column holds; training's preparation asks it of a target
+    column too, so the checks and training judge a column alike."""
+    return ColumnInfo(name, kind, tuple(values.shape[1:]), class_count(values, kind),
+                      distinct_count(values), kind == NUMERIC and fractional(values))
 
 
 def profile_sources(project, project_dir: Path | None = None
@@ -39,13 +41,14 @@ def profile_sources(project, project_dir: Path | None = None
     """Read and profile every chosen source the project's tasks use (for
     the command line; the window does it off the GUI thread, one by one). A
     source that cannot be read gives its DataError instead."""
+    from .prepare import load_source  # here: prepare uses column_info from this module
+
     profiles: dict[str, DataProfile] = {}
     failures: list[DataError] = []
     for source, _ in source_groups(project):
         key = source_key(source, project_dir)
-        if key in profiles or not (source.generator if source.kind == "generator"
-                                   else source.path):
-            continue  # no data chosen yet: a project can be designed first
+        if key in profiles or not source.chosen:
+            continue  # validation says that no data is chosen
         try:
             profiles[key] = profile_table(load_source(source, project_dir))
         except DataError as exc:
@@ -79,6 +82,15 @@ def distinct_count(values: np.ndarray) -> int:
         return 0
     distinct = len(np.unique(values))
     return distinct if distinct <= MAX_CLASSES else 0
+
+
+def fractional(values: np.ndarray) -> bool:
+    """Is some finite value not a whole number? (Not-finite values are
+    reported on their own, by preparation.)"""
+    if values.dtype.kind != "f":
+        return False
+    finite = values[np.isfinite(values)]
+    return bool(np.any(finite != np.round(finite)))
 
 
 def _whole(values: np.ndarray) -> bool:

@@ -6,7 +6,8 @@ import pytest
 
 from mtl_studio.cli import main
 from mtl_studio.core.fileformat import dumps, to_dict
-from tests.helpers import two_task_project
+from mtl_studio.examples import examples
+from tests.helpers import two_task_project, with_data
 
 
 def run(capsys, *args):
@@ -17,23 +18,24 @@ def run(capsys, *args):
 
 @pytest.fixture
 def broken(tmp_path):
-    """A project with an error: an Output that belongs to no task."""
-    p = two_task_project()
+    """A project with one error: an Output that belongs to no task."""
+    p = with_data(two_task_project(), tmp_path)
     p.remove_task("b")
     path = tmp_path / "broken.mtl.json"
     path.write_text(dumps(p))
     return path
 
 
-def test_validate_a_valid_example(capsys):
-    code, out, _ = run(capsys, "validate", "energy")
-    assert code == 0 and out.strip().endswith("energy.mtl.json: valid")
+@pytest.mark.parametrize("name", sorted(examples()))
+def test_validate_a_valid_example(capsys, name):
+    code, out, _ = run(capsys, "validate", name)
+    assert code == 0 and out.strip().endswith(f"{name}.mtl.json: valid")
 
 
 def test_validate_lists_problems_with_places(capsys, broken):
     code, out, _ = run(capsys, "validate", str(broken))
     assert code == 1
-    assert "error: Output 'out_b': Output 'out_b' belongs to no task" in out
+    assert "error: Output 'out_b': belongs to no task: add a task that learns it" in out
     assert "1 error(s)" in out
 
 
@@ -137,8 +139,18 @@ def test_validate_checks_the_graph_against_its_data(capsys, tmp_path):
     save(p, tmp_path / "p.mtl.json")
     code, out, _ = run(capsys, "validate", str(tmp_path / "p.mtl.json"))
     assert code == 1
-    assert "error: Input 'x': Input 'x' has shape (10,) but its columns in d.csv give (2,)" in out
-    assert "holds 4 classes but Output 'out_b' (task 'b') has 3 units" in out
+    assert "error: Input 'x': this Input has shape (10,) but its columns in d.csv give (2,)" in out
+    assert "error: Output 'out_b': column 'kind' of task 'b' holds 4 classes but this Output " \
+        "has 3 units: set units to 4" in out
+
+
+def test_validate_says_a_project_has_no_data(capsys, tmp_path):
+    path = tmp_path / "p.mtl.json"
+    path.write_text(dumps(two_task_project()))
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert "error: data: no data is chosen: choose a file or a generator in the Data panel" \
+        in out
 
 
 def test_validate_reports_an_unreadable_data_file_with_its_place(capsys, tmp_path):

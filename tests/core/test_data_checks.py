@@ -4,9 +4,11 @@ placed on the Input and Output nodes that disagree with their columns."""
 from pathlib import Path
 
 from mtl_studio.core.data_checks import data_problems, source_groups
-from mtl_studio.core.data_profile import LABEL, NUMERIC, ColumnInfo, DataProfile, source_key
+from mtl_studio.core.data_profile import (
+    LABEL, MAX_CODES, NUMERIC, ColumnInfo, DataProfile, source_key,
+)
 from mtl_studio.core.settings import DataSource
-from mtl_studio.core.validation import ERROR, validate
+from mtl_studio.core.validation import ERROR, Place, validate
 from tests.helpers import two_task_project
 
 FILE = "/data/d.csv"
@@ -79,7 +81,7 @@ def test_class_ids_in_a_numeric_column_count_too():
 def test_a_regression_on_a_label_column_suggests_a_classification_loss():
     project, profiles = setup([label("y", 4), label("kind", 3)])
     (problem,) = data_problems(project, profiles)
-    assert problem.place.id == "out_a"
+    assert problem.place == Place("task", "a", "task 'a'")  # the loss is what to change
     assert "sparse_categorical_crossentropy with 4 units" in problem.message
 
 
@@ -92,7 +94,7 @@ def test_regression_units_follow_the_number_of_target_columns():
 def test_binary_crossentropy_needs_two_classes():
     project, profiles = setup([numeric("y"), label("kind", 3)])
     project.tasks[1].loss = "binary_crossentropy"
-    assert "needs two classes" in messages(project, profiles, "out_b")[0]
+    assert "needs two classes" in messages(project, profiles, "b")[0]
 
 
 def test_an_npz_array_gives_its_shape():
@@ -142,3 +144,84 @@ def test_values_that_are_not_ids_count_as_classes_for_a_classification_loss():
     project, profiles = setup([numeric("y"), heights])
     project.node("out_b").params["units"] = 1
     assert "holds 2 classes" in messages(project, profiles, "out_b")[0]
+
+
+# --- a classification loss on a measurement (issue 11, item 3) ---------------------
+
+def measurement(name, distinct):
+    """A numeric column of values that are not all whole numbers."""
+    return ColumnInfo(name, NUMERIC, (), classes=0, distinct=distinct, fractional=True)
+
+
+def test_a_classification_loss_on_a_measurement_suggests_a_regression_loss():
+    # The concrete slump test: 39 distinct values in cm, such as 23.5.
+    project, profiles = setup([numeric("y"), measurement("slump_cm", 39)],
+                              target_b=("slump_cm",))
+    (problem,) = data_problems(project, profiles)
+    assert problem.severity == ERROR and problem.place == Place("task", "b", "task 'b'")
+    assert problem.message == (
+        "sparse_categorical_crossentropy learns classes but column 'slump_cm' holds "
+        "measurements (39 distinct values, not all whole numbers): choose a regression loss "
+        "such as mse or huber, with a linear activation")
+    assert "set units" not in problem.message
+
+
+def test_a_measurement_of_many_values_is_not_classes_for_any_classification_loss():
+    for loss in ("sparse_categorical_crossentropy", "categorical_crossentropy",
+                 "binary_crossentropy"):
+        project, profiles = setup([numeric("y"), measurement("kind", 0)])  # over 50 values
+        project.tasks[1].loss = loss
+        (message,) = messages(project, profiles, "b")
+        assert message.startswith(f"{loss} learns classes") and "more than 50" in message
+
+
+def test_a_few_codes_that_are_not_whole_numbers_are_classes():
+    # energy_mixed's overall_height: 3.5 and 7; up to MAX_CODES such values.
+    project, profiles = setup([numeric("y"), measurement("kind", MAX_CODES)])
+    assert "holds 10 classes but this Output has 3 units" in messages(project, profiles)[0]
+    project, profiles = setup([numeric("y"), measurement("kind", MAX_CODES + 1)])
+    assert "holds measurements (11 distinct values" in messages(project, profiles)[0]
+
+
+def test_whole_numbers_are_class_ids_however_many():
+    project, profiles = setup([numeric("y"), numeric("kind", classes=0)])  # 0: over 50
+    assert data_problems(project, profiles) == []
+
+
+def test_a_measurement_is_fine_for_a_regression_loss():
+    project, profiles = setup([measurement("y", 39), label("kind", 3)])
+    assert data_problems(project, profiles) == []
+
+
+# --- texts (issue 11, item 11) --------------------------------------------------------
+
+def test_units_and_classes_are_counted_in_singular_and_plural():
+    heights = ColumnInfo("kind", NUMERIC, (), classes=0, distinct=2)
+    project, profiles = setup([numeric("y"), heights])
+    project.node("out_b").params["units"] = 1
+    (message,) = messages(project, profiles, "out_b")
+    assert "holds 2 classes but this Output has 1 unit: set units to 2" in message
+    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 3)],
+                              target_a=("y", "z"))
+    assert "learns 2 target columns but this Output has 1 unit" in \
+        messages(project, profiles, "out_a")[0]
+    project, profiles = setup([numeric("y"), label("kind", 1)])
+    project.tasks[1].loss = "binary_crossentropy"
+    assert "holds 1: use sparse_categorical_crossentropy with 1 unit and" in \
+        messages(project, profiles, "b")[0]
+
+
+def test_a_data_problem_names_its_place_once():
+    """The Problems list and `mtl-studio validate` show the place before the
+    message: the message does not name it again."""
+    project, profiles = setup([label("y", 4), label("kind", 10)], inputs=["f0", "f1"])
+    project.tasks[0].target = []
+    found = data_problems(project, profiles)
+    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 10)],
+                              target_a=("y", "z"), inputs=["f0", "nope"])
+    found += data_problems(project, profiles)
+    project, profiles = setup([label("y", 4), measurement("kind", 30)])
+    found += data_problems(project, profiles)
+    assert len({p.place for p in found}) >= 4
+    for problem in found:
+        assert problem.place.label not in problem.message, str(problem)

@@ -3,8 +3,11 @@ import pytest
 from mtl_studio.core.fileformat import load
 from mtl_studio.core.graph import Edge
 from mtl_studio.core.project import Project
+from mtl_studio.core.settings import DataSource
 from mtl_studio.core.tasks import Task
-from mtl_studio.core.validation import ERROR, WARNING, errors, infer_shapes, validate
+from mtl_studio.core.validation import (
+    ERROR, WARNING, Place, Problem, errors, infer_shapes, validate,
+)
 from mtl_studio.examples import examples
 from tests.helpers import chain, cnn_without_flatten, node, two_task_project
 
@@ -117,8 +120,9 @@ def test_no_tasks_and_no_inputs():
 def test_shape_mismatch_names_the_node_and_the_fix():
     p = cnn_without_flatten()
     problem = find(p, "needs a flat vector")
-    assert problem.message.startswith(
-        "Dense 'fc1' needs a flat vector but gets (8, 8, 16): put a Flatten")
+    # Shown as place, then message: the node is named once.
+    assert str(problem) == ("error: Dense 'fc1': needs a flat vector but gets (8, 8, 16): put "
+                            "a Flatten (or a global pooling layer) before it")
     assert problem.place.id == "fc1"
     # Downstream nodes are not blamed for the upstream mistake.
     assert [q for q in validate(p) if q.place.id == "out"] == []
@@ -154,3 +158,80 @@ def test_warnings_do_not_block():
     node(p, "spare", "Dense")
     chain(p, "shared", "spare")
     assert validate(p) and not errors(validate(p))
+
+
+# --- texts (issue 11, item 11) --------------------------------------------------------
+
+def test_a_problem_names_its_node_or_task_once():
+    """The Problems list and `mtl-studio validate` show the place, then the
+    message: a message does not name its own place again."""
+    p = two_task_project()
+    node(p, "loose", "Input", shape=[3])
+    node(p, "dangling", "Dense")
+    chain(p, "shared", "dangling")
+    node(p, "orphan", "Output")
+    chain(p, "shared", "orphan")
+    node(p, "cat", "Concatenate")
+    chain(p, "dangling", "cat")
+    node(p, "lonely", "Dense")
+    p.graph.insert_edge(Edge("out_a", "shared", 1))  # a cycle, as a file could hold
+    p.tasks.append(Task("a", "out_b"))
+    p.tasks.append(Task("c"))
+    p.tasks.append(Task("d", "out_a"))
+    p.tasks.append(Task("e", "shared"))
+    p.set_task_field("b", "loss", "categorical_crossentropy")
+    p.tasks[1].data = DataSource("generator", "tutorial_uniform")  # joint mode: an error
+    found = validate(p) + validate(cnn_without_flatten())
+    places = {q.place for q in found if q.place.kind in ("node", "task")}
+    assert len(places) >= 10
+    for problem in found:
+        assert problem.place.label not in problem.message, str(problem)
+    shown = {str(q) for q in found}
+    assert "error: Input 'loose': is not connected: connect it to a layer or delete it" in shown
+    assert "error: Dense 'lonely': has no input: connect a layer into it" in shown
+    assert "error: task 'c': has no Output node: choose one in the Tasks panel" in shown
+
+
+def test_units_are_counted_in_singular_and_plural():
+    p = two_task_project()
+    p.set_task_field("a", "loss", "categorical_crossentropy")
+    message = find(p, "needs one output unit per class").message
+    assert "Output 'out_a' has 1 unit:" in message and "1 units" not in message
+
+
+# --- no data (issue 11, item 4) -------------------------------------------------------
+
+NO_DATA = "no data is chosen: choose a file or a generator in the Data panel"
+
+
+def test_a_project_without_data_cannot_train():
+    p = two_task_project()  # its data source is a new project's: nothing chosen
+    assert not p.data.chosen
+    assert Problem(ERROR, Place("data", "", "data"), NO_DATA) in validate(p, {})
+    # The design alone (what building a model needs) does not ask for data.
+    assert validate(p) == []
+    p.data = DataSource("generator", "tutorial_uniform")
+    assert validate(p, {}) == []
+
+
+def test_a_new_project_has_no_data_too():
+    assert Problem(ERROR, Place("data", "", "data"), NO_DATA) in validate(Project(), {})
+
+
+def test_a_task_with_its_own_data_has_data():
+    p = two_task_project()
+    p.training.mode = "alternating"
+    p.tasks[1].data = DataSource("generator", "tutorial_uniform")
+    # Task a still learns from the project's data, of which there is none.
+    assert [q.place for q in errors(validate(p, {}))] == [Place("data", "", "data")]
+    p.tasks[0].data = DataSource("csv", path="")
+    assert errors(validate(p, {})) == [Problem(
+        ERROR, Place("data", "a", "data of task 'a'"),
+        "no CSV file is chosen: choose one in the Data panel")]
+    p.tasks[0].data = DataSource("generator", "correlated_regression")
+    assert errors(validate(p, {})) == []
+
+
+@pytest.mark.parametrize("name", sorted(examples()))
+def test_every_example_has_data(name):
+    assert validate(load(examples()[name]), {}) == []

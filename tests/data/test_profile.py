@@ -4,7 +4,7 @@ import numpy as np
 
 from mtl_studio.core.data_profile import LABEL, NUMERIC, ColumnInfo
 from mtl_studio.data import generate, read_csv, read_npz
-from mtl_studio.data.profile import MAX_CLASSES, class_count, profile_table
+from mtl_studio.data.profile import MAX_CLASSES, class_count, column_info, profile_table
 from mtl_studio.data.table import Table
 
 
@@ -15,7 +15,7 @@ def test_a_csv_tables_profile(tmp_path):
     assert profile.source == str(path)
     assert profile.rows == 4
     assert profile.columns == {
-        "size": ColumnInfo("size", NUMERIC, (), 0, 4),      # not whole numbers
+        "size": ColumnInfo("size", NUMERIC, (), 0, 4, True),  # not whole numbers
         "color": ColumnInfo("color", LABEL, (), 3, 3),      # labels: distinct values
         "k": ColumnInfo("k", NUMERIC, (), 3, 3),            # whole numbers, few: class ids
         "y": ColumnInfo("y", NUMERIC, (), 3, 3),
@@ -44,7 +44,7 @@ def test_an_npz_tables_profile_has_shapes(tmp_path):
     profile = profile_table(read_npz(path))
     assert profile.rows == 6
     columns = profile.columns
-    assert columns["images"] == ColumnInfo("images", NUMERIC, (4, 2), 0, 48)
+    assert columns["images"] == ColumnInfo("images", NUMERIC, (4, 2), 0, 48, True)
     assert columns["y"].classes == 3 and columns["y"].shape == ()
     assert columns["onehot"].shape == (3,) and columns["onehot"].classes == 2  # its values
     assert columns["flag"].classes == 2
@@ -73,3 +73,10 @@ def test_distinct_values_are_counted_whatever_they_are(tmp_path):
     assert columns["x"].distinct == 3
     assert profile_table(Table({"a": np.arange(100.0)}, {"a": NUMERIC}, "t")).columns[
         "a"].distinct == 0
+
+
+def test_a_column_is_fractional_when_a_finite_value_is_not_whole():
+    assert column_info("h", np.array([3.5, 7.0]), NUMERIC).fractional
+    assert not column_info("k", np.array([1.0, 2.0, np.nan]), NUMERIC).fractional
+    assert not column_info("k", np.array([1, 2, 3]), NUMERIC).fractional
+    assert not column_info("c", np.array(["a", "b"]), LABEL).fractional
