@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from typing import Iterable
 
-from .commands import AddNode, Command, Connect, Macro
+from .commands import AddNode, Connect, Macro
 from .graph import Edge, GraphError, Node
 from .project import Project
 from .validation import infer_shapes
@@ -92,21 +92,23 @@ def new_node(project: Project, kind: str, x: float, y: float) -> Node:
     return Node(node_id, kind, name, {}, x, y)
 
 
-def add_node_near(project: Project, kind: str, x: float, y: float) -> AddNode:
+# Both adders return a Macro whose first command is the AddNode, so the
+# caller finds the new node in the same place whatever else comes with it.
+
+def add_node_near(project: Project, kind: str, x: float, y: float) -> Macro:
     """Add a node at the free place nearest to the corner (x, y): the spot
     the user chose, moved off any node it would cover."""
-    return AddNode(new_node(project, kind, *free_spot(node_boxes(project), x, y)))
+    node = new_node(project, kind, *free_spot(node_boxes(project), x, y))
+    return Macro(f"Add {kind}", [AddNode(node)])
 
 
-def add_node_below(project: Project, kind: str, node_id: str) -> Command:
+def add_node_below(project: Project, kind: str, node_id: str) -> Macro:
     """Add a node in the free place below `node_id`, fed by it when the
     graph allows that edge and the shapes fit: one undo step either way."""
     node = new_node(project, kind, *spot_below(project, node_id))
-    add = AddNode(node)
     edge = Edge(node_id, node.id, 0)
-    if not feeds(project, node, edge):
-        return add
-    return Macro(f"Add {kind}", [add, Connect(edge)])
+    wire = [Connect(edge)] if feeds(project, node, edge) else []
+    return Macro(f"Add {kind}", [AddNode(node), *wire])
 
 
 def feeds(project: Project, node: Node, edge: Edge) -> bool:

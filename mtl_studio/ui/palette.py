@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from ..core.catalogue import CATEGORIES, KINDS
@@ -38,8 +38,8 @@ class _KindTree(QTreeWidget):
 
 
 class LayerPalette(QWidget):
-    # A kind chosen by double-click or Enter: the window adds it at the
-    # centre of the view.
+    # A kind chosen by double-click or Enter: the window adds it to the
+    # canvas (below the selected node, or in the middle of the view).
     kind_activated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -53,9 +53,16 @@ class LayerPalette(QWidget):
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
+        # A search that matches nothing says so, rather than an empty tree
+        # and an Enter that does nothing.
+        self.no_match = QLabel(self)
+        self.no_match.setWordWrap(True)
+        self.no_match.setStyleSheet("QLabel { color: #7b8794; padding: 4px; }")
+        self.no_match.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search)
+        layout.addWidget(self.no_match)
         layout.addWidget(self.tree)
         self._fill()
         self.search.textChanged.connect(self._filter)
@@ -99,6 +106,8 @@ class LayerPalette(QWidget):
                 shown += not child.isHidden()
             group.setHidden(shown == 0)
             group.setExpanded(True)
+        self.no_match.setText(f"No layer matches '{text.strip()}'.")
+        self.no_match.setVisible(not matches)
 
     def _activate_item(self, item: QTreeWidgetItem) -> None:
         kind = item.data(0, _KIND_ROLE)

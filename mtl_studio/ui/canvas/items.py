@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from ...core.catalogue import get_kind
 from ...core.params import format_shape
+from ...core.placement import NODE_HEIGHT, NODE_WIDTH
 
-NODE_WIDTH = 184.0
-NODE_HEIGHT = 84.0
 HEADER = 22.0
+BADGE_RADIUS = 8.0
 PORT_RADIUS = 6.0
 TEXT = QColor("#1d232b")
 MUTED = QColor("#5a6470")
@@ -104,6 +104,10 @@ class NodeItem(QGraphicsItem):
         n = max(1, self.input_ports)
         return QPointF(NODE_WIDTH * (port + 1) / (n + 1), 0)
 
+    def badge_centre(self) -> QPointF:
+        """The problem badge, inside the header at its right end."""
+        return QPointF(NODE_WIDTH - 6 - BADGE_RADIUS, HEADER / 2)
+
     def output_port_pos(self) -> QPointF:
         return QPointF(NODE_WIDTH / 2, NODE_HEIGHT)
 
@@ -145,10 +149,16 @@ class NodeItem(QGraphicsItem):
         painter.setPen(_text_on(self.color))
         painter.drawText(QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
                          self.kind)
+        kind_width = QFontMetricsF(font).horizontalAdvance(self.kind)
         font.setBold(False)
         painter.setFont(font)
-        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignVCenter | Qt.AlignRight,
-                         _elide(self.role_text, font, 90))
+        # The problem badge sits at the header's right end: the role label
+        # ends before it and starts after the kind, so all three stay readable.
+        badge_room = 2 * BADGE_RADIUS + 6 if self.problems else 0
+        room = min(90.0, NODE_WIDTH - 16 - badge_room - kind_width - 8)
+        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16 - badge_room, HEADER),
+                         Qt.AlignVCenter | Qt.AlignRight,
+                         _elide(self.role_text, font, max(0.0, room)))
 
         font.setPointSizeF(10)
         font.setBold(True)
@@ -176,14 +186,16 @@ class NodeItem(QGraphicsItem):
 
         if self.problems:
             worst = ERROR if any(p.severity == "error" for p in self.problems) else WARNING
-            centre = QPointF(NODE_WIDTH - 2, 2)
+            centre = self.badge_centre()
+            r = BADGE_RADIUS
             painter.setPen(QPen(QColor("white"), 1.5))
             painter.setBrush(QBrush(worst))
-            painter.drawEllipse(centre, 9, 9)
+            painter.drawEllipse(centre, r, r)
             font.setBold(True)
             font.setPointSizeF(9)
             painter.setFont(font)
-            painter.drawText(QRectF(centre.x() - 9, centre.y() - 9, 18, 18), Qt.AlignCenter, "!")
+            painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
+                             Qt.AlignCenter, "!")
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.ItemPositionHasChanged:

@@ -8,10 +8,11 @@ port becomes one Connect. Refused edits come back as a message.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
+from ...core.catalogue import get_kind
 from ...core.commands import Connect, MoveNodes
 from ...core.graph import Edge, GraphError
 from ...core.tasks import INPUT_COLOR, TRUNK_COLOR
@@ -22,7 +23,8 @@ UNUSED_COLOR = "#9aa5b1"
 
 
 class GraphScene(QGraphicsScene):
-    # A short message for the status bar (why a connection was refused).
+    # A short message for the status bar: why a gesture did nothing (a
+    # wire dropped on empty canvas, a connection the graph refuses).
     message = Signal(str)
 
     def __init__(self, document: Document, parent=None) -> None:
@@ -193,12 +195,19 @@ class GraphScene(QGraphicsScene):
 
     def mouseMoveEvent(self, event) -> None:
         if self._wire is not None:
-            start = self.nodes[self._wire_source].mapToScene(
-                self.nodes[self._wire_source].output_port_pos())
-            self._wire.setPath(curve(start, event.scenePos()))
+            self.draw_wire_to(event.scenePos())
             event.accept()
             return
         super().mouseMoveEvent(event)
+
+    @property
+    def wiring(self) -> bool:
+        """A wire is being dragged from an output port."""
+        return self._wire is not None
+
+    def draw_wire_to(self, pos: QPointF) -> None:
+        source = self.nodes[self._wire_source]
+        self._wire.setPath(curve(source.mapToScene(source.output_port_pos()), pos))
 
     def mouseReleaseEvent(self, event) -> None:
         if self._wire is not None:
@@ -220,31 +229,48 @@ class GraphScene(QGraphicsScene):
             self.document.push(MoveNodes(moved))
 
     def _start_wire(self, item: NodeItem, pos: QPointF) -> None:
+        # The wire must not grow the scene: a grown scene re-centres in the
+        # view, and the node the user aims at would jump from under the
+        # cursor. The scene rect stays as it is until the wire is dropped.
+        self.setSceneRect(self.sceneRect())
         self._wire_source = item.node_id
         self._wire = QGraphicsPathItem()
         self._wire.setPen(QPen(QColor("#1565c0"), 2, Qt.DashLine))
         self._wire.setZValue(3)
         self.addItem(self._wire)
-        self._wire.setPath(curve(item.mapToScene(item.output_port_pos()), pos))
+        self.draw_wire_to(pos)
 
     def _finish_wire(self, pos: QPointF) -> None:
         source = self._wire_source
         self.removeItem(self._wire)
         self._wire, self._wire_source = None, None
+        self.setSceneRect(QRectF())  # back to following the items
         target = self.node_at(pos)
-        if target is None or target.node_id == source:
+        if target is None:
+            name = self.document.project.node(source).name
+            self.message.emit(f"No connection made: the wire from '{name}' was dropped on "
+                              "empty canvas; drop it on another node's input port")
             return
         port = target.port_at(pos)
-        graph = self.document.project.graph
-        number = port[1] if port is not None and port[0] == "in" else graph.free_port(
-            target.node_id)
-        self.connect_nodes(source, target.node_id, number)
+        self.connect_nodes(source, target.node_id,
+                           port[1] if port is not None and port[0] == "in"
+                           else self._port_for_drop(target.node_id))
+
+    def _port_for_drop(self, target: str) -> int:
+        """The port a wire dropped on a node's body goes to: the first free
+        one, or port 0 when all are taken, so the refusal names the edge in
+        the way rather than a port the node does not have."""
+        port = self.document.project.graph.free_port(target)
+        most = get_kind(self.document.project.node(target).kind).max_inputs
+        return 0 if most is not None and port >= most else port
 
     def connect_nodes(self, source: str, target: str, port: int) -> bool:
         """Connect, or say in the status bar why the graph refuses it."""
         try:
             self.document.project.graph.check_connect(source, target, port)
         except GraphError as exc:
-            self.message.emit(f"Cannot connect: {exc}")
+            nodes = self.document.project.nodes
+            self.message.emit(f"Cannot connect '{nodes[source].name}' to "
+                              f"'{nodes[target].name}': {exc}")
             return False
         return self.document.push(Connect(Edge(source, target, port)))

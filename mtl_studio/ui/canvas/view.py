@@ -1,32 +1,24 @@
-"""The canvas view: zoom, pan, drops from the palette, quick add, legend."""
+"""The canvas view: zoom, pan, drops from the palette, quick add, legend,
+and the hint an empty canvas shows."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
-    QFrame, QGraphicsView, QLabel, QLineEdit, QListWidget, QVBoxLayout,
+    QFrame, QGraphicsView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout,
 )
 
-from ...core.commands import AddNode
-from ...core.graph import Node
+from ...core.catalogue import KINDS
+from ...core.placement import NODE_HEIGHT, NODE_WIDTH, add_node_below, add_node_near
 from ...core.tasks import INPUT_COLOR, TRUNK_COLOR
 from ..document import Document
 from ..palette import KIND_MIME, search_kinds
-from .items import NODE_HEIGHT, NODE_WIDTH
 from .scene import GraphScene
 
 MIN_ZOOM, MAX_ZOOM = 0.15, 3.0
-
-
-def new_node_command(document: Document, kind: str, x: float, y: float) -> AddNode:
-    """An AddNode for a fresh node of `kind` centred at (x, y)."""
-    project = document.project
-    base = project.new_node_id(kind)
-    name = base.rsplit("_", 1)[0]
-    node = Node(base, kind, project.unique_node_name(name),
-                {}, round(x - NODE_WIDTH / 2, 1), round(y - NODE_HEIGHT / 2, 1))
-    return AddNode(node)
+EMPTY_HINT = ("Drag a layer from the Layers palette to begin,\n"
+              "or choose File > New from Example.")
 
 
 class QuickAdd(QFrame):
@@ -52,9 +44,13 @@ class QuickAdd(QFrame):
 
     def _filter(self, text: str) -> None:
         self.list.clear()
-        self.list.addItems(search_kinds(text))
-        if self.list.count():
+        kinds = search_kinds(text)
+        self.list.addItems(kinds)
+        if kinds:
             self.list.setCurrentRow(0)
+        else:  # say why Enter adds nothing; the row itself cannot be chosen
+            QListWidgetItem(f"No layer matches '{text.strip()}'", self.list).setFlags(
+                Qt.NoItemFlags)
 
     def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key_Down, Qt.Key_Up):
@@ -90,6 +86,21 @@ class Legend(QLabel):
         self.adjustSize()
 
 
+class EmptyHint(QLabel):
+    """How to begin, in the middle of an empty canvas: quiet grey text that
+    lets clicks and drops through to the canvas under it."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(EMPTY_HINT, parent)
+        self.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.setAlignment(Qt.AlignCenter)
+        self.setStyleSheet("QLabel { color: #7b8794; font-size: 14px; background: transparent; }")
+        self.adjustSize()
+
+    def centre_in(self, size) -> None:
+        self.move((size.width() - self.width()) // 2, (size.height() - self.height()) // 2)
+
+
 class CanvasView(QGraphicsView):
     zoom_changed = Signal(float)
 
@@ -101,7 +112,9 @@ class CanvasView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
         self.setAcceptDrops(True)
         self.legend = Legend(self)
+        self.empty_hint = EmptyHint(self.viewport())
         self._space = False
+        self._mouse = QPointF()  # the last mouse position, in the viewport
         self._panning: QPointF | None = None
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._add_at_popup)
@@ -116,7 +129,18 @@ class CanvasView(QGraphicsView):
         if old is not None:
             old.deleteLater()
         document.problems_changed.connect(self._refresh_legend)
+        document.changed.connect(self._refresh_empty_hint)
         self._refresh_legend()
+        self._refresh_empty_hint()
+
+    def _refresh_empty_hint(self, event=None) -> None:
+        if event is None or event.type in ("node_added", "node_removed"):
+            self.empty_hint.setVisible(not self.document.project.nodes)
+            self.empty_hint.centre_in(self.viewport().size())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.empty_hint.centre_in(self.viewport().size())
 
     def _refresh_legend(self) -> None:
         self.legend.show_project(self.document.project)
@@ -186,6 +210,7 @@ class CanvasView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
+        self._mouse = event.position()
         if self._panning is not None:
             delta = event.position() - self._panning
             self._panning = event.position()
@@ -206,6 +231,13 @@ class CanvasView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        # A scroll in the middle of a wire drag (the wheel) moves the scene
+        # under a still mouse: the wire's end stays under the cursor.
+        if self.graph_scene.wiring:
+            self.graph_scene.draw_wire_to(self.mapToScene(self._mouse.toPoint()))
+
     def mouseDoubleClickEvent(self, event) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
         if self.graph_scene.node_at(scene_pos) is None:
@@ -225,13 +257,28 @@ class CanvasView(QGraphicsView):
         self.add_node(kind, self._popup_scene_pos)
 
     def add_node(self, kind: str, scene_pos: QPointF | None = None) -> bool:
-        if scene_pos is None:
-            scene_pos = self.mapToScene(self.viewport().rect().center())
-        command = new_node_command(self.document, kind, scene_pos.x(), scene_pos.y())
-        if self.document.push(command):
-            self.document.set_selection([command.node.id])
-            return True
-        return False
+        """Add a node of `kind` where it covers no other node: near
+        scene_pos (a drop, the quick add), else below the one selected node
+        and fed by it when it fits, else near the middle of the view. The
+        new node is selected."""
+        if kind not in KINDS:
+            self.graph_scene.message.emit(
+                f"Cannot add a '{kind}' node: there is no layer of that kind")
+            return False
+        project = self.document.project
+        if scene_pos is None and len(self.document.selection) == 1:
+            command = add_node_below(project, kind, self.document.selection[0])
+        else:
+            if scene_pos is None:
+                scene_pos = self.mapToScene(self.viewport().rect().center())
+            command = add_node_near(project, kind, scene_pos.x() - NODE_WIDTH / 2,
+                                    scene_pos.y() - NODE_HEIGHT / 2)
+        node_id = command.commands[0].node.id
+        if not self.document.push(command):
+            return False
+        self.document.set_selection([node_id])
+        self.ensureVisible(self.graph_scene.nodes[node_id].sceneBoundingRect(), 20, 20)
+        return True
 
     # --- drops from the palette ------------------------------------------------------
 
