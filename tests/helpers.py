@@ -36,22 +36,39 @@ def two_task_project() -> Project:
     return p
 
 
-def with_data(project: Project, folder: Path) -> Project:
-    """Give two_task_project() (or a variant of it) data that fits: a CSV in
-    `folder` with x's ten features f0..f9, a value y for task a and a class
-    id 0..2 for task b. A project without data cannot train (validation says
-    so), which tests of training and of a valid window need."""
-    path = Path(folder) / "two_tasks.csv"
-    features = [f"f{i}" for i in range(10)]
-    rows = [",".join(features + ["y", "kind"])]
-    for i in range(20):
-        rows.append(",".join([f"{(i * 7 + j) % 11 / 10:g}" for j in range(10)]
-                             + [f"{i / 4:g}", str(i % 3)]))
-    path.write_text("\n".join(rows) + "\n")
-    project.data = DataSource("csv", path=str(path), inputs={"x": features})
-    for task, target in (("a", "y"), ("b", "kind")):
-        if any(t.name == task for t in project.tasks):
-            project.task(task).target = [target]
+def with_data(project: Project, folder: Path, rows: int = 20) -> Project:
+    """Give a test project data that fits it: an NPZ file in `folder` with
+    an array per Input (named after it) and a target per task (named after
+    the task: class ids for a classification loss, values for the others),
+    mapped and chosen. A project without data cannot train, and validation
+    says so, so tests of a valid window or of training need some."""
+    import numpy as np
+
+    from mtl_studio.core.validation import infer_shapes
+
+    rng = np.random.default_rng(0)
+    shapes, _ = infer_shapes(project)
+    arrays, inputs = {}, {}
+    for n in project.input_nodes():
+        arrays[n.name] = rng.normal(size=(rows, *n.params["shape"]))
+        inputs[n.id] = [n.name]
+    for task in project.tasks:
+        out = project.nodes.get(task.output)
+        if out is None:
+            continue
+        units = out.params["units"]
+        shape = shapes.get(out.id) or (units,)
+        if task.loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+            arrays[task.name] = np.arange(rows * int(np.prod(shape[:-1]))).reshape(
+                (rows, *shape[:-1])) % units
+        elif task.loss == "binary_crossentropy":
+            arrays[task.name] = rng.integers(0, 2, size=(rows, *shape))
+        else:
+            arrays[task.name] = rng.normal(size=(rows, *shape))
+        task.target = [task.name]
+    path = Path(folder) / f"{project.name.replace(' ', '_')}.npz"
+    np.savez(path, **arrays)
+    project.data = DataSource("npz", path=str(path), inputs=inputs)
     return project
 
 

@@ -1,5 +1,5 @@
 """The problems list: every validation problem, errors first, each leading
-to its place (a node on the canvas, a task's Output)."""
+to its place (a node on the canvas, a task's Output, the data)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from ..core.validation import ERROR, Problem
+from ..core.wording import counted
 from .document import Document
 from .widgets import DocumentView
 
@@ -19,8 +20,7 @@ def summary(problems: list[Problem]) -> str:
         return "No problems"
     n_errors = sum(p.severity == ERROR for p in problems)
     n_warnings = len(problems) - n_errors
-    parts = [f"{n} {word}{'' if n == 1 else 's'}"
-             for n, word in ((n_errors, "error"), (n_warnings, "warning")) if n]
+    parts = [counted(n, word) for n, word in ((n_errors, "error"), (n_warnings, "warning")) if n]
     return ", ".join(parts)
 
 
@@ -29,6 +29,9 @@ class ProblemsPanel(DocumentView):
     node_activated = Signal(str)
     # A task problem was chosen (its Output, if any, is selected too).
     task_activated = Signal(str)
+    # A data problem was chosen: the task whose own data set it is, or ""
+    # for the project's data. The window shows the Data panel.
+    data_activated = Signal(str)
 
     follows = (("problems_changed", "refresh"),)
 
@@ -78,3 +81,5 @@ class ProblemsPanel(DocumentView):
             if output in project.nodes:
                 self.document.set_selection([output])
             self.task_activated.emit(place_id)
+        elif kind == "data":
+            self.data_activated.emit(place_id)

@@ -14,7 +14,7 @@ from mtl_studio.ui.inspector import Inspector
 from mtl_studio.ui.palette import KIND_MIME, LayerPalette, search_kinds
 from mtl_studio.ui.problems_panel import ProblemsPanel
 from mtl_studio.ui.tasks_panel import LOSS, METRICS, NAME, OUTPUT, WEIGHT, TasksPanel
-from tests.helpers import chain, node, two_task_project
+from tests.helpers import chain, node, two_task_project, with_data
 
 
 def show(qtbot, widget):
@@ -270,20 +270,21 @@ def test_tasks_panel_row_selects_the_output_and_colour_button(qtbot, document, m
 
 # --- problems panel -------------------------------------------------------------
 
-def mismatch_project() -> Project:
+def mismatch_project(folder) -> Project:
     """Input (8, 8, 16) -> Dense -> Output: the Dense needs a flat vector; and
-    a task whose loss needs more than its one output unit."""
+    a task whose loss needs more than its one output unit. Its data, in
+    `folder`, fits."""
     p = Project("mismatch")
     node(p, "image", "Input", shape=[8, 8, 16])
     node(p, "dense", "Dense")
     node(p, "out", "Output")
     chain(p, "image", "dense", "out")
     p.add_task(Task("kind", "out", "categorical_crossentropy"))
-    return p
+    return with_data(p, folder)
 
 
-def test_problems_panel_lists_problems_and_leads_to_them(qtbot, make_document):
-    document = make_document(mismatch_project())
+def test_problems_panel_lists_problems_and_leads_to_them(qtbot, make_document, tmp_path):
+    document = make_document(mismatch_project(tmp_path))
     panel = show(qtbot, ProblemsPanel(document))
     tree = panel.tree
     rows = [(tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(2))
@@ -307,7 +308,8 @@ def test_problems_panel_lists_problems_and_leads_to_them(qtbot, make_document):
     assert document.selection == ["out"]
 
 
-def test_problems_panel_follows_validation(qtbot, document):
+def test_problems_panel_follows_validation(qtbot, make_document, tmp_path):
+    document = make_document(with_data(two_task_project(), tmp_path))
     panel = show(qtbot, ProblemsPanel(document))
     assert panel.summary_label.text() == "No problems"
     with qtbot.waitSignal(document.problems_changed):
@@ -319,10 +321,11 @@ def test_problems_panel_follows_validation(qtbot, document):
 # --- swapping documents ----------------------------------------------------------
 
 @pytest.mark.parametrize("panel_type", [Inspector, TasksPanel, ProblemsPanel])
-def test_set_document_follows_the_new_document_only(qtbot, make_document, panel_type):
+def test_set_document_follows_the_new_document_only(qtbot, make_document, panel_type,
+                                                     tmp_path):
     old = make_document()
     panel = show(qtbot, panel_type(old))
-    new = make_document(mismatch_project())
+    new = make_document(mismatch_project(tmp_path))
     panel.set_document(new)
     assert panel.document is new
     old.push(SetTaskField("a", "name", "renamed"))

@@ -10,7 +10,7 @@ from mtl_studio.core.commands import MoveNodes, SetParam
 from mtl_studio.core.fileformat import dumps, load
 from mtl_studio.core.project import Project
 from mtl_studio.core.tasks import Task
-from tests.helpers import chain, cnn_without_flatten, node, two_task_project
+from tests.helpers import chain, cnn_without_flatten, node, two_task_project, with_data
 from tests.ui.conftest import activate
 
 
@@ -79,8 +79,8 @@ def test_add_a_node_from_the_palette_and_undo_redo(qtbot, make_window):
     assert project.node(added).kind == "Dropout"
 
 
-def test_connect_ports_by_dragging_and_refuse_a_cycle(qtbot, make_window):
-    window = make_window(loose_project())
+def test_connect_ports_by_dragging_and_refuse_a_cycle(qtbot, make_window, tmp_path):
+    window = make_window(with_data(loose_project(), tmp_path))
     project = window.document.project
     assert any("not connected" in p.message for p in window.document.problems)
     drag(qtbot, window, port_point(window, "x"), port_point(window, "dense", "in"))
@@ -154,8 +154,9 @@ def test_delete_a_node_with_its_edges_and_undo(qtbot, make_window):
     assert len(project.nodes) == 5 and len(project.edges) == 4
 
 
-def test_shape_mismatch_shows_on_the_node_and_goes_when_a_flatten_is_added(qtbot, make_window):
-    p = cnn_without_flatten()
+def test_shape_mismatch_shows_on_the_node_and_goes_when_a_flatten_is_added(qtbot, make_window,
+                                                                          tmp_path):
+    p = with_data(cnn_without_flatten(), tmp_path)
     for i, n in enumerate(p.nodes.values()):
         n.x, n.y = 0, 160 * i
     window = make_window(p)
