@@ -172,6 +172,14 @@ def test_the_canvas_does_not_jump_while_a_wire_is_dragged(qtbot, make_window):
     assert Edge("x", "dense", 0) in window.document.project.edges
 
 
+def test_zooming_past_a_limit_says_so(qtbot, make_window):
+    window = make_window()
+    messages = said(window)
+    for _ in range(30):
+        window.view.zoom_by(1.25)
+    assert any("zoomed in as far as it goes (300%)" in m for m in messages), messages
+
+
 def test_a_dropped_unknown_kind_says_so(qtbot, make_window):
     window = make_window()
     messages = said(window)

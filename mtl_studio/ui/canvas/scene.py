@@ -200,11 +200,6 @@ class GraphScene(QGraphicsScene):
             return
         super().mouseMoveEvent(event)
 
-    @property
-    def wiring(self) -> bool:
-        """A wire is being dragged from an output port."""
-        return self._wire is not None
-
     def draw_wire_to(self, pos: QPointF) -> None:
         source = self.nodes[self._wire_source]
         self._wire.setPath(curve(source.mapToScene(source.output_port_pos()), pos))

@@ -114,7 +114,6 @@ class CanvasView(QGraphicsView):
         self.legend = Legend(self)
         self.empty_hint = EmptyHint(self.viewport())
         self._space = False
-        self._mouse = QPointF()  # the last mouse position, in the viewport
         self._panning: QPointF | None = None
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._add_at_popup)
@@ -158,6 +157,11 @@ class CanvasView(QGraphicsView):
 
     def zoom_by(self, factor: float) -> None:
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom * factor))
+        if abs(target - self.zoom) < 1e-6:  # at a limit: say so, not nothing
+            self.graph_scene.message.emit(
+                f"The canvas is zoomed {'in' if factor > 1 else 'out'} as far as it goes "
+                f"({target:.0%})")
+            return
         factor = target / self.zoom
         self.scale(factor, factor)
         self.zoom_changed.emit(self.zoom)
@@ -210,7 +214,6 @@ class CanvasView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
-        self._mouse = event.position()
         if self._panning is not None:
             delta = event.position() - self._panning
             self._panning = event.position()
@@ -230,13 +233,6 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
-
-    def scrollContentsBy(self, dx: int, dy: int) -> None:
-        super().scrollContentsBy(dx, dy)
-        # A scroll in the middle of a wire drag (the wheel) moves the scene
-        # under a still mouse: the wire's end stays under the cursor.
-        if self.graph_scene.wiring:
-            self.graph_scene.draw_wire_to(self.mapToScene(self._mouse.toPoint()))
 
     def mouseDoubleClickEvent(self, event) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
