@@ -340,3 +340,20 @@ class UndoStack:
         self._undone.clear()
         self._clean_index = 0
         self.events.emit("changed")
+
+
+class SetProjectName(Command):
+    """Rename the project (Project.set_name checks the name; views follow
+    the "project_changed" event, field "name")."""
+
+    text = "Rename project"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._old = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.set_name(self.name)
+
+    def undo(self, project: Project) -> None:
+        project.set_name(self._old, check=False)

@@ -24,6 +24,8 @@ from .settings import (
 from .tasks import TASK_COLORS, TASK_FIELD_CHECKS, Task, check_task_name
 
 _NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+# Long enough for a descriptive title, short enough for a window title bar.
+MAX_PROJECT_NAME = 100
 
 
 def check_node_name(name: object) -> str:
@@ -32,6 +34,21 @@ def check_node_name(name: object) -> str:
             f"a node name must start with a letter or _ and hold only letters, digits, "
             f"_ . or -, got {name!r}"
         )
+    return name
+
+
+def check_project_name(name: object) -> str:
+    """The name without surrounding spaces, or ValueError saying why not:
+    one line of 1 to MAX_PROJECT_NAME characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a project name cannot be empty, got {name!r}: type a name")
+    name = name.strip()
+    if any(not c.isprintable() for c in name):
+        raise ValueError("a project name is one line (no line breaks or tabs): "
+                         "type it on one line")
+    if len(name) > MAX_PROJECT_NAME:
+        raise ValueError(f"a project name has at most {MAX_PROJECT_NAME} characters, this one "
+                         f"has {len(name)}: shorten it")
     return name
 
 
@@ -319,12 +336,21 @@ class Project:
         self.events.emit("data_changed")
         return old
 
+    def set_name(self, name: str, check: bool = True) -> str:
+        """Rename the project; return the old name. Emits "project_changed"
+        with field "name". check=False is for undo, which puts back a name
+        the project had (a file's name may predate the rules)."""
+        if check:
+            name = check_project_name(name)
+        return self.set_info("name", name)
+
     def set_info(self, field: str, value: str) -> str:
+        """Set the name (unchecked: use set_name) or the description."""
         if field not in ("name", "description") or not isinstance(value, str):
             raise ValueError(f"cannot set project {field} to {value!r}")
         old = getattr(self, field)
         setattr(self, field, value)
-        self.events.emit("project_changed", field=field)
+        self.events.emit("project_changed", field=field, old=old)
         return old
 
 
