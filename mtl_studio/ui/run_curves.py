@@ -58,6 +58,71 @@ class Series:
         return self.n
 
 
+class Divided:
+    """values / divisor of a growing array, kept in a buffer that doubles:
+    only the points added since the last call are divided, so a plot that
+    asks at every redraw gets a view, not a fresh copy. A new divisor (or a
+    shorter array: a new run) starts a fresh buffer, not the old one
+    rewritten, since a plot may still hold a view of it."""
+
+    def __init__(self) -> None:
+        self._buf = np.empty(0)
+        self.n = 0
+        self.divisor = 0.0
+
+    def of(self, values: np.ndarray, divisor: float) -> np.ndarray:
+        if divisor != self.divisor or self.n > len(values):
+            self._buf, self.n, self.divisor = np.empty(0), 0, divisor
+        if self.n < len(values):
+            end = len(values)
+            if end > len(self._buf):
+                grown = np.empty(max(2 * len(self._buf), end, 1024))
+                grown[:self.n] = self._buf[:self.n]
+                self._buf = grown
+            self._buf[self.n:end] = values[self.n:end] / divisor
+            self.n = end
+        return self._buf[:len(values)]
+
+
+class Ratio:
+    """A task's loss relative to its start, L_i(t) / L_i(0): the ratio
+    GradNorm balances, which puts tasks whose losses live on different
+    scales on one axis (1 at the start, 0.1 when the loss fell tenfold).
+    L_i(0) is the first positive value of the series; before there is one
+    the ratio is NaN. Reads like a Series (step, wall, value, len)."""
+
+    def __init__(self, series: Series) -> None:
+        self.series = series
+        self._divided = Divided()
+        self._first: float | None = None
+
+    @property
+    def first(self) -> float | None:
+        if self._first is None and len(self.series):
+            positive = np.flatnonzero(self.series.value > 0)
+            if len(positive):
+                self._first = float(self.series.value[positive[0]])
+        return self._first
+
+    @property
+    def step(self) -> np.ndarray:
+        return self.series.step
+
+    @property
+    def wall(self) -> np.ndarray:
+        return self.series.wall
+
+    @property
+    def value(self) -> np.ndarray:
+        first = self.first
+        if first is None:
+            return np.full(len(self.series), np.nan)
+        return self._divided.of(self.series.value, first)
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+
 @dataclass
 class Mark:
     """A loss weight or learning rate changed during the run."""
@@ -94,6 +159,7 @@ class RunCurves:
 
     def __post_init__(self) -> None:
         self.train = {t: Series() for t in self.tasks}
+        self.ratio = {t: Ratio(self.train[t]) for t in self.tasks}
         self.val = {t: Series(64) for t in self.tasks}
         self.weights = {t: Series() for t in self.tasks}
         self.total = Series()

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mtl_studio.training import events as ev
 from mtl_studio.ui import plots as plots_module
-from mtl_studio.ui.plots import HINT, PlotsPanel
+from mtl_studio.ui.plot_grid import MIN_PLOT_HEIGHT, MIN_PLOT_WIDTH
+from mtl_studio.ui.plots import HINT, READOUT_HINT, PlotsPanel
 from mtl_studio.ui.run_curves import RunCurves, ema
 
 COLORS = {"a": "#E69F00", "b": "#009E73", "c": "#CC79A7"}
@@ -29,7 +30,11 @@ def never_postpone(monkeypatch):
 def panel(qtbot, no_leaked_widgets):
     p = PlotsPanel()
     qtbot.addWidget(p)
-    p.resize(1000, 600)
+    # Wide and tall enough for every plot of a small run to be on screen:
+    # plots out of view are not drawn until they show.
+    p.resize(1200, 800)
+    p.show()
+    qtbot.waitExposed(p)
     p.set_smoothing(0)
     return p
 
@@ -88,7 +93,7 @@ def test_a_plot_per_task_in_the_task_colour(panel):
     epoch_end(run, {"a": 0.5, "b": 0.6, "c": 0.7})
     panel.refresh()
     assert panel.stack.currentIndex() == 1 and panel.current is run and panel.runs == [run]
-    assert panel.shown_plots[:4] == ("task:a", "task:b", "task:c", "total")
+    assert panel.shown_plots[:5] == ("overview", "task:a", "task:b", "task:c", "total")
     for task in ("a", "b", "c"):
         plot = panel.plots[f"task:{task}"]
         assert task in plot.item.titleLabel.text
@@ -111,24 +116,48 @@ def test_a_plot_per_task_in_the_task_colour(panel):
     assert panel.plots["weights"].item.getAxis("left").labelText == "weight"
 
 
-def test_the_grid_uses_two_columns_for_few_plots_and_three_for_more(panel):
+def test_one_task_has_no_overview_and_the_grid_follows_the_plots(panel):
     run = make_run(tasks=("a",))
     panel.show_run(run)
     feed(run, 5)
     panel.refresh()
-    # One task: no pair, so no cosine plot; weights have data.
+    # One task: no overview to compare with, no pair, so no cosine plot.
     assert panel.shown_plots == ("task:a", "total", "weights")
-    layout = panel.graphics.ci
-    assert layout.getItem(1, 0) is panel.plots["weights"].item
+    assert panel.grid.widgets == [panel.plots[k].view for k in panel.shown_plots]
 
     run3 = make_run("Run 2", tasks=("a", "b", "c"))
     panel.show_run(run3)
     feed(run3, 5)
     run3.add([ev.GradientCosine(5, {("a", "b"): 0.5})])
     panel.refresh()
-    assert panel.shown_plots == ("task:a", "task:b", "task:c", "total", "weights", "cosine")
-    assert layout.getItem(0, 2) is panel.plots["task:c"].item
-    assert layout.getItem(1, 2) is panel.plots["cosine"].item
+    assert panel.shown_plots == ("overview", "task:a", "task:b", "task:c", "total", "weights",
+                                 "cosine")
+    assert panel.grid.widgets == [panel.plots[k].view for k in panel.shown_plots]
+
+
+def test_the_grid_reflows_its_columns_and_scrolls_rather_than_squeeze(panel, qtbot):
+    run = make_run(tasks=("a", "b", "c"))
+    panel.show_run(run)
+    feed(run, 5)
+    panel.refresh()
+    grid = panel.grid
+    for width, columns in [(1500, 4), (1200, 3), (800, 2), (500, 1)]:
+        panel.resize(width, 700)
+        qtbot.waitUntil(lambda: grid.columns == columns, timeout=2000)
+        views = [panel.plots[k].view for k in panel.shown_plots]
+        qtbot.waitUntil(lambda: all(v.height() >= MIN_PLOT_HEIGHT for v in views),
+                        timeout=2000)
+        host = grid.host.rect()
+        for i, view in enumerate(views):
+            assert host.contains(view.geometry()), (width, i)  # reachable by scrolling
+            assert view.height() >= MIN_PLOT_HEIGHT
+            assert view.width() >= min(MIN_PLOT_WIDTH, grid.viewport().width() - 8)
+            # Reading order: row by row.
+            assert grid.grid.getItemPosition(grid.grid.indexOf(view))[:2] == divmod(i, columns)
+        rows = -(-len(views) // columns)
+        if rows * MIN_PLOT_HEIGHT > grid.viewport().height():
+            assert grid.verticalScrollBar().maximum() > 0
+        assert grid.horizontalScrollBar().maximum() == 0  # never sideways
 
 
 def test_all_plots_share_the_x_range_of_the_total_plot(panel):
@@ -169,7 +198,8 @@ def test_refresh_without_new_data_does_not_set_data(panel, monkeypatch):
     calls.clear()
     feed(run, 5)
     panel.refresh()
-    grown = {panel.curve(k, n).main for k, n in [("train", "a"), ("train", "b"), ("total", "")]}
+    grown = {panel.curve(k, n).main for k, n in [("train", "a"), ("train", "b"), ("total", ""),
+                                                  ("ratio", "a"), ("ratio", "b")]}
     # A weight holds until the last step: its line reaches it.
     grown |= {panel.curve("weight", "a").main, panel.curve("weight", "b").main}
     assert set(calls) == grown
@@ -288,10 +318,10 @@ def test_log_scale_with_zero_and_negative_values_warns_of_nothing(panel, qtbot):
         panel.set_log_scale(True)
         feed(run, 20, {"a": np.linspace(-1, 1, 20), "b": np.zeros(20)})
         panel.refresh()
-        panel.graphics.grab()  # paints: downsampling, bounds, paths
+        panel.grid.host.grab()  # paints: downsampling, bounds, paths
         feed(run, 5, {"a": np.full(5, np.inf), "b": np.full(5, -5.0)})
         panel.refresh()
-        panel.graphics.grab()
+        panel.grid.host.grab()
     assert len(shown_data(panel.curve("train", "a").faint)[1]) == 20  # inf is not a loss
     assert len(shown_data(panel.curve("total").main)[1]) == 25
 
@@ -398,8 +428,9 @@ def test_an_earlier_run_can_be_overlaid_and_removed(panel):
     assert plot.legend.isVisible()
     added = {k: len(p.item.listDataItems()) - before[k] for k, p in panel.plots.items()}
     # train (and empty val, not drawn) per task; total; weights a, b; cosine a-b only.
-    assert added == {"task:a": 1, "task:b": 1, "total": 1, "penalty": 0, "weights": 2,
-                     "cosine": 1}
+    # The overview keeps to the current run.
+    assert added == {"overview": 0, "task:a": 1, "task:b": 1, "total": 1, "penalty": 0,
+                     "weights": 2, "cosine": 1}
 
     item.setCheckState(Qt.CheckState.Unchecked)
     assert panel.overlaid == []
@@ -450,24 +481,95 @@ def test_readout_gives_the_values_at_the_nearest_points(panel):
 
 
 def test_moving_the_mouse_over_a_plot_moves_the_cursor_and_the_readout(panel, qtbot):
-    panel.show()
-    qtbot.waitExposed(panel)
     run = make_run()
     panel.show_run(run)
     feed(run, 100)
+    epoch_end(run, {"a": 0.5, "b": 0.25})
     panel.refresh()
     qtbot.wait(20)
-    view = panel.plots["task:b"].item.vb
-    centre = view.sceneBoundingRect().center()
-    where = panel.graphics.mapFromScene(centre)
-    qtbot.mouseMove(panel.graphics.viewport(), QPoint(where.x(), where.y()))
+    plot = panel.plots["task:b"]
+    height = panel.readout.height()
+    centre = plot.item.vb.sceneBoundingRect().center()
+    where = plot.view.mapFromScene(centre)
+    qtbot.mouseMove(plot.view.viewport(), QPoint(where.x(), where.y()))
     qtbot.waitUntil(lambda: panel.readout.text().startswith("step"), timeout=2000)
-    x = view.mapSceneToView(centre).x()
-    for plot in panel.plots.values():
-        assert plot.cursor.isVisible() and plot.cursor.value() == pytest.approx(x, abs=1)
-    assert panel.readout.text() == panel.readout_at(panel.plots["total"].cursor.value())
-    panel.hide_cursor()
-    assert not panel.plots["total"].cursor.isVisible()
+    x = plot.item.vb.mapSceneToView(centre).x()
+    for other in panel.plots.values():
+        assert other.cursor.isVisible() and other.cursor.value() == pytest.approx(x, abs=1)
+    # The values of the plot under the mouse (and the total), not of every task.
+    text = panel.readout.text()
+    assert text == panel.readout_at(panel.plots["total"].cursor.value(), "task:b")
+    assert "b: " in text and "val 0.25" in text and "total: " in text and "a: " not in text
+    assert panel.readout.height() == height  # a longer text never moves the plots
+
+    # Leaving the plot clears the cursor and the read-out.
+    qtbot.mouseMove(panel.readout, QPoint(5, 5))
+    qtbot.waitUntil(lambda: panel.readout.text() == READOUT_HINT, timeout=2000)
+    assert not any(p.cursor.isVisible() for p in panel.plots.values())
+
+
+def test_the_readout_keeps_its_height_however_long_its_text(panel):
+    run = make_run(tasks=("a", "b", "c"))
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    height = panel.readout.height()
+    panel.set_smoothing(0.5)
+    panel.show_cursor(5)  # every plot's values, smoothed and raw: the longest text
+    assert len(panel.readout.text()) > 80
+    panel.resize(400, 800)
+    assert panel.readout.height() == height
+
+
+def test_the_overview_plots_each_loss_relative_to_its_first_value(panel):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 4, {"a": [2.0, 1.0, 0.5, 0.2], "b": [0.0, 300.0, 150.0, 30.0]})
+    panel.refresh()
+    plot = panel.plots["overview"]
+    a, b = panel.curve("ratio", "a"), panel.curve("ratio", "b")
+    assert {a.main, b.main} <= set(plot.item.listDataItems())
+    np.testing.assert_allclose(shown_data(a.main)[1], [1.0, 0.5, 0.25, 0.1])
+    # L(0) is the first positive value: a loss of 0 cannot be a reference.
+    np.testing.assert_allclose(shown_data(b.main)[1], [0.0, 1.0, 0.5, 0.1])
+    assert pen_color(a.main) == COLORS["a"] and a.faint is None
+    assert [label.text for _, label in plot.legend.items] == ["a", "b"]
+    assert plot.loss  # a log axis suits ratios too
+    text = panel.readout_at(3, "overview")
+    assert "a 0.25" in text and "b 0.5" in text
+
+
+def test_validation_markers_give_way_to_the_line_when_epochs_are_dense(panel):
+    run = make_run(tasks=("a",), steps_per_epoch=1)
+    panel.show_run(run)
+    for _ in range(5):
+        feed(run, 1)
+        epoch_end(run, {"a": 0.5})
+    panel.refresh()
+    val = panel.curve("val", "a")
+    assert val.main.opts["symbol"] == "o" and val.main.opts["symbolSize"] <= 5
+    for _ in range(300):  # 300 epochs in a plot a few hundred pixels wide
+        feed(run, 1)
+        epoch_end(run, {"a": 0.5})
+    panel.refresh()
+    assert val.main.opts["symbol"] is None
+    assert val.main.opts["pen"].style() == Qt.PenStyle.DashLine  # the line stays
+
+
+def test_plots_out_of_view_wait_until_they_show(panel, qtbot):
+    panel.resize(420, 500)  # one column: most plots are below the fold
+    run = make_run(tasks=("a", "b", "c"))
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.grid.columns == 1, timeout=2000)
+    feed(run, 10)
+    panel.refresh()
+    total = panel.curve("total")
+    assert len(shown_data(panel.curve("ratio", "a").main)[1]) == 20  # in view: drawn
+    assert len(shown_data(total.main)[1]) < 20  # below the fold: not yet
+    panel.grid.ensureWidgetVisible(panel.plots["total"].view)  # as scrolling down does
+    qtbot.waitUntil(lambda: len(shown_data(total.main)[1]) == 20, timeout=2000)
 
 
 # --- marks -----------------------------------------------------------------------------
@@ -507,7 +609,7 @@ def test_a_long_series_is_peak_downsampled_and_keeps_its_spike(panel, qtbot):
     feed(run, 100_000, {"a": values})
     panel.set_smoothing(0.9)
     panel.refresh()
-    panel.graphics.grab()  # lays out and paints: the view has its size and range
+    panel.grid.host.grab()  # lays out and paints: the view has its size and range
     a = panel.curve("train", "a")
     for item in a.items:
         assert item.opts["downsampleMethod"] == "peak"
@@ -596,3 +698,29 @@ def test_a_slow_redraw_postpones_the_next_but_never_drops_it(panel, qtbot, monke
     feed(run, 10)
     panel.refresh()  # may wait; no other refresh comes
     qtbot.waitUntil(lambda: len(shown_data(panel.curve("total").main)[0]) == 20, timeout=2000)
+
+
+# --- ranges that stay put -------------------------------------------------------------------
+
+def test_ranges_hold_the_data_and_change_seldom_while_a_run_streams(panel, qtbot):
+    run = make_run()
+    run.add([ev.RunStarted(["a", "b"], "joint", "fixed", 1000, 10, 100)])  # 1,000 steps
+    panel.show_run(run)
+    plot = panel.plots["task:a"]
+    changes = {"x": 0, "y": 0}
+    master = panel.plots["total"].item.vb
+    master.sigXRangeChanged.connect(lambda *a: changes.__setitem__("x", changes["x"] + 1))
+    plot.item.vb.sigYRangeChanged.connect(lambda *a: changes.__setitem__("y", changes["y"] + 1))
+    for _ in range(100):  # 100 refreshes of 10 new steps each
+        feed(run, 10)
+        panel.refresh()
+        panel.grid.host.grab()  # paint, as the window does between refreshes
+    (x0, x1), (y0, y1) = plot.item.vb.viewRange()
+    values = run.train["a"].value
+    assert x0 <= 1 and x1 >= 1000 and y0 <= values.min() and y1 >= values.max()
+    assert changes["x"] <= 12 and changes["y"] <= 25, changes  # not once per refresh
+
+    panel.set_log_scale(True)
+    panel.grid.host.grab()
+    (y0, y1) = plot.item.vb.viewRange()[1]
+    assert y0 <= np.log10(values.min()) and y1 >= np.log10(values.max())

@@ -278,3 +278,26 @@ def test_smoother_starts_over_when_smoothing_changes_or_the_series_shrinks():
                                rtol=1e-10)
     assert smoother.of(values, 0.0) is not None
     np.testing.assert_array_equal(smoother.of(values, 0.0), values)  # raw, not smoothed
+
+
+def test_ratio_divides_by_the_first_positive_loss_and_only_new_points():
+    from mtl_studio.ui.run_curves import Ratio, Series
+
+    series = Series(4)
+    ratio = Ratio(series)
+    assert len(ratio) == 0 and ratio.first is None
+    series.append([1, 2], [0.1, 0.2], [0.0, 4.0])
+    np.testing.assert_allclose(ratio.value, [0.0, 1.0])
+    view = ratio.value
+    series.append([3, 4], [0.3, 0.4], [2.0, 1.0])
+    np.testing.assert_allclose(ratio.value, [0.0, 1.0, 0.5, 0.25])
+    np.testing.assert_array_equal(ratio.step, [1, 2, 3, 4])
+    assert view.base is ratio.value.base or len(view) == 2  # a view, not a copy per call
+
+
+def test_ratio_is_nan_until_a_positive_loss_comes():
+    from mtl_studio.ui.run_curves import Ratio, Series
+
+    series = Series()
+    series.append([1], [0.0], [0.0])
+    assert np.isnan(Ratio(series).value).all()
