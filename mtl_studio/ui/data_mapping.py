@@ -103,6 +103,34 @@ def used_by(project: Project, source: DataSource, slots: list[Slot]) -> dict[str
     return uses
 
 
+def mapping_note(project: Project, slot: Slot | None, row: _Row | None, *, notice: str,
+                 waiting_for: str | None, shared_by: str | None,
+                 loaded: bool) -> tuple[str, str]:
+    """What the panel says under the mapping table, and its severity ("",
+    "warning" or "error"): why the last tick was refused (notice), else why
+    nothing can be ticked (a file being read, a task that uses the
+    project's data, nothing to map, the data not read yet), else what is
+    wrong with the chosen row, else what to tick."""
+    if notice:
+        return notice[:1].upper() + notice[1:], "error"
+    if waiting_for:
+        return (f"{waiting_for} becomes the data once all of it is read; its columns show "
+                "then."), ""
+    if shared_by:
+        return (f"Task {shared_by} learns from the project's data: tick “Own data set” to give "
+                "it a data set of its own."), ""
+    if slot is None:
+        return "Add an Input node or a task to map columns to it.", ""
+    if not loaded:
+        return "The columns show once the data is read.", ""
+    if row is not None and row.problem:
+        return row.problem[:1].upper() + row.problem[1:] + ".", row.severity
+    if slot.kind == INPUT:
+        return (f"Tick the columns that feed “{slot_name(project, slot)}”; its shape follows "
+                "them."), ""
+    return f"Tick the column(s) task “{slot.key}” learns.", ""
+
+
 def slot_name(project: Project, slot: Slot) -> str:
     """An Input node's name, or the task's name."""
     return project.node(slot.key).name if slot.kind == INPUT else slot.key
@@ -177,7 +205,8 @@ class MappingModel(QAbstractTableModel):
                         row.severity = "warning"
                         row.data_shape = given
             if not names:
-                row.problem, row.severity = "no columns feed this Input yet", "warning"
+                row.problem = "no columns feed this Input yet: tick them in the list below"
+                row.severity = "warning"
         else:
             row.label = slot.key
             row.color = project.task_color(slot.key)
@@ -190,7 +219,8 @@ class MappingModel(QAbstractTableModel):
                 except ValueError as exc:
                     row.problem, row.severity = str(exc), "error"
             if not names:
-                row.problem, row.severity = "the task has no target yet", "warning"
+                row.problem = "the task has no target yet: tick its column(s) in the list below"
+                row.severity = "warning"
         if missing:
             row.problem = f"not in the data: {', '.join(missing)}"
             row.severity = "error"
@@ -316,6 +346,8 @@ class ColumnsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == USED_BY \
                 and info.name in self.use_colors:
             return color_icon(self.use_colors[info.name])
+        if role == Qt.ItemDataRole.ToolTipRole and column == NAME:
+            return info.name  # (elided when the list is narrow)
         if role == Qt.ItemDataRole.ToolTipRole and column == USED_BY and info.name in self.uses:
             return f"Used by {self.uses[info.name]} (a swatch: a task's target)"
         if role == Qt.ItemDataRole.TextAlignmentRole and column == CLASSES:

@@ -17,10 +17,11 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QTextLayout
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
-    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
-    QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+    QScrollArea, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
 from ..core.commands import SetTaskField, SetTraining
@@ -30,8 +31,8 @@ from ..core.settings import DataSource
 from ..data.generators import GENERATORS
 from .data_loader import Loaded, PreviewModel, SourceRead, cell_text, readable
 from .data_mapping import (
-    INPUT, TARGET, ColumnsModel, MappingModel, Slot, map_input, scope_slots, slot_columns,
-    source_command, used_by,
+    INPUT, NAME, TARGET, ColumnsModel, MappingModel, Slot, map_input, mapping_note,
+    scope_slots, slot_columns, source_command, used_by,
 )
 from .document import Document
 from .inspector import ParamField
@@ -52,6 +53,63 @@ FIT_ROWS = 30
 PAINT_MS = 30
 # Events that cannot change what the panel shows.
 _IGNORED = ("node_moved",)
+
+
+def table_height(view: QTableView, rows: int) -> int:
+    """The height of a table that shows its header, `rows` rows and a
+    horizontal scroll bar. (The header is counted as a row: it has no
+    height of its own before the table has columns.)"""
+    return ((rows + 1) * view.verticalHeader().defaultSectionSize()
+            + view.horizontalScrollBar().sizeHint().height() + 2 * view.frameWidth())
+
+
+class NoteLabel(QLabel):
+    """Text in at most `lines` lines, and always that tall, so that what
+    follows never moves when the text changes. Longer text ends in an
+    ellipsis; the tooltip has all of it."""
+
+    def __init__(self, lines: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lines = lines
+        self.full, self.color = "", ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
+
+    def set_note(self, text: str, color: str = "") -> None:
+        self.full = text
+        if color != self.color:
+            self.color = color
+            self.setStyleSheet(f"color: {color};" if color else "")
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Break the text into lines here (the label itself does not wrap),
+        the last one elided."""
+        width = self.contentsRect().width()
+        if width <= 0:
+            self.setText(self.full)
+            return
+        layout = QTextLayout(self.full, self.font())
+        layout.beginLayout()
+        starts = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            starts.append(line.textStart())
+        layout.endLayout()
+        ends = starts[1:] + [len(self.full)]
+        rows = [self.full[a:b].strip() for a, b in zip(starts, ends)]
+        cut = len(rows) > self.lines
+        if cut:
+            rows = rows[:self.lines - 1] + [self.fontMetrics().elidedText(
+                self.full[starts[self.lines - 1]:], Qt.TextElideMode.ElideRight, width)]
+        self.setText("\n".join(rows))
+        self.setToolTip(self.full if cut else "")
 
 
 class CompactTableView(QTableView):
@@ -90,9 +148,11 @@ class DataPanel(DocumentView):
         self.candidate: tuple[DataSource, str | None, str] | None = None
         # The first rows of files still being read, by key.
         self.heads: dict = {}
-        # A message about the last gesture (a file that failed, a refused
-        # edit), shown until the next one.
+        # Why the last gesture failed (a file that could not be read, a
+        # refused edit), shown until the next one: a mapping gesture's under
+        # the mapping table, any other's under the source (_tell).
         self.notice = ""
+        self.mapping_notice = ""
         self._generator_shown: str | None = None
         self.param_fields: dict[str, ParamField] = {}
         self._build()
@@ -113,14 +173,15 @@ class DataPanel(DocumentView):
         scope_row.addWidget(QLabel("Data for"))
         scope_row.addWidget(self.scope_combo, 1)
         scope_row.addWidget(self.own_data_check)
-        self.scope_hint = QLabel()
-        self.scope_hint.setWordWrap(True)
-        self.scope_hint.setStyleSheet("color: palette(placeholder-text);")
 
         # The source.
         self.kind_combo = QComboBox()
         for kind, label in KINDS.items():
             self.kind_combo.addItem(label, kind)
+        # Room beside it for what was read, in a narrow dock too.
+        self.kind_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind_combo.setMinimumContentsLength(12)
         self.path_edit = QLineEdit()
         self.path_edit.setReadOnly(True)
         self.path_edit.setPlaceholderText("no file chosen")
@@ -140,7 +201,7 @@ class DataPanel(DocumentView):
         self.generator_description.setWordWrap(True)
         self.source_form = QFormLayout()
         self.source_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.source_form.addRow("Source", self.kind_combo)
+        self.source_form.addRow("Source", self._status_row())
         self.source_form.addRow("File", self.file_row)
         self.source_form.addRow("Generator", self.generator_combo)
         self.source_form.addRow(self.generator_description)
@@ -153,18 +214,8 @@ class DataPanel(DocumentView):
         self.params_grid.setColumnStretch(3, 1)
         self.source_form.addRow(self.params_box)
 
-        # Reading: progress, Cancel, then what was read or why not.
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setTextVisible(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.progress_row = QWidget()
-        progress_layout = QHBoxLayout(self.progress_row)
-        progress_layout.setContentsMargins(0, 0, 0, 0)
-        progress_layout.addWidget(self.progress_bar, 1)
-        progress_layout.addWidget(self.cancel_button)
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
+        # Why a source could not be read or set. It shows only after a
+        # gesture on the source, whose controls are all above it.
         self.error = ErrorLabel()
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -173,13 +224,8 @@ class DataPanel(DocumentView):
         self.preview_view = CompactTableView()
         self.preview_view.setModel(self.preview_model)
         self.preview_view.setAlternatingRowColors(True)
-        self.preview_view.verticalHeader().setDefaultSectionSize(
-            self.preview_view.fontMetrics().height() + 6)
-        self.preview_view.setMinimumHeight(110)
         self.preview_view.verticalHeader().setToolTip(
             "The row in the file (the header is row 1), as error messages count")
-        preview_box = QGroupBox("Preview")
-        QVBoxLayout(preview_box).addWidget(self.preview_view)
 
         # The mapping and the columns.
         self.mapping_model = MappingModel(self)
@@ -192,34 +238,47 @@ class DataPanel(DocumentView):
         header = self.mapping_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.columns_hint = QLabel()
-        self.columns_hint.setWordWrap(True)
-        self.row_problem = QLabel()
-        self.row_problem.setWordWrap(True)
+        # What to tick, what is wrong with the chosen row, or why the last
+        # tick was refused: all in one place of fixed height (two lines),
+        # so that ticking a column never moves the list under the mouse.
+        self.mapping_note = NoteLabel(lines=2)
         self.shape_button = QPushButton()
         self.shape_button.setToolTip("Set the Input node's shape to what its columns give")
-        problem_row = QHBoxLayout()
-        problem_row.addWidget(self.row_problem, 1)
-        problem_row.addWidget(self.shape_button)
+        note_row = QWidget()
+        note_layout = QHBoxLayout(note_row)
+        note_layout.setContentsMargins(0, 0, 0, 0)
+        note_layout.addWidget(self.mapping_note, 1)
+        note_layout.addWidget(self.shape_button, 0, Qt.AlignmentFlag.AlignTop)
+        note_row.setFixedHeight(max(self.mapping_note.height(),
+                                    self.shape_button.sizeHint().height()))
         self.columns_model = ColumnsModel(self)
         self.columns_view = CompactTableView()
         self.columns_view.setModel(self.columns_model)
         self.columns_view.verticalHeader().hide()
         self.columns_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.columns_view.setMinimumHeight(110)
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        for view in (self.mapping_view, self.columns_view):
-            view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-        mapping_box = QGroupBox("Mapping")
+        # The name takes the width left (a long name is elided, whole in its
+        # tooltip) rather than a scroll bar taking a row's height.
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        for view in (self.preview_view, self.mapping_view, self.columns_view):
+            view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
+        # Small enough for a short dock (the panel scrolls below this), and
+        # never less than a few rows.
+        for view, rows in ((self.preview_view, 2), (self.columns_view, 3)):
+            view.setMinimumHeight(table_height(view, rows))
+        # No group boxes around the tables: in a short dock their titles and
+        # frames would cost rows of the list; the headers say what they are.
+        mapping_box = QWidget()
         mapping_layout = QVBoxLayout(mapping_box)
+        mapping_layout.setContentsMargins(0, 0, 0, 0)
+        mapping_layout.setSpacing(4)
         mapping_layout.addWidget(self.mapping_view)
-        mapping_layout.addLayout(problem_row)
-        mapping_layout.addWidget(self.columns_hint)
+        mapping_layout.addWidget(note_row)
         mapping_layout.addWidget(self.columns_view, 1)
 
-        # Preparation.
+        # Preparation. The validation split lives here alone (the training
+        # settings form has none): it says which rows train.
         self.standardize_inputs_check = QCheckBox("inputs")
         self.standardize_inputs_check.setToolTip(
             "Scale each input value by the mean and standard deviation of the training split")
@@ -230,9 +289,10 @@ class DataPanel(DocumentView):
         self.split_spin.setRange(0.0, 0.95)
         self.split_spin.setSingleStep(0.05)
         self.split_spin.setKeyboardTracking(False)
-        self.split_spin.setToolTip("Share of the rows held out to measure validation loss")
-        options_box = QGroupBox("Preparation")
-        options = QFormLayout(options_box)
+        self.split_spin.setToolTip("Share of the rows held out to measure the validation loss "
+                                   "each epoch, drawn with the project's seed (every data set)")
+        options = QFormLayout()
+        options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         standardize = QHBoxLayout()
         standardize.addWidget(self.standardize_inputs_check)
         standardize.addWidget(self.standardize_targets_check)
@@ -240,12 +300,15 @@ class DataPanel(DocumentView):
         options.addRow("Standardise", standardize)
         options.addRow("Validation split", self.split_spin)
 
+        # The tables share the height the dock has: the preview a fifth, the
+        # mapping the rest (the columns list, where the work is, gets all of
+        # its share). A splitter keeps its panes' proportions as it grows,
+        # and the user's own once the handle is dragged.
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(preview_box)
+        self.splitter.addWidget(self.preview_view)
         self.splitter.addWidget(mapping_box)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 4000])
 
         # Everything scrolls when the dock is shorter than the panel needs,
         # rather than being cut off.
@@ -259,15 +322,12 @@ class DataPanel(DocumentView):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.scope_bar)
-        layout.addWidget(self.scope_hint)
         layout.addLayout(self.source_form)
-        layout.addWidget(self.progress_row)
-        layout.addWidget(self.status_label)
         layout.addWidget(self.error)
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(options_box)
+        layout.addLayout(options)
 
         self.scope_combo.activated.connect(
             lambda i: self.set_scope(self.scope_combo.itemData(i)))
@@ -287,6 +347,30 @@ class DataPanel(DocumentView):
         self.standardize_targets_check.clicked.connect(
             lambda on: self.set_standardize("targets", on))
         self.split_spin.valueChanged.connect(self.set_validation_split)
+
+    def _status_row(self) -> QWidget:
+        """The kind of source, then what was read (rows and columns) or the
+        progress of a read with Cancel: one row that is always there, so
+        nothing below moves as a read starts and ends."""
+        self.status_label = QLabel()
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_row = QWidget()
+        progress_layout = QHBoxLayout(self.progress_row)
+        progress_layout.setContentsMargins(0, 0, 0, 0)
+        progress_layout.addWidget(self.progress_bar, 1)
+        progress_layout.addWidget(self.cancel_button)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.kind_combo)
+        layout.addWidget(self.status_label, 1)
+        layout.addWidget(self.progress_row, 1)
+        return row
 
     # --- what is shown ------------------------------------------------------------
 
@@ -420,10 +504,6 @@ class DataPanel(DocumentView):
         task = self.scope_task()
         self.own_data_check.setVisible(task is not None)
         self.own_data_check.setChecked(task is not None and task.data is not None)
-        if task is not None and task.data is None:
-            self.scope_hint.setText(f"Task {task.name} learns from the project's data. "
-                                    "Tick “Own data set” to give it a data set of its own.")
-        self.scope_hint.setVisible(task is not None and task.data is None)
 
     def _show_generator(self, source: DataSource) -> None:
         generator = GENERATORS.get(source.generator)
@@ -454,21 +534,20 @@ class DataPanel(DocumentView):
 
     def _show_reading(self, shown: DataSource, key: str) -> None:
         reading = key in self.reads
+        # In the same place: the progress while reading, else what was read.
         self.progress_row.setVisible(reading)
-        name = Path(shown.path).name if shown.path else shown.generator
+        self.status_label.setVisible(not reading)
         loaded = self.loaded.get(key)
-        if reading:
-            self.status_label.setText(f"Reading {name}…")
-        elif loaded is not None:
+        if loaded is not None:
             profile = loaded.profile
-            self.status_label.setText(f"{profile.rows:,} rows, {len(profile.columns)} "
-                                      f"column{'s' if len(profile.columns) != 1 else ''}")
-        elif not readable(shown):
-            self.status_label.setText("Choose a file with Browse…" if shown.kind != "generator"
-                                      else "Choose a generator.")
+            status = (f"{profile.rows:,} rows, {len(profile.columns)} "
+                      f"column{'s' if len(profile.columns) != 1 else ''}")
+        elif shown.kind != "generator" and not shown.path:
+            status = "Choose a file with Browse…"
         else:
-            self.status_label.setText("")
-        self.status_label.setVisible(bool(self.status_label.text()))
+            status = ""  # (a generator not chosen yet: its description says so)
+        self.status_label.setText(status)
+        self.status_label.setToolTip(status)
         error = self.notice or (self.failures.get(key, "") if not reading else "")
         self.error.show_reason(error)
 
@@ -517,27 +596,19 @@ class DataPanel(DocumentView):
                                   editable and loaded is not None and self.slot is not None)
         self.columns_view.setEnabled(editable)
         self.mapping_view.setEnabled(editable)
-        if not editable and self.candidate is not None:
-            hint = (f"{Path(self.candidate[0].path).name} becomes the data once all of it "
-                    "is read; its columns show then.")
-        elif self.slot is None:
-            hint = "Add an Input node or a task to map columns to it."
-        elif loaded is None:
-            hint = "The columns show once the data is read."
-        elif self.slot.kind == INPUT:
-            hint = (f"Tick the columns that feed <b>{project.node(self.slot.key).name}</b>; "
-                    "its shape follows them.")
-        else:
-            hint = f"Tick the column(s) task <b>{self.slot.key}</b> learns."
-        self.columns_hint.setText(hint)
-        # What is wrong with the chosen row, and the fix for a shape.
         chosen = self.mapping_model.rows[row] if row >= 0 else None
-        problem = chosen.problem if chosen is not None and loaded is not None else ""
-        color = ERROR_COLOR if chosen is not None and chosen.severity == "error" \
-            else WARNING_COLOR
-        self.row_problem.setStyleSheet(f"color: {color};")
-        self.row_problem.setText(problem[:1].upper() + problem[1:])
-        self.row_problem.setVisible(bool(problem))
+        self._show_note(chosen, loaded is not None, editable)
+
+    def _show_note(self, chosen, loaded: bool, editable: bool) -> None:
+        task = self.scope_task()
+        waiting = Path(self.candidate[0].path).name \
+            if not editable and self.candidate is not None else None
+        text, severity = mapping_note(
+            self.document.project, self.slot, chosen, notice=self.mapping_notice,
+            waiting_for=waiting, shared_by=task.name if task and task.data is None else None,
+            loaded=loaded)
+        self.mapping_note.set_note(text, {"error": ERROR_COLOR, "warning": WARNING_COLOR}
+                                   .get(severity, ""))
         fix = chosen.data_shape if chosen is not None and editable else None
         self.shape_button.setVisible(fix is not None)
         if fix is not None:
@@ -641,7 +712,7 @@ class DataPanel(DocumentView):
             return
         self.loaded.pop(key, None)
         self.failures.pop(key, None)
-        self.notice = ""
+        self.notice = self.mapping_notice = ""
         self._start_read(source, key)
         self._show()
 
@@ -652,10 +723,19 @@ class DataPanel(DocumentView):
 
     # --- edits ---------------------------------------------------------------------------
 
-    def _push(self, command) -> bool:
-        reason = push_or_reason(self.document, command)
-        self.notice = reason or ""
+    def _tell(self, text: str, mapping: bool = False) -> None:
+        """Say why a gesture failed ("": it did not). A mapping gesture's
+        word goes in the mapping's note, whose height is fixed, and leaves
+        the line above the lists alone, so ticking never moves the list."""
+        if mapping:
+            self.mapping_notice = text
+        else:
+            self.notice, self.mapping_notice = text, ""
         self._show()
+
+    def _push(self, command, mapping: bool = False) -> bool:
+        reason = push_or_reason(self.document, command)
+        self._tell(reason or "", mapping)
         return reason is None
 
     def _push_source(self, source: DataSource, owner: str | None) -> bool:
@@ -665,7 +745,7 @@ class DataPanel(DocumentView):
         """Show the project's data (None) or a task's."""
         self.scope = task_name
         self.slot = None
-        self.notice = ""
+        self.notice = self.mapping_notice = ""
         self._show()
 
     def set_own_data(self, on: bool) -> None:
@@ -719,7 +799,7 @@ class DataPanel(DocumentView):
                 and self.candidate[2] in self.reads:
             self.reads[self.candidate[2]].cancel()  # another file chosen meanwhile
         self._drop_candidate()
-        self.notice = ""
+        self.notice = self.mapping_notice = ""
         self.candidate = (source, owner, key)
         if key not in self.reads:  # (a read of it under way will do: one per file)
             self.loaded.pop(key, None)  # chosen again: read what is there now
@@ -770,10 +850,12 @@ class DataPanel(DocumentView):
             command = map_input(self.document.project, self.owner(), source, input_id,
                                 list(columns), loaded.profile if loaded else None)
         except ValueError as exc:
-            self.notice = str(exc)
-            self._show()
+            self._tell(str(exc), mapping=True)
             return False
-        return command is None or self._push(command)
+        if command is None:
+            self._tell("", mapping=True)
+            return True
+        return self._push(command, mapping=True)
 
     def use_data_shape(self) -> bool:
         """Give the chosen Input the shape its columns have (one undo step)."""
@@ -785,7 +867,7 @@ class DataPanel(DocumentView):
     def set_target_columns(self, task_name: str, columns: list[str]) -> bool:
         if list(self.document.project.task(task_name).target) == list(columns):
             return True
-        return self._push(SetTaskField(task_name, "target", list(columns)))
+        return self._push(SetTaskField(task_name, "target", list(columns)), mapping=True)
 
     def set_standardize(self, which: str, on: bool) -> bool:
         """which: "inputs" or "targets"."""
@@ -805,6 +887,7 @@ class DataPanel(DocumentView):
     def choose_slot(self, slot: Slot | None) -> None:
         """Choose the mapping row whose columns the check boxes edit."""
         self.slot = slot
+        self.mapping_notice = ""
         self._show()
 
     def _slot_chosen(self) -> None:

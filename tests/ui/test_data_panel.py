@@ -165,7 +165,9 @@ def test_an_npz_array_gives_the_input_its_shape(qtbot, panel, tmp_path):
     # An array of several values per example cannot be stacked with a column.
     steps = panel.document.undo_stack.index
     assert not panel.set_input_columns("x", ["images", "y"])
-    assert "cannot be stacked" in panel.error.text()
+    # Said under the mapping table, where the tick was (not above the lists).
+    assert "cannot be stacked" in panel.mapping_note.full
+    assert not panel.error.isVisible()
     assert panel.document.undo_stack.index == steps
 
 
@@ -241,7 +243,7 @@ def test_a_task_has_its_own_data_in_alternating_mode(qtbot, make_document, csv_f
     assert not panel.own_data_check.isVisible()
     panel.set_scope("b")
     assert panel.own_data_check.isVisible() and not panel.own_data_check.isChecked()
-    assert "learns from the project's data" in panel.scope_hint.text()
+    assert "learns from the project's data" in panel.mapping_note.full
     assert not panel.browse_button.isEnabled()  # the project's source is edited in its view
     panel.own_data_check.click()
     assert document.project.task("b").data == document.project.data
@@ -351,7 +353,7 @@ def test_a_shape_that_differs_from_the_data_is_fixed_in_one_click(qtbot, panel, 
     document.push(SetParam("x", "shape", [5]))  # changed elsewhere (the inspector)
     assert panel.shape_button.isVisible()
     assert panel.shape_button.text() == "Set shape (2,)"
-    assert "give (2,) per example but x takes (5,)" in panel.row_problem.text()
+    assert "give (2,) per example but x takes (5,)" in panel.mapping_note.full
     steps = document.undo_stack.index
     panel.shape_button.click()
     assert document.project.node("x").params["shape"] == (2,)
