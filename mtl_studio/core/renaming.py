@@ -23,8 +23,9 @@ class RenameTask(Macro):
         self.kept = kept
 
     def kept_text(self) -> str:
-        """What the user should hear about the nodes left alone, or ""."""
-        return "; ".join(f"node {name!r} keeps its name: a node named {wanted!r} already "
+        """What the user should hear about the nodes left alone, or "" (a
+        sentence for the status bar)."""
+        return "; ".join(f"Node {name!r} keeps its name: a node named {wanted!r} already "
                          "exists, rename one of them" for name, wanted in self.kept)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QColorDialog, QComboBox, QHBoxLayout, QHeaderView, QPushButton,
-    QStyledItemDelegate, QTableView, QVBoxLayout, QWidget,
+    QSizePolicy, QStyledItemDelegate, QTableView, QVBoxLayout, QWidget,
 )
 
 from ..core.commands import AddTask, RemoveTask, SetTaskField
+from ..core.renaming import rename_task
 from ..core.tasks import LOSS_LABELS, LOSSES, Task
 from .document import Document
 from .widgets import DocumentView, FloatSpinBox, color_icon
@@ -25,6 +26,9 @@ FIELDS = {NAME: "name", LOSS: "loss", WEIGHT: "weight", METRICS: "metrics",
 _EDIT = Qt.ItemDataRole.EditRole
 # Node events that can change an Output's name in the table (moves cannot).
 _NODE_EDITS = ("node_added", "node_changed", "node_removed")
+# The table has room for every task up to MAX_ROWS (then it scrolls), and
+# for MIN_ROWS at least, so a new task has somewhere to appear.
+MIN_ROWS, MAX_ROWS = 3, 6
 
 
 def split_names(text: str) -> list[str]:
@@ -120,6 +124,13 @@ class TaskTableModel(QAbstractTableModel):
             return False  # an editor closed without a change: no undo step
         # A refused value reaches the user through document.message; the
         # cell shows the project's value again by itself.
+        if field == "name":
+            # The head's nodes named after the task follow it, in one step.
+            command = rename_task(self.document.project, task.name, value)
+            done = self.document.push(command)
+            if done and command.kept:
+                self.document.message.emit(command.kept_text())
+            return done
         return self.document.push(SetTaskField(task.name, field, value))
 
 
@@ -136,8 +147,16 @@ class ChoiceDelegate(QStyledItemDelegate):
         combo = QComboBox(parent)
         for label, value in self.options(index):
             combo.addItem(label, value)
+        # Wide enough for the longest choice, however narrow the column.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        combo.view().setMinimumWidth(combo.sizeHint().width())
         combo.activated.connect(lambda _: self._finish(combo))
         return combo
+
+    def updateEditorGeometry(self, editor, option, index) -> None:
+        rect = option.rect
+        rect.setWidth(max(rect.width(), editor.sizeHint().width()))
+        editor.setGeometry(rect)
 
     def setEditorData(self, editor, index) -> None:
         editor.setCurrentIndex(max(0, editor.findData(index.data(_EDIT))))
@@ -167,13 +186,41 @@ class WeightDelegate(QStyledItemDelegate):
         model.setData(index, editor.value(), _EDIT)
 
 
+class TaskTable(QTableView):
+    """A table as tall as its tasks (MIN_ROWS to MAX_ROWS rows, then it
+    scrolls) that takes whatever more height its dock gives."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def setModel(self, model) -> None:
+        super().setModel(model)
+        # Tasks come and go by model resets (TaskTableModel.project_changed).
+        model.modelReset.connect(self.updateGeometry)
+
+    def rows_shown(self) -> int:
+        rows = self.model().rowCount() if self.model() is not None else 0
+        return min(max(rows, MIN_ROWS), MAX_ROWS)
+
+    def minimumSizeHint(self) -> QSize:
+        header = self.horizontalHeader().sizeHint().height()
+        rows = self.rows_shown() * self.verticalHeader().defaultSectionSize()
+        scroll = self.horizontalScrollBar().sizeHint().height()
+        height = header + rows + scroll + 2 * self.frameWidth()
+        return QSize(super().minimumSizeHint().width(), height)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
+
+
 class TasksPanel(DocumentView):
     follows = (("changed", "_on_changed"),)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = TaskTableModel(document, self)
-        self.view = QTableView(self)
+        self.view = TaskTable(self)
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -195,7 +242,7 @@ class TasksPanel(DocumentView):
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
 
         self.add_button.clicked.connect(self.add_task)

@@ -56,7 +56,7 @@ def test_a_taken_name_keeps_the_node_as_it_was_and_says_so():
     assert p.node_by_name("task_1_hidden") is not None
     assert p.node_by_name("heating_out") is not None
     assert command.kept == [("task_1_hidden", "heating_hidden")]
-    assert command.kept_text() == ("node 'task_1_hidden' keeps its name: a node named "
+    assert command.kept_text() == ("Node 'task_1_hidden' keeps its name: a node named "
                                    "'heating_hidden' already exists, rename one of them")
 
 
