@@ -358,7 +358,7 @@ def _split_rows(table: Table, training: TrainingSettings, label: str):
     n_val = int(round(n * training.validation_split))
     if n - n_val < 2:
         raise DataError(
-            f"{label} has {n} examples, which leaves {n - n_val} for training after "
+            f"{label} has {counted(n, 'example')}, which leaves {n - n_val} for training after "
             f"{n_val} for validation: add examples or lower the validation split "
             "(training needs at least 2)", table.source)
     order = np.random.default_rng(training.seed).permutation(n)

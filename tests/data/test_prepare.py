@@ -153,6 +153,20 @@ def test_too_few_training_rows(tmp_path):
     assert "the project's data has 3 examples, which leaves 1 for training" in str(err)
 
 
+def test_one_unit_is_counted_in_the_singular(tmp_path):
+    project = csv_project(tmp_path)
+    project.node("out_b").params["units"] = 1
+    assert "holds 3 classes but Output 'out_b' of task 'b' has 1 unit: set its units to 3" \
+        in error_of(project).message
+
+
+def test_one_example_is_counted_in_the_singular(tmp_path):
+    project = csv_project(tmp_path, rows=rows_of(1))
+    project.training.validation_split = 0.0
+    assert "the project's data has 1 example, which leaves 1 for training" in \
+        str(error_of(project))
+
+
 # --- data sets per task ---------------------------------------------------------
 
 def test_tasks_with_their_own_files_get_their_own_data_sets(tmp_path):
