@@ -38,7 +38,7 @@ def test_shapes_are_inferred_for_every_node():
     assert shapes == {"x": (10,), "shared": (16,), "head_a": (8,), "out_a": (1,), "out_b": (3,)}
 
 
-def test_all_problems_are_reported_at_once_with_places():
+def many_problems() -> Project:
     p = two_task_project()
     node(p, "loose", "Input", shape=[3])  # not connected
     node(p, "dangling", "Dense")  # reaches no output
@@ -47,6 +47,11 @@ def test_all_problems_are_reported_at_once_with_places():
     chain(p, "shared", "orphan")
     p.graph.insert_edge(Edge("out_a", "shared", 1))  # a cycle, as a file could hold
     p.tasks.append(Task("a", "out_b"))  # two tasks with one name
+    return p
+
+
+def test_all_problems_are_reported_at_once_with_places():
+    p = many_problems()
     found = messages(p)
     kinds = {(kind, place) for kind, place, _ in found}
     assert ("node", "loose") in kinds
@@ -165,17 +170,10 @@ def test_warnings_do_not_block():
 def test_a_problem_names_its_node_or_task_once():
     """The Problems list and `mtl-studio validate` show the place, then the
     message: a message does not name its own place again."""
-    p = two_task_project()
-    node(p, "loose", "Input", shape=[3])
-    node(p, "dangling", "Dense")
-    chain(p, "shared", "dangling")
-    node(p, "orphan", "Output")
-    chain(p, "shared", "orphan")
+    p = many_problems()
     node(p, "cat", "Concatenate")
     chain(p, "dangling", "cat")
     node(p, "lonely", "Dense")
-    p.graph.insert_edge(Edge("out_a", "shared", 1))  # a cycle, as a file could hold
-    p.tasks.append(Task("a", "out_b"))
     p.tasks.append(Task("c"))
     p.tasks.append(Task("d", "out_a"))
     p.tasks.append(Task("e", "shared"))
