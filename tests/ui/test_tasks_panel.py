@@ -5,11 +5,11 @@ wide enough to read. And the Problems list's way to the data."""
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
-from mtl_studio.core.commands import add_task_head
+from mtl_studio.core.commands import SetData, SetTaskField, add_task_head
 from mtl_studio.core.tasks import LOSSES, Task
 from mtl_studio.ui.problems_panel import ProblemsPanel
 from mtl_studio.ui.tasks_panel import LOSS, MAX_ROWS, NAME, TasksPanel
-from tests.helpers import node, two_task_project
+from tests.helpers import node, two_task_project, with_data
 from tests.ui.test_panels import edit_cell, show
 
 
@@ -136,3 +136,17 @@ def test_no_data_is_a_problem_that_leads_to_the_data(qtbot, make_document):
         qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
                          pos=tree.visualItemRect(item).center())
     assert blocker.args == [""]
+
+
+def test_a_window_without_data_cannot_train_and_says_why(qtbot, make_window, tmp_path):
+    window = make_window(two_task_project())
+    assert not window.act_train.isEnabled()
+    assert window.act_train.toolTip() == (
+        "Cannot train: fix the project's errors first: data: no data is chosen: choose a "
+        "file or a generator in the Data panel")
+    fitting = with_data(two_task_project(), tmp_path)
+    for task in fitting.tasks:
+        window.document.push(SetTaskField(task.name, "target", task.target))
+    window.document.push(SetData(fitting.data))
+    # Train comes on once the file is read and found to fit.
+    qtbot.waitUntil(lambda: bool(window.document.data_profiles) and window.act_train.isEnabled())
