@@ -80,8 +80,9 @@ def click_check_box(qtbot, view, row: int) -> None:
 
 
 def test_the_columns_list_takes_the_height_it_is_given(qtbot, make_panel, wide_csv):
-    # About the height of the right dock column of the window at 1400 x 880.
-    panel = make_panel(400, 640)
+    # The Data dock of a window of 1400 x 880 whose right column holds the
+    # Inspector, Training and Data tabs alone.
+    panel = make_panel(400, 610)
     open_and_wait(qtbot, panel, wide_csv)
     shown = visible_rows(panel.columns_view)
     assert shown >= 10
@@ -147,6 +148,17 @@ def test_the_validation_split_has_one_control_in_the_panel(make_panel):
     splits = [box for box in panel.findChildren(QDoubleSpinBox)
               if "validation" in box.toolTip().lower()]
     assert splits == [panel.split_spin]
+
+
+@pytest.mark.xfail(strict=True, reason="the Tasks dock shares the right column with the "
+                   "Data dock (ui/main_window.py); drop this mark when it moves")
+def test_the_window_shows_ten_rows_of_columns(qtbot, make_window, wide_csv):
+    window = make_window()
+    window.resize(1400, 880)
+    dock = next(d for d in window.docks if d.widget() is window.data_panel)
+    dock.raise_()
+    open_and_wait(qtbot, window.data_panel, wide_csv)
+    assert visible_rows(window.data_panel.columns_view) >= 10
 
 
 @pytest.mark.xfail(strict=True, reason="the training settings form still has its own "
