@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor
 
 from .plot_grid import MIN_PLOT_HEIGHT, MIN_PLOT_WIDTH
 from .plot_ranges import log_y_bounds, y_bounds
@@ -107,9 +107,10 @@ class Curve:
         self.drawn: tuple | None = None  # (points, axis, smoothing, held) of the last setData
         self.span, self.faint_span = Span(), Span()  # of what main and faint were given
         alpha = OVERLAY_ALPHA if overlay else 255
-        # Widths above 1 px are stroked as polygons, which costs: 1.5 px for
-        # the line to read, 1 px for raw curves (bench_plot_redraw.py).
-        pen = pg.mkPen(color(hex_color, alpha), width=1.2 if overlay else 1.5,
+        # One pixel: a wider pen is drawn segment by segment, which made a
+        # plot's paint 2.5 times as long (docs/benchmarks.md). Full colour
+        # over the faint raw curve is what makes the line to read stand out.
+        pen = pg.mkPen(color(hex_color, alpha), width=1,
                        style=Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine)
         if overlay:
             # Longer dashes than a validation curve's, so the two do not mix.
@@ -133,9 +134,6 @@ class Curve:
                                     connect="finite")
             self.faint.setZValue(-1)
             self.faint.hide()
-        self._full_pen = pen
-        self._raw_pen = QPen(pen)
-        self._raw_pen.setWidthF(1.2 if overlay else 1.0)
 
     @staticmethod
     def _item(**options) -> pg.PlotDataItem:
@@ -180,9 +178,7 @@ class Curve:
             return False
         was_smooth = self.drawn is not None and self.drawn[2] > 0
         if self.drawn is None or was_smooth != (smoothing > 0):
-            # Smoothing 0 shows the raw curve alone, thinner, in full colour.
-            self.main.setPen(self._full_pen if smoothing > 0 or not self.smooths
-                             else self._raw_pen)
+            # Smoothing 0 shows the raw curve alone, in full colour.
             if self.faint is not None:
                 self.faint.setVisible(smoothing > 0)
                 if smoothing == 0:
