@@ -72,10 +72,12 @@ class Progress:
 
 
 def format_duration(seconds: float) -> str:
-    """A Progress's time left as people read it: "4m05s", "1h02m", "?"."""
+    """A duration as people read it: "16s", "4m05s", "1h02m", "?"."""
     if not math.isfinite(seconds) or seconds < 0:
         return "?"
     seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s"

@@ -63,7 +63,7 @@ def _refuse_errors(window, what: str) -> bool:
 def _in_background(window, action, busy: str, job, done) -> None:
     """Run job() off the GUI thread with the action disabled meanwhile;
     done(result) on success, a dialog on failure."""
-    window.statusBar().showMessage(busy)
+    window.show_notice(busy, None)
     action.setEnabled(False)
 
     def finished(result):
@@ -72,7 +72,7 @@ def _in_background(window, action, busy: str, job, done) -> None:
 
     def failed(message):
         action.setEnabled(True)
-        window.statusBar().clearMessage()
+        window.show_notice("")
         QMessageBox.warning(window, "Failed", f"{busy.rstrip('.')}: {message}")
 
     run_in_background(job, finished, failed)
@@ -98,8 +98,8 @@ def export_keras(window) -> None:
         return built.model.count_params()
 
     _in_background(window, window.act_export, f"Exporting {path.name}...", job,
-                   lambda count: window.statusBar().showMessage(
-                       f"Exported {path} ({count:,} weights)", 8000))
+                   lambda count: window.show_notice(
+                       f"Exported {path} ({count:,} weights)"))
 
 
 def export_script(window) -> None:
@@ -115,7 +115,7 @@ def export_script(window) -> None:
     except ScriptExportError as exc:
         QMessageBox.warning(window, "Cannot export the script", str(exc))
         return
-    window.statusBar().showMessage(f"Wrote {path}: run it with python {path.name}", 8000)
+    window.show_notice(f"Wrote {path}: run it with python {path.name}")
 
 
 def export_diagram(window) -> None:
@@ -129,7 +129,7 @@ def export_diagram(window) -> None:
     except DiagramError as exc:
         QMessageBox.warning(window, "Cannot export the diagram", str(exc))
         return
-    window.statusBar().showMessage(f"Wrote the diagram {path}", 8000)
+    window.show_notice(f"Wrote the diagram {path}")
 
 
 # --- import ---------------------------------------------------------------------------
@@ -156,13 +156,13 @@ def import_keras(window) -> None:
 
 def opened(window, path: Path, result) -> None:
     if isinstance(result, Exception):
-        window.statusBar().clearMessage()
+        window.show_notice("")
         QMessageBox.warning(window, "Cannot import the model", str(result))
         return
     window.set_document(Document(result.project))
-    window.statusBar().showMessage(
+    window.show_notice(
         f"Imported {path.name}: {len(result.project.nodes)} nodes, "
-        f"{len(result.project.tasks)} tasks", 8000)
+        f"{len(result.project.tasks)} tasks")
     from ..export.keras_import import report_lines
 
     lines = report_lines(result)

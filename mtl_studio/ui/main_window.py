@@ -8,12 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
+    QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
+    QTabWidget,
 )
 
 from .. import __version__
 from ..core import clipboard
-from ..core.commands import Disconnect, Macro, RemoveNodes, add_task_head
+from ..core.commands import Disconnect, Macro, RemoveNodes, SetProjectName, add_task_head
 from ..core.fileformat import SUFFIX, ProjectError
 from ..core.layout import layout_command
 from ..core.validation import errors
@@ -27,11 +28,17 @@ from .palette import LayerPalette
 from .plots import PlotsPanel
 from .problems_panel import ProblemsPanel
 from .run_controller import RunController
+from .run_panel import run_state_text
 from .tasks_panel import TasksPanel
 from .training_panel import TrainingPanel
 
 APP_NAME = "MTL Studio"
 MAX_RECENT = 8
+# A refused gesture or other news stays in the status bar this long: long
+# enough to read after the gesture, and a status tip that covers it for a
+# moment (the mouse over a menu) does not take it away.
+NOTICE_MS = 15000
+UNTITLED = "untitled"  # the name of a project nobody named (core.project.Project)
 FILE_FILTER = f"MTL Studio projects (*{SUFFIX});;JSON files (*.json);;All files (*)"
 
 SHORTCUTS_HELP = """
@@ -48,6 +55,7 @@ SHORTCUTS_HELP = """
 <tr><td><b>Ctrl+L</b></td><td>Auto layout</td></tr>
 <tr><td><b>F5 / F6 / Shift+F5</b></td><td>Train, Pause or Resume, Stop</td></tr>
 <tr><td><b>Ctrl+1 / Ctrl+2</b></td><td>Show the network, show the training curves</td></tr>
+<tr><td><b>Ctrl+Shift+F</b></td><td>Hide the side panels while the training curves show</td></tr>
 <tr><td><b>Ctrl+wheel</b></td><td>Zoom</td></tr>
 <tr><td><b>Middle drag, Space+drag</b></td><td>Pan</td></tr>
 <tr><td><b>Double-click the background</b></td><td>Quick add: type a layer name, Enter</td></tr>
@@ -75,14 +83,24 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_panels()
         self._make_menus()
+        self.notice = QLabel()  # refused gestures and other news (show_notice)
+        self.notice.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.statusBar().addWidget(self.notice, 1)
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice.clear)
+        self.run_label = QLabel()  # how the run goes, visible with every panel hidden
+        self.statusBar().addPermanentWidget(self.run_label)
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
+        self._hidden_docks: list[QDockWidget] | None = None  # hidden for the curves tab
         self._follow(self.document)
         self._follow_runs()
         self._restore_settings()
         self._update_title()
         self._update_actions()
         self._update_run_actions()
+        self.tabs.currentChanged.connect(lambda index: self._apply_plots_room())
         QTimer.singleShot(0, self.view.fit)
 
     # --- building -----------------------------------------------------------------
@@ -166,6 +184,13 @@ class MainWindow(QMainWindow):
         self.act_show_network = a("&Network", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self.act_show_curves = a("Training &Curves", lambda: self.tabs.setCurrentIndex(1),
                                  "Ctrl+2")
+        self.act_plots_room = a("&Hide Side Panels on the Curves Tab", self._apply_plots_room,
+                                "Ctrl+Shift+F",
+                                "While the training curves show, hide the side panels so "
+                                "the plots have the room; they come back on the Network tab")
+        self.act_plots_room.setCheckable(True)
+        self.act_plots_room.setText("Hide Side Panels on the Curves Tab")
+        self.act_plots_room.setIconText("Hide panels")
         self.act_about = a("&About MTL Studio", self.about)
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         # Shortcuts work wherever the focus is in the window, but Delete and
@@ -207,7 +232,8 @@ class MainWindow(QMainWindow):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         view = bar.addMenu("&View")
-        for action in (self.act_show_network, self.act_show_curves, None, self.act_zoom_in,
+        for action in (self.act_show_network, self.act_show_curves, self.act_plots_room, None,
+                       self.act_zoom_in,
                        self.act_zoom_out, self.act_fit, None, self.act_layout):
             view.addSeparator() if action is None else view.addAction(action)
         view.addSeparator()
@@ -229,6 +255,16 @@ class MainWindow(QMainWindow):
                        self.act_redo, None, self.act_task_head, self.act_layout, self.act_fit,
                        None, self.act_train, self.act_pause, self.act_stop):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Project "))
+        self.name_field = QLineEdit()
+        self.name_field.setToolTip("The project's name: it names the model, the diagram, "
+                                   "the exported script and the run summaries")
+        self.name_field.setPlaceholderText(UNTITLED)
+        self.name_field.setMaximumWidth(220)
+        self.name_field.editingFinished.connect(self._name_edited)
+        toolbar.addWidget(self.name_field)
+        self.plots.bar.insertAction(self.plots.bar_actions_at, self.act_plots_room)
         self._refresh_recent_menu()
 
     # --- document -----------------------------------------------------------------
@@ -241,8 +277,40 @@ class MainWindow(QMainWindow):
         document.problems_changed.connect(self._update_run_actions)
         document.changed.connect(self._edited_during_run)
         document.path_changed.connect(self._update_title)
-        document.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        self.view.graph_scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        document.message.connect(self.show_notice)
+        document.changed.connect(self._project_renamed)
+        self.view.graph_scene.message.connect(self.show_notice)
+
+    def show_notice(self, text: str, msecs: int | None = NOTICE_MS) -> None:
+        """News in the status bar for msecs (None: until the next news): a
+        refused gesture says why, a job in the background that it runs."""
+        self.notice.setText(text)
+        self.notice.setToolTip(text)
+        if msecs is None:
+            self._notice_timer.stop()
+        else:
+            self._notice_timer.start(msecs)
+
+    def _project_renamed(self, event) -> None:
+        if event.type == "project_changed":
+            self._update_title()
+
+    def _name_edited(self) -> None:
+        """Enter or leaving the field: what the user typed becomes the name
+        (one undo step); a refused name puts the project's back."""
+        if not self.name_field.isModified():
+            return  # nothing typed since the field last showed the name
+        self.name_field.setModified(False)
+        name = self.name_field.text().strip()
+        if name == self.document.project.name or (not name and
+                                                  self.document.project.name == UNTITLED):
+            return
+        if not self.document.push(SetProjectName(name)):  # refused: the notice says why
+            self._show_name()
+
+    def _show_name(self) -> None:
+        name = self.document.project.name
+        self.name_field.setText("" if name == UNTITLED else name)  # clears isModified
 
     def set_document(self, document: Document) -> None:
         old = self.document
@@ -263,6 +331,8 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.title}[*] - {APP_NAME}")
         self.setWindowModified(self.document.is_modified)
+        if not self.name_field.isModified():  # never under the user's typing
+            self._show_name()
 
     def _update_actions(self) -> None:
         stack = self.document.undo_stack
@@ -342,13 +412,32 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        start = str(self.document.path or Path.home() / self.document.title)
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, FILE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", str(self._save_start()),
+                                              FILE_FILTER)
         if not path:
             return False
         if not path.endswith(".json"):
             path += SUFFIX
-        return self._save_to(Path(path))
+        path = Path(path)
+        if self.document.project.name == UNTITLED:
+            # A project nobody named takes its file's name, in the same
+            # undo history as any rename.
+            name = path.name[:-len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
+            self.document.push(SetProjectName(name or UNTITLED))
+        return self._save_to(path)
+
+    def _save_start(self) -> Path:
+        """Where Save As starts: the project's own file, else beside its data
+        file, else the home folder; named after the project."""
+        if self.document.path is not None:
+            return self.document.path
+        project = self.document.project
+        name = project.name if project.name != UNTITLED else UNTITLED
+        data = project.data
+        folder = Path.home()
+        if data.kind != "generator" and data.path and Path(data.path).parent.is_dir():
+            folder = Path(data.path).parent
+        return folder / f"{name}{SUFFIX}"
 
     def _save_to(self, path: Path) -> bool:
         try:
@@ -357,7 +446,7 @@ class MainWindow(QMainWindow):
             self._file_error("Cannot save the project", exc)
             return False
         self._add_recent(path)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.show_notice(f"Saved {path}", 6000)
         return True
 
     def _file_error(self, title: str, exc: ProjectError) -> None:
@@ -433,7 +522,7 @@ class MainWindow(QMainWindow):
         try:
             command = clipboard.paste_command(self.document.project, text)
         except ValueError as exc:
-            self.statusBar().showMessage(f"Nothing to paste: {exc}", 6000)
+            self.show_notice(f"Nothing to paste: {exc}")
             return
         if self.document.push(command):
             self.document.set_selection([c.node.id for c in command.commands
@@ -471,11 +560,15 @@ class MainWindow(QMainWindow):
 
     def add_task_head(self) -> None:
         if len(self.document.selection) != 1:
-            self.statusBar().showMessage("Select one node to add a task head below it", 6000)
+            self.show_notice("Select one node to add a task head below it")
             return
         command = add_task_head(self.document.project, self.document.selection[0])
         if self.document.push(command):
-            self.document.set_selection([command.commands[1].node.id])
+            output = command.commands[1].node.id
+            self.document.set_selection([output])
+            item = self.view.graph_scene.nodes.get(output)
+            if item is not None:  # beside its siblings, maybe out of view
+                self.view.ensureVisible(item.sceneBoundingRect(), 40, 40)
 
     def auto_layout(self) -> None:
         command = layout_command(self.document.project)
@@ -494,6 +587,8 @@ class MainWindow(QMainWindow):
         runs.run_started.connect(self.plots.show_run)
         runs.updated.connect(self.plots.refresh)
         runs.run_finished.connect(self._run_finished)
+        runs.updated.connect(self._show_run_state)
+        runs.state_changed.connect(lambda state: self._show_run_state())
         self._edit_noted = False
         self._close_confirmed = False
 
@@ -513,22 +608,46 @@ class MainWindow(QMainWindow):
     def train(self) -> None:
         reason = self.runs.start(self.document)
         if reason:
-            self.statusBar().showMessage(f"Cannot train: {reason}", 8000)
+            self.show_notice(f"Cannot train: {reason}")
             return
         self._run_begins()
 
     def continue_training(self) -> None:
         reason = self.runs.continue_run()
         if reason:
-            self.statusBar().showMessage(f"Cannot continue: {reason}", 8000)
+            self.show_notice(f"Cannot continue: {reason}")
             return
         self._run_begins()
 
     def _run_begins(self) -> None:
         self._edit_noted = False
         self.tabs.setCurrentWidget(self.plots)
-        self.docks[4].show()
-        self.docks[4].raise_()
+        if self._hidden_docks is None:  # the panels are not hidden for the plots
+            self.docks[4].show()
+            self.docks[4].raise_()
+
+    def _apply_plots_room(self) -> None:
+        """With "Hide Side Panels on the Curves Tab" on, the panels shown
+        hide while the curves tab is in front and come back with the network
+        (or when the option goes off). Floating panels stay: they take no
+        room from the plots."""
+        want = self.act_plots_room.isChecked() and self.tabs.currentWidget() is self.plots
+        if want and self._hidden_docks is None:
+            self._hidden_docks = [d for d in self.docks if d.isVisible() and not d.isFloating()]
+            for dock in self._hidden_docks:
+                dock.hide()
+        elif not want and self._hidden_docks is not None:
+            for dock in self._hidden_docks:
+                dock.show()
+            self._hidden_docks = None
+
+    def _show_run_state(self) -> None:
+        curves, state = self.runs.curves, self.runs.state
+        text = run_state_text(curves, state)
+        p = curves.progress if curves is not None else None
+        if state in ("running", "paused") and p is not None:
+            text = f"epoch {p.epoch}/{p.epochs} \u00b7 {text}"
+        self.run_label.setText(text)
 
     def pause_or_resume(self) -> None:
         if self.runs.state == "paused":
@@ -543,17 +662,18 @@ class MainWindow(QMainWindow):
         # The run trains a frozen copy: say so at the first edit of each run.
         if self.runs.busy and not self._edit_noted:
             self._edit_noted = True
-            self.statusBar().showMessage(
+            self.show_notice(
                 "This edit applies to the next run; the current run trains the project as "
-                "it was when you pressed Train", 10000)
+                "it was when you pressed Train")
 
     def _run_finished(self, finished) -> None:
         self.plots.refresh()
+        self._show_run_state()
         self._update_run_actions()
         if self._close_confirmed:
             return  # the window is closing: nothing more to say
         if finished.status in ("completed", "stopped"):
-            self.statusBar().showMessage(finished.message[:1].upper() + finished.message[1:], 8000)
+            self.show_notice(finished.message[:1].upper() + finished.message[1:])
             return
         title = {"nan": "Training stopped: the loss is not a number",
                  "invalid": "Cannot train"}.get(finished.status, "Training failed")
@@ -591,6 +711,8 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.docks[0], self.docks[1], self.docks[2]], [190, 400, 400],
                              Qt.Horizontal)
             self.resizeDocks([self.docks[1], self.docks[2]], [430, 200], Qt.Vertical)
+        room = self.settings.value("hide_panels_for_curves", False)
+        self.act_plots_room.setChecked(room in (True, "true"))
 
     def closeEvent(self, event) -> None:
         if self._close_confirmed:  # asked already; waited for the run to stop
@@ -606,8 +728,16 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        hidden_for_curves = self._hidden_docks is not None
+        if hidden_for_curves:
+            for dock in self._hidden_docks:  # saved as the user arranged them
+                dock.show()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("hide_panels_for_curves", self.act_plots_room.isChecked())
+        if hidden_for_curves:
+            for dock in self._hidden_docks:
+                dock.hide()
         self._close_confirmed = True  # the run's end, if any, is not news now
         self.data_panel.shutdown()  # a file being read stops at its next block
         if not self.runs.shutdown():

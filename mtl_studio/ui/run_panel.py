@@ -17,8 +17,31 @@ from .widgets import ERROR_COLOR, WARNING_COLOR, FloatSpinBox, float_step
 STATE_TEXT = {"idle": "", "starting": "Building the model and compiling the step...",
               "running": "Training", "paused": "Paused: Resume goes on from the same step",
               "stopping": "Stopping after the current steps..."}
+# What a run that ended says in place of its speed and time left.
+ENDED = {"completed": "finished in {}", "stopped": "stopped after {}", "nan": "ended after {}",
+         "error": "ended after {}", "invalid": "did not start"}
 FROZEN_NOTE = ("The run trains the project as it was when you pressed Train; "
                "edits apply to the next run.")
+
+
+def run_state_text(curves, state: str) -> str:
+    """How the run is going, in a few words: its speed and time left while
+    it trains, "paused at step 600", or how it ended ("finished in 16s").
+    The training panel and the window's status bar show it."""
+    p: ev.Progress | None = curves.progress if curves is not None else None
+    if state == "running" and p is not None:
+        return (f"{p.steps_per_second:,.0f} steps/s \u00b7 "
+                f"{ev.format_duration(p.seconds_left)} left")
+    if state == "paused":
+        return f"paused at step {curves.step:,}" if curves is not None and curves.step else "paused"
+    if state == "stopping":
+        return "stopping after the current steps"
+    if state == "starting":
+        return "building the model and compiling the step"
+    if curves is None or curves.status == "running":
+        return ""
+    ended = ENDED.get(curves.status, "ended after {}")
+    return ended.format(ev.format_duration(curves.wall))
 
 
 class RunPanel(QWidget):
@@ -69,6 +92,7 @@ class RunPanel(QWidget):
         layout.addWidget(self.live)
 
         controller.state_changed.connect(self.state_changed)
+        controller.state_changed.connect(lambda state: self.show_progress())
         controller.run_started.connect(self.run_started)
         controller.updated.connect(self.show_progress)
         controller.run_finished.connect(self.run_finished)
@@ -91,6 +115,7 @@ class RunPanel(QWidget):
 
     def show_progress(self) -> None:
         curves = self.controller.curves
+        self.rate.setText(run_state_text(curves, self.controller.state))
         p: ev.Progress | None = curves.progress if curves else None
         if p is None:
             return
@@ -98,8 +123,6 @@ class RunPanel(QWidget):
         self.progress.setValue(min(p.step, p.total_steps))
         self.progress.setFormat(f"epoch {p.epoch}/{p.epochs} \u00b7 step {p.step:,}/"
                                 f"{p.total_steps:,}")
-        left = ev.format_duration(p.seconds_left) if self.controller.state == "running" else "-"
-        self.rate.setText(f"{p.steps_per_second:,.0f} steps/s \u00b7 {left} left")
 
     def run_finished(self, finished: ev.RunFinished) -> None:
         self.show_progress()

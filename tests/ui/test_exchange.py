@@ -22,7 +22,7 @@ def test_export_diagram_from_the_file_menu(make_window, monkeypatch, tmp_path):
     assert "SVG" in asked[0][2]
     text = (tmp_path / "net.svg").read_text()
     assert "out_a" in text and "out_b" in text
-    assert "Wrote the diagram" in window.statusBar().currentMessage()
+    assert "Wrote the diagram" in window.notice.text()
 
 
 def test_export_diagram_as_png(make_window, monkeypatch, tmp_path):
@@ -68,7 +68,7 @@ def test_import_a_keras_model_opens_it_as_a_new_project(qtbot, make_window, monk
     assert [t.name for t in project.tasks] == ["price", "kind"]
     assert project.task("kind").weight == 2.0
     assert window.document.path is None  # unsaved: saving asks where
-    assert "Imported model.keras" in window.statusBar().currentMessage()
+    assert "Imported model.keras" in window.notice.text()
 
 
 def test_a_model_that_cannot_be_imported_leaves_the_project(qtbot, make_window, monkeypatch,

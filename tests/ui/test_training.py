@@ -77,7 +77,7 @@ def test_train_pause_resume_live_change_stop_continue_and_again(qtbot, make_wind
 
     # An edit during the run is for the next run, and the window says so.
     window.tasks_panel.model.setData(window.tasks_panel.model.index(0, 3), 2.0)
-    assert "next run" in window.statusBar().currentMessage()
+    assert "next run" in window.notice.text()
 
     qtbot.mouseClick(button(window, window.act_stop), Qt.LeftButton)
     wait_state(qtbot, window, "idle", 20_000)
@@ -126,7 +126,7 @@ def test_train_is_disabled_with_the_reason_while_the_project_has_errors(make_win
     assert "Cannot train" in window.training_panel.run_panel.status.text()
     window.train()  # the shortcut path refuses too, with the reason
     assert window.runs.state == "idle"
-    assert "Cannot train" in window.statusBar().currentMessage()
+    assert "Cannot train" in window.notice.text()
 
 
 def test_a_run_that_cannot_start_says_why_and_leaves_the_project(qtbot, make_window, tmp_path):

@@ -92,7 +92,7 @@ def test_connect_ports_by_dragging_and_refuse_a_cycle(qtbot, make_window, tmp_pa
     assert any(e.source == "x" for e in project.edges)
     # dense -> x would feed an Input: refused, and the status bar says why.
     drag(qtbot, window, port_point(window, "dense"), node_point(window, "x"))
-    assert "takes no inputs" in window.statusBar().currentMessage()
+    assert "takes no inputs" in window.notice.text()
     assert len(project.edges) == 2
 
 
