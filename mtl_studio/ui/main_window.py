@@ -124,11 +124,14 @@ class MainWindow(QMainWindow):
         self.docks = [
             self._dock("Layers", self.palette, Qt.LeftDockWidgetArea, "palette"),
             self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspector"),
-            self._dock("Tasks", self.tasks_panel, Qt.RightDockWidgetArea, "tasks"),
+            # A wide table under the canvas, beside the problems: the right
+            # column's panels (tabs) then get its whole height.
+            self._dock("Tasks", self.tasks_panel, Qt.BottomDockWidgetArea, "tasks"),
             self._dock("Problems", self.problems_panel, Qt.BottomDockWidgetArea, "problems"),
             self._dock("Training", self.training_panel, Qt.RightDockWidgetArea, "training"),
             self._dock("Data", self.data_panel, Qt.RightDockWidgetArea, "data"),
         ]
+        self.splitDockWidget(self.docks[3], self.docks[2], Qt.Horizontal)
         self.tabifyDockWidget(self.docks[1], self.docks[4])
         self.tabifyDockWidget(self.docks[1], self.docks[5])
         self.docks[1].raise_()
@@ -311,6 +314,7 @@ class MainWindow(QMainWindow):
     def _show_name(self) -> None:
         name = self.document.project.name
         self.name_field.setText("" if name == UNTITLED else name)  # clears isModified
+        self.name_field.setCursorPosition(0)  # a long name shows its start
 
     def set_document(self, document: Document) -> None:
         old = self.document
@@ -706,11 +710,11 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         else:
-            # First launch: the canvas gets the room, the problems list a strip.
-            self.resizeDocks([self.docks[3]], [130], Qt.Vertical)
-            self.resizeDocks([self.docks[0], self.docks[1], self.docks[2]], [190, 400, 400],
-                             Qt.Horizontal)
-            self.resizeDocks([self.docks[1], self.docks[2]], [430, 200], Qt.Vertical)
+            # First launch: the canvas gets the room; problems and tasks share
+            # a strip under it.
+            self.resizeDocks([self.docks[3]], [170], Qt.Vertical)
+            self.resizeDocks([self.docks[3], self.docks[2]], [700, 700], Qt.Horizontal)
+            self.resizeDocks([self.docks[0], self.docks[1]], [190, 400], Qt.Horizontal)
         room = self.settings.value("hide_panels_for_curves", False)
         self.act_plots_room.setChecked(room in (True, "true"))
 

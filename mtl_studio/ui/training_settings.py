@@ -65,8 +65,6 @@ class TrainingSettingsForm(DocumentView):
         self.soft_sharing_lambda = _float(0, 1e6, 0.01)
         self.batch_size = _int(1, 1_000_000)
         self.epochs = _int(1, 1_000_000)
-        self.validation_split = _float(0, 0.95, 0.2)
-        self.validation_split.setSingleStep(0.05)
         self.seed = _int(0, 2**31 - 1)
         self.steps_per_call = _int(1, 10000)
         self.task_table = QTableWidget(0, 4)
@@ -95,8 +93,6 @@ class TrainingSettingsForm(DocumentView):
              "Weight of the squared distance between the towers' tied weights"),
             ("Batch size", self.batch_size, ""),
             ("Epochs", self.epochs, ""),
-            ("Validation split", self.validation_split,
-             "Share of the rows held out to measure validation loss each epoch"),
             ("Seed", self.seed, "Same seed, same initial weights and batch order"),
             ("Steps per call", self.steps_per_call,
              "Training steps run inside one compiled call: more is faster, fewer reacts "
@@ -118,7 +114,7 @@ class TrainingSettingsForm(DocumentView):
         for name in ("mode", "weighting", "optimizer", "schedule"):
             getattr(self, name).activated.connect(lambda i, n=name: self._choice_edited(n))
         for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda", "batch_size",
-                     "epochs", "validation_split", "seed", "steps_per_call"):
+                     "epochs", "seed", "steps_per_call"):
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.learning_rate.valueChanged.connect(self._rate_edited)
         self.set_document(document)
@@ -140,7 +136,7 @@ class TrainingSettingsForm(DocumentView):
             self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))
             self.learning_rate.setValue(settings.optimizer.learning_rate)
             for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda",
-                         "batch_size", "epochs", "validation_split", "seed", "steps_per_call"):
+                         "batch_size", "epochs", "seed", "steps_per_call"):
                 getattr(self, name).setValue(getattr(settings, name))
         finally:
             for widget in self.rows:

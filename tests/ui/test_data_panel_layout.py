@@ -150,8 +150,6 @@ def test_the_validation_split_has_one_control_in_the_panel(make_panel):
     assert splits == [panel.split_spin]
 
 
-@pytest.mark.xfail(strict=True, reason="the Tasks dock shares the right column with the "
-                   "Data dock (ui/main_window.py); drop this mark when it moves")
 def test_the_window_shows_ten_rows_of_columns(qtbot, make_window, wide_csv):
     window = make_window()
     window.resize(1400, 880)
@@ -161,8 +159,6 @@ def test_the_window_shows_ten_rows_of_columns(qtbot, make_window, wide_csv):
     assert visible_rows(window.data_panel.columns_view) >= 10
 
 
-@pytest.mark.xfail(strict=True, reason="the training settings form still has its own "
-                   "Validation split (ui/training_settings.py); drop this mark when it goes")
 def test_the_validation_split_is_set_in_one_place_in_the_window(make_window):
     """Every number box of the window is tried: one alone sets the split."""
     window = make_window()
