@@ -32,6 +32,7 @@ from .core.validation import (
     ERROR, WARNING, Place, Problem, errors, infer_shapes, parameter_count, validate,
 )
 from .core.settings import MODES, WEIGHTINGS
+from .core.wording import counted
 from .examples import examples
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, EXIT_NAN = 0, 1, 2, 3
@@ -160,7 +161,7 @@ def cmd_validate(args) -> int:
     n_warn = len(problems) - n_err
     print_problems(problems, sys.stdout)
     if n_err:
-        print(f"{path}: {n_err} error(s), {n_warn} warning(s)")
+        print(f"{path}: {counted(n_err, 'error')}, {counted(n_warn, 'warning')}")
         return EXIT_PROBLEMS
     print(f"{path}: valid" + (f", {n_warn} warning(s)" if n_warn else ""))
     return EXIT_OK

@@ -52,11 +52,6 @@ def source_path(source: DataSource, project_dir: Path | None) -> Path:
     return Path(os.path.normpath(base / source.path))
 
 
-def readable(source: DataSource) -> bool:
-    """Is there anything to read yet (a generator's name, a file's path)?"""
-    return bool(source.generator if source.kind == "generator" else source.path)
-
-
 class SourceRead(QObject):
     """One read of a data source. Call start(); cancel() stops a file read
     at its next block and ends with `cancelled` (nothing is kept)."""

@@ -29,7 +29,7 @@ from ..core.data_profile import source_key
 from ..core.params import format_shape
 from ..core.settings import DataSource
 from ..data.generators import GENERATORS
-from .data_loader import Loaded, PreviewModel, SourceRead, cell_text, readable
+from .data_loader import Loaded, PreviewModel, SourceRead, cell_text
 from .data_mapping import (
     INPUT, NAME, TARGET, ColumnsModel, MappingModel, Slot, map_input, mapping_note,
     scope_slots, slot_columns, source_command, used_by,
@@ -435,7 +435,7 @@ class DataPanel(DocumentView):
         project = self.document.project
         sources = [project.data] + [t.data for t in project.tasks if t.data is not None]
         for source in sources:
-            if not readable(source):
+            if not source.chosen:
                 continue
             key = source_key(source, self.document.project_dir)
             if key in self.loaded:
@@ -470,7 +470,7 @@ class DataPanel(DocumentView):
             widget.setEnabled(editable)
         for field in self.param_fields.values():
             field.setEnabled(editable)
-        self.reload_button.setEnabled(editable and readable(shown) and not generator)
+        self.reload_button.setEnabled(editable and shown.chosen and not generator)
 
         self._show_reading(shown, shown_key)
         loaded = self.loaded.get(shown_key)
@@ -708,7 +708,7 @@ class DataPanel(DocumentView):
     def reload(self) -> None:
         """Read the current source again (the file may have changed)."""
         source, key = self.current_source(), self.current_key()
-        if not readable(source) or key in self.reads:
+        if not source.chosen or key in self.reads:
             return
         self.loaded.pop(key, None)
         self.failures.pop(key, None)

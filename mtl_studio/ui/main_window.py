@@ -18,6 +18,7 @@ from ..core.commands import Disconnect, Macro, RemoveNodes, SetProjectName, add_
 from ..core.fileformat import SUFFIX, ProjectError
 from ..core.layout import layout_command
 from ..core.validation import errors
+from ..core.wording import counted
 from ..examples import examples
 from . import data_files, exchange
 from .canvas.view import CanvasView
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.docks[1].raise_()
         self.palette.kind_activated.connect(lambda kind: self.view.add_node(kind))
         self.problems_panel.node_activated.connect(self.view.centre_on_node)
+        self.problems_panel.data_activated.connect(lambda task: self.show_data_panel())
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -357,7 +359,7 @@ class MainWindow(QMainWindow):
         if not problems:
             self.status_label.setText("Valid")
         else:
-            self.status_label.setText(f"{n_err} error(s), {n_warn} warning(s)")
+            self.status_label.setText(f"{counted(n_err, 'error')}, {counted(n_warn, 'warning')}")
 
     # --- files ------------------------------------------------------------------------
 
@@ -629,6 +631,12 @@ class MainWindow(QMainWindow):
         if self._hidden_docks is None:  # the panels are not hidden for the plots
             self.docks[4].show()
             self.docks[4].raise_()
+
+    def show_data_panel(self) -> None:
+        """A problem with the data leads to the Data panel."""
+        dock = self.docks[5]
+        dock.show()
+        dock.raise_()
 
     def _apply_plots_room(self) -> None:
         """With "Hide Side Panels on the Curves Tab" on, the panels shown

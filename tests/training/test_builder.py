@@ -176,5 +176,5 @@ def test_an_invalid_project_is_refused_with_its_problems():
     project.remove_task("b")
     with pytest.raises(BuildError) as err:
         build_model(project)
-    assert "Output 'out_b' belongs to no task" in str(err.value)
+    assert "Output 'out_b': belongs to no task" in str(err.value)
     assert err.value.problems[0].place.id == "out_b"

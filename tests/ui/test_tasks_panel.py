@@ -150,3 +150,15 @@ def test_a_window_without_data_cannot_train_and_says_why(qtbot, make_window, tmp
     window.document.push(SetData(fitting.data))
     # Train comes on once the file is read and found to fit.
     qtbot.waitUntil(lambda: bool(window.document.data_profiles) and window.act_train.isEnabled())
+
+
+def test_clicking_the_no_data_problem_shows_the_data_panel(qtbot, make_window):
+    window = make_window(two_task_project())
+    window.docks[1].raise_()  # the Inspector in front of the Data panel
+    qtbot.waitUntil(lambda: not window.data_panel.isVisible(), timeout=1000)
+    tree = window.problems_panel.tree
+    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).text(1) == "data")
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
+                     pos=tree.visualItemRect(item).center())
+    qtbot.waitUntil(window.data_panel.isVisible, timeout=1000)
