@@ -152,13 +152,22 @@ def test_a_window_without_data_cannot_train_and_says_why(qtbot, make_window, tmp
     qtbot.waitUntil(lambda: bool(window.document.data_profiles) and window.act_train.isEnabled())
 
 
+def front_tabs(window) -> set[str]:
+    """The titles of the dock panels in front of their tab groups."""
+    from PySide6.QtWidgets import QTabBar
+
+    return {bar.tabText(bar.currentIndex()) for bar in window.findChildren(QTabBar)
+            if bar.count() and bar.parent() is window}
+
+
 def test_clicking_the_no_data_problem_shows_the_data_panel(qtbot, make_window):
     window = make_window(two_task_project())
     window.docks[1].raise_()  # the Inspector in front of the Data panel
-    qtbot.waitUntil(lambda: not window.data_panel.isVisible(), timeout=1000)
+    qtbot.waitUntil(lambda: "Inspector" in front_tabs(window), timeout=1000)
+    assert "Data" not in front_tabs(window)
     tree = window.problems_panel.tree
     item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
                 if tree.topLevelItem(i).text(1) == "data")
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
                      pos=tree.visualItemRect(item).center())
-    qtbot.waitUntil(window.data_panel.isVisible, timeout=1000)
+    qtbot.waitUntil(lambda: "Data" in front_tabs(window), timeout=1000)
