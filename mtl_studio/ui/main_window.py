@@ -593,8 +593,7 @@ class MainWindow(QMainWindow):
         runs.run_started.connect(self.plots.show_run)
         runs.updated.connect(self.plots.refresh)
         runs.run_finished.connect(self._run_finished)
-        runs.updated.connect(self._show_run_state)
-        runs.state_changed.connect(lambda state: self._show_run_state())
+        runs.progressed.connect(self._show_run_state)
         self._edit_noted = False
         self._close_confirmed = False
 

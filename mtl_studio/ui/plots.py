@@ -5,10 +5,10 @@ gradient cosine between tasks, in a grid that reflows to the width it has
 and scrolls when the plots would be too small to read.
 
 The window's timer calls refresh() about 30 times a second while a run
-trains. Each plot is its own small view, redrawn at most every
-MIN_REDRAW_MS while a run streams, and the redraws are spread over the
-timer's calls, a few plots at a time, so no call blocks the window for
-long. A plot out of view (scrolled away, or the Network tab in front) is
+trains. Each plot is its own small view; while a run streams, the plots
+are redrawn within a budget of the GUI thread's time (DRAW_SHARE), and the
+redraws are spread over the timer's calls, a few plots at a time, so no
+call blocks the window for long. A plot out of view (scrolled away, or the Network tab in front) is
 not redrawn until it shows. Only the series that grew are handed over
 (views of the RunCurves buffers); pyqtgraph's peak downsampling keeps the
 min and the max of every block of points narrower than a pixel, so a
@@ -51,16 +51,21 @@ DEFAULT_SMOOTHING = 0.6
 READOUT_LINES = 3  # the read-out's fixed height: its text never moves the plots
 COSINE_READOUT_PAIRS = 6  # the most opposed pairs named in the read-out
 
-# A redraw (refresh() and the paints after it) of huge series can take longer
-# than the timer's period. Past SLOW_REDRAW_MS, the next redraw waits so that
-# drawing takes at most REDRAW_SHARE of the GUI thread: a run of a million
-# steps is redrawn a few times a second and the window stays responsive.
-SLOW_REDRAW_MS = 16.0
-REDRAW_SHARE = 0.3
-# Data arrive at about 30 Hz (DRAIN_MS); a plot is redrawn at most this often
-# while a run streams, and the plots due take turns over the drains, so that
-# each drain paints a few of them (docs/benchmarks.md).
+# While a run streams, redrawing the plots may take at most DRAW_SHARE of
+# the GUI thread: each plot's redraw (its curves handed over, then its
+# paint) is timed, and a plot in view is redrawn once per period, the sum of
+# their costs divided by DRAW_SHARE, but never more often than every
+# MIN_REDRAW_MS nor less often than every MAX_REDRAW_MS. The plots take
+# turns over the timer's calls (DRAIN_MS), a few per call, so that no call
+# blocks the window for long. What the plots cost is CPU and lock (GIL) time
+# training waits for (docs/benchmarks.md): a typical run redraws each plot
+# about four times a second, a run of a million steps about once.
+DRAW_SHARE = 0.03
+# A redraw costs more than its timed parts (the paint's copy to the screen,
+# the scheduling around it): by about a third, measured (docs/benchmarks.md).
+UNTIMED = 1.35
 MIN_REDRAW_MS = 100.0
+MAX_REDRAW_MS = 2000.0
 DRAIN_MS = 33.0
 
 
@@ -101,9 +106,8 @@ class PlotsPanel(QWidget):
         self._shown: tuple[str, ...] = ()  # keys of the plots in the grid, in order
         self._settings = 0  # grows with every setting change
         self._data_key: tuple | None = None  # what the plots were last marked stale for
-        self._next_redraw = 0.0  # perf_counter time before which a slow redraw waits
         self.refresh_ms = 0.0  # how long the last refresh() that drew took
-        self.drawn_last: list[str] = []  # the plots the last refresh() redrew
+        self.period_ms = MIN_REDRAW_MS  # how often a plot in view is redrawn while streaming
         self._later = QTimer(self)  # plots still due when no refresh comes (paused, ended)
         self._later.setSingleShot(True)
         self._later.timeout.connect(self.refresh)
@@ -264,8 +268,7 @@ class PlotsPanel(QWidget):
 
     def _setting_changed(self) -> None:
         self._settings += 1
-        self._next_redraw = 0.0  # the user is waiting for this one
-        self.refresh()
+        self.refresh(now=True)  # the user is waiting for this one
 
     # --- runs ---------------------------------------------------------------------
 
@@ -285,7 +288,6 @@ class PlotsPanel(QWidget):
         self.stack.setCurrentIndex(1)
         self.readout.setText(READOUT_HINT)
         self._data_key = None
-        self._next_redraw = 0.0
         self.refresh()
 
     def set_overlay(self, run: RunCurves, on: bool) -> None:
@@ -488,11 +490,12 @@ class PlotsPanel(QWidget):
 
     # --- drawing ------------------------------------------------------------------
 
-    def refresh(self, everything: bool = False) -> None:
+    def refresh(self, now: bool = False, everything: bool = False) -> None:
         """Redraw what changed since the last call. While a run streams, a
-        plot is redrawn at most every MIN_REDRAW_MS and the plots due take
-        turns, a few per call; plots out of view wait until they show.
-        everything=True redraws every stale plot now, in view or not (an
+        plot in view is redrawn once per period (DRAW_SHARE) and the plots
+        due take turns, a few per call; plots out of view wait until they
+        show. now=True redraws every stale plot in view at once (the user
+        waits for it); everything=True every stale plot, in view or not (an
         export). A no-op when no run moved and no setting changed."""
         run = self.current
         if run is None:
@@ -508,28 +511,29 @@ class PlotsPanel(QWidget):
                 self._add_marks(run)
             self._layout()
         start = time.perf_counter()
-        due = [p for p in self.plots.values() if p.stale and p.key in self._shown
-               and (everything or self.grid.on_screen(p.view))]
+        shown = [self.plots[k] for k in self._shown]
+        on_screen = [p for p in shown if self.grid.on_screen(p.view)]
+        due = [p for p in (shown if everything else on_screen) if p.stale]
         if not due:
             return
-        streaming = run.running and not everything
-        if streaming and start < self._next_redraw:
-            self._redraw_later(self._next_redraw - start)  # a slow redraw: let the window breathe
-            return
-        if streaming:
+        if run.running and not (now or everything):
             # The plots drawn longest ago first, as many per call as spreads
-            # a redraw of every plot in view over MIN_REDRAW_MS.
-            ready = [p for p in due if (start - p.drawn_at) * 1000 >= MIN_REDRAW_MS]
-            ready.sort(key=lambda p: p.drawn_at)
-            per_call = (math.ceil(len(due) * DRAIN_MS / MIN_REDRAW_MS)
-                        if MIN_REDRAW_MS > DRAIN_MS else len(due))
-            if len(ready) < len(due) or per_call < len(ready):
-                self._redraw_later(DRAIN_MS / 1000)  # the rest: at the next call
+            # a redraw of every plot in view over the period.
+            cost = sum(p.cost_ms for p in on_screen)
+            self.period_ms = min(max(cost / DRAW_SHARE, MIN_REDRAW_MS), MAX_REDRAW_MS)
+            ready = sorted((p for p in due if (start - p.drawn_at) * 1000 >= self.period_ms),
+                           key=lambda p: p.drawn_at)
+            per_call = (max(1, math.ceil(len(on_screen) * DRAIN_MS / self.period_ms))
+                        if self.period_ms > DRAIN_MS else len(due))
+            if len(ready) > per_call or len(ready) < len(due):
+                # The rest: at the next call, or when the first of them is due.
+                waits = [self.period_ms / 1000 - (start - p.drawn_at) for p in due
+                         if p not in ready]
+                self._redraw_later(DRAIN_MS / 1000 if len(ready) > per_call else min(waits))
             due = ready[:per_call]
-        paint_before = sum(self.plots[k].view.paint_ms for k in self.drawn_last
-                           if k in self.plots)
         axis, smoothing = self.x_axis, self.smoothing
         for plot in due:
+            began = time.thread_time()
             width = plot.width_px()
             for curve in plot.all_curves():
                 curve.draw(axis, smoothing, width)
@@ -538,11 +542,9 @@ class PlotsPanel(QWidget):
                 self._follow_x()
             plot.stale = False
             plot.drawn_at = start
-        self.drawn_last = [p.key for p in due]
+            # Its cost: this, and its last paint (the next comes after this call).
+            plot.cost_ms = ((time.thread_time() - began) * 1000 + plot.view.paint_ms) * UNTIMED
         self.refresh_ms = (time.perf_counter() - start) * 1000
-        cost = self.refresh_ms + paint_before  # the paints are the last call's
-        wait = cost / REDRAW_SHARE if cost > SLOW_REDRAW_MS else 0.0
-        self._next_redraw = start + wait / 1000
 
     def _redraw_later(self, seconds: float) -> None:
         """The timer may stop (the run paused or ended): what is due is owed
@@ -553,12 +555,10 @@ class PlotsPanel(QWidget):
 
     def _exposed(self) -> None:
         """Scrolling or a resize showed plots that may not be drawn yet."""
-        self._next_redraw = 0.0
-        self.refresh()
+        self.refresh(now=True)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self._next_redraw = 0.0
         self._redraw_later(0)  # once the plots have their places
 
     def _follow_x(self) -> None:

@@ -92,9 +92,8 @@ class RunPanel(QWidget):
         layout.addWidget(self.live)
 
         controller.state_changed.connect(self.state_changed)
-        controller.state_changed.connect(lambda state: self.show_progress())
         controller.run_started.connect(self.run_started)
-        controller.updated.connect(self.show_progress)
+        controller.progressed.connect(self.show_progress)
         controller.run_finished.connect(self.run_finished)
 
     # --- following the run ---------------------------------------------------------

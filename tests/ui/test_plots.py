@@ -1,6 +1,7 @@
 """The training plots panel, fed synthetic training events (no TensorFlow)."""
 
 import csv
+import time
 import warnings
 
 import numpy as np
@@ -22,7 +23,7 @@ COLORS = {"a": "#E69F00", "b": "#009E73", "c": "#CC79A7"}
 @pytest.fixture(autouse=True)
 def never_postpone(monkeypatch):
     """A slow machine must not make a redraw wait (the throttle has its own test)."""
-    monkeypatch.setattr(plots_module, "SLOW_REDRAW_MS", float("inf"))
+    monkeypatch.setattr(plots_module, "DRAW_SHARE", float("inf"))
     monkeypatch.setattr(plots_module, "MIN_REDRAW_MS", 0.0)
 
 
@@ -689,15 +690,47 @@ def test_export_dialogs_write_or_say_why_not(panel, tmp_path, monkeypatch, slot,
 
 # --- slow redraws -------------------------------------------------------------------------
 
-def test_a_slow_redraw_postpones_the_next_but_never_drops_it(panel, qtbot, monkeypatch):
-    monkeypatch.setattr(plots_module, "SLOW_REDRAW_MS", -1.0)  # every redraw counts as slow
+def test_while_a_run_streams_the_plots_take_turns_within_their_budget(panel, qtbot,
+                                                                       monkeypatch):
+    monkeypatch.setattr(plots_module, "DRAW_SHARE", 0.05)
+    monkeypatch.setattr(plots_module, "MIN_REDRAW_MS", 100.0)
+    run = make_run(tasks=("a", "b", "c"))
+    run.add([ev.RunStarted(["a", "b", "c"], "joint", "fixed", 10_000, 10, 1000)])
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh(now=True)
+    panel.grid.host.grab()
+    for plot in panel.plots.values():
+        plot.cost_ms = 2.0  # a typical redraw: the budget sets the period
+        plot.drawn_at = 0.0
+    feed(run, 10)
+    panel.refresh()
+    shown = len(panel.shown_plots)
+    assert panel.period_ms == pytest.approx(max(shown * 2.0 / 0.05, 100.0))
+    drawn = []
+    for _ in range(40):  # calls at the drain's pace, data in every one
+        feed(run, 10)
+        panel.refresh()
+        drawn.append([p.key for p in panel.plots.values() if not p.stale])
+        for plot in panel.plots.values():
+            plot.stale = True
+        time.sleep(0.033)  # the drain's pace, without events: each draw is in a call here
+    # A few plots per call, never all at once: no call blocks the window long.
+    assert 0 < max(len(keys) for keys in drawn) < shown
+    # And every plot gets its turn.
+    assert {key for keys in drawn for key in keys} == set(panel.shown_plots)
+
+
+def test_a_redraw_put_off_is_never_dropped(panel, qtbot, monkeypatch):
+    monkeypatch.setattr(plots_module, "DRAW_SHARE", 0.05)
+    monkeypatch.setattr(plots_module, "MIN_REDRAW_MS", 100.0)
     run = make_run()
     panel.show_run(run)
     feed(run, 10)
     panel.refresh()
     feed(run, 10)
-    panel.refresh()  # may wait; no other refresh comes
-    qtbot.waitUntil(lambda: len(shown_data(panel.curve("total").main)[0]) == 20, timeout=2000)
+    panel.refresh()  # too soon: waits; no other refresh comes (a pause)
+    qtbot.waitUntil(lambda: len(shown_data(panel.curve("total").main)[0]) == 20, timeout=3000)
 
 
 # --- ranges that stay put -------------------------------------------------------------------

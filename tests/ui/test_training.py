@@ -56,6 +56,9 @@ def test_train_pause_resume_live_change_stop_continue_and_again(qtbot, make_wind
     # Pause: the points stop growing (a call already under way may land).
     qtbot.mouseClick(button(window, window.act_pause), Qt.LeftButton)
     assert runs.state == "paused" and window.act_pause.text() == "&Resume"
+    rate = window.training_panel.run_panel.rate
+    assert rate.text().startswith("paused at step") and "steps/s" not in rate.text()
+    assert "paused at step" in window.run_label.text()
     qtbot.wait(400)
     paused = counts(curves)
     qtbot.wait(600)
@@ -82,6 +85,7 @@ def test_train_pause_resume_live_change_stop_continue_and_again(qtbot, make_wind
     qtbot.mouseClick(button(window, window.act_stop), Qt.LeftButton)
     wait_state(qtbot, window, "idle", 20_000)
     assert curves.status == "stopped"
+    assert rate.text().startswith("stopped after ") and "left" not in rate.text()
     folder = tmp_path / "runs"
     (run_dir,) = folder.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
