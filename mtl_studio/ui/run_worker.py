@@ -10,6 +10,8 @@ the Trainer applies them between its compiled calls.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -21,6 +23,35 @@ from ..training import events as ev
 from ..training import run_folder
 
 ERROR_LOG = "error.log"
+# Training runs below the window's priority: when the window has work (a
+# paint, a click) the scheduler gives it a core at once instead of sharing
+# one with training's threads, and training still takes every cycle the
+# window leaves idle (docs/benchmarks.md). Linux's nice scale, 0 to 19.
+TRAINING_NICE = 10
+
+
+def lower_training_priority(nice: int = TRAINING_NICE) -> None:
+    """This thread, the threads it starts from now on (they inherit it) and
+    TensorFlow's thread pools already started (their names begin with
+    "tf_") run at `nice`. Linux only: elsewhere a thread's priority cannot
+    be set apart from the process's, and the window would go down too."""
+    if not sys.platform.startswith("linux"):
+        return
+    tasks = "/proc/self/task"
+    threads = [threading.get_native_id()]
+    try:
+        for tid in os.listdir(tasks):
+            with open(f"{tasks}/{tid}/comm", encoding="utf-8", errors="replace") as fh:
+                if fh.read().startswith("tf_"):
+                    threads.append(int(tid))
+    except OSError:
+        pass  # the pools keep their priority; this thread is still lowered
+    for tid in threads:
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError:
+            pass  # a thread that ended, or a system that refuses: no harm
 
 
 class EventBuffer:
@@ -101,6 +132,7 @@ class TrainingWorker(QThread):
         recorder = None
         expected: tuple = (run_folder.RunFolderError,)  # errors that read as a sentence
         try:
+            lower_training_priority()  # before TensorFlow starts its threads from here
             # TensorFlow is first imported here, on this thread.
             from ..training.checkpoint import CheckpointError  # noqa: PLC0415
             from ..training.record import RunRecorder  # noqa: PLC0415
