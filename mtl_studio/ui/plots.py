@@ -50,6 +50,7 @@ SLIDER_STEPS = 99  # the slider's integer positions: smoothing = position / 100
 DEFAULT_SMOOTHING = 0.6
 READOUT_LINES = 3  # the read-out's fixed height: its text never moves the plots
 COSINE_READOUT_PAIRS = 6  # the most opposed pairs named in the read-out
+COSINE_LEGEND_PAIRS = 6  # beyond this many pairs, the cosine plot has no legend
 
 # While a run streams, redrawing the plots may take at most DRAW_SHARE of
 # the GUI thread: each plot's redraw (its curves handed over, then its
@@ -384,8 +385,8 @@ class PlotsPanel(QWidget):
             color = run.colors.get(task, FOREGROUND)
             plot = self._new_plot(f"task:{task}", TASK,
                                   f"<span style='color:{color}'>&#9632;</span> {task} loss "
-                                  f"<span style='color:#8A94A3'>(train per step; validation "
-                                  f"per epoch, dashed)</span>", "loss", loss=True, always=True)
+                                  f"<span style='color:#8A94A3'>(train; validation dashed)"
+                                  f"</span>", "loss", loss=True, always=True)
             self._add_curve(plot, ("train", task), run.train[task], color, smooths=True)
             self._add_curve(plot, ("val", task), run.val[task], color, smooths=False, val=True)
         plot = self._new_plot(TOTAL, TOTAL, "Weighted total loss", "loss", loss=True,
@@ -449,13 +450,17 @@ class PlotsPanel(QWidget):
         self._curves[key] = curve
 
     def _sync_cosine(self, run: RunCurves) -> None:
-        """A pair's series appears with its first report: add its line then."""
+        """A pair's series appears with its first report: add its line then.
+        A legend names the pairs while there are few; with many (8 tasks
+        make 28) it would cover the plot, and each entry costs several ms
+        to make: the read-out names the most opposed pairs instead."""
         plot = self.plots[COSINE]
+        named = len(run.cosine) <= COSINE_LEGEND_PAIRS
         for pair, series in run.cosine.items():
             if ("cosine", pair) not in self._curves:
                 color = mix(run.colors.get(pair[0], ""), run.colors.get(pair[1], ""))
                 self._add_curve(plot, ("cosine", pair), series, color, smooths=True,
-                                name=f"{pair[0]} · {pair[1]}")
+                                faint=named, name=f"{pair[0]} · {pair[1]}" if named else None)
                 plot.stale = True
 
     def _add_overlay(self, run: RunCurves) -> None:
@@ -532,14 +537,13 @@ class PlotsPanel(QWidget):
                 self._redraw_later(DRAIN_MS / 1000 if len(ready) > per_call else min(waits))
             due = ready[:per_call]
         axis, smoothing = self.x_axis, self.smoothing
+        self._follow_x()  # every plot's x range, whichever plots are drawn now
         for plot in due:
             began = time.thread_time()
             width = plot.width_px()
             for curve in plot.all_curves():
                 curve.draw(axis, smoothing, width)
             plot.fit_y()
-            if plot.key == TOTAL:
-                self._follow_x()
             plot.stale = False
             plot.drawn_at = start
             # Its cost: this, and its last paint (the next comes after this call).
@@ -564,7 +568,9 @@ class PlotsPanel(QWidget):
     def _follow_x(self) -> None:
         """Stretch the x range to a round number past the last point, never
         past the run's last step (plot_ranges.x_end), on the total plot,
-        whose range every plot shares."""
+        whose range every plot shares. The total plot may be out of view,
+        where pyqtgraph would fit its range only at its next paint: fit it
+        now, so the plots in view follow at once."""
         run = self.current
         curve = self._curves[("total", "")]
         xs = curve.x(self.x_axis)
@@ -575,7 +581,10 @@ class PlotsPanel(QWidget):
             cap = run.total_steps if self.x_axis == "step" else (
                 run.total_steps / run.steps_per_epoch)
         first, last = float(xs[0]), float(xs[-1])
-        self.plots[TOTAL].extent.set(x=(first, x_end(first, last, cap)))
+        master = self.plots[TOTAL]
+        if master.extent.set(x=(first, x_end(first, last, cap))):
+            if master.item.vb.autoRangeEnabled()[0]:
+                master.item.vb.updateAutoRange()
 
     def _visible_keys(self) -> tuple[str, ...]:
         run = self.current

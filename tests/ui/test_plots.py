@@ -557,6 +557,20 @@ def test_validation_markers_give_way_to_the_line_when_epochs_are_dense(panel):
     assert val.main.opts["pen"].style() == Qt.PenStyle.DashLine  # the line stays
 
 
+def test_the_plots_in_view_follow_the_run_when_the_total_plot_is_out_of_view(panel, qtbot):
+    panel.resize(420, 500)  # one column: the total plot is below the fold
+    run = make_run(tasks=("a", "b", "c"))
+    run.add([ev.RunStarted(["a", "b", "c"], "joint", "fixed", 1000, 10, 100)])
+    panel.show_run(run)
+    qtbot.waitUntil(lambda: panel.grid.columns == 1, timeout=2000)
+    feed(run, 300)
+    panel.refresh()
+    assert not panel.grid.on_screen(panel.plots["total"].view)
+    panel.grid.host.grab()
+    x0, x1 = panel.plots["overview"].item.vb.viewRange()[0]
+    assert x0 <= 1 and x1 >= 300  # not pyqtgraph's empty 0 to 1
+
+
 def test_plots_out_of_view_wait_until_they_show(panel, qtbot):
     panel.resize(420, 500)  # one column: most plots are below the fold
     run = make_run(tasks=("a", "b", "c"))
