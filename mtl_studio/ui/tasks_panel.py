@@ -26,9 +26,11 @@ FIELDS = {NAME: "name", LOSS: "loss", WEIGHT: "weight", METRICS: "metrics",
 _EDIT = Qt.ItemDataRole.EditRole
 # Node events that can change an Output's name in the table (moves cannot).
 _NODE_EDITS = ("node_added", "node_changed", "node_removed")
-# The table has room for every task up to MAX_ROWS (then it scrolls), and
-# for MIN_ROWS at least, so a new task has somewhere to appear.
-MIN_ROWS, MAX_ROWS = 3, 6
+# The table has room for every task up to MAX_ROWS (then it scrolls, or its
+# dock grows), and for MIN_ROWS at least, so a new task has somewhere to
+# appear. Four: the dock shares the strip under the canvas, which a small
+# screen (1024 x 700) cannot give much more height.
+MIN_ROWS, MAX_ROWS = 2, 4
 
 
 def split_names(text: str) -> list[str]:
