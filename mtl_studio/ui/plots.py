@@ -51,6 +51,7 @@ DEFAULT_SMOOTHING = 0.6
 READOUT_LINES = 3  # the read-out's fixed height: its text never moves the plots
 COSINE_READOUT_PAIRS = 6  # the most opposed pairs named in the read-out
 COSINE_LEGEND_PAIRS = 6  # beyond this many pairs, the cosine plot has no legend
+LEGEND_ROWS = 4  # the overview's legend grows sideways past this many tasks
 
 # While a run streams, redrawing the plots may take at most DRAW_SHARE of
 # the GUI thread: each plot's redraw (its curves handed over, then its
@@ -381,6 +382,8 @@ class PlotsPanel(QWidget):
             self._add_curve(plot, ("ratio", task), run.ratio[task],
                             run.colors.get(task, FOREGROUND), smooths=True, faint=False,
                             name=task)
+        # Many tasks: the names side by side, so the legend stays short.
+        plot.legend.setColumnCount(max(1, math.ceil(len(run.tasks) / LEGEND_ROWS)))
         for task in run.tasks:
             color = run.colors.get(task, FOREGROUND)
             plot = self._new_plot(f"task:{task}", TASK,
