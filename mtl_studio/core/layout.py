@@ -12,22 +12,22 @@ from __future__ import annotations
 import math
 
 from .commands import MoveNodes
+from .placement import NODE_HEIGHT, NODE_WIDTH  # the node box as the canvas draws it
 from .project import Project
 
-NODE_HEIGHT = 90.0  # about the height of a node box on the canvas
 SWEEPS = 4  # barycenter passes, downwards and upwards in turn
 DIRECTIONS = ("down", "right")
 
 
 def auto_layout(
     project: Project, direction: str = "down", layer_gap: float = 130.0,
-    node_gap: float = 60.0, node_width: float = 180.0,
+    node_gap: float = 60.0, node_width: float = NODE_WIDTH,
 ) -> dict[str, tuple[float, float]]:
     """The top-left corner (x, y) of every node's box.
 
     "down" puts the inputs at the top, "right" at the left. layer_gap is the
-    step from one layer to the next going down (130 leaves 40 between boxes
-    about 90 high, as in the example projects); node_gap is the space between
+    step from one layer to the next going down (130 leaves 46 between boxes
+    84 high, as in the example projects); node_gap is the space between
     two boxes of one layer. The drawing keeps the current top-left corner of
     the nodes, so the diagram does not jump away from where the user looks.
     """

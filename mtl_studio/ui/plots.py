@@ -4,12 +4,12 @@ the weighted total, the soft-sharing penalty, the loss weights and the
 gradient cosine between tasks, in a grid that reflows to the width it has
 and scrolls when the plots would be too small to read.
 
-The window's timer calls refresh() about 30 times a second while a run
-trains. Each plot is its own small view; while a run streams, the plots
-are redrawn within a budget of the GUI thread's time (DRAW_SHARE), and the
+The window's timer calls refresh() ten times a second while a run trains.
+Each plot is its own small view; while a run streams, the plots are
+redrawn within a budget of the GUI thread's time (DRAW_SHARE), and the
 redraws are spread over the timer's calls, a few plots at a time, so no
-call blocks the window for long. A plot out of view (scrolled away, or the Network tab in front) is
-not redrawn until it shows. Only the series that grew are handed over
+call blocks the window for long. A plot out of view (scrolled away, or the
+Network tab in front) is not redrawn until it shows. Only the series that grew are handed over
 (views of the RunCurves buffers); pyqtgraph's peak downsampling keeps the
 min and the max of every block of points narrower than a pixel, so a
 million points redraw quickly and a one-step spike still shows.
@@ -39,6 +39,7 @@ from .plot_items import (
     mix,
 )
 from .plot_ranges import x_end
+from .run_controller import DRAIN_MS
 from .run_curves import X_AXES, RunCurves, Series
 
 HINT = "Press Train (F5) to start a run; each task's loss curve appears here."
@@ -54,21 +55,24 @@ COSINE_LEGEND_PAIRS = 6  # beyond this many pairs, the cosine plot has no legend
 LEGEND_ROWS = 4  # the overview's legend grows sideways past this many tasks
 
 # While a run streams, redrawing the plots may take at most DRAW_SHARE of
-# the GUI thread: each plot's redraw (its curves handed over, then its
-# paint) is timed, and a plot in view is redrawn once per period, the sum of
-# their costs divided by DRAW_SHARE, but never more often than every
+# one core: each plot's redraw (its curves handed over, then its paint) is
+# timed, and a plot in view is redrawn once per period, the sum of their
+# costs divided by DRAW_SHARE, but never more often than every
 # MIN_REDRAW_MS nor less often than every MAX_REDRAW_MS. The plots take
-# turns over the timer's calls (DRAIN_MS), a few per call, so that no call
-# blocks the window for long. What the plots cost is CPU and lock (GIL) time
-# training waits for (docs/benchmarks.md): a typical run redraws each plot
-# about four times a second, a run of a million steps about once.
-DRAW_SHARE = 0.03
-# A redraw costs more than its timed parts (the paint's copy to the screen,
-# the scheduling around it): by about a third, measured (docs/benchmarks.md).
-UNTIMED = 1.35
+# turns over the controller's drains (DRAIN_MS), a few per drain, so that no
+# call blocks the window for long. Why so small a share: training keeps
+# every core busy, and whatever the window's thread runs delays one of
+# training's threads, which the others then wait for; the window's speed
+# against headless training was 1 minus the GUI thread's share of a core
+# (docs/benchmarks.md). A two-task run redraws each plot about once a
+# second on two busy cores; a run of a million steps every two seconds.
+DRAW_SHARE = 0.02
+# What a redraw costs the GUI thread in all, per millisecond timed: the
+# copy to the screen, the event handling and bookkeeping around it are not
+# in the timed parts (measured: GUI thread CPU with and without the plots).
+UNTIMED = 3.0
 MIN_REDRAW_MS = 100.0
 MAX_REDRAW_MS = 2000.0
-DRAIN_MS = 33.0
 
 
 def _number(value: float) -> str:

@@ -1,5 +1,5 @@
 """The window's side of training: starts a worker on a frozen copy of the
-project, drains its events into the run's curves about 30 times a second,
+project, drains its events into the run's curves ten times a second,
 and keeps the state the buttons and menus show.
 
 States: "idle" (no run), "starting" (building the model and compiling the
@@ -19,7 +19,10 @@ from .document import Document
 from .run_curves import RunCurves
 from .run_worker import TrainingWorker
 
-DRAIN_MS = 33  # ~30 Hz: smooth curves, a small share of the GUI thread
+# Ten times a second: the plots redraw a few times a second at most while a
+# run streams (plots.DRAW_SHARE), so draining more often only costs the GUI
+# thread, whose every busy moment a run on busy cores waits for.
+DRAIN_MS = 100
 # The progress read-outs change at most this often: a progress bar repaints
 # at once on every new value (1.6 ms each on 2 busy cores), and four times a
 # second reads as live.
