@@ -201,7 +201,7 @@ def bench_panel(app: QApplication, steps: int, reps: int, label: str, number: in
     period = min(max(cost * plots.UNTIMED / plots.DRAW_SHARE, plots.MIN_REDRAW_MS),
                  plots.MAX_REDRAW_MS)
     print(f"  redraw of every plot {cost:.1f} ms: while a run streams each plot is redrawn "
-          f"every {period:.0f} ms ({plots.DRAW_SHARE:.0%} of the GUI thread)")
+          f"every {period:.0f} ms ({plots.DRAW_SHARE:.0%} of a core)")
     idle = []
     for _ in range(reps):
         start = time.perf_counter()
