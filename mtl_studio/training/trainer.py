@@ -73,6 +73,7 @@ class Trainer:
         self._controls: queue.Queue = queue.Queue()
         self._run_flag = threading.Event()
         self._run_flag.set()
+        self.waiting = False  # paused and between calls: no step is under way
         self._stop_flag = threading.Event()
         self._ready = False
         self._started = 0.0
@@ -415,7 +416,12 @@ class Trainer:
                 epoch, in_epoch = divmod(self.step, self.steps_per_epoch)
                 plan = self.epoch_plan(epoch)
                 while in_epoch < self.steps_per_epoch:
-                    self._run_flag.wait()
+                    if not self._run_flag.is_set():
+                        # Parked by pause(): a call under way when it came
+                        # (it may have been compiling) has ended.
+                        self.waiting = True
+                        self._run_flag.wait()
+                        self.waiting = False
                     if self._stop_flag.is_set():
                         return self._finish_stopped(epoch)
                     self._apply_controls()

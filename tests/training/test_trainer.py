@@ -1,4 +1,5 @@
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -196,7 +197,12 @@ def test_pause_resume_and_stop_from_another_thread():
     while trainer.step < 6:
         threading.Event().wait(0.01)
     trainer.pause()
-    threading.Event().wait(0.3)
+    # A call already under way ends first; it may be the first call of its
+    # size (the epoch's last steps), which compiles, so the time is unknown.
+    deadline = time.monotonic() + 30
+    while not trainer.waiting and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    assert trainer.waiting
     held = trainer.step
     threading.Event().wait(0.3)
     assert trainer.step == held  # paused: no progress
