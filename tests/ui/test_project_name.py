@@ -10,6 +10,14 @@ from mtl_studio.core.settings import DataSource
 from tests.helpers import two_task_project
 
 
+def answer_save_as(monkeypatch, answers: list, seen: list) -> None:
+    """The Save As dialog answers the next path of `answers` ("" cancels)
+    and keeps where it was asked to start in `seen`."""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda parent, title, start, filters: seen.append(start) or
+                        (str(answers.pop(0)), ""))
+
+
 def untitled():
     project = two_task_project()
     project.name = "untitled"
@@ -44,19 +52,13 @@ def test_a_refused_name_says_why_and_keeps_the_old_one(make_window, qtbot):
 def test_save_as_of_an_untitled_project_takes_the_file_name(make_window, tmp_path, monkeypatch):
     window = make_window(untitled())
     seen = []
-    target = tmp_path / "slump test.mtl.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda parent, title, start, filters: seen.append(start) or
-                        (str(target), ""))
+    target, other = tmp_path / "slump test.mtl.json", tmp_path / "copy.mtl.json"
+    answer_save_as(monkeypatch, [target, other], seen)
     assert window.save_as()
     assert window.document.project.name == "slump test"
     assert window.name_field.text() == "slump test"
     assert target.exists() and not window.document.is_modified
     # A named project keeps its name under another file name.
-    other = tmp_path / "copy.mtl.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda parent, title, start, filters: seen.append(start) or
-                        (str(other), ""))
     assert window.save_as()
     assert window.document.project.name == "slump test"
     # Save As starts at the project's own file once it has one.
@@ -72,8 +74,7 @@ def test_save_as_of_a_new_project_starts_beside_its_data_file(make_window, tmp_p
     project.data = DataSource("csv", path=str(data))
     window = make_window(project)
     seen = []
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda parent, title, start, filters: seen.append(start) or ("", ""))
+    answer_save_as(monkeypatch, [""], seen)
     assert not window.save_as()  # cancelled
     assert Path(seen[0]).parent == data.parent
     assert Path(seen[0]).name == "untitled.mtl.json"
