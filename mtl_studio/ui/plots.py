@@ -109,6 +109,8 @@ class PlotsPanel(QWidget):
         self.plots: dict[str, Plot] = {}  # "overview", "task:<name>", "total", ...
         self._curves: dict[tuple, Curve] = {}  # the current run's: (kind, name) -> curve
         self._marks_drawn = 0
+        self._x_span: tuple[float, float] | None = None  # the run's, every plot's
+        self._x_by_user = False  # the user dragged or zoomed an x range
         self._shown: tuple[str, ...] = ()  # keys of the plots in the grid, in order
         self._settings = 0  # grows with every setting change
         self._data_key: tuple | None = None  # what the plots were last marked stale for
@@ -254,7 +256,6 @@ class PlotsPanel(QWidget):
             return
         for plot in self.plots.values():
             plot.set_log(on)
-        self._link_x()  # pyqtgraph's log switch turns every auto range on
         self._setting_changed()
 
     def set_x_axis(self, axis: str) -> None:
@@ -268,8 +269,8 @@ class PlotsPanel(QWidget):
             plot.item.setLabel("bottom", X_LABELS[axis], color=FOREGROUND)
         self._place_marks()
         self.clear_cursor()
-        if self.plots:
-            self.plots[TOTAL].item.enableAutoRange(axis="x")  # the old range means nothing
+        self._x_span = None
+        self._follow_data_x()  # a range on another axis means nothing here
         self._setting_changed()
 
     def _setting_changed(self) -> None:
@@ -423,22 +424,41 @@ class PlotsPanel(QWidget):
         plot.item.addItem(zero, ignoreBounds=True)  # the plot's range includes 0 itself
         self._sync_cosine(run)
 
-        master = self.plots[TOTAL].item
+        self._x_span = None
         for plot in self.plots.values():
-            if plot.item is not master:
-                plot.item.setXLink(master)
             plot.set_log(self.log_scale)
             plot.item.setLabel("bottom", X_LABELS[self.x_axis], color=FOREGROUND)
             plot.view.scene().sigMouseMoved.connect(partial(self._mouse_moved, plot))
             plot.view.viewport().installEventFilter(self._leave)
-        self._link_x()
+            plot.item.vb.sigRangeChangedManually.connect(partial(self._x_moved_by_user, plot))
+            plot.item.vb.sigStateChanged.connect(partial(self._auto_x_asked, plot))
+        self._follow_data_x()
 
-    def _link_x(self) -> None:
-        """The total plot spans the whole run: its x range, fitted to its
-        data, is every plot's. A plot that fitted its own would push its
-        range to all the others and stop the total's fitting."""
-        for key, plot in self.plots.items():
-            plot.item.enableAutoRange(x=key == TOTAL)
+    # Every plot shows the same x range. Not through pyqtgraph's linked
+    # views: a change of a linked range repaints every plot at once, a stall
+    # of 40 to 90 ms on busy cores, a few times a run. Each plot takes the
+    # run's span (_follow_x) at its own redraw instead, so a change spreads
+    # over the plots' turns; what the user does to one plot's x range (drag,
+    # wheel) goes to all at once, and the "A" (auto range) button of any
+    # plot puts all of them back to following the run.
+
+    def _follow_data_x(self) -> None:
+        self._x_by_user = False
+        for plot in self.plots.values():
+            plot.item.enableAutoRange(x=True)  # from the extent: the run's span
+
+    def _x_moved_by_user(self, moved: Plot, _mouse_enabled=None) -> None:
+        x_range = moved.item.vb.viewRange()[0]
+        self._x_by_user = True
+        for plot in self.plots.values():
+            if plot is not moved:
+                plot.item.vb.setXRange(*x_range, padding=0)  # and its auto range off
+        if moved.item.vb.autoRangeEnabled()[0]:
+            moved.item.enableAutoRange(x=False)
+
+    def _auto_x_asked(self, plot: Plot, _view=None) -> None:
+        if self._x_by_user and plot.item.vb.autoRangeEnabled()[0]:
+            self._follow_data_x()
 
     def _new_plot(self, key: str, kind: str, title: str, y_label: str, *, loss: bool,
                   always: bool, include: tuple[float, ...] = ()) -> Plot:
@@ -544,13 +564,15 @@ class PlotsPanel(QWidget):
                 self._redraw_later(DRAIN_MS / 1000 if len(ready) > per_call else min(waits))
             due = ready[:per_call]
         axis, smoothing = self.x_axis, self.smoothing
-        self._follow_x()  # every plot's x range, whichever plots are drawn now
+        self._follow_x()
         for plot in due:
             began = time.thread_time()
             width = plot.width_px()
             for curve in plot.all_curves():
                 curve.draw(axis, smoothing, width)
             plot.fit_y()
+            if self._x_span is not None:
+                plot.extent.set(x=self._x_span)
             plot.stale = False
             plot.drawn_at = start
             # Its cost: this, and its last paint (the next comes after this call).
@@ -573,14 +595,11 @@ class PlotsPanel(QWidget):
         self._redraw_later(0)  # once the plots have their places
 
     def _follow_x(self) -> None:
-        """Stretch the x range to a round number past the last point, never
-        past the run's last step (plot_ranges.x_end), on the total plot,
-        whose range every plot shares. The total plot may be out of view,
-        where pyqtgraph would fit its range only at its next paint: fit it
-        now, so the plots in view follow at once."""
+        """The run's x span, shared by every plot: from the first point to a
+        round number past the last, never past the run's last step
+        (plot_ranges.x_end). Each plot takes it at its own redraw."""
         run = self.current
-        curve = self._curves[("total", "")]
-        xs = curve.x(self.x_axis)
+        xs = self._curves[("total", "")].x(self.x_axis)
         if not len(xs):
             return
         cap = None
@@ -588,10 +607,7 @@ class PlotsPanel(QWidget):
             cap = run.total_steps if self.x_axis == "step" else (
                 run.total_steps / run.steps_per_epoch)
         first, last = float(xs[0]), float(xs[-1])
-        master = self.plots[TOTAL]
-        if master.extent.set(x=(first, x_end(first, last, cap))):
-            if master.item.vb.autoRangeEnabled()[0]:
-                master.item.vb.updateAutoRange()
+        self._x_span = (first, x_end(first, last, cap))
 
     def _visible_keys(self) -> tuple[str, ...]:
         run = self.current

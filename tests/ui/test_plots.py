@@ -161,15 +161,36 @@ def test_the_grid_reflows_its_columns_and_scrolls_rather_than_squeeze(panel, qtb
         assert grid.horizontalScrollBar().maximum() == 0  # never sideways
 
 
-def test_all_plots_share_the_x_range_of_the_total_plot(panel):
+def x_ranges(panel) -> dict:
+    panel.grid.host.grab()  # paint: pyqtgraph fits auto ranges then
+    return {key: tuple(round(v, 6) for v in panel.plots[key].item.vb.viewRange()[0])
+            for key in panel.shown_plots}
+
+
+def test_all_plots_share_the_x_range_and_the_users_zoom(panel):
     run = make_run()
+    run.add([ev.RunStarted(["a", "b"], "joint", "fixed", 1000, 10, 100)])
     panel.show_run(run)
     feed(run, 40)
     panel.refresh()
-    master = panel.plots["total"].item.vb
-    for key, plot in panel.plots.items():
-        if key != "total":
-            assert plot.item.vb.linkedView(pg.ViewBox.XAxis) is master
+    ranges = x_ranges(panel)
+    assert len(set(ranges.values())) == 1, ranges  # one x range for every plot
+    (x0, x1), = set(ranges.values())
+    assert x0 <= 1 and x1 >= 40
+    # Not through pyqtgraph's links: a change would repaint every plot at once.
+    assert all(p.item.vb.linkedView(pg.ViewBox.XAxis) is None for p in panel.plots.values())
+
+    # The user drags or zooms one plot's x range: every plot follows.
+    view = panel.plots["task:b"].item.vb
+    view.setXRange(10, 20, padding=0)
+    view.sigRangeChangedManually.emit(view.state["mouseEnabled"])  # as a drag does
+    feed(run, 40)
+    panel.refresh()
+    assert set(x_ranges(panel).values()) == {(10.0, 20.0)}  # the run does not take it back
+    # "A" on any plot: all follow the run again.
+    panel.plots["weights"].item.vb.enableAutoRange(x=True)
+    ranges = x_ranges(panel)
+    assert len(set(ranges.values())) == 1 and ranges["total"][1] >= 80
 
 
 # --- refresh only draws what changed ---------------------------------------------
@@ -721,7 +742,9 @@ def test_while_a_run_streams_the_plots_take_turns_within_their_budget(panel, qtb
     panel.refresh()
     shown = len(panel.shown_plots)
     assert panel.period_ms == pytest.approx(max(shown * 2.0 / 0.05, 100.0))
-    drawn = []
+    drawn = [[p.key for p in panel.plots.values() if not p.stale]]
+    for plot in panel.plots.values():
+        plot.stale = True
     for _ in range(40):  # calls at the drain's pace, data in every one
         feed(run, 10)
         panel.refresh()
