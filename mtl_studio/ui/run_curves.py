@@ -165,6 +165,7 @@ class RunCurves:
         self.total = Series()
         self.penalty = Series()
         self.cosine: dict[tuple[str, str], Series] = {}
+        self._expect_cosines()
         self.marks: list[Mark] = []
         self.wall = 0.0  # seconds since the start, as last reported
         self.wall_offset = 0.0  # a continued run goes on from the earlier wall time
@@ -184,8 +185,19 @@ class RunCurves:
         self.steps_per_epoch = max(1, e.steps_per_epoch)
         self.total_steps = e.total_steps
         self.status = "running"
+        self._expect_cosines()
         if e.start_step and len(self.total):
             self.wall_offset = self.wall  # continued from a checkpoint
+
+    def _expect_cosines(self) -> None:
+        """Joint and alternating runs of several tasks report the gradient
+        cosine of every pair (in task order, as the Trainer does). Their
+        series exist from the start, so the plots make their lines before
+        training, not at the first report (28 lines for 8 tasks: a stall)."""
+        if self.mode in ("joint", "alternating"):
+            for i, a in enumerate(self.tasks):
+                for b in self.tasks[i + 1:]:
+                    self.cosine.setdefault((a, b), Series(256))
 
     def _on_StepLosses(self, e: ev.StepLosses) -> None:
         if not len(e.steps):

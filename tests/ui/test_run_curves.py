@@ -133,14 +133,18 @@ def test_weights_keep_one_point_per_report_and_skip_exact_repeats():
     assert run.weights["b"].value.tolist() == [1.0, 0.5]
 
 
-def test_gradient_cosine_series_appear_per_pair():
-    run = RunCurves("Run 1", ["a", "b", "c"])
+def test_gradient_cosine_series_exist_per_pair_from_the_start():
+    run = RunCurves("Run 1", ["a", "b", "c"], mode="joint")
+    # Every pair, in task order, before any report: the plots make their
+    # lines before training rather than at the first report.
+    assert list(run.cosine) == [("a", "b"), ("a", "c"), ("b", "c")]
     run.add([started(("a", "b", "c")),
              ev.GradientCosine(5, {("a", "b"): 0.5, ("a", "c"): -0.25}),
              ev.GradientCosine(10, {("a", "b"): 0.1})])
-    assert set(run.cosine) == {("a", "b"), ("a", "c")}
     assert run.cosine[("a", "b")].value.tolist() == [0.5, 0.1]
     assert run.cosine[("a", "c")].step.tolist() == [5]
+    assert len(run.cosine[("b", "c")]) == 0
+    assert RunCurves("Run 2", ["a", "b"], mode="soft_sharing").cosine == {}
 
 
 def test_marks_say_what_changed_and_where():
