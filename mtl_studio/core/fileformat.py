@@ -142,6 +142,11 @@ def to_dict(project: Project, folder: Path | None = None) -> dict:
             "validation_split": t.validation_split,
             "seed": t.seed,
             "steps_per_call": t.steps_per_call,
+            "test_split": t.test_split,
+            "monitor": t.monitor,
+            "early_stopping": t.early_stopping,
+            "patience": t.patience,
+            "min_delta": t.min_delta,
         },
         "data": _data_dict(project.data, folder),
     }

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import monitor
 from .catalogue import get_kind
 from .datafiles import absolute
 from .events import EventEmitter
@@ -378,6 +379,12 @@ def _number(value, lo=None, hi=None, lo_open=False, hi_open=False, integer=False
     return int(value) if integer else float(value)
 
 
+def _flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
 def _choice(value, options):
     if value not in options:
         raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
@@ -406,6 +413,11 @@ TRAINING_CHECKS = {
     "validation_split": lambda v: _number(v, 0, 1, hi_open=True),
     "seed": lambda v: _number(v, 0, integer=True),
     "steps_per_call": lambda v: _number(v, 1, 10000, integer=True),
+    "test_split": lambda v: _number(v, 0, 1, hi_open=True),
+    "monitor": monitor.check,
+    "early_stopping": lambda v: _flag(v),
+    "patience": lambda v: _number(v, 1, 100000, integer=True),
+    "min_delta": lambda v: _number(v, 0),
 }
 
 

@@ -9,7 +9,8 @@ they are called.
 
 from __future__ import annotations
 
-from .commands import Command, Macro, RenameNode, SetTaskField
+from . import monitor
+from .commands import Command, Macro, RenameNode, SetTaskField, SetTraining
 from .project import Project
 
 
@@ -43,6 +44,9 @@ def rename_task(project: Project, old: str, new: str) -> RenameTask:
     renames = {n: name for n, name in wanted.items() if name not in staying}
     commands: list[Command] = [SetTaskField(old, "name", new)]
     commands += [RenameNode(n, name) for n, name in _in_a_free_order(project, renames)]
+    watched = monitor.renamed(project.training.monitor, old, new)
+    if watched != project.training.monitor:  # the best epoch follows the task
+        commands.append(SetTraining("monitor", watched))
     return RenameTask(commands, kept)
 
 

@@ -36,9 +36,19 @@ class TrainingSettings:
     batch_size: int = 32
     epochs: int = 10
     validation_split: float = 0.2
+    # Rows held out from training, early stopping and the choice of the best
+    # epoch, for `evaluate` (data/prepare.py draws them with the seed).
+    test_split: float = 0.0
     seed: int = 0
     # Training steps run inside one compiled call.
     steps_per_call: int = 20
+    # What picks the best epoch, and what early stopping watches: "total"
+    # (each task's validation loss times its weight as set here), or
+    # "TASK:loss" / "TASK:METRIC" (training/monitor.py reads it).
+    monitor: str = "total"
+    early_stopping: bool = False
+    patience: int = 10  # epochs without improvement before stopping
+    min_delta: float = 0.0  # smaller changes than this are not improvements
 
 
 @dataclass

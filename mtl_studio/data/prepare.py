@@ -2,8 +2,8 @@
 
 Load each distinct data source once, pick the columns every Input and task
 needs, turn each task's target into what its loss expects, split into
-training and validation rows, and standardise with training statistics
-only (so nothing of the validation rows leaks into training).
+training, validation and test rows, and standardise with training
+statistics only (so nothing of the held-out rows leaks into training).
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class DataSet:
     tasks: list[str]  # the tasks that learn from it, in task order
     train: Split
     val: Split
+    test: Split  # never trained on, nor used to pick the best epoch
+
+    def part(self, split: str) -> Split:
+        return {"train": self.train, "val": self.val, "test": self.test}[split]
 
 
 @dataclass
@@ -96,11 +100,17 @@ def load_source(source: DataSource, project_dir: Path | None) -> Table:
 
 # --- prepare -------------------------------------------------------------------
 
-def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
+def prepare(project: Project, project_dir: Path | None = None, *, scale: bool = True,
+            classes: dict[str, list] | None = None) -> PreparedData:
+    """The project's data, split and (with `scale`) standardised as its
+    sources say. scale=False keeps every number in its own units: what a
+    model in real units takes and gives. `classes` (task -> labels, as a run
+    recorded them) maps labels to the run's class ids, so a file that lacks
+    a class still gets the same ids."""
     if not project.tasks:
         raise DataError("the project has no tasks: add a task before training")
     shapes, _ = infer_shapes(project)
-    prepared = PreparedData([], {}, {}, {"inputs": {}, "targets": {}})
+    prepared = PreparedData([], {}, dict(classes or {}), {"inputs": {}, "targets": {}})
     input_shapes: dict[str, tuple[Shape, str]] = {}  # input name -> (shape, label)
     for index, (source, tasks) in enumerate(source_groups(project)):
         label = data_set_label(tasks)
@@ -111,25 +121,24 @@ def prepare(project: Project, project_dir: Path | None = None) -> PreparedData:
             _check_same_shape(input_shapes, node, inputs[node.name].shape[1:], label)
         targets = {t.name: _target(project, table, t, shapes, prepared.classes)
                    for t in tasks}
-        train_rows, val_rows = _split_rows(table, project.training, label)
-        train = Split(_take(inputs, train_rows), _take(targets, train_rows))
-        val = Split(_take(inputs, val_rows), _take(targets, val_rows))
+        rows = split_rows(table.n_rows, project.training, label, table.source)
+        train, val, test = (Split(_take(inputs, r), _take(targets, r)) for r in rows)
 
-        if source.standardize_inputs:
+        if scale and source.standardize_inputs:
             floats = [name for name, a in inputs.items() if a.dtype.kind == "f"]
-            stats = _standardize(train.inputs, val.inputs, floats)
+            stats = _standardize(train.inputs, (val.inputs, test.inputs), floats)
             if stats:
                 prepared.standardization["inputs"][str(index)] = stats
-        if source.standardize_targets:
+        if scale and source.standardize_targets:
             regression = [t.name for t in tasks if t.loss in REGRESSION_LOSSES]
             prepared.standardization["targets"].update(
-                _standardize(train.targets, val.targets, regression))
-        for split in (train, val):
+                _standardize(train.targets, (val.targets, test.targets), regression))
+        for split in (train, val, test):
             _to_float32(split.inputs)
             _to_float32(split.targets)
 
         prepared.datasets.append(DataSet(label, table.source, [t.name for t in tasks],
-                                         train, val))
+                                         train, val, test))
         for t in tasks:
             prepared.task_dataset[t.name] = index
     return prepared
@@ -293,10 +302,32 @@ def _mapped(values: np.ndarray) -> tuple[np.ndarray, list]:
     return ids.reshape(values.shape), found.tolist()
 
 
+def _known_ids(table: Table, name: str, values: np.ndarray, labels: list,
+               task: Task) -> np.ndarray:
+    """Class ids of the labels a run learned; a label it never saw is named
+    with its row."""
+    if table.kinds[name] == NUMERIC:
+        lookup = {float(v): i for i, v in enumerate(labels)}
+        keys = values.astype(np.float64).ravel().tolist()
+    else:
+        lookup = {str(v): i for i, v in enumerate(labels)}
+        keys = [str(v) for v in values.ravel().tolist()]
+    ids = np.empty(len(keys), np.int32)
+    for i, key in enumerate(keys):
+        if key not in lookup:
+            shown = ", ".join(map(str, labels[:LISTED_COLUMNS]))
+            raise table.error(f"a class the run never learned: {key!r} (task '{task.name}' "
+                              f"knows {shown})", name, i // max(1, values[0].size))
+        ids[i] = lookup[key]
+    return ids.reshape(values.shape)
+
+
 def _sparse(table, task, out, shape, classes) -> np.ndarray:
     """Class ids of shape (n,) + the output shape without its last axis."""
     name, values = _one_column(table, task)
     units = out.params["units"]
+    if task.name in classes:  # labels a run learned: the same ids again
+        return _known_ids(table, name, values, classes[task.name], task)
     if table.kinds[name] == NUMERIC:
         whole = np.all(values == np.round(values))
         if whole and values.min() >= 0 and values.max() < units:
@@ -330,6 +361,9 @@ def _binary(table, task, out, shape, classes) -> np.ndarray:
                    "not 0 or 1", f"task '{task.name}' (binary_crossentropy) learns 0 or 1")
         return values
     name, values = _one_column(table, task)
+    if task.name in classes:
+        values = _known_ids(table, name, values, classes[task.name], task).astype(np.float64)
+        return values[:, None] if values.ndim == 1 else values
     ids, found = _mapped(values)
     if table.kinds[name] != NUMERIC or not set(found) <= {0, 1}:
         if len(found) != 2:
@@ -351,25 +385,33 @@ _TARGETS = {
 
 # --- split and standardise -----------------------------------------------------
 
-def _split_rows(table: Table, training: TrainingSettings, label: str):
-    """Seeded random rows for validation; each split keeps the file's order,
-    so the arrays are easy to compare with the file."""
-    n = table.n_rows
-    n_val = int(round(n * training.validation_split))
-    if n - n_val < 2:
+def split_sizes(n: int, training: TrainingSettings) -> tuple[int, int]:
+    """(validation rows, test rows) of n examples."""
+    return int(round(n * training.validation_split)), int(round(n * training.test_split))
+
+
+def split_rows(n: int, training: TrainingSettings, label: str, source: str):
+    """Seeded random rows for training, validation and test: validation
+    takes the first rows of one permutation and test the next, so a test
+    share of 0 leaves the other two as they always were. Each split keeps
+    the file's order, so the arrays are easy to compare with the file."""
+    n_val, n_test = split_sizes(n, training)
+    if n - n_val - n_test < 2:
+        held = f"{n_val} for validation" + (f" and {n_test} for test" if n_test else "")
         raise DataError(
-            f"{label} has {counted(n, 'example')}, which leaves {n - n_val} for training after "
-            f"{n_val} for validation: add examples or lower the validation split "
-            "(training needs at least 2)", table.source)
+            f"{label} has {counted(n, 'example')}, which leaves {n - n_val - n_test} for "
+            f"training after {held}: add examples or lower the validation or test share "
+            "(training needs at least 2)", source)
     order = np.random.default_rng(training.seed).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+    return (np.sort(order[n_val + n_test:]), np.sort(order[:n_val]),
+            np.sort(order[n_val:n_val + n_test]))
 
 
 def _take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[rows] for name, values in arrays.items()}
 
 
-def _standardize(train: dict, val: dict, names: list[str]) -> dict:
+def _standardize(train: dict, held_out: tuple[dict, ...], names: list[str]) -> dict:
     """Scale each feature by the training split's mean and std (std 0 -> 1);
     return the statistics, JSON-ready, so predictions can be scaled back."""
     stats = {}
@@ -377,8 +419,8 @@ def _standardize(train: dict, val: dict, names: list[str]) -> dict:
         mean = train[name].mean(axis=0)
         std = train[name].std(axis=0)
         std = np.where(std == 0, 1.0, std)
-        train[name] = (train[name] - mean) / std
-        val[name] = (val[name] - mean) / std
+        for split in (train, *held_out):
+            split[name] = (split[name] - mean) / std
         stats[name] = {"mean": mean.tolist(), "std": std.tolist()}
     return stats
 

@@ -3,12 +3,15 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mtl_studio.core.fileformat import load
 from mtl_studio.core.project import Project
-from mtl_studio.core.settings import DataSource
+from mtl_studio.core.settings import DataSource, TrainingSettings
 from mtl_studio.core.tasks import Task
 from mtl_studio.data import DataError, generate, load_source, prepare
+from mtl_studio.data.prepare import split_rows, split_sizes
 from mtl_studio.examples import example_path
 from tests.helpers import chain, node, two_task_project
 
@@ -400,3 +403,63 @@ def test_generator_source_with_bad_parameters():
     project = two_task_project()
     project.data = DataSource("generator", "tutorial_uniform", {"examples": 0})
     assert "parameter examples: expected a positive integer, got 0" in str(error_of(project))
+
+
+# --- the test split, real units, a run's classes (issue 12) ----------------------
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 400), val=st.floats(0, 0.45), test=st.floats(0, 0.45),
+       seed=st.integers(0, 2**31))
+def test_three_way_split_is_a_partition_and_test_zero_keeps_the_old_split(n, val, test, seed):
+    training = TrainingSettings(validation_split=val, test_split=test, seed=seed)
+    n_val, n_test = split_sizes(n, training)
+    assume(n - n_val - n_test >= 2)
+    train, v, t = split_rows(n, training, "data", "f.csv")
+    assert (len(v), len(t)) == (n_val, n_test)
+    assert sorted(np.concatenate([train, v, t]).tolist()) == list(range(n))
+    # The validation rows do not depend on the test share: a project that
+    # gains a test share keeps its validation rows.
+    _, v0, t0 = split_rows(n, TrainingSettings(validation_split=val, seed=seed), "data", "f")
+    assert v0.tolist() == v.tolist() and len(t0) == 0
+
+
+def test_test_rows_are_standardised_with_training_statistics_only(tmp_path):
+    project = csv_project(tmp_path, standardize_inputs=True)
+    project.training.validation_split = 0.25
+    project.training.test_split = 0.25
+    ds = prepare(project).datasets[0]
+    assert (ds.train.n, ds.val.n, ds.test.n) == (10, 5, 5)
+    raw = prepare(project, scale=False).datasets[0]
+    ids = raw.test.inputs["x"][:, 0].astype(int)
+    assert set(ids).isdisjoint(raw.train.inputs["x"][:, 0].astype(int))
+    mean, std = raw.train.inputs["x"].mean(0), raw.train.inputs["x"].std(0)
+    np.testing.assert_allclose(ds.test.inputs["x"], (raw.test.inputs["x"] - mean) / std,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_too_few_training_rows_names_the_test_share(tmp_path):
+    project = csv_project(tmp_path, rows=rows_of(4))
+    project.training.validation_split = 0.25
+    project.training.test_split = 0.25
+    assert prepare(project).datasets[0].train.n == 2
+    project.training.test_split = 0.5
+    assert "1 for validation and 2 for test" in str(error_of(project))
+
+
+def test_a_runs_classes_give_the_same_ids_to_a_file_that_lacks_a_class(tmp_path):
+    rows = [r | {"a": ["low", "mid", "high"][i % 3]} for i, r in enumerate(rows_of(20))]
+    project = csv_project(tmp_path, rows=rows)
+    project.tasks[0].loss = "sparse_categorical_crossentropy"
+    project.node("out_a").params["units"] = 3
+    labels = prepare(project).classes["a"]
+    assert labels == ["high", "low", "mid"]
+    only_mid = [r | {"a": "mid"} for r in rows]
+    project.data.path = str(write_csv(tmp_path / "new.csv", only_mid))
+    data = prepare(project, classes={"a": labels})
+    assert set(data.datasets[0].train.targets["a"].tolist()) == {2}
+    unknown = [r | {"a": "huge" if i == 4 else "mid"} for i, r in enumerate(rows)]
+    project.data.path = str(write_csv(tmp_path / "bad.csv", unknown))
+    with pytest.raises(DataError) as info:
+        prepare(project, classes={"a": labels})
+    assert info.value.row == 6 and info.value.column == "a"
+    assert "'huge'" in str(info.value)
