@@ -98,6 +98,9 @@ def train(args) -> int:
         print_problems(problems, sys.stdout)
         print(f"{project.name}: not trained: fix the errors above first")
         return EXIT_PROBLEMS
+    # Warnings train, but the user hears them: they often say that a setting
+    # has no effect (a weighting in alternating mode trains as fixed).
+    print_problems(problems, sys.stderr)
     try:
         run_folder.start(project, project_dir, out)
     except run_folder.RunFolderError as exc:
@@ -147,12 +150,16 @@ def _report(finished: ev.RunFinished, summary: dict, out: Path) -> int:
         val = values["val_loss"]
         metrics = ", ".join(f"{m} {v:.4g}" for m, v in values["val_metrics"].items() if v is not None)
         train = values["final_train_loss"]
-        print(f"  {task}: train loss {train if train is None else f'{train:.4g}'}"
+        print(f"  {task}: " + ("no finite train loss" if train is None else f"train loss {train:.4g}")
               + (f", validation loss {val:.4g}" if val is not None else "")
               + (f", {metrics}" if metrics else ""))
     rate = summary["steps_per_second"]
     print(f"{out}: {finished.message}; {summary['steps']} steps in {summary['wall_seconds']:.1f} s"
-          + (f" ({rate:,.0f} steps/s)" if rate else ""))
+          + (f" ({ev.format_rate(rate)})" if rate else ""))
+    best = summary.get("best_epoch")
+    if best and "model_best" in summary["files"]:
+        print(f"  best epoch {best['epoch']}: {summary['files']['model_best']}; "
+              f"last epoch: {summary['files']['model_last']}")
     if finished.status == "nan":
         print(f"mtl-studio: {finished.message}", file=sys.stderr)
         return EXIT_NAN

@@ -35,10 +35,16 @@ class StepLosses:
     total: np.ndarray  # the weighted objective (with the soft-sharing penalty)
     penalty: np.ndarray | None = None  # soft sharing only: lambda * squared distance
     wall: np.ndarray | None = None  # seconds since the run started, per step
+    # task -> the loss weight in force at each step (before that step's
+    # adaptive update), so a history row holds its own step's weight.
+    weights: dict[str, np.ndarray] | None = None
 
 
 @dataclass
 class Weights:
+    """The loss weights in force from the step after `step` on (step 0: the
+    first step's)."""
+
     step: int
     weights: dict[str, float]
 
@@ -59,6 +65,11 @@ class EpochEnd:
     train_losses: dict[str, float]  # mean of the epoch's step losses
     val_losses: dict[str, float] = field(default_factory=dict)  # empty: no validation split
     val_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The monitored quantity this epoch (None without validation rows or
+    # when not finite) and the best epoch so far (core/monitor.py).
+    monitored: float | None = None
+    best_epoch: int | None = None
+    best_step: int | None = None
 
 
 @dataclass
@@ -81,6 +92,13 @@ def format_duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def format_rate(steps_per_second: float) -> str:
+    """"493 steps/s", "0.42 steps/s": a short run's rate is not "0"."""
+    if steps_per_second >= 100:
+        return f"{steps_per_second:,.0f} steps/s"
+    return f"{steps_per_second:.2g} steps/s"
 
 
 @dataclass
@@ -112,3 +130,4 @@ class RunFinished:
     epoch: int
     message: str = ""
     task: str | None = None  # the task whose loss went NaN
+    early_stopped: bool = False  # "completed" before its epochs: no improvement

@@ -60,10 +60,13 @@ class RunRecorder:
         self.rate = 0.0
         self._first_block: tuple[float, int] | None = None  # (time, step) after the first call
         self.finished: ev.RunFinished | None = None
+        self.best: dict | None = None  # {"epoch", "step", "value"} of the best epoch
+        self.weighting = project.training.weighting  # what trained: RunStarted says
         self.listeners: list = []  # e.g. the command line's progress bar
         previous = self._read_summary() if resume else {}
         self.changes = previous.get("setting_changes", [])
         self.wall_before = previous.get("wall_seconds", 0.0) or 0.0
+        self._keep(previous)
         history = self.out / HISTORY
         new_file = not (resume and history.exists())
         self._csv_file = open(history, "w" if new_file else "a", newline="", encoding="utf-8")
@@ -72,6 +75,23 @@ class RunRecorder:
             self._csv.writerow(["step", "epoch", "task", "split", "loss", "weight",
                                 "wall_seconds"] + self.metrics)
         self._tb = tf().summary.create_file_writer(str(self.out / TENSORBOARD))
+
+    def _keep(self, previous: dict) -> None:
+        """A resumed run starts from what the run recorded so far, so a
+        resume that trains nothing (or stops at once) loses nothing."""
+        for task, values in previous.get("tasks", {}).items():
+            if task not in self.tasks:
+                continue
+            for key, target in (("final_train_loss", self.last_train), ("val_loss", self.last_val),
+                                ("weight", self.weights)):
+                if values.get(key) is not None:
+                    target[task] = values[key]
+            if values.get("val_metrics"):
+                self.last_metrics[task] = dict(values["val_metrics"])
+        if previous.get("epochs"):
+            self.epochs_done = previous["epochs"]
+        self.best = previous.get("best_epoch")
+        self.weighting = previous.get("weighting", self.project.training.weighting)
 
     def _scalar(self, tag: str, value: float) -> None:
         """A TensorBoard scalar, written with TensorFlow's own summary op and
@@ -101,6 +121,8 @@ class RunRecorder:
         self.steps_at_start = e.start_step
         self.epochs = e.epochs
         self.mode, self.weighting = e.mode, e.weighting
+        if e.weighting != self.project.training.weighting:
+            self.extra["weighting_set"] = self.project.training.weighting
 
     def _on_Weights(self, e: ev.Weights) -> None:
         self.weights = dict(e.weights)
@@ -114,9 +136,14 @@ class RunRecorder:
             for task in self.tasks:
                 loss = e.losses[task][i]
                 if np.isfinite(loss):
+                    # The weight in force at this very step, when the event has it.
+                    weight = e.weights[task][i] if e.weights else \
+                        self.weights.get(task, float("nan"))
                     rows.append([int(step), e.epoch, task, "train", f"{loss:.7g}",
-                                 f"{self.weights.get(task, float('nan')):.6g}",
+                                 f"{weight:.6g}",
                                  f"{wall[i] + self.wall_before:.3f}"] + [""] * len(self.metrics))
+        if e.weights:
+            self.weights = {task: float(w[-1]) for task, w in e.weights.items()}
         self._csv.writerows(rows)
         # TensorBoard gets the mean of each block of steps: the same curve,
         # at a fraction of the cost of one summary op per step.
@@ -138,6 +165,10 @@ class RunRecorder:
                 self._scalar(f"gradient_cosine/{a}__{b}", value)
 
     def _on_EpochEnd(self, e: ev.EpochEnd) -> None:
+        if e.best_epoch is not None:
+            self.best = {"epoch": e.best_epoch, "step": e.best_step,
+                         "value": e.monitored if e.best_epoch == e.epoch else
+                         (self.best or {}).get("value")}
         self.last_val = dict(e.val_losses)
         self.last_metrics = {t: dict(m) for t, m in e.val_metrics.items()}
         self.epochs_done = e.epoch
@@ -193,7 +224,7 @@ class RunRecorder:
             "status": e.status if e else "unknown",
             "message": e.message if e else "",
             "mode": self.project.training.mode,
-            "weighting": self.project.training.weighting,
+            "weighting": self.weighting,  # what trained (alternating: fixed)
             "steps": steps,
             "epochs": getattr(self, "epochs_done", 0),
             "wall_seconds": round(wall + self.wall_before, 3),
@@ -207,6 +238,9 @@ class RunRecorder:
                 }
                 for task in self.tasks
             },
+            "best_epoch": self.best and {**self.best, "value": _finite(self.best["value"]),
+                                         "monitor": self.project.training.monitor},
+            "early_stopped": bool(e and e.early_stopped),
             "setting_changes": self.changes,
             "files": files or {},
             **self.extra,

@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core import monitor
 from ..core.project import Project
 from ..core.validation import errors, validate
 from ..data.errors import DataError
@@ -77,6 +78,11 @@ class Trainer:
         self._stop_flag = threading.Event()
         self._ready = False
         self._started = 0.0
+        # The best epoch by the monitored quantity (core/monitor.py):
+        # {"epoch", "step", "value"}, its model variables, and the epochs since.
+        self.best: dict | None = None
+        self.best_values: list[np.ndarray] | None = None
+        self.since_best = 0
 
     # --- control from any thread -------------------------------------------
 
@@ -120,6 +126,7 @@ class Trainer:
             raise TrainingError(
                 f"{mode} training needs one data set for all tasks, but {own.label} is "
                 "separate: use alternating mode, or give every task the project's data")
+        self._check_monitor(data)
         t = tf()
         self.built = build_model(self.project, mode=mode, seed=self.settings.seed)
         self.model = self.built.model
@@ -175,6 +182,19 @@ class Trainer:
         self._epoch_sums = np.zeros(len(self.tasks))
         self._epoch_counts = np.zeros(len(self.tasks), np.int64)
         self._ready = True
+
+    def _check_monitor(self, data: PreparedData) -> None:
+        task, figure = monitor.parse(self.settings.monitor)
+        if task is not None:
+            if task not in self.tasks:
+                raise TrainingError(f"the best epoch is chosen by task '{task}', which the "
+                                    "project does not have: choose another monitored quantity")
+            if figure != "loss" and figure not in self.project.task(task).metrics:
+                raise TrainingError(f"the best epoch is chosen by {monitor.label(self.settings.monitor)}, "
+                                    f"which the task does not compute: add {figure} to its metrics")
+        if self.settings.early_stopping and not any(d.val.n for d in data.datasets):
+            raise TrainingError("early stopping watches validation figures, but there are no "
+                                "validation rows: set a validation share above 0")
 
     def _variable_indices(self, node_ids, index) -> list[int]:
         found = []
@@ -441,6 +461,8 @@ class Trainer:
                     step_times = step_times[-50:]
                     self._report_progress(step_times, total_steps, epoch, epochs)
                 self._end_epoch(epoch)
+                if self._no_longer_improving():
+                    return self._finish(self._early_stop_event(epoch + 1))
             if self.step > total_steps:
                 message = (f"nothing to train: the run is already at step {self.step}, past "
                            f"the {epochs} epoch(s) asked for; ask for more epochs")
@@ -475,9 +497,13 @@ class Trainer:
         wall = np.full(n, time.perf_counter() - self._started)
         losses = {name: out[:, i].copy() for i, name in enumerate(self.tasks)}
         penalty = out[:, k + 1].copy() if self.settings.mode == "soft_sharing" else None
-        self._emit(ev.StepLosses(steps, epoch + 1, losses, out[:, k].copy(), penalty, wall))
-        weights = out[-1, k + 2:]
-        self._emit(ev.Weights(int(steps[-1]), dict(zip(self.tasks, map(float, weights)))))
+        weights = {name: out[:, k + 2 + i].copy() for i, name in enumerate(self.tasks)}
+        self._emit(ev.StepLosses(steps, epoch + 1, losses, out[:, k].copy(), penalty, wall,
+                                 weights))
+        if self.step + n < (epoch + 1) * self.steps_per_epoch:
+            # The weights after this block's updates (the epoch's end reports
+            # its own, after an epoch-wise method such as DWA has moved them).
+            self._emit(ev.Weights(int(steps[-1]), self._weights()))
 
     def _report_cosine(self, plan, start: int) -> None:
         if self._cosine is None or self.settings.mode == "soft_sharing":
@@ -520,18 +546,73 @@ class Trainer:
         self._epoch_counts[:] = 0
         val_losses, val_metrics = self.evaluate()
         self._snapshot = self._values()
-        self._emit(ev.EpochEnd(epoch + 1, self.step, train, val_losses, val_metrics), True)
+        value = self.monitored(val_losses, val_metrics)
+        self._track_best(epoch + 1, value)
+        self._emit(ev.EpochEnd(epoch + 1, self.step, train, val_losses, val_metrics, value,
+                               self.best["epoch"], self.best["step"]), True)
         self._emit(ev.Weights(self.step, self._weights()))
         if self.checkpoint_path:
             self.save_checkpoint(self.checkpoint_path)
 
+    # --- the best epoch and early stopping ------------------------------------
+
+    def monitored(self, val_losses: dict, val_metrics: dict) -> float | None:
+        """The monitored quantity of one epoch's validation figures, or None
+        (no validation rows, or a value that is not finite)."""
+        task, figure = monitor.parse(self.settings.monitor)
+        if task is None:
+            if not val_losses:
+                return None
+            value = sum(t.weight * val_losses[t.name] for t in self.project.tasks
+                        if t.name in val_losses)
+        elif figure == "loss":
+            value = val_losses.get(task)
+        else:
+            value = val_metrics.get(task, {}).get(figure)
+        return float(value) if value is not None and math.isfinite(value) else None
+
+    def _track_best(self, epoch: int, value: float | None) -> None:
+        """Keep the model variables of the best epoch. Without a value (no
+        validation rows) the latest epoch is the best one can say."""
+        _, figure = monitor.parse(self.settings.monitor)
+        best = self.best["value"] if self.best else None
+        if self.best is None or (value is not None and
+                                 monitor.improved(value, best, figure, self.settings.min_delta)) \
+                or (value is None and best is None):
+            self.best = {"epoch": epoch, "step": self.step, "value": value}
+            self.best_values = self.weight_values()
+            self.since_best = 0
+        else:
+            self.since_best += 1
+
+    def _no_longer_improving(self) -> bool:
+        s = self.settings
+        return s.early_stopping and self.since_best >= s.patience
+
+    def _early_stop_event(self, epoch: int) -> ev.RunFinished:
+        s = self.settings
+        best = self.best
+        shown = f" ({best['value']:.4g})" if best["value"] is not None else ""
+        message = (f"stopped early after epoch {epoch}: {monitor.label(s.monitor)} has not "
+                   f"improved by more than {s.min_delta:g} for {s.patience} epoch(s); the "
+                   f"best epoch is {best['epoch']}{shown}")
+        return ev.RunFinished("completed", self.step, epoch, message, early_stopped=True)
+
+    def weight_values(self) -> list[np.ndarray]:
+        """The model's variables now, in model.variables order."""
+        return [np.array(v.numpy()) for v in self.model.variables]
+
+    def use_weights(self, values: list[np.ndarray]) -> None:
+        for var, value in zip(self.model.variables, values):
+            var.assign(value)
+
     def evaluate(self, split: str = "val") -> tuple[dict, dict]:
-        """Per-task losses and metrics on a split ("val" or "train")."""
+        """Per-task losses and metrics on a split ("val", "test" or "train")."""
         t = tf()
         losses, metric_values = {}, {}
         for task, fn in zip(self.project.tasks, self.loss_fns):
             d = self._data.dataset_of(task.name)
-            part = d.val if split == "val" else d.train
+            part = d.part(split)
             if part.n == 0:
                 continue
             pred = self._predict(part.inputs)[task.name]
@@ -594,8 +675,12 @@ class Trainer:
         meta = {"step": self.step, "mode": self.settings.mode, "weighting": self.strategy.name,
                 "tasks": self.tasks, "dwa_history": getattr(self.strategy, "history", None),
                 "epoch_sums": self._epoch_sums.tolist(),
-                "epoch_counts": self._epoch_counts.tolist()}
-        ckpt.save(path, self._values(), meta)
+                "epoch_counts": self._epoch_counts.tolist(),
+                "best": self.best, "since_best": self.since_best}
+        values = self._values()
+        for i, value in enumerate(self.best_values or []):
+            values[f"best/{i}"] = value
+        ckpt.save(path, values, meta)
         self._emit(ev.CheckpointSaved(self.step, str(path)))
 
     def restore_checkpoint(self, path: Path) -> None:
@@ -610,6 +695,9 @@ class Trainer:
         self._epoch_counts[:] = meta.get("epoch_counts", 0)
         if meta.get("dwa_history") is not None:
             self.strategy.history = [list(x) for x in meta["dwa_history"]]
+        self.best, self.since_best = meta.get("best"), int(meta.get("since_best", 0))
+        best = [values.get(f"best/{i}") for i in range(len(self.model.variables))]
+        self.best_values = best if self.best and all(v is not None for v in best) else None
 
     # --- endings and events -----------------------------------------------------
 
@@ -622,6 +710,8 @@ class Trainer:
     def _finish_nan(self, epoch: int, in_epoch: int, bad, out) -> ev.RunFinished:
         row, task = bad
         step = self.step + row + 1
+        if row:  # the steps before the bad one trained as they should: keep them
+            self._report_steps(out[:row], epoch, row)
         what = f"the loss of task '{task}'" if task else "the soft-sharing penalty"
         # Go back to the last good state (the last epoch end or the start);
         # the checkpoint on disk, if any, is that state too and stays.

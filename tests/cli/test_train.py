@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from mtl_studio.cli import main
@@ -24,6 +25,7 @@ def tiny_energy(tmp_path):
     project.node("trunk_2").params["units"] = 8
     project.training.epochs = 2
     project.training.batch_size = 64
+    project.training.test_split = 0.0  # 768 rows, 20 % held out for validation only
     project.data.path = str(example_path("energy").parent / project.data.path)
     path = tmp_path / "tiny.mtl.json"
     path.write_text(dumps(project))
@@ -38,8 +40,8 @@ def test_train_writes_the_run_folder(capsys, tmp_path, tiny_energy):
     assert "heating_load: train loss" in stdout and "trained 2 epoch(s)" in stdout
     assert "epoch 2:" in stderr  # progress on stderr
     assert {p.name for p in out.iterdir()} >= {
-        "history.csv", "summary.json", "model.keras", "checkpoint.npz", "tensorboard",
-        "project.mtl.json"}
+        "history.csv", "summary.json", "model-best.keras", "model-last.keras", "checkpoint.npz",
+        "tensorboard", "project.mtl.json"}
 
     rows = list(csv.DictReader((out / "history.csv").open()))
     assert list(rows[0]) == ["step", "epoch", "task", "split", "loss", "weight", "wall_seconds",
@@ -63,8 +65,9 @@ def test_train_writes_the_run_folder(capsys, tmp_path, tiny_energy):
     assert load(out / "project.mtl.json").training.seed == 3
 
     from mtl_studio.training.tf_import import keras, tf
-    model = keras().models.load_model(out / "model.keras", safe_mode=True)
-    assert sorted(model.output_names) == ["cooling", "heating"]
+    model = keras().models.load_model(out / "model-last.keras", safe_mode=True)
+    out_of_raw_rows = model.predict({"features": np.zeros((2, 8)) + 300}, verbose=0)
+    assert sorted(out_of_raw_rows) == ["cooling_load", "heating_load"]
     tags = set()
     for f in (out / "tensorboard").iterdir():
         for record in tf().compat.v1.train.summary_iterator(str(f)):
@@ -152,7 +155,7 @@ def test_ctrl_c_stops_cleanly_and_resume_goes_on(tmp_path, tiny_energy):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "stopped"
     stopped_at = summary["steps"]
-    assert (out / "checkpoint.npz").exists() and (out / "model.keras").exists()
+    assert (out / "checkpoint.npz").exists() and (out / "model-last.keras").exists()
 
     code = main(["train", "--resume", str(out), "--epochs", str(stopped_at // 9 + 2)])
     assert code == 0

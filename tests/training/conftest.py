@@ -41,7 +41,7 @@ def tiny_data(n=64, seed=0, val=16) -> PreparedData:
 
     train, held = np.arange(n), np.arange(n, n + val)
     return PreparedData([DataSet("the project's data", "test", ["a", "b"], split(train),
-                                 split(held))], {"a": 0, "b": 0}, {}, {})
+                                 split(held), split(held[:0]))], {"a": 0, "b": 0}, {}, {})
 
 
 @pytest.fixture

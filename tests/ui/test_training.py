@@ -92,7 +92,7 @@ def test_train_pause_resume_live_change_stop_continue_and_again(qtbot, make_wind
     assert summary["status"] == "stopped"
     assert {"step": mark.step, "setting": "weight", "task": "Y1", "value": 0.25} \
         in summary["setting_changes"]
-    assert (run_dir / "checkpoint.npz").exists() and (run_dir / "model.keras").exists()
+    assert (run_dir / "checkpoint.npz").exists() and (run_dir / "model-last.keras").exists()
     assert window.act_train.isEnabled() and window.act_continue.isEnabled()
 
     # Continue from the checkpoint: the same curves go on past the stop.
