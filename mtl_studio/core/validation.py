@@ -167,6 +167,9 @@ def validate(project: Project, profiles: dict | None = None,
                             "is not connected: connect it to a layer or delete it"))
             elif node_id not in feeds_task:
                 add(Problem(WARNING, place, "reaches no task output: connect it or delete it"))
+            problem = _token_id_problem(project, node_id)
+            if problem is not None:
+                add(problem)
             continue
         if n_in < kind.min_inputs:
             if kind.min_inputs == 1:
@@ -213,6 +216,24 @@ def validate(project: Project, profiles: dict | None = None,
         from .data_checks import data_problems
         problems.extend(data_problems(project, profiles, project_dir))
     return problems
+
+
+def _token_id_problem(project: Project, input_id: str) -> Problem | None:
+    """An Input that feeds an Embedding must hold whole numbers: data
+    preparation standardises float inputs (never int32 ones), which would
+    turn token ids into values such as -1, 0 and 1."""
+    node = project.node(input_id)
+    dtype = str(node.params.get("dtype", "float32"))
+    if dtype.startswith(("int", "uint")):
+        return None
+    embeddings = [project.node(n).label for n in project.graph.successors(input_id)
+                  if n in project.nodes and project.node(n).kind == "Embedding"]
+    if not embeddings:
+        return None
+    return Problem(ERROR, _node_place(project, input_id), (
+        f"has dtype {dtype} but feeds {' and '.join(dict.fromkeys(embeddings))} "
+        "(float inputs are standardised by default): set its dtype to int32: an "
+        "Embedding takes whole-number token ids"))
 
 
 def _training_problems(project: Project) -> list[Problem]:

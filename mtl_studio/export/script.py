@@ -69,6 +69,10 @@ KERAS_DEFAULTS = {
     "mask_zero": False, "merge_mode": "concat", "axis": -1, "epsilon": 0.001,
     "momentum": 0.99, "strides": None,
 }
+# The suffix of the model the script trains, in place of its own ".py":
+# NAME.trained.keras, never the NAME.keras of File > Export Keras Model
+# (Keras needs the final ".keras"). The header and MODEL_FILE both use it.
+TRAINED_SUFFIX = ".trained.keras"
 # Names build_model() uses itself, which a node's tensor must not shadow.
 TAKEN_NAMES = {"keras", "layers", "SEED", "tf", "np"}
 # What train() says of each mode.
@@ -539,7 +543,8 @@ class _Script:
             lines += [f"OPTIMIZER = keras.optimizers.{OPTIMIZER_CLASSES[s.optimizer.name]}",
                       f"LEARNING_RATE = {s.optimizer.learning_rate!r}"]
         lines += self._weighting_settings()
-        lines.append('MODEL_FILE = Path(__file__).with_suffix(".keras")  # the trained model')
+        lines.append(f"MODEL_FILE = Path(__file__).with_suffix({_literal(TRAINED_SUFFIX)})  "
+                     "# the trained model")
         return "\n".join(lines) + "\n"
 
     def _layer_names(self, node_ids) -> list[str]:
@@ -631,16 +636,16 @@ class _Script:
         """The docstring: where the script came from, when, and what it does."""
         where = f" in {_literal(Path(self.project_dir).as_posix())}" \
             if self.project_dir is not None else ""
-        model = f"{self.out.stem}.keras" if self.out is not None else \
-            "a .keras file of the script's name"
         script = self.out.name if self.out is not None else "this_script.py"
+        stem = Path(script).stem
         about = (
             f"Exported on {datetime.date.today().isoformat()} by MTL Studio {__version__} "
             f"from the project {_literal(self.project.name)}{where}. It prepares the "
             "project's data, builds the same Keras model layer by layer and trains it as "
             f"MTL Studio does: {self.describe()}. With the same seed its step losses are "
             "MTL Studio's. It prints each task's losses per epoch and saves the trained "
-            f"model next to this file ({model}). It needs numpy and TensorFlow 2.16 or "
+            f"model next to this file as {stem}{TRAINED_SUFFIX}: it leaves alone any "
+            f"{stem}.keras exported from MTL Studio. It needs numpy and TensorFlow 2.16 or "
             "later (Keras 3), nothing else.")
         return (f'"""Train the multi-task model of an MTL Studio project.\n\n'
                 f"{textwrap.fill(about, 79, break_on_hyphens=False)}\n\n"

@@ -165,6 +165,62 @@ def test_warnings_do_not_block():
     assert validate(p) and not errors(validate(p))
 
 
+# --- token ids: an Input that feeds an Embedding --------------------------------------
+
+def token_project(dtype: str) -> Project:
+    """tokens (12 ids) -> emb -> pool -> out (one task)."""
+    p = Project("tokens")
+    node(p, "tokens", "Input", shape=[12], dtype=dtype)
+    node(p, "emb", "Embedding", input_dim=50, output_dim=8)
+    node(p, "pool", "GlobalAveragePooling1D")
+    node(p, "out", "Output", units=1)
+    chain(p, "tokens", "emb", "pool", "out")
+    p.add_task(Task("a", "out"))
+    return p
+
+
+TOKEN_IDS = ("has dtype float32 but feeds Embedding 'emb' (float inputs are standardised "
+             "by default): set its dtype to int32: an Embedding takes whole-number token ids")
+
+
+def test_a_float_input_that_feeds_an_embedding_is_an_error_at_the_input():
+    """Data preparation standardises float inputs, so the Embedding would
+    see -1, 0 and 1 instead of the token ids; int32 inputs are left alone."""
+    problems = validate(token_project("float32"))
+    assert problems == [Problem(ERROR, Place("node", "tokens", "Input 'tokens'"), TOKEN_IDS)]
+    assert str(problems[0]) == f"error: Input 'tokens': {TOKEN_IDS}"
+
+
+def test_an_int32_input_that_feeds_an_embedding_is_valid():
+    assert validate(token_project("int32")) == []
+
+
+def test_a_float_input_that_feeds_a_dense_and_an_embedding_is_an_error():
+    p = token_project("float32")
+    node(p, "dense", "Dense", units=4)
+    node(p, "cat", "Concatenate")
+    node(p, "flat", "Flatten")
+    chain(p, "emb", "flat", "cat")
+    chain(p, "tokens", "dense", "cat")
+    node(p, "out2", "Output", units=1)
+    chain(p, "cat", "out2")
+    p.add_task(Task("b", "out2"))
+    assert [q for q in errors(validate(p))] == [
+        Problem(ERROR, Place("node", "tokens", "Input 'tokens'"), TOKEN_IDS)]
+    p.node("tokens").params["dtype"] = "int32"
+    assert errors(validate(p)) == []
+
+
+def test_a_float_input_that_feeds_only_dense_layers_is_valid():
+    """Only a direct Embedding asks for token ids: after a Dense the values
+    are floats anyway."""
+    p = token_project("float32")
+    p.disconnect(Edge("tokens", "emb"))
+    node(p, "dense", "Dense", units=4)
+    chain(p, "tokens", "dense", "emb")
+    assert not [q for q in validate(p) if "token ids" in q.message]
+
+
 # --- texts (issue 11, item 11) --------------------------------------------------------
 
 def test_a_problem_names_its_node_or_task_once():

@@ -39,7 +39,9 @@ from mtl_studio.core.settings import DataSource, OptimizerSpec
 from mtl_studio.core.tasks import Task
 from mtl_studio.data.prepare import prepare
 from mtl_studio.examples import examples
-from mtl_studio.export.script import ScriptExportError, script_text, write_script
+from mtl_studio.export.script import (
+    TRAINED_SUFFIX, ScriptExportError, script_text, write_script,
+)
 from mtl_studio.training import events as ev
 from mtl_studio.training import weighting
 from mtl_studio.training.builder import build_model
@@ -49,6 +51,9 @@ from tests.helpers import chain, cnn_without_flatten, node
 from tests.training.conftest import regression_project
 
 RTOL = 1e-5  # see the module docstring
+# What File > Export Keras Model left beside a script that saves its model:
+# the script must not overwrite it.
+USER_EXPORT = b"the user's own NAME.keras, exported from the window"
 ALLOWED_IMPORTS = {"numpy", "tensorflow", "keras"}
 
 RUNNER = '''\
@@ -176,6 +181,8 @@ def make_cases(folder: Path) -> dict[str, Case]:
         case.project.training.steps_per_call = 10000
         case.script = folder / f"{case.name}.py"
         write_script(case.project, case.project_dir, case.script)
+        if case.save:
+            case.script.with_suffix(".keras").write_bytes(USER_EXPORT)
     return {case.name: case for case in cases}
 
 
@@ -269,10 +276,32 @@ def test_the_runner_ran_every_script(runs):
 
 
 def test_the_script_saves_the_trained_model_next_to_itself(runs):
-    saved = runs.cases["soft_sharing_dwa"].script.with_suffix(".keras")
+    script = runs.cases["soft_sharing_dwa"].script
+    saved = script.parent / "soft_sharing_dwa.trained.keras"
     model = keras().saving.load_model(saved, safe_mode=True)
     assert set(model.output_names) == {"out_a", "out_b"}
-    assert not runs.cases["gradnorm"].script.with_suffix(".keras").exists()  # --no-save
+    assert f"saved the trained model to {saved}" in runs.output
+    # The model the user exported from the window, NAME.keras, is untouched.
+    assert script.with_suffix(".keras").read_bytes() == USER_EXPORT
+    gradnorm = runs.cases["gradnorm"].script  # --no-save
+    assert not gradnorm.with_suffix(TRAINED_SUFFIX).exists()
+    assert not gradnorm.with_suffix(".keras").exists()
+
+
+def test_the_trained_model_is_not_named_as_a_keras_export(cases):
+    """File > Export Keras Model suggests NAME.keras: the script's model has
+    another name, given once by TRAINED_SUFFIX in the header and the settings."""
+    text = cases["energy"].script.read_text()
+    assert TRAINED_SUFFIX == ".trained.keras"
+    assert 'MODEL_FILE = Path(__file__).with_suffix(".trained.keras")' in text
+    header = " ".join(text.split('"""')[1].split())
+    assert "saves the trained model next to this file as energy.trained.keras" in header
+    assert "it leaves alone any energy.keras exported from MTL Studio" in header
+    model_file = exported(cases["energy"].script)["MODEL_FILE"]
+    assert model_file == cases["energy"].script.parent / "energy.trained.keras"
+    assert model_file != cases["energy"].script.with_suffix(".keras")
+    assert "this_script.trained.keras" in script_text(cases["gradnorm"].project,
+                                                      cases["gradnorm"].project_dir)
 
 
 # --- the data and the model, in this process ----------------------------------------------
@@ -536,7 +565,7 @@ def test_script_header_and_data_paths(cases):
     text = energy.script.read_text()
     assert text.startswith('"""Train the multi-task model of an MTL Studio project.')
     assert '"Energy efficiency: heating and cooling loads"' in " ".join(text.split())
-    assert "MTL Studio 0.1.0" in text and "energy.keras" in text
+    assert "MTL Studio 0.1.0" in text and "energy.trained.keras" in text
     # The data path follows the project file's rule: relative to the script
     # when the two share a folder below the root (/tmp for a clone in /tmp),
     # else absolute.
