@@ -532,7 +532,8 @@ class _Script:
             f"SEED = {s.seed}  # the same seed gives the same split, weights and batches",
             f"EPOCHS = {s.epochs}",
             f"BATCH_SIZE = {s.batch_size}",
-            f"VALIDATION_SPLIT = {s.validation_split!r}  # the fraction of rows held out",
+            f"VALIDATION_SPLIT = {s.validation_split!r}  # the fraction of rows for validation",
+            f"TEST_SPLIT = {s.test_split!r}  # the fraction held out for testing: left out here",
             f"TASKS = {_literal(tasks)}",
         ]
         if self.weighting != "dwa":

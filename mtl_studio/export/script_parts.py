@@ -126,15 +126,23 @@ def rows_of(arrays):
 
 
 def split_rows(n):
-    """Seeded random validation rows; both splits keep the file's order."""
+    """Seeded random (training, validation, test) rows, as MTL Studio draws
+    them: validation takes the first rows of one permutation, test the next
+    and training the rest. Each split keeps the file's order."""
     n_val = int(round(n * VALIDATION_SPLIT))
+    n_test = int(round(n * TEST_SPLIT))
+    if n - n_val - n_test < 2:
+        raise SystemExit(f"{n} rows leave {n - n_val - n_test} for training after {n_val} "
+                         f"for validation and {n_test} for test: lower VALIDATION_SPLIT or "
+                         "TEST_SPLIT (training needs at least 2)")
     order = np.random.default_rng(SEED).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+    return (np.sort(order[n_val + n_test:]), np.sort(order[:n_val]),
+            np.sort(order[n_val:n_val + n_test]))
 
 
 def standardize(train, val, names):
     """Scale by the training rows' mean and std (std 0 counts as 1), so
-    nothing of the validation rows leaks into training."""
+    nothing of the held-out rows leaks into training."""
     for name in names:
         mean, std = train[name].mean(axis=0), train[name].std(axis=0)
         std = np.where(std == 0, 1.0, std)
@@ -147,8 +155,10 @@ def float32(arrays):
 
 
 def split_and_scale(inputs, targets, scale_inputs, scale_targets):
-    """(training, validation) rows, each as (inputs, targets)."""
-    train_rows, val_rows = split_rows(rows_of(inputs))
+    """(training, validation) rows, each as (inputs, targets). The test rows
+    are left out: never trained on, nor used for validation (MTL Studio's
+    evaluation scores them)."""
+    train_rows, val_rows, _test_rows = split_rows(rows_of(inputs))
     train_x = {k: v[train_rows] for k, v in inputs.items()}
     train_y = {k: v[train_rows] for k, v in targets.items()}
     val_x = {k: v[val_rows] for k, v in inputs.items()}
@@ -161,8 +171,9 @@ def split_and_scale(inputs, targets, scale_inputs, scale_targets):
 LOAD_DATA = '''
 def ${function}():
     """${what}, as MTL Studio prepares it: the
-    columns of each input and target, a seeded validation split and
-    standardisation with the training rows' statistics."""
+    columns of each input and target, seeded validation and test splits
+    (the test rows left out) and standardisation with the training rows'
+    statistics."""
     table = ${read}
     inputs = {
 ${inputs}

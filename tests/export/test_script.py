@@ -37,7 +37,7 @@ from mtl_studio.core.fileformat import load
 from mtl_studio.core.project import Project
 from mtl_studio.core.settings import DataSource, OptimizerSpec
 from mtl_studio.core.tasks import Task
-from mtl_studio.data.prepare import prepare
+from mtl_studio.data.prepare import prepare, split_rows
 from mtl_studio.examples import examples
 from mtl_studio.export.script import (
     TRAINED_SUFFIX, ScriptExportError, script_text, write_script,
@@ -132,9 +132,11 @@ def tiny_three(folder: Path, mode: str, weighting: str) -> Project:
 
 def alternating_own_data(folder: Path) -> Project:
     """Alternating, task b on its own data set and with its own SGD; the
-    proportional schedule draws tasks by their data sets' sizes."""
+    proportional schedule draws tasks by their data sets' sizes. A test
+    share holds rows out of both data sets."""
     p = tiny(folder, "alternating")
     p.training.schedule = "proportional"
+    p.training.test_split = 0.1
     b = p.task("b")
     b.data = DataSource("npz", path=str(write_npz(folder / "b_only.npz", 60, 3)),
                         inputs={"x": ["x"]})
@@ -159,8 +161,10 @@ def example_case(name: str) -> Case:
 
 def make_cases(folder: Path) -> dict[str, Case]:
     cases = [
-        # 30 steps cross the end of the first epoch (energy: 19 steps, tutorial: 25).
+        # 30 steps cross the end of the first epoch (energy: 15 steps, tutorial: 25).
         example_case("tutorial"),       # alternating, generator data, l2 loss
+        # The energy examples hold out a test share (test_split 0.15): 499 of
+        # their 768 rows train.
         example_case("energy"),         # joint, fixed weights, CSV
         example_case("energy_mixed"),   # joint, uncertainty, a class mapped from 3.5 / 7.0
         # Soft sharing: towers, and the penalty added to the weighted sum (as
@@ -336,6 +340,45 @@ def assert_same_data(script: Path, project: Project, project_dir: Path | None) -
 def test_script_data_are_the_prepared_arrays(cases, name):
     case = cases[name]
     assert_same_data(case.script, case.project, case.project_dir)
+
+
+def test_the_compared_projects_hold_out_test_rows(cases):
+    """The losses above are compared on projects with a test share, so the
+    script must leave out prepare()'s test rows, not only its validation rows."""
+    for name in ("energy", "energy_mixed", "alternating_own_data"):
+        assert cases[name].project.training.test_split > 0, name
+    assert "TEST_SPLIT = 0.15  #" in cases["energy"].script.read_text()
+    assert "TEST_SPLIT = 0.0  #" in cases["tutorial"].script.read_text()
+
+
+@pytest.mark.parametrize("n, validation, test, seed", [
+    (768, 0.2, 0.15, 0), (80, 0.2, 0.0, 3), (61, 0.25, 0.3, 7), (12, 0.0, 0.5, 1),
+])
+def test_script_split_rows_are_prepare_s(tmp_path, n, validation, test, seed):
+    """One rule in both: training, validation and test rows from one seeded
+    permutation (the test rows are the ones the script leaves out)."""
+    project = tiny(tmp_path)
+    project.training.validation_split = validation
+    project.training.test_split = test
+    project.training.seed = seed
+    script = tmp_path / "split.py"
+    write_script(project, tmp_path, script)
+    ours = exported(script)["split_rows"](n)
+    theirs = split_rows(n, project.training, "data", "file")
+    assert len(ours) == 3
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_array_equal(mine, expected)
+    assert sorted(np.concatenate(ours).tolist()) == list(range(n))
+
+
+def test_script_refuses_a_split_that_leaves_too_few_training_rows(tmp_path):
+    project = tiny(tmp_path)
+    project.training.validation_split = 0.5
+    project.training.test_split = 0.4
+    script = tmp_path / "split.py"
+    write_script(project, tmp_path, script)
+    with pytest.raises(SystemExit, match="lower VALIDATION_SPLIT or TEST_SPLIT"):
+        exported(script)["split_rows"](10)
 
 
 def generator_project(generator: str, params: dict, width: int, units: int) -> Project:
