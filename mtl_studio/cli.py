@@ -6,6 +6,8 @@
     mtl-studio examples                   the bundled examples
     mtl-studio train PROJECT [--epochs N] [--out DIR] [--seed S] [--mode M] [--weighting W]
     mtl-studio train --resume DIR [--epochs N]
+    mtl-studio evaluate RUN [--data FILE] [--split test|val|train] [--model best|last]
+    mtl-studio predict RUN DATA.csv|DATA.npz --out OUT.csv [--model best|last]
     mtl-studio export PROJECT [--keras OUT.keras] [--script OUT.py] [--diagram OUT.svg]
     mtl-studio import MODEL.keras OUT.mtl.json
 
@@ -195,6 +197,18 @@ def cmd_train(args) -> int:
     return train(args)
 
 
+def cmd_evaluate(args) -> int:
+    from .results_command import evaluate  # TensorFlow: only there
+
+    return evaluate(args)
+
+
+def cmd_predict(args) -> int:
+    from .results_command import predict
+
+    return predict(args)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-studio",
@@ -219,8 +233,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train", help="train a project headless and write its run to a folder",
         description="Train with a progress bar on stderr. The output folder gets history.csv, "
-                    "summary.json, model.keras, checkpoint.npz, tensorboard/ and a copy of the "
-                    "project. Ctrl-C stops cleanly and keeps a checkpoint; --resume goes on.")
+                    "summary.json, model-best.keras and model-last.keras (in the data's own "
+                    "units), checkpoint.npz, tensorboard/ and a copy of the project. Ctrl-C "
+                    "stops cleanly and keeps a checkpoint; --resume goes on.")
     p.add_argument("project", metavar="PROJECT", nargs="?",
                    help="project file or example name (not needed with --resume)")
     p.add_argument("--epochs", type=int, metavar="N", help="train this many epochs in all")
@@ -230,6 +245,36 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--weighting", choices=WEIGHTINGS, help="loss weighting (joint mode)")
     p.add_argument("--resume", metavar="DIR", help="go on with the stopped run in DIR")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "evaluate", help="score a run's model per task on held-out rows, beside a trivial guess",
+        description="A table per task on the run's test rows (by default): regression MAE, "
+                    "RMSE, R^2; classification accuracy, macro F1, log loss and the "
+                    "confusion matrix; per-token accuracy for sequences; each beside the "
+                    "same figure for the trivial predictor (the training mean, the majority "
+                    "class). Also written to RUN/evaluation.json and evaluation.csv. "
+                    "Exit 1 if the data does not fit the run, 2 if something is unreadable.")
+    p.add_argument("run", metavar="RUN", help="a run folder (runs/NAME-TIME)")
+    p.add_argument("--data", metavar="FILE", help="score every row of this .csv or .npz "
+                                                  "instead of the run's own split")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+                   help="which rows of the run's data (default: test)")
+    p.add_argument("--model", choices=("best", "last"), default="best",
+                   help="the best epoch's model (default) or the last epoch's")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "predict", help="predict with a run's model on a file, in the data's own units",
+        description="Reads the run's input columns by name (others are ignored), writes a "
+                    "row per input row, in order: each regression target in its units, and "
+                    "for each classification task the label and its probability. Large "
+                    "CSV files stream through in blocks.")
+    p.add_argument("run", metavar="RUN", help="a run folder")
+    p.add_argument("data", metavar="DATA", help="a .csv or .npz file")
+    p.add_argument("--out", metavar="OUT.csv", required=True, help="the predictions file")
+    p.add_argument("--model", choices=("best", "last"), default="best",
+                   help="the best epoch's model (default) or the last epoch's")
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
         "export", help="export a project: Keras model, training script, diagram",
@@ -253,7 +298,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("show", "validate", "examples", "train", "export", "import")
+COMMANDS = ("show", "validate", "examples", "train", "evaluate", "predict", "export", "import")
 
 
 def main(argv: list[str] | None = None) -> int:
