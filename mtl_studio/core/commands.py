@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 
+from . import monitor
 from .events import EventEmitter
 from .graph import Edge, Node
 from .project import Project
@@ -172,16 +173,30 @@ class AddTask(Command):
 
 
 class RemoveTask(Command):
+    """Remove a task. If the best epoch was chosen by one of its figures,
+    the weighted total chooses it now (in the same undo step), rather than
+    a task that no longer exists."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.text = f"Remove task {name}"
         self._index, self._task = 0, None
+        self._monitor = None  # the monitor this removal replaced, if any
 
     def do(self, project: Project) -> None:
         self._index, self._task = project.remove_task(self.name)
+        self._monitor = None
+        try:
+            watched, _ = monitor.parse(project.training.monitor)
+        except ValueError:
+            watched = None
+        if watched == self.name:
+            self._monitor = project.set_training("monitor", monitor.TOTAL)
 
     def undo(self, project: Project) -> None:
         project.add_task(self._task, self._index)
+        if self._monitor is not None:
+            project.set_training("monitor", self._monitor)
 
 
 class SetTaskField(Command):

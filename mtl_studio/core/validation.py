@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import monitor
 from .catalogue import ShapeError, get_kind
 from .params import Shape
 from .project import Project
@@ -266,6 +267,50 @@ def _training_problems(project: Project) -> list[Problem]:
                 found.append(Problem(ERROR, place, (
                     f"weighting '{t.weighting}' needs a shared layer with weights: share a "
                     "layer between the tasks, or choose another weighting")))
+    found.extend(_split_problems(project, place))
+    return found
+
+
+# Where the monitored quantity is chosen, as the messages say it.
+CHOOSE_MONITOR = "choose another quantity for 'Best epoch by' in the Training panel"
+
+
+def _split_problems(project: Project, place: Place) -> list[Problem]:
+    """The rows held out and what watches them: the monitored quantity
+    (core/monitor.py), early stopping, the validation and test shares. The
+    Trainer and data preparation refuse these too, but only once Train is
+    pressed."""
+    found: list[Problem] = []
+    t = project.training
+    try:
+        task_name, figure = monitor.parse(t.monitor)
+    except ValueError:  # set_training refuses it; a settings object built in code may not
+        task_name, figure = None, "loss"
+        found.append(Problem(ERROR, place, (
+            f"the best epoch is chosen by {t.monitor!r}, which is not a quantity a run "
+            f"records: {CHOOSE_MONITOR}")))
+    if task_name is not None:
+        task = next((x for x in project.tasks if x.name == task_name), None)
+        if task is None:
+            found.append(Problem(ERROR, place, (
+                f"the best epoch is chosen by task '{task_name}', which the project does not "
+                f"have: {CHOOSE_MONITOR}")))
+        elif figure != "loss" and figure not in task.metrics:
+            found.append(Problem(ERROR, place, (
+                f"the best epoch is chosen by {monitor.label(t.monitor)}, which the task does "
+                f"not compute: add {figure} to the metrics of task '{task_name}' in the Tasks "
+                f"panel, or {CHOOSE_MONITOR}")))
+    if t.early_stopping and t.validation_split <= 0:
+        found.append(Problem(ERROR, place, (
+            "early stopping watches the validation rows, but the validation split is 0: set "
+            "it above 0 in the Data panel, or turn early stopping off in the Training panel")))
+    # With a little slack: 0.7 + 0.3 is 0.9999999999999999 in floats, and
+    # leaves no rows all the same.
+    if t.validation_split + t.test_split >= 1 - 1e-9:
+        found.append(Problem(ERROR, place, (
+            f"the validation split ({t.validation_split:g}) and the test share "
+            f"({t.test_split:g}) hold out every row, which leaves none to train on: lower "
+            "one of them in the Data panel, so that the two add up to less than 1")))
     return found
 
 

@@ -1,7 +1,7 @@
 """The Data panel: choose the project's data (a built-in generator, or a CSV
 or NPZ file), see its first rows and columns, map columns to the Input
 nodes and the tasks' targets, and set standardisation and the validation
-split. In alternating mode a task may have a data set of its own.
+and test splits. In alternating mode a task may have a data set of its own.
 
 Every edit is one undo step through document.push; the panel shows the
 project again on each change and keeps nothing of its own but what it has
@@ -277,8 +277,9 @@ class DataPanel(DocumentView):
         mapping_layout.addWidget(note_row)
         mapping_layout.addWidget(self.columns_view, 1)
 
-        # Preparation. The validation split lives here alone (the training
-        # settings form has none): it says which rows train.
+        # Preparation. The validation split and the test share live here
+        # alone (the training settings form has neither): they say which
+        # rows train.
         self.standardize_inputs_check = QCheckBox("inputs")
         self.standardize_inputs_check.setToolTip(
             "Scale each input value by the mean and standard deviation of the training split")
@@ -291,6 +292,18 @@ class DataPanel(DocumentView):
         self.split_spin.setKeyboardTracking(False)
         self.split_spin.setToolTip("Share of the rows held out to measure the validation loss "
                                    "each epoch, drawn with the project's seed (every data set)")
+        # Beside it, the same way: the rows kept out of the run altogether.
+        self.test_spin = FloatSpinBox(decimals=3)
+        self.test_spin.setRange(0.0, 0.95)
+        self.test_spin.setSingleStep(0.05)
+        self.test_spin.setKeyboardTracking(False)
+        self.test_spin.setToolTip(
+            "Share of the rows held out from training, early stopping and the choice of the "
+            "best epoch, drawn with the project's seed (every data set); `mtl-studio "
+            "evaluate` and the Results view score them")
+        self.test_label = QLabel("Test share")
+        self.test_label.setToolTip(self.test_spin.toolTip())
+        self.test_label.setBuddy(self.test_spin)
         options = QFormLayout()
         options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         standardize = QHBoxLayout()
@@ -298,7 +311,13 @@ class DataPanel(DocumentView):
         standardize.addWidget(self.standardize_targets_check)
         standardize.addStretch(1)
         options.addRow("Standardise", standardize)
-        options.addRow("Validation split", self.split_spin)
+        held_out = QHBoxLayout()
+        held_out.addWidget(self.split_spin)
+        held_out.addSpacing(12)
+        held_out.addWidget(self.test_label)
+        held_out.addWidget(self.test_spin)
+        held_out.addStretch(1)
+        options.addRow("Validation split", held_out)
 
         # The tables share the height the dock has: the preview a fifth, the
         # mapping the rest (the columns list, where the work is, gets all of
@@ -347,6 +366,7 @@ class DataPanel(DocumentView):
         self.standardize_targets_check.clicked.connect(
             lambda on: self.set_standardize("targets", on))
         self.split_spin.valueChanged.connect(self.set_validation_split)
+        self.test_spin.valueChanged.connect(self.set_test_split)
 
     def _status_row(self) -> QWidget:
         """The kind of source, then what was read (rows and columns) or the
@@ -484,9 +504,11 @@ class DataPanel(DocumentView):
         self.standardize_targets_check.setChecked(source.standardize_targets)
         for widget in (self.standardize_inputs_check, self.standardize_targets_check):
             widget.setEnabled(not trying and (self.scope is None or self.owner() is not None))
-        blocked = self.split_spin.blockSignals(True)
-        self.split_spin.setValue(project.training.validation_split)
-        self.split_spin.blockSignals(blocked)
+        for spin, value in ((self.split_spin, project.training.validation_split),
+                            (self.test_spin, project.training.test_split)):
+            blocked = spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(blocked)
 
     def _show_scope(self) -> None:
         project = self.document.project
@@ -881,6 +903,11 @@ class DataPanel(DocumentView):
         if self.document.project.training.validation_split == value:
             return True
         return self._push(SetTraining("validation_split", value))
+
+    def set_test_split(self, value: float) -> bool:
+        if self.document.project.training.test_split == value:
+            return True
+        return self._push(SetTraining("test_split", value))
 
     # --- mapping gestures -----------------------------------------------------------
 

@@ -1,15 +1,17 @@
-"""The training settings form: mode, weighting, optimizer, schedule and the
-numbers of a run. Every field is a project setting, so each change is one
-undo step and is saved with the project; the form reads the project again
-on every training or task event and keeps nothing of its own."""
+"""The training settings form: mode, weighting, optimizer, schedule, the
+numbers of a run, and what picks the best epoch and stops a run early.
+Every field is a project setting, so each change is one undo step and is
+saved with the project; the form reads the project again on every training
+or task event and keeps nothing of its own."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QComboBox, QFormLayout, QHeaderView, QLabel, QSpinBox, QTableWidget,
-    QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QSpinBox,
+    QTableWidget, QVBoxLayout, QWidget,
 )
 
+from ..core import monitor
 from ..core.commands import SetTaskField, SetTraining
 from ..core.settings import MODES, OPTIMIZERS, SCHEDULES, WEIGHTINGS, OptimizerSpec
 from .widgets import DocumentView, ErrorLabel, FloatSpinBox, float_step, push_or_reason
@@ -25,6 +27,29 @@ SCHEDULE_LABELS = {"random": "Random (by share)", "round_robin": "Round robin",
 PROJECT_OPTIMIZER = "Project's"
 # Task table columns in alternating mode.
 TASK, TASK_OPTIMIZER, TASK_RATE, TASK_SHARE = range(4)
+
+
+def monitor_choices(project) -> list[tuple[str, str]]:
+    """(monitor, label) for "Best epoch by": the weighted total, then each
+    task's validation loss and each metric it computes. A monitor the
+    project holds but cannot compute (a file written by hand, a metric taken
+    off its task) is listed last as it is, so the form shows what the
+    project holds; validation says what to change."""
+    choices = [(monitor.TOTAL, "Weighted total validation loss")]
+    for task in project.tasks:
+        choices += [(f"{task.name}:{figure}", f"{task.name}: validation {figure}")
+                    for figure in ("loss", *task.metrics)]
+    current = project.training.monitor
+    if current not in dict(choices):
+        try:
+            name, figure = monitor.parse(current)
+        except ValueError:
+            choices.append((current, f"{current} (unknown)"))
+        else:
+            missing = "not computed" if any(t.name == name for t in project.tasks) \
+                else "no such task"
+            choices.append((current, f"{name}: validation {figure} ({missing})"))
+    return choices
 
 
 def _combo(labels: dict[str, str], keys) -> QComboBox:
@@ -75,6 +100,15 @@ class TrainingSettingsForm(DocumentView):
         self.task_table.setToolTip(
             "Alternating mode: each task's own optimizer (or the project's), and its share "
             "of the batches under the random schedule")
+        # The best epoch and early stopping.
+        self.monitor = QComboBox()
+        # Task names can be long: the dock's width decides, not the longest.
+        self.monitor.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.monitor.setMinimumContentsLength(12)
+        self.early_stopping = QCheckBox("Stop when no longer improving")
+        self.patience = _int(1, 100000)
+        self.min_delta = _float(0, 1e6, 0.01)
         self.error = ErrorLabel()
 
         self.form = QFormLayout()
@@ -104,11 +138,37 @@ class TrainingSettingsForm(DocumentView):
             self.form.addRow(label, widget)
             self.rows[widget] = label
         self.tasks_label = QLabel("Per task (alternating mode)")
+
+        self.best_box = QGroupBox("Best epoch and early stopping")
+        self.best_form = QFormLayout(self.best_box)
+        self.best_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        best_rows = [
+            ("Best epoch by", self.monitor,
+             "The validation figure that picks the run's best epoch, whose model is saved as "
+             "model-best.keras; early stopping watches it too. The weighted total adds each "
+             "task's validation loss times its weight as set in the Tasks panel"),
+            ("Early stopping", self.early_stopping,
+             "Stop the run when the quantity chosen in Best epoch by has not improved by more "
+             "than the minimum change for as many epochs as the patience (needs a validation "
+             "split above 0, in the Data panel)"),
+            ("Patience (epochs)", self.patience,
+             "How many epochs without an improvement early stopping waits before it stops "
+             "the run"),
+            ("Minimum change", self.min_delta,
+             "A change of the quantity in Best epoch by must be larger than this to count as "
+             "an improvement, for the best epoch and for early stopping"),
+        ]
+        for label, widget, tip in best_rows:
+            widget.setToolTip(tip)
+            self.best_form.addRow(label, widget)
+            self.rows[widget] = label
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.form)
         layout.addWidget(self.tasks_label)
         layout.addWidget(self.task_table)
+        layout.addWidget(self.best_box)
         layout.addWidget(self.error)
 
         for name in ("mode", "weighting", "optimizer", "schedule"):
@@ -117,6 +177,10 @@ class TrainingSettingsForm(DocumentView):
                      "epochs", "seed", "steps_per_call"):
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.learning_rate.valueChanged.connect(self._rate_edited)
+        self.monitor.activated.connect(lambda i: self._set("monitor", self.monitor.itemData(i)))
+        self.early_stopping.toggled.connect(lambda on: self._set("early_stopping", on))
+        for name in ("patience", "min_delta"):
+            getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.set_document(document)
 
     # --- showing -----------------------------------------------------------------
@@ -136,8 +200,11 @@ class TrainingSettingsForm(DocumentView):
             self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))
             self.learning_rate.setValue(settings.optimizer.learning_rate)
             for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda",
-                         "batch_size", "epochs", "seed", "steps_per_call"):
+                         "batch_size", "epochs", "seed", "steps_per_call", "patience",
+                         "min_delta"):
                 getattr(self, name).setValue(getattr(settings, name))
+            self._fill_monitor()
+            self.early_stopping.setChecked(settings.early_stopping)
         finally:
             for widget in self.rows:
                 widget.blockSignals(False)
@@ -153,6 +220,20 @@ class TrainingSettingsForm(DocumentView):
         self.task_table.setVisible(alternating)
         if alternating:
             self._fill_task_table()
+        # The minimum change also picks the best epoch: it stays editable.
+        self.patience.setEnabled(settings.early_stopping)
+
+    def _fill_monitor(self) -> None:
+        """The choices of "Best epoch by" (rebuilt only when they change, so
+        an open list is left alone) and the project's choice among them."""
+        combo = self.monitor
+        choices = monitor_choices(self.document.project)
+        shown = [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())]
+        if shown != choices:
+            combo.clear()
+            for key, text in choices:
+                combo.addItem(text, key)
+        combo.setCurrentIndex(combo.findData(self.document.project.training.monitor))
 
     def _fill_task_table(self) -> None:
         project = self.document.project

@@ -124,3 +124,28 @@ def test_renaming_a_task_undoes_by_its_new_name():
     stack.undo()
     stack.undo()
     assert p.task("a").weight == 1.0
+
+
+@pytest.mark.parametrize("watched", ["a:loss", "a:mae"])
+def test_removing_the_monitored_task_hands_the_best_epoch_to_the_total_in_one_step(watched):
+    p = two_task_project()
+    p.set_task_field("a", "metrics", ["mae"])
+    p.set_training("monitor", watched)
+    stack = c.UndoStack(p)
+    before = p.copy()
+    stack.push(c.RemoveTask("a"))
+    assert p.training.monitor == "total" and stack.index == 1
+    stack.undo()
+    assert p == before and p.training.monitor == watched
+    stack.redo()
+    assert p.training.monitor == "total"
+
+
+def test_removing_another_task_keeps_the_monitor():
+    p = two_task_project()
+    p.set_training("monitor", "b:accuracy")
+    stack = c.UndoStack(p)
+    stack.push(c.RemoveTask("a"))
+    assert p.training.monitor == "b:accuracy"
+    stack.undo()
+    assert p.training.monitor == "b:accuracy"

@@ -289,3 +289,70 @@ def test_a_task_with_its_own_data_has_data():
 @pytest.mark.parametrize("name", sorted(examples()))
 def test_every_example_has_data(name):
     assert validate(load(examples()[name]), {}) == []
+
+
+# --- the best epoch, early stopping and the held-out shares ---------------------------
+
+TRAINING = Place("training", "", "training settings")
+
+
+def test_a_monitor_of_a_task_the_project_does_not_have_is_an_error():
+    p = two_task_project()
+    p.set_training("monitor", "x:loss")
+    assert errors(validate(p)) == [Problem(ERROR, TRAINING, (
+        "the best epoch is chosen by task 'x', which the project does not have: choose "
+        "another quantity for 'Best epoch by' in the Training panel"))]
+    p.set_training("monitor", "a:loss")
+    assert validate(p) == []
+
+
+def test_a_monitor_of_a_metric_the_task_does_not_compute_is_an_error():
+    p = two_task_project()
+    p.set_training("monitor", "b:accuracy")
+    assert validate(p) == []  # task b computes accuracy
+    p.set_task_field("b", "metrics", [])
+    assert errors(validate(p)) == [Problem(ERROR, TRAINING, (
+        "the best epoch is chosen by the validation accuracy of task 'b', which the task does "
+        "not compute: add accuracy to the metrics of task 'b' in the Tasks panel, or choose "
+        "another quantity for 'Best epoch by' in the Training panel"))]
+    p.set_training("monitor", "b:loss")  # every task computes its loss
+    assert validate(p) == []
+
+
+def test_a_monitor_that_cannot_be_read_is_an_error():
+    p = two_task_project()
+    p.training.monitor = "heating"  # set_training would refuse it
+    assert "not a quantity a run records" in find(p, "'heating'").message
+
+
+def test_early_stopping_without_validation_rows_is_an_error():
+    p = two_task_project()
+    p.set_training("early_stopping", True)
+    assert validate(p) == []
+    p.set_training("validation_split", 0.0)
+    assert errors(validate(p)) == [Problem(ERROR, TRAINING, (
+        "early stopping watches the validation rows, but the validation split is 0: set it "
+        "above 0 in the Data panel, or turn early stopping off in the Training panel"))]
+    p.set_training("early_stopping", False)
+    assert validate(p) == []
+
+
+@pytest.mark.parametrize("validation, test", [(0.5, 0.5), (0.7, 0.3), (0.9, 0.4), (0.25, 0.75)])
+def test_shares_that_leave_no_training_rows_are_an_error(validation, test):
+    p = two_task_project()
+    p.set_training("validation_split", validation)
+    p.set_training("test_split", test)
+    [problem] = errors(validate(p))
+    assert problem.place == TRAINING
+    assert problem.message == (
+        f"the validation split ({validation:g}) and the test share ({test:g}) hold out every "
+        "row, which leaves none to train on: lower one of them in the Data panel, so that the "
+        "two add up to less than 1")
+
+
+@pytest.mark.parametrize("validation, test", [(0.2, 0.0), (0.2, 0.2), (0.0, 0.5), (0.6, 0.39)])
+def test_shares_that_leave_training_rows_are_fine(validation, test):
+    p = two_task_project()
+    p.set_training("validation_split", validation)
+    p.set_training("test_split", test)
+    assert validate(p) == []

@@ -385,3 +385,21 @@ def test_choosing_another_file_during_a_read(qtbot, panel, csv_file, tmp_path, m
     assert panel.document.project.data.path == str(other.absolute())
     assert panel.document.undo_stack.index == 1
     assert panel.preview_model.rowCount() == 7
+
+
+def test_the_test_share_is_one_undo_step_beside_the_validation_split(panel):
+    document = panel.document
+    assert panel.test_spin.value() == 0.0
+    panel.test_spin.setValue(0.15)
+    assert document.project.training.test_split == pytest.approx(0.15)
+    assert document.project.training.validation_split == pytest.approx(0.2)
+    assert document.undo_stack.index == 1
+    document.undo()
+    assert document.project.training.test_split == 0.0
+    assert panel.test_spin.value() == 0.0
+    document.redo()
+    assert panel.test_spin.value() == pytest.approx(0.15)
+    # Shares that leave no rows to train on are said in the Problems list.
+    panel.split_spin.setValue(0.85)
+    document.validate_now()
+    assert any("leaves none to train on" in p.message for p in document.problems)
