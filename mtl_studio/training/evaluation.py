@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,6 +30,7 @@ from .record import SUMMARY
 
 EVALUATION_JSON = "evaluation.json"
 EVALUATION_CSV = "evaluation.csv"
+EVALUATION_ARRAYS = "evaluation.npz"  # regression truth and predictions, for the Results view
 SPLITS = ("test", "val", "train")
 MODELS = {"best": run_folder.MODEL_BEST, "last": run_folder.MODEL_LAST}
 PREDICT_BATCH = 1024
@@ -108,7 +110,7 @@ def evaluate(run: Run, data: Path | None = None, split: str = "test", which: str
                              "validation rows, which chose the best epoch")
     model_path = run.model_path(which)
     model = load_model(model_path)
-    tasks = {}
+    tasks, arrays = {}, {}
     for index, dataset in enumerate(held.datasets):
         rows = dataset.part(part)
         if rows.n == 0:
@@ -119,13 +121,16 @@ def evaluate(run: Run, data: Path | None = None, split: str = "test", which: str
             train = own.dataset_of(task).train.targets[task]
             tasks[task] = scores.task_scores(loss, rows.targets[task], predicted[task], train,
                                              run.classes.get(task))
+            if loss in scores.REGRESSION:  # for a predicted-against-actual plot
+                arrays[f"{task}:truth"] = rows.targets[task].reshape(rows.n, -1)
+                arrays[f"{task}:predicted"] = predicted[task].reshape(rows.n, -1)
     result = {"run": str(run.folder), "model": model_path.name,
               "best_epoch": (run.summary.get("best_epoch") or {}).get("epoch"),
               "data": str(data) if data else "the run's data",
               "split": part if data is None else "all rows", "note": note,
               "tasks": {t.name: tasks[t.name] for t in run.project.tasks if t.name in tasks}}
     if write:
-        write_evaluation(run.folder, result)
+        write_evaluation(run.folder, result, arrays)
     return result
 
 
@@ -143,13 +148,32 @@ def _prepare_file(run: Run, path: Path) -> PreparedData:
     return prepare(project, None, scale=False, classes=run.classes)
 
 
-def write_evaluation(folder: Path, result: dict) -> None:
+def write_evaluation(folder: Path, result: dict, arrays: dict[str, np.ndarray]) -> None:
     from .record import write_json  # noqa: PLC0415
 
     write_json(folder / EVALUATION_JSON, result)
     with replacing(folder / EVALUATION_CSV) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(scores.rows_for_csv(result["tasks"]))
+    with replacing(folder / EVALUATION_ARRAYS, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+
+
+def read_evaluation(folder: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """The last evaluation written in the run folder and its regression
+    tasks' (truth, predicted) arrays, or None when there is none (or it
+    cannot be read: a new evaluation replaces it)."""
+    try:
+        result = json.loads((Path(folder) / EVALUATION_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    arrays = {}
+    try:
+        with np.load(Path(folder) / EVALUATION_ARRAYS, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile):
+        pass
+    return result, arrays
 
 
 # --- predict -------------------------------------------------------------------
