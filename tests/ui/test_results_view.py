@@ -1,0 +1,118 @@
+"""The Results tab on a real run: the table beside the trivial predictor,
+the charts, Predict on File in the background."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from mtl_studio.ui.background import wait_for_background
+from mtl_studio.ui.results_view import ResultsView
+from tests.training.test_results import results_project, run, write_rows
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("results_view")
+    project = results_project(tmp, epochs=3)
+    out = tmp / "run"
+    run(project, out)
+    return out
+
+
+@pytest.fixture
+def view(qtbot):
+    widget = ResultsView()
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    yield widget
+    wait_for_background()
+
+
+def test_a_run_is_evaluated_when_shown_and_kept(qtbot, view, run_folder):
+    view.show_run(run_folder)
+    assert not view.busy  # not visible yet: nothing runs
+    with qtbot.waitSignal(view.evaluated, timeout=60000):
+        view.show()
+    assert (run_folder / "evaluation.json").exists()
+    figures = [(view.table.item(i, 0).text(), view.table.item(i, 1).text())
+               for i in range(view.table.rowCount())]
+    assert ("a", "MAE") in figures and ("a", "R²") in figures
+    assert ("b", "accuracy") in figures and ("b", "log loss") in figures
+    assert "test rows" in view.heading.text() and "best epoch" in view.heading.text()
+    charts = [view.charts_layout.itemAt(i).widget().title()
+              for i in range(view.charts_layout.count())]
+    assert charts == ["a: predicted against actual",
+                      "b: confusion matrix (rows: true class, columns: predicted)"]
+
+    # Shown again (a run opened from disk): at once, from the run folder.
+    again = ResultsView()
+    qtbot.addWidget(again)
+    again.show_run(run_folder)
+    assert not again.busy and again.table.rowCount() == view.table.rowCount()
+
+
+def test_figures_no_better_than_trivial_are_marked(qtbot, view, run_folder):
+    view.show()
+    view.show_run(run_folder)
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    with qtbot.waitSignal(view.evaluated, timeout=60000):
+        view.split_combo.setCurrentIndex(2)  # the training rows
+        view.split_combo.activated.emit(2)
+    assert "training rows" in view.heading.text()
+    from mtl_studio.training.evaluation import read_evaluation
+    result, _ = read_evaluation(run_folder)
+    expected = [(task, name) for task, s in result["tasks"].items()
+                for name, f in s["figures"].items() if f["beats_trivial"] is False]
+    from mtl_studio.ui.results_view import FIGURE_NAMES
+    assert view.marked_rows() == [(t, FIGURE_NAMES[n]) for t, n in expected]
+
+
+def test_predict_on_file_writes_in_the_background(qtbot, view, run_folder, tmp_path,
+                                                  monkeypatch):
+    view.show()
+    view.show_run(run_folder)
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    data = write_rows(tmp_path / "new.csv", n=50, seed=3)
+    out = tmp_path / "out.csv"
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(data), ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    view.predict_on_file()
+    assert view.busy and not view.predict_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 50 and list(rows[0]) == ["a", "b", "b_probability"]
+    assert {r["b"] for r in rows} <= {"cat", "dog", "eel"}
+    assert abs(np.mean([float(r["a"]) for r in rows]) - 170) < 25  # centimetres
+    assert "Wrote 50 predictions" in view.status.text()
+
+
+def test_a_bad_file_is_named_and_nothing_is_written(qtbot, view, run_folder, tmp_path):
+    view.show()
+    view.show_run(run_folder)
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("f0,f1\n1,2\n")
+    view.predict(bad, tmp_path / "out.csv")
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    assert "column 'f2': missing column" in view.status.text()
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_no_run_says_what_to_do(view):
+    view.show_run(None)
+    assert "Open Run" in view.status.text() and not view.evaluate_button.isEnabled()
+
+
+def test_the_mark_follows_beats_trivial(view):
+    figure = {"better": "lower", "trivial": 2.0}
+    result = {"run": "/x/run-1", "model": "model-best.keras", "best_epoch": 4, "split": "test",
+              "note": "", "tasks": {"a": {"n": 10, "kind": "regression", "figures": {
+                  "mae": dict(figure, model=3.0, beats_trivial=False),
+                  "rmse": dict(figure, model=1.0, beats_trivial=True),
+                  "r2": dict(figure, model=None, beats_trivial=None, better="higher")}}}}
+    view._show(result, {})
+    assert view.marked_rows() == [("a", "MAE")]
+    assert view.table.item(2, 2).text() == "–"
+    assert "best epoch 4" in view.heading.text() and "(10 examples)" in view.heading.text()
