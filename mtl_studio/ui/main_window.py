@@ -28,9 +28,11 @@ from .inspector import Inspector
 from .palette import LayerPalette
 from .plots import PlotsPanel
 from .problems_panel import ProblemsPanel
+from .results_view import ResultsView
 from .run_controller import RunController
 from .run_panel import run_state_text
 from .tasks_panel import TasksPanel
+from .tensorboard import TensorBoardLauncher
 from .training_panel import TrainingPanel
 
 APP_NAME = "MTL Studio"
@@ -74,12 +76,15 @@ class MainWindow(QMainWindow):
         self.view = CanvasView(self.document, self)
         self.runs = RunController(self)
         self.plots = PlotsPanel(self)
-        # The network and the curves share the middle: a run switches to the
-        # curves, Ctrl+1 goes back.
+        self.results = ResultsView(self)
+        self.tensorboard = TensorBoardLauncher(self)
+        # The network, the curves and the results share the middle: a run
+        # switches to the curves, Ctrl+1 goes back.
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.view, "Network")
         self.tabs.addTab(self.plots, "Training curves")
+        self.tabs.addTab(self.results, "Results")
         self.setCentralWidget(self.tabs)
         self._make_actions()
         self._make_panels()
@@ -189,6 +194,13 @@ class MainWindow(QMainWindow):
         self.act_show_network = a("&Network", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self.act_show_curves = a("Training &Curves", lambda: self.tabs.setCurrentIndex(1),
                                  "Ctrl+2")
+        self.act_show_results = a("&Results", lambda: self.tabs.setCurrentWidget(self.results),
+                                  "Ctrl+3")
+        self.act_predict = a("&Predict on File...", self.predict_on_file,
+                             tip="Predict with the shown run's model on a CSV or NPZ file, "
+                                 "in the data's own units")
+        self.act_tensorboard = a("Open in &TensorBoard", self.open_tensorboard,
+                                 tip="Show the project's runs in TensorBoard, in the browser")
         self.act_plots_room = a("&Hide Side Panels on the Curves Tab", self._apply_plots_room,
                                 "Ctrl+Shift+F",
                                 "While the training curves show, hide the side panels so "
@@ -237,7 +249,8 @@ class MainWindow(QMainWindow):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         view = bar.addMenu("&View")
-        for action in (self.act_show_network, self.act_show_curves, self.act_plots_room, None,
+        for action in (self.act_show_network, self.act_show_curves, self.act_show_results,
+                       self.act_plots_room, None,
                        self.act_zoom_in,
                        self.act_zoom_out, self.act_fit, None, self.act_layout):
             view.addSeparator() if action is None else view.addAction(action)
@@ -247,7 +260,8 @@ class MainWindow(QMainWindow):
             panels.addAction(dock.toggleViewAction())
 
         run = bar.addMenu("&Run")
-        for action in (self.act_train, self.act_pause, self.act_stop, None, self.act_continue):
+        for action in (self.act_train, self.act_pause, self.act_stop, None, self.act_continue,
+                       None, self.act_predict, self.act_tensorboard):
             run.addSeparator() if action is None else run.addAction(action)
 
         help_menu = bar.addMenu("&Help")
@@ -594,6 +608,9 @@ class MainWindow(QMainWindow):
         runs.updated.connect(self.plots.refresh)
         runs.run_finished.connect(self._run_finished)
         runs.progressed.connect(self._show_run_state)
+        runs.run_started.connect(lambda curves: self.results.show_run(None, training=True))
+        self.results.message.connect(self.show_notice)
+        self.tensorboard.message.connect(self.show_notice)
         self._edit_noted = False
         self._close_confirmed = False
 
@@ -608,6 +625,7 @@ class MainWindow(QMainWindow):
         self.act_pause.setText("&Resume" if state == "paused" else "&Pause")
         self.act_stop.setEnabled(state in ("starting", "running", "paused"))
         self.act_continue.setEnabled(self.runs.can_continue())
+        self.act_predict.setEnabled(self.results.folder is not None)
         self.training_panel.run_panel.show_reason(reason)
 
     def train(self) -> None:
@@ -630,6 +648,24 @@ class MainWindow(QMainWindow):
         if self._hidden_docks is None:  # the panels are not hidden for the plots
             self.docks[4].show()
             self.docks[4].raise_()
+
+    def show_results_of(self, curves) -> None:
+        """The Results tab shows a run that saved a model (evaluated when
+        the tab is first shown)."""
+        folder = Path(curves.folder) if curves is not None and curves.folder else None
+        has_model = folder is not None and any(folder.glob("model-*.keras"))
+        self.results.show_run(folder if has_model else None)
+
+    def predict_on_file(self) -> None:
+        self.tabs.setCurrentWidget(self.results)
+        self.results.predict_on_file()
+
+    def runs_root(self) -> Path:
+        """The project's runs folder (where Train writes its runs)."""
+        return self.runs.folder_for(self.document).parent
+
+    def open_tensorboard(self) -> None:
+        self.tensorboard.open(self.runs_root(), self.document.title)
 
     def show_data_panel(self) -> None:
         """A problem with the data leads to the Data panel."""
@@ -680,6 +716,7 @@ class MainWindow(QMainWindow):
     def _run_finished(self, finished) -> None:
         self.plots.refresh()
         self._show_run_state()
+        self.show_results_of(self.runs.curves)
         self._update_run_actions()
         if self._close_confirmed:
             return  # the window is closing: nothing more to say
@@ -751,6 +788,8 @@ class MainWindow(QMainWindow):
                 dock.hide()
         self._close_confirmed = True  # the run's end, if any, is not news now
         self.data_panel.shutdown()  # a file being read stops at its next block
+        self.results.shutdown()  # a prediction stops at its next block
+        self.tensorboard.stop()
         if not self.runs.shutdown():
             # Inside one long compiled call or model build: Stop takes effect
             # when it returns. Leave the screen now and close then.

@@ -131,14 +131,17 @@ class ResultsView(QWidget):
 
     # --- which run ---------------------------------------------------------------
 
-    def show_run(self, folder: Path | None) -> None:
-        """Show the run in `folder` (None: no run). Its kept evaluation shows
-        at once; without one, it is made when the tab is visible."""
+    def show_run(self, folder: Path | None, training: bool = False) -> None:
+        """Show the run in `folder` (None: no run; training: one is under
+        way). Its kept evaluation shows at once; without one, it is made
+        when the tab is visible."""
         self.folder = Path(folder) if folder else None
+        self._wanted = False
         self._set_busy(self.busy)
         if self.folder is None:
-            self._show_nothing("No run to show yet: train the project, or open a run with "
-                               "Run > Open Run...")
+            self._show_nothing("Training: the run's results come when it ends." if training
+                               else "No run to show yet: train the project, or open a run "
+                                    "with Run > Open Run...")
             return
         if self._show_kept():
             return
@@ -328,6 +331,10 @@ class ResultsView(QWidget):
             self._failed(detail)
 
         run_in_background(work, done, failed)
+
+    def shutdown(self) -> None:
+        """The window closes: a prediction under way stops at its next block."""
+        self._cancel.set()
 
     def _moved(self, share: float, rows: int) -> None:
         self.progress.setValue(int(share * 1000))

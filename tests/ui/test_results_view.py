@@ -116,3 +116,23 @@ def test_the_mark_follows_beats_trivial(view):
     assert view.marked_rows() == [("a", "MAE")]
     assert view.table.item(2, 2).text() == "–"
     assert "best epoch 4" in view.heading.text() and "(10 examples)" in view.heading.text()
+
+
+def test_the_window_shows_a_finished_runs_results_on_its_tab(qtbot, make_window, run_folder):
+    from mtl_studio.ui.run_curves import RunCurves
+
+    (run_folder / "evaluation.json").unlink(missing_ok=True)  # none kept: evaluate
+    window = make_window()
+    assert not window.act_predict.isEnabled()
+    curves = RunCurves("Run 1", ["a", "b"], folder=str(run_folder))
+    window.show_results_of(curves)
+    window._update_run_actions()
+    assert window.act_predict.isEnabled()
+    with qtbot.waitSignal(window.results.evaluated, timeout=60000):
+        window.act_show_results.trigger()  # Ctrl+3: evaluated when first shown
+    assert window.tabs.currentWidget() is window.results
+    assert window.results.table.rowCount() > 0
+    run_menu = [a.text() for a in window.menuBar().actions()[3].menu().actions()]
+    assert "&Predict on File..." in run_menu and "Open in &TensorBoard" in run_menu
+    window.show_results_of(RunCurves("Run 2", ["a"], folder=str(run_folder / "nothing")))
+    assert window.results.folder is None  # a run without a model has no results
