@@ -30,7 +30,7 @@ MODEL_CHOICES = (("Best epoch", "best"), ("Last epoch", "last"))
 FIGURE_NAMES = {"mae": "MAE", "rmse": "RMSE", "r2": "R²", "accuracy": "accuracy",
                 "macro_f1": "macro F1", "log_loss": "log loss", "token_accuracy": "token accuracy"}
 SCATTER_POINTS = 5000  # more points than this are sampled: the plot stays quick
-PLOT_SIZE = (340, 300)
+PLOT_SIZE = (320, 280)
 MATRIX_CLASSES = 12  # a bigger confusion matrix is cut to its busiest classes
 
 
@@ -99,8 +99,9 @@ class ResultsView(QWidget):
         self.heading = QLabel()
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.PlainText)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Task", "Figure", "Model", "Trivial predictor"])
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Task", "Figure", "Model", "Trivial predictor",
+                                              "Against the trivial predictor"])
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -235,9 +236,11 @@ class ResultsView(QWidget):
         self._fill_table(tasks)
         self._clear_charts()
         col = 0
+        units = {t.name: ", ".join(t.target) for t in self._project_tasks()}
         for task, scores in tasks.items():
             if f"{task}:truth" in arrays:
-                chart = scatter_chart(task, arrays[f"{task}:truth"], arrays[f"{task}:predicted"])
+                chart = scatter_chart(task, arrays[f"{task}:truth"], arrays[f"{task}:predicted"],
+                                      units.get(task, task))
             elif "confusion" in scores:
                 chart = confusion_chart(task, scores["confusion"])
             else:
@@ -249,24 +252,33 @@ class ResultsView(QWidget):
         rows = [(task, name, f) for task, s in tasks.items() for name, f in s["figures"].items()]
         self.table.setRowCount(len(rows))
         worse = QBrush(QColor(ERROR_COLOR))
+        verdicts = {True: "better", False: "no better", None: ""}
         for i, (task, name, f) in enumerate(rows):
             cells = [task, FIGURE_NAMES.get(name, name), figure_text(f["model"]),
-                     figure_text(f["trivial"])]
+                     figure_text(f["trivial"]), verdicts[f["beats_trivial"]]]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if j >= 2:
+                if j in (2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if f["beats_trivial"] is False and j == 2:
+                if f["beats_trivial"] is False and j in (2, 4):
                     item.setForeground(worse)
                     item.setToolTip(f"no better than the trivial predictor "
-                                    f"({'lower' if f['better'] == 'lower' else 'higher'} "
-                                    "is better)")
+                                    f"({f['better']} is better)")
                 self.table.setItem(i, j, item)
         self.table.show()
         self.table.resizeColumnsToContents()
         height = self.table.horizontalHeader().height() + 4 + sum(
             self.table.rowHeight(i) for i in range(len(rows)))
         self.table.setFixedHeight(height)
+
+    def _project_tasks(self) -> list:
+        """The run's tasks (for their target column names), or none."""
+        from ..core.fileformat import ProjectError, load  # noqa: PLC0415
+
+        try:
+            return load(self.folder / "project.mtl.json").tasks if self.folder else []
+        except (OSError, ProjectError):
+            return []
 
     def _clear_charts(self) -> None:
         while self.charts_layout.count():
@@ -278,7 +290,7 @@ class ResultsView(QWidget):
         """(task, figure) of the rows shown as no better than trivial."""
         out = []
         for i in range(self.table.rowCount()):
-            if self.table.item(i, 2).toolTip():
+            if self.table.item(i, 4).text() == "no better":
                 out.append((self.table.item(i, 0).text(), self.table.item(i, 1).text()))
         return out
 
@@ -353,7 +365,8 @@ class ResultsView(QWidget):
             self.status.setText(text)
 
 
-def scatter_chart(task: str, truth: np.ndarray, predicted: np.ndarray) -> QGroupBox:
+def scatter_chart(task: str, truth: np.ndarray, predicted: np.ndarray,
+                  target: str) -> QGroupBox:
     """Predicted against actual with the y = x line: points on the line are
     right; a cloud flat along the line's width is a model that learned little."""
     box = QGroupBox(f"{task}: predicted against actual")
@@ -368,8 +381,8 @@ def scatter_chart(task: str, truth: np.ndarray, predicted: np.ndarray) -> QGroup
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
         plot.addItem(pg.PlotDataItem([lo, hi], [lo, hi], pen=pg.mkPen("#555", width=1,
                                                                         style=Qt.DashLine)))
-    plot.setLabel("bottom", "actual")
-    plot.setLabel("left", "predicted")
+    plot.setLabel("bottom", f"actual {target}")
+    plot.setLabel("left", f"predicted {target}")
     plot.scatter_points = len(x)  # for tests
     layout = QVBoxLayout(box)
     layout.addWidget(plot)
@@ -394,14 +407,24 @@ def confusion_chart(task: str, confusion: dict) -> QGroupBox:
         for j in range(len(labels)):
             item = QTableWidgetItem(str(int(matrix[i, j])))
             item.setTextAlignment(Qt.AlignCenter)
-            shade = int(255 - 170 * shares[i, j])
-            item.setBackground(QColor(shade, shade, 255) if i == j else
-                               QColor(255, shade, shade))
+            # Right answers in blue, wrong ones in red; light enough to read.
+            share = shares[i, j]
+            item.setBackground(QColor(int(255 - 110 * share), int(255 - 70 * share), 255)
+                               if i == j else
+                               QColor(255, int(255 - 110 * share), int(255 - 110 * share)))
             table.setItem(i, j, item)
     table.resizeColumnsToContents()
-    table.setMinimumSize(*PLOT_SIZE)
+    table.resizeRowsToContents()
+    # Sized to its cells (headers by their size hints: not laid out yet).
+    frame = 2 * table.frameWidth() + 2
+    width = table.verticalHeader().sizeHint().width() + frame + sum(
+        table.columnWidth(j) for j in range(len(labels)))
+    height = table.horizontalHeader().sizeHint().height() + frame + sum(
+        table.rowHeight(i) for i in range(len(labels)))
+    table.setFixedSize(min(width, PLOT_SIZE[0] * 2), min(height, PLOT_SIZE[1] * 2))
     layout = QVBoxLayout(box)
-    layout.addWidget(table)
+    layout.addWidget(table, 0, Qt.AlignLeft | Qt.AlignTop)
+    layout.addStretch(1)
     return box
 
 
