@@ -33,7 +33,7 @@ from .core.datafiles import check_files
 from .core.validation import (
     ERROR, WARNING, Place, Problem, errors, infer_shapes, parameter_count, validate,
 )
-from .core.settings import MODES, WEIGHTINGS
+from .core.settings import MODES, WEIGHTINGS, describe
 from .core.wording import counted
 from .examples import examples
 
@@ -112,9 +112,7 @@ def cmd_show(args) -> int:
               f"weight {task.weight:g}, metrics {metrics}, target {target}", file=out)
     t = project.training
     print("\nTraining", file=out)
-    print(f"  mode {t.mode}, weighting {t.weighting}, optimizer {t.optimizer.name} "
-          f"(learning rate {t.optimizer.learning_rate:g}), batch {t.batch_size}, "
-          f"epochs {t.epochs}, validation {t.validation_split:g}, seed {t.seed}", file=out)
+    print(f"  {describe(t)}", file=out)
     if t.mode == "alternating":
         print(f"  schedule {t.schedule}; per task: " + ", ".join(
             f"{task.name} {(task.optimizer or t.optimizer).name} "

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from ..core.settings import describe
 from .background import run_in_background
 from .widgets import ERROR_COLOR
 
@@ -56,6 +57,7 @@ class ResultsView(QWidget):
         self.busy = False  # an evaluation or a prediction runs in the background
         self._cancel = threading.Event()
         self._wanted = False  # evaluate when shown
+        self._trained = None  # the project as the run shown trained it
 
         self.split_combo = QComboBox()
         for label, value in SPLIT_CHOICES:
@@ -230,13 +232,17 @@ class ResultsView(QWidget):
         rows = names.get(result["split"], result["split"])
         tasks = result["tasks"]
         n = max((s["n"] for s in tasks.values()), default=0)
-        self.heading.setText(f"{Path(result['run']).name}: {result['model']}{best}, on the "
-                             f"run's {rows} ({n} examples)")
+        tasks_of_run = self._project_tasks()
+        heading = (f"{Path(result['run']).name}: {result['model']}{best}, on the run's "
+                   f"{rows} ({n} examples)")
+        if self._trained is not None:
+            heading += f"\nTrained with {describe(self._trained.training)}"
+        self.heading.setText(heading)
         self.status.setText(result.get("note", ""))
         self._fill_table(tasks)
         self._clear_charts()
         col = 0
-        units = {t.name: ", ".join(t.target) for t in self._project_tasks()}
+        units = {t.name: ", ".join(t.target) for t in tasks_of_run}
         for task, scores in tasks.items():
             if f"{task}:truth" in arrays:
                 chart = scatter_chart(task, arrays[f"{task}:truth"], arrays[f"{task}:predicted"],
@@ -272,13 +278,16 @@ class ResultsView(QWidget):
         self.table.setFixedHeight(height)
 
     def _project_tasks(self) -> list:
-        """The run's tasks (for their target column names), or none."""
+        """The run's tasks (for their target column names), or none; keeps
+        the project as trained in self._trained."""
         from ..core.fileformat import ProjectError, load  # noqa: PLC0415
 
+        self._trained = None
         try:
-            return load(self.folder / "project.mtl.json").tasks if self.folder else []
+            self._trained = load(self.folder / "project.mtl.json") if self.folder else None
         except (OSError, ProjectError):
-            return []
+            pass
+        return self._trained.tasks if self._trained is not None else []
 
     def _clear_charts(self) -> None:
         while self.charts_layout.count():

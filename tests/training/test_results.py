@@ -261,3 +261,30 @@ def test_a_nan_in_the_first_call_keeps_the_finite_steps_before_it(tmp_path, caps
     assert "train loss None" not in printed and "a: train loss" in printed
     assert "steps/s" not in printed or "(0 steps/s)" not in printed
     assert ev.format_rate(0.42) == "0.42 steps/s" and ev.format_rate(1234.4) == "1,234 steps/s"
+
+
+def test_alternating_with_a_data_set_per_task_scales_each_task_by_its_own_data(tmp_path):
+    """Task b learns from its own file whose inputs sit elsewhere (mean 500):
+    the model in real units must scale each task's inputs as its data set's."""
+    from mtl_studio.core.settings import DataSource
+
+    project = results_project(tmp_path, mode="alternating", epochs=2)
+    rows = [line.split(",") for line in (tmp_path / "rows.csv").read_text().splitlines()]
+    shifted = [rows[0]] + [[f"{float(v) * 10:.4f}" for v in r[:10]] + r[10:] for r in rows[1:]]
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join(",".join(r) for r in shifted) + "\n")
+    project.tasks[1].data = DataSource("csv", path=str(other),
+                                       inputs={"x": [f"f{i}" for i in range(10)]})
+    out = tmp_path / "run"
+    trainer, finished, _ = run(project, out)
+    assert finished.status == "completed" and len(trainer._data.datasets) == 2
+
+    from mtl_studio.training.tf_import import keras
+    model = keras().saving.load_model(out / "model-last.keras", safe_mode=True)
+    for task in ("a", "b"):
+        scaled = trainer._data.dataset_of(task).test
+        raw = prepare(project, scale=False).dataset_of(task).test
+        expected = trainer._predict(scaled.inputs)[task]
+        stats = trainer._data.standardization["targets"].get(task)
+        np.testing.assert_allclose(model.predict(raw.inputs, verbose=0)[task],
+                                   to_real_units(expected, stats), rtol=1e-5, atol=1e-4)
