@@ -61,6 +61,7 @@ class RunRecorder:
         self._first_block: tuple[float, int] | None = None  # (time, step) after the first call
         self.finished: ev.RunFinished | None = None
         self.best: dict | None = None  # {"epoch", "step", "value"} of the best epoch
+        self.steps_per_epoch: int | None = None  # from RunStarted (or the resumed summary)
         self.weighting = project.training.weighting  # what trained: RunStarted says
         self.listeners: list = []  # e.g. the command line's progress bar
         previous = self._read_summary() if resume else {}
@@ -90,13 +91,16 @@ class RunRecorder:
                 self.last_metrics[task] = dict(values["val_metrics"])
         if previous.get("epochs"):
             self.epochs_done = previous["epochs"]
+        if previous.get("steps_per_epoch"):
+            self.steps_per_epoch = previous["steps_per_epoch"]
         self.best = previous.get("best_epoch")
         self.weighting = previous.get("weighting", self.project.training.weighting)
 
     def _scalar(self, tag: str, value: float) -> None:
         """A TensorBoard scalar, written with TensorFlow's own summary op and
         the scalars plugin's metadata (tf.summary.scalar itself lives in the
-        tensorboard package, which TensorFlow no longer installs)."""
+        tensorboard package: recording needs only TensorFlow; TensorBoard
+        itself, a dependency since Run > Open in TensorBoard, reads them)."""
         t = tf()
         t.summary.write(tag, t.constant(value, t.float32), metadata=_SCALAR_METADATA())
 
@@ -120,6 +124,7 @@ class RunRecorder:
     def _on_RunStarted(self, e: ev.RunStarted) -> None:
         self.steps_at_start = e.start_step
         self.epochs = e.epochs
+        self.steps_per_epoch = e.steps_per_epoch
         self.mode, self.weighting = e.mode, e.weighting
         if e.weighting != self.project.training.weighting:
             self.extra["weighting_set"] = self.project.training.weighting
@@ -227,6 +232,7 @@ class RunRecorder:
             "weighting": self.weighting,  # what trained (alternating: fixed)
             "steps": steps,
             "epochs": getattr(self, "epochs_done", 0),
+            "steps_per_epoch": self.steps_per_epoch,
             "wall_seconds": round(wall + self.wall_before, 3),
             "steps_per_second": round(rate, 2) if rate else None,
             "tasks": {

@@ -29,6 +29,8 @@ BACKGROUND = "#FFFFFF"
 FOREGROUND = "#3A3F47"
 MARK_COLOR = "#5B6B7F"
 CURSOR_COLOR = "#8A94A3"
+BEST_COLOR = "#9AA3AE"  # the best epoch's line: grey, whatever the task's colour
+BEST_DASHES = [3, 3]  # short dashes, apart from a setting mark's and a validation curve's
 GRID_COLOR = "#E6E9EE"
 DOWNSAMPLE_FACTOR = 2.0  # points per pixel column kept by auto downsampling
 FAINT_ALPHA = 45  # the raw curve under a smoothed one
@@ -315,6 +317,7 @@ class Plot:
         self.curves: list[Curve] = []
         self.overlays: dict[int, list[Curve]] = {}  # id(run) -> its curves here
         self.marks: list[pg.InfiniteLine] = []
+        self.best_line: pg.InfiniteLine | None = None  # made at the first best epoch
         self.zero_line: pg.InfiniteLine | None = None  # the cosine plot's
         self.cursor = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen(CURSOR_COLOR, width=1))
@@ -368,6 +371,40 @@ class Plot:
 
     def width_px(self) -> float:
         return float(self.item.vb.width() or self.view.width())
+
+    def set_best(self, x: float | None, text: str = "", tip: str = "",
+                 labelled: bool = True) -> None:
+        """The best epoch's line at x (hidden when None): one line per plot,
+        made once and moved, and touched only when something changed, so
+        the plot's redraw (which calls this) paints nothing more."""
+        line = self.best_line
+        if x is None:
+            if line is not None and line.isVisible():
+                line.hide()
+            return
+        if line is None:
+            pen = pg.mkPen(color(BEST_COLOR), width=1, style=Qt.PenStyle.CustomDashLine)
+            pen.setDashPattern(BEST_DASHES)
+            line = pg.InfiniteLine(
+                pos=x, angle=90, movable=False, pen=pen, label=text if labelled else None,
+                labelOpts=dict(position=0.97, color=MARK_COLOR, anchors=[(0, 0), (1, 0)],
+                               fill=pg.mkBrush(255, 255, 255, 170)) if labelled else None)
+            line.setZValue(5)  # under the setting marks and the cursor
+            line.setToolTip(tip)
+            self.item.addItem(line, ignoreBounds=True)
+            self.best_line = line
+            line.shown = (x, text, tip)
+            return
+        if line.shown == (x, text, tip) and line.isVisible():
+            return
+        if line.value() != x:
+            line.setPos(x)
+        if getattr(line, "label", None) is not None and line.shown[1] != text:
+            line.label.setFormat(text)
+        if line.shown[2] != tip:
+            line.setToolTip(tip)
+        line.shown = (x, text, tip)
+        line.show()
 
 
 def _point(value: float) -> Span:

@@ -73,6 +73,9 @@ DRAW_SHARE = 0.02
 UNTIMED = 3.0
 MIN_REDRAW_MS = 100.0
 MAX_REDRAW_MS = 2000.0
+# The plots that mark the best epoch (a grey dashed line, labelled on the
+# task plots; the overview's legend is where a label would go).
+BEST_PLOTS = (TASK, OVERVIEW)
 
 
 def _number(value: float) -> str:
@@ -565,11 +568,16 @@ class PlotsPanel(QWidget):
             due = ready[:per_call]
         axis, smoothing = self.x_axis, self.smoothing
         self._follow_x()
+        best = (run.best_x(axis), run.best_text, run.best_tip)
         for plot in due:
             began = time.thread_time()
             width = plot.width_px()
             for curve in plot.all_curves():
                 curve.draw(axis, smoothing, width)
+            if plot.kind in BEST_PLOTS:
+                # Moved at the plot's own redraw: within the budget, and a
+                # plot out of view moves it when it shows.
+                plot.set_best(*best, labelled=plot.kind == TASK)
             plot.fit_y()
             if self._x_span is not None:
                 plot.extent.set(x=self._x_span)
@@ -600,13 +608,21 @@ class PlotsPanel(QWidget):
         (plot_ranges.x_end). Each plot takes it at its own redraw."""
         run = self.current
         xs = self._curves[("total", "")].x(self.x_axis)
-        if not len(xs):
-            return
+        if len(xs):
+            first, last = float(xs[0]), float(xs[-1])
+        else:
+            # A run read back from its folder may have no total (soft
+            # sharing's penalty is not in history.csv): its task curves'.
+            spans = [c.x(self.x_axis) for c in (self._curves.get(("train", t))
+                                                for t in run.tasks) if c and len(c.series)]
+            if not spans:
+                return
+            first = float(min(x[0] for x in spans))
+            last = float(max(x[-1] for x in spans))
         cap = None
         if run.total_steps and self.x_axis in ("step", "epoch"):
             cap = run.total_steps if self.x_axis == "step" else (
                 run.total_steps / run.steps_per_epoch)
-        first, last = float(xs[0]), float(xs[-1])
         self._x_span = (first, x_end(first, last, cap))
 
     def _visible_keys(self) -> tuple[str, ...]:
@@ -620,8 +636,10 @@ class PlotsPanel(QWidget):
             elif plot.kind == COSINE:
                 # Known before the first report, so the grid is laid out once
                 # (a relayout mid-run costs a long stall).
-                shown = plot.has_data() or (len(run.tasks) > 1 and run.mode in ("joint",
-                                                                              "alternating"))
+                # A run read back from its folder expects none: history.csv
+                # has no cosines (run_history.py), so no empty plot for them.
+                shown = plot.has_data() or (len(run.tasks) > 1 and bool(run.cosine)
+                                            and run.mode in ("joint", "alternating"))
             else:
                 shown = plot.always or plot.has_data()
             if shown:

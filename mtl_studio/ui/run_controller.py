@@ -4,6 +4,16 @@ and keeps the state the buttons and menus show.
 
 States: "idle" (no run), "starting" (building the model and compiling the
 step), "running", "paused", "stopping".
+
+A run from disk (Run > Open Run...): open_run(folder) reads the folder's
+history.csv and summary.json off the GUI thread (ui/run_history.py: a long
+run's history takes a few tenths of a second), then adds its curves to the
+session's runs and makes them the current run, as if it had just finished
+here: the plots show it, Compare runs offers it, and Continue from
+Checkpoint goes on from its checkpoint. open_run returns at once, with the
+reason it cannot start or None; then exactly one of run_opened(curves) or
+open_failed(reason) follows. While a folder is read, Train and Continue
+wait (train_refusal and can_continue say so).
 """
 
 from __future__ import annotations
@@ -11,12 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, QObject, QStandardPaths, QTimer, Signal
+from shiboken6 import isValid
 
 from ..core.validation import errors
 from ..training import events as ev
 from ..training import run_folder
+from .background import run_in_background
 from .document import Document
 from .run_curves import RunCurves
+from .run_history import RunOpenError, curves_from_folder, project_runs  # noqa: F401
 from .run_worker import TrainingWorker
 
 # Ten times a second: the plots redraw a few times a second at most while a
@@ -37,6 +50,8 @@ class RunController(QObject):
     updated = Signal()  # new events were drained into the current run's curves
     progressed = Signal()  # the run's progress to show: at most every PROGRESS_MS
     run_finished = Signal(object)  # the RunFinished event
+    run_opened = Signal(object)  # the RunCurves of a run read back from its folder (open_run)
+    open_failed = Signal(str)  # why the folder given to open_run could not be read
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +64,7 @@ class RunController(QObject):
         self._run_project = None  # the frozen copy the current run trains
         self.warnings: list[str] = []  # of the last run (e.g. a model not written)
         self.error_log: Path | None = None  # an unexpected error's details
+        self.opening: Path | None = None  # the run folder being read (open_run)
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_MS)
         self._timer.timeout.connect(self.drain)
@@ -64,6 +80,8 @@ class RunController(QObject):
         """Why Train cannot start now, or None."""
         if self.busy:
             return "a run is in progress"
+        if self.opening is not None:
+            return f"the run in {self.opening} is still being read"
         problems = errors(document.problems)
         if problems:
             first = problems[0]
@@ -73,15 +91,20 @@ class RunController(QObject):
             return "add a task first"
         return None
 
-    def folder_for(self, document: Document) -> Path:
+    def runs_root_for(self, document: Document) -> Path:
+        """Where the document's runs go: runs/ next to the project file, or
+        the user's data folder for an unsaved project (or runs_root, when set)."""
         if self.runs_root is not None:
-            root = self.runs_root
-        elif document.path is not None:
-            root = document.path.resolve().parent / "runs"
-        else:
-            base = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
-            root = Path(base or Path.home() / ".mtl-studio") / "runs"
-        return run_folder.unique_folder(root, run_folder.new_folder_name(document.path))
+            return self.runs_root
+        if document.path is not None:
+            return document.path.resolve().parent / "runs"
+        base = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
+        return Path(base or Path.home() / ".mtl-studio") / "runs"
+
+    def folder_for(self, document: Document) -> Path:
+        """A new run's folder, under runs_root_for(document)."""
+        return run_folder.unique_folder(self.runs_root_for(document),
+                                        run_folder.new_folder_name(document.path))
 
     def start(self, document: Document) -> str | None:
         """Train the document's project as it is now. Returns None, or the
@@ -96,14 +119,16 @@ class RunController(QObject):
         curves = RunCurves(
             f"Run {len(self.runs) + 1}: {_mode_label(project.training)}", tasks,
             {t: project.task_color(t) for t in tasks}, mode=project.training.mode,
-            weighting=project.training.weighting, folder=str(out))
+            weighting=project.training.weighting, folder=str(out),
+            monitor=project.training.monitor)
         self.runs.append(curves)
         self._launch(TrainingWorker(project, project_dir, out, parent=self), curves, project)
         return None
 
     def can_continue(self) -> bool:
         c = self.curves
-        return (not self.busy and c is not None and c.status in ("completed", "stopped", "nan")
+        return (not self.busy and self.opening is None and c is not None
+                and c.status in ("completed", "stopped", "nan") and bool(c.folder)
                 and (Path(c.folder) / run_folder.CHECKPOINT).exists())
 
     def continue_run(self) -> str | None:
@@ -122,6 +147,56 @@ class RunController(QObject):
         self._launch(TrainingWorker(project, project_dir, out, resume=True, epochs=epochs,
                                     parent=self), c, project)
         return None
+
+    # --- runs from disk -------------------------------------------------------------------
+
+    def open_run(self, folder: Path | str) -> str | None:
+        """Show the run in `folder` (a run folder written by the window or by
+        `mtl-studio train`) as the current run. Returns the reason it cannot
+        (a run is training, another folder is being read), or None: the
+        folder is then read off the GUI thread, and run_opened(curves) or
+        open_failed(reason) follows. A run of this session opened again is
+        shown from the curves the session has (they hold the gradient
+        cosines too, which history.csv does not)."""
+        if self.busy:
+            return "a run is in progress: open a run when it has ended"
+        if self.opening is not None:
+            return f"the run in {self.opening} is still being read"
+        folder = Path(folder).resolve()
+        for curves in self.runs:
+            if curves.folder and Path(curves.folder).resolve() == folder:
+                self._opened(curves)
+                return None
+        self.opening = folder
+
+        def read():
+            try:
+                return curves_from_folder(folder)
+            except RunOpenError as exc:  # says what is wrong, with the file
+                return exc
+
+        run_in_background(read, self._read, lambda detail: self._read(
+            RunOpenError(f"{folder}: cannot read the run: {detail}")))
+        return None
+
+    def _read(self, result) -> None:
+        if not isValid(self):
+            return  # the window closed while the folder was read
+        self.opening = None
+        if isinstance(result, RunOpenError):
+            self.open_failed.emit(str(result))
+            return
+        self._opened(result)
+
+    def _opened(self, curves: RunCurves) -> None:
+        if not any(run is curves for run in self.runs):
+            self.runs.append(curves)
+        self.curves = curves
+        self._run_project = None  # read again from the folder by continue_run
+        self.finished_event, self.warnings, self.error_log = None, [], None
+        self.state_changed.emit(self.state)  # the state is the same; Continue may be possible now
+        self.run_opened.emit(curves)
+        self.progressed.emit()
 
     def _launch(self, worker: TrainingWorker, curves: RunCurves, project) -> None:
         self.worker, self.curves, self._run_project = worker, curves, project

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import monitor as monitors
 from ..training import events as ev
 
 X_AXES = ("step", "epoch", "wall")
@@ -56,6 +57,16 @@ class Series:
 
     def __len__(self) -> int:
         return self.n
+
+    def truncate(self, step: float) -> None:
+        """Drop the points past `step` (a run resumed from an older
+        checkpoint trains them again). Into a fresh buffer: a plot may
+        still hold a view of the old points."""
+        keep = int(np.searchsorted(self.step, step, side="right"))
+        if keep < self.n:
+            fresh = np.empty_like(self._data)
+            fresh[:, :keep] = self._data[:, :keep]
+            self._data, self.n = fresh, keep
 
 
 class Divided:
@@ -153,7 +164,13 @@ class RunCurves:
     folder: str = ""  # where the run's files are
     status: str = "running"  # then a RunFinished status
     message: str = ""
+    monitor: str = ""  # what picks the best epoch (core/monitor.py); "" when unknown
     step: int = 0
+    # The best epoch so far by the monitored quantity (EpochEnd.best_epoch):
+    # the model-best.keras of the run. None until an epoch has ended.
+    best_epoch: int | None = None
+    best_step: int | None = None
+    best_value: float | None = None  # the monitored quantity at the best epoch
     progress: ev.Progress | None = None
     version: int = 0  # grows with every change: a plot redraws only when it moved
 
@@ -186,8 +203,19 @@ class RunCurves:
         self.total_steps = e.total_steps
         self.status = "running"
         self._expect_cosines()
-        if e.start_step and len(self.total):
-            self.wall_offset = self.wall  # continued from a checkpoint
+        if e.start_step and (self.step or len(self.total)):
+            # Continued from a checkpoint: the wall time goes on, and steps
+            # past the checkpoint (a NaN puts the run back to its last good
+            # epoch) are trained again, so their points go.
+            self.wall_offset = self.wall
+            if e.start_step < self.step:
+                self._rewind(e.start_step)
+
+    def _rewind(self, step: int) -> None:
+        for series in (*self.train.values(), *self.val.values(), *self.weights.values(),
+                       self.total, self.penalty, *self.cosine.values()):
+            series.truncate(step)
+        self.step = step
 
     def _expect_cosines(self) -> None:
         """Joint and alternating runs of several tasks report the gradient
@@ -233,6 +261,13 @@ class RunCurves:
         for task, value in e.val_losses.items():
             if task in self.val:
                 self.val[task].append(e.step, self.wall, value)
+        if e.best_epoch is not None:
+            if e.best_epoch == e.epoch:
+                self.best_value = e.monitored
+            elif e.best_epoch != self.best_epoch:
+                self.best_value = None  # an epoch these curves never saw end
+            self.best_epoch = e.best_epoch
+            self.best_step = e.best_step if e.best_step is not None else e.step
 
     def _on_Progress(self, e: ev.Progress) -> None:
         self.progress = e
@@ -261,6 +296,51 @@ class RunCurves:
         if axis == "epoch":
             return mark.step / self.steps_per_epoch
         return mark.wall if axis == "wall" else float(mark.step)
+
+    @property
+    def has_validation(self) -> bool:
+        return any(len(s) for s in self.val.values())
+
+    def best_x(self, axis: str) -> float | None:
+        """Where the best epoch ends on the chosen axis, or None while there
+        is none to show: no epoch has ended, or the run has no validation
+        rows (then the "best" epoch is merely the latest)."""
+        if self.best_step is None or not self.has_validation:
+            return None
+        if axis == "epoch":
+            return self.best_step / self.steps_per_epoch
+        if axis == "wall":
+            return self.wall_at(self.best_step)
+        return float(self.best_step)
+
+    def wall_at(self, step: int) -> float:
+        """The wall time of the last recorded point at or before `step`."""
+        for series in (self.total, *self.train.values(), *self.val.values()):
+            if len(series):
+                i = int(np.searchsorted(series.step, step, side="right")) - 1
+                return float(series.wall[max(i, 0)])
+        return 0.0
+
+    @property
+    def best_text(self) -> str:
+        """"best epoch 7", as the plots label the line."""
+        return f"best epoch {self.best_epoch}" if self.best_epoch is not None else ""
+
+    @property
+    def best_tip(self) -> str:
+        """The best epoch's line's tooltip: which epoch, by what, and what it is for."""
+        if self.best_epoch is None:
+            return ""
+        by = ""
+        if self.monitor:
+            try:
+                by = f" by {monitors.label(self.monitor)}"
+            except ValueError:
+                by = f" by {self.monitor}"
+        value = (f" ({self.best_value:.4g})" if self.best_value is not None
+                 and np.isfinite(self.best_value) else "")
+        return (f"Best epoch {self.best_epoch} (step {self.best_step}){by}{value}: "
+                f"the weights of model-best.keras")
 
     def point_count(self) -> int:
         return (sum(len(s) for s in self.train.values()) + len(self.total)

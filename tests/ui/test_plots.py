@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mtl_studio.training import events as ev
+from mtl_studio.ui import plot_items
 from mtl_studio.ui import plots as plots_module
 from mtl_studio.ui.plot_grid import MIN_PLOT_HEIGHT, MIN_PLOT_WIDTH
 from mtl_studio.ui.plots import HINT, READOUT_HINT, PlotsPanel
@@ -631,6 +632,80 @@ def test_each_mark_is_a_dashed_vertical_line_on_every_plot_drawn_once(panel):
     panel.refresh()
     assert all(len(p.marks) == 2 for p in panel.plots.values())
     assert panel.plots["total"].marks[1].value() == 25
+
+
+# --- the best epoch -----------------------------------------------------------------------
+
+def best_epoch_end(run, val, best):
+    """An epoch end whose best epoch so far is `best`."""
+    epoch = run.step // run.steps_per_epoch
+    run.add([ev.EpochEnd(epoch, run.step, {}, val, monitored=val["a"], best_epoch=best,
+                         best_step=best * run.steps_per_epoch)])
+
+
+def test_the_best_epoch_is_a_grey_dashed_line_on_the_loss_plots_moved_when_it_changes(panel):
+    run = make_run(steps_per_epoch=10)
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    assert all(p.best_line is None for p in panel.plots.values())  # no epoch has ended
+    best_epoch_end(run, {"a": 0.5, "b": 0.6}, best=1)
+    feed(run, 10)
+    best_epoch_end(run, {"a": 0.4, "b": 0.6}, best=2)
+    panel.refresh()
+    marked = {key for key, p in panel.plots.items() if p.best_line is not None}
+    assert marked == {"overview", "task:a", "task:b"}
+    line = panel.plots["task:a"].best_line
+    assert line in panel.plots["task:a"].item.items and line.angle == 90
+    assert line.value() == 20 and line.isVisible()
+    assert line.pen.style() == Qt.PenStyle.CustomDashLine
+    assert line.pen.color().name().upper() == plot_items.BEST_COLOR.upper()
+    assert line.label.format == "best epoch 2"
+    assert line.toolTip().startswith("Best epoch 2 (step 20)")
+    overview = panel.plots["overview"].best_line
+    assert getattr(overview, "label", None) is None and overview.toolTip() == line.toolTip()
+
+    feed(run, 10)
+    best_epoch_end(run, {"a": 0.45, "b": 0.6}, best=2)  # not better: it stays
+    panel.refresh()
+    assert line.value() == 20
+    feed(run, 10)
+    best_epoch_end(run, {"a": 0.3, "b": 0.6}, best=4)
+    panel.refresh()
+    assert panel.plots["task:a"].best_line is line  # the same line, moved
+    assert line.value() == 40 and line.label.format == "best epoch 4"
+
+    panel.set_x_axis("epoch")
+    assert line.value() == pytest.approx(4.0)
+    panel.set_x_axis("wall")
+    assert line.value() == pytest.approx(10.0)  # the wall time of step 40
+
+
+def test_the_best_epoch_line_moves_at_its_plots_own_redraw(panel, qtbot):
+    panel.resize(420, 500)  # one column: task c's plot is below the fold
+    run = make_run(tasks=("a", "b", "c"), steps_per_epoch=10)
+    panel.show_run(run)
+    qtbot.waitUntil(lambda: panel.grid.columns == 1, timeout=2000)
+    feed(run, 10)
+    best_epoch_end(run, {"a": 0.5, "b": 0.5, "c": 0.5}, best=1)
+    panel.refresh()
+    below = panel.plots["task:c"]
+    assert not panel.grid.on_screen(below.view)
+    assert below.best_line is None  # not drawn, so not marked yet
+    assert panel.plots["overview"].best_line.value() == 10
+    panel.grid.ensureWidgetVisible(below.view)
+    qtbot.waitUntil(lambda: below.best_line is not None and below.best_line.value() == 10,
+                    timeout=2000)
+
+
+def test_no_best_epoch_line_without_validation(panel):
+    run = make_run()
+    panel.show_run(run)
+    feed(run, 10)
+    run.add([ev.EpochEnd(1, 10, {}, {}, best_epoch=1, best_step=10)])
+    panel.refresh()
+    assert all(p.best_line is None or not p.best_line.isVisible()
+               for p in panel.plots.values())
 
 
 # --- downsampling -------------------------------------------------------------------------

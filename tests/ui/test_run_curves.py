@@ -118,6 +118,40 @@ def test_validation_losses_are_one_point_per_epoch():
     assert run.val["a"].wall.tolist() == [2.0, 4.0, 6.0]  # the wall of the epoch's end
 
 
+def test_the_best_epoch_is_kept_with_its_step_and_value():
+    run = RunCurves("Run 1", ["a"], monitor="total")
+    run.add([started(("a",), steps_per_epoch=4)])
+    assert run.best_epoch is None and run.best_x("step") is None and run.best_text == ""
+    for epoch, val, best in ((1, 0.9, 1), (2, 0.5, 2), (3, 0.7, 2)):
+        run.add([steps_block((epoch - 1) * 4, 4, {"a": [1] * 4}),
+                 ev.EpochEnd(epoch, epoch * 4, {"a": 1.0}, {"a": val}, monitored=val,
+                             best_epoch=best, best_step=best * 4)])
+    assert (run.best_epoch, run.best_step, run.best_value) == (2, 8, 0.5)
+    assert run.best_x("step") == 8.0
+    assert run.best_x("epoch") == 2.0
+    assert run.best_x("wall") == 4.0  # the wall time of step 8
+    assert run.best_text == "best epoch 2"
+    assert run.best_tip.startswith("Best epoch 2 (step 8) by the weighted total validation "
+                                   "loss (0.5)")
+
+
+def test_a_best_epoch_the_curves_never_saw_end_has_no_value():
+    run = RunCurves("Run 1", ["a"])
+    run.add([started(("a",), steps_per_epoch=4, start_step=8),
+             steps_block(8, 4, {"a": [1] * 4}),
+             ev.EpochEnd(3, 12, {"a": 1.0}, {"a": 0.9}, 0.9, best_epoch=2, best_step=8)])
+    assert (run.best_epoch, run.best_step, run.best_value) == (2, 8, None)
+    assert "(step 8)" in run.best_tip and "(0." not in run.best_tip
+
+
+def test_without_validation_the_best_epoch_is_not_shown():
+    # The Trainer's "best" epoch is then merely the latest: no line for it.
+    run = RunCurves("Run 1", ["a"])
+    run.add([started(("a",)), steps_block(0, 4, {"a": [1] * 4}),
+             ev.EpochEnd(1, 4, {"a": 1.0}, best_epoch=1, best_step=4)])
+    assert run.best_epoch == 1 and run.best_x("step") is None
+
+
 def test_epoch_end_without_validation_adds_no_point():
     run = RunCurves("Run 1", ["a"])
     run.add([started(("a",)), steps_block(0, 4, {"a": [1] * 4}), ev.EpochEnd(1, 4, {"a": 1.0})])
