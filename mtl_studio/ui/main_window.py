@@ -31,6 +31,7 @@ from .problems_panel import ProblemsPanel
 from .results_view import ResultsView
 from .run_controller import RunController
 from .run_panel import run_state_text
+from .runs_dialog import choose_run
 from .tasks_panel import TasksPanel
 from .tensorboard import TensorBoardLauncher
 from .training_panel import TrainingPanel
@@ -57,6 +58,8 @@ SHORTCUTS_HELP = """
 <tr><td><b>Ctrl++ / Ctrl+- / Ctrl+0</b></td><td>Zoom in, zoom out, fit to view</td></tr>
 <tr><td><b>Ctrl+L</b></td><td>Auto layout</td></tr>
 <tr><td><b>F5 / F6 / Shift+F5</b></td><td>Train, Pause or Resume, Stop</td></tr>
+<tr><td><b>Ctrl+Shift+O</b></td><td>Open a run: its curves and results, then Continue from Checkpoint</td></tr>
+<tr><td><b>Ctrl+1 / Ctrl+2 / Ctrl+3</b></td><td>Network, Training curves, Results</td></tr>
 <tr><td><b>Ctrl+1 / Ctrl+2</b></td><td>Show the network, show the training curves</td></tr>
 <tr><td><b>Ctrl+Shift+F</b></td><td>Hide the side panels while the training curves show</td></tr>
 <tr><td><b>Ctrl+wheel</b></td><td>Zoom</td></tr>
@@ -196,6 +199,9 @@ class MainWindow(QMainWindow):
                                  "Ctrl+2")
         self.act_show_results = a("&Results", lambda: self.tabs.setCurrentWidget(self.results),
                                   "Ctrl+3")
+        self.act_open_run = a("&Open Run...", self.open_run, "Ctrl+Shift+O",
+                              "Show an earlier run's curves and results from its folder; "
+                              "Continue from Checkpoint then goes on from it")
         self.act_predict = a("&Predict on File...", self.predict_on_file,
                              tip="Predict with the shown run's model on a CSV or NPZ file, "
                                  "in the data's own units")
@@ -261,7 +267,7 @@ class MainWindow(QMainWindow):
 
         run = bar.addMenu("&Run")
         for action in (self.act_train, self.act_pause, self.act_stop, None, self.act_continue,
-                       None, self.act_predict, self.act_tensorboard):
+                       self.act_open_run, None, self.act_predict, self.act_tensorboard):
             run.addSeparator() if action is None else run.addAction(action)
 
         help_menu = bar.addMenu("&Help")
@@ -610,6 +616,9 @@ class MainWindow(QMainWindow):
         runs.progressed.connect(self._show_run_state)
         runs.run_started.connect(lambda curves: self.results.show_run(None, training=True))
         self.results.message.connect(self.show_notice)
+        runs.run_opened.connect(self._run_opened)
+        runs.open_failed.connect(
+            lambda reason: QMessageBox.warning(self, "Cannot open the run", reason))
         self.tensorboard.message.connect(self.show_notice)
         self._edit_noted = False
         self._close_confirmed = False
@@ -626,6 +635,7 @@ class MainWindow(QMainWindow):
         self.act_stop.setEnabled(state in ("starting", "running", "paused"))
         self.act_continue.setEnabled(self.runs.can_continue())
         self.act_predict.setEnabled(self.results.folder is not None)
+        self.act_open_run.setEnabled(state == "idle")
         self.training_panel.run_panel.show_reason(reason)
 
     def train(self) -> None:
@@ -662,7 +672,27 @@ class MainWindow(QMainWindow):
 
     def runs_root(self) -> Path:
         """The project's runs folder (where Train writes its runs)."""
-        return self.runs.folder_for(self.document).parent
+        return self.runs.runs_root_for(self.document)
+
+    def open_run(self) -> None:
+        if self.runs.busy:
+            self.show_notice("Cannot open a run: a run is in progress")
+            return
+        folder = choose_run(self, self.runs_root())
+        if folder is None:
+            return
+        reason = self.runs.open_run(folder)
+        if reason:
+            self.show_notice(f"Cannot open the run: {reason}")
+
+    def _run_opened(self, curves) -> None:
+        self.plots.show_run(curves)
+        self.tabs.setCurrentWidget(self.plots)
+        self.show_results_of(curves)
+        self._show_run_state()
+        self._update_run_actions()
+        best = f", best epoch {curves.best_epoch}" if curves.best_epoch else ""
+        self.show_notice(f"Opened {curves.label}: {curves.status}, {curves.step:,} steps{best}")
 
     def open_tensorboard(self) -> None:
         self.tensorboard.open(self.runs_root(), self.document.title)

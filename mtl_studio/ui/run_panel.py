@@ -95,6 +95,7 @@ class RunPanel(QWidget):
         controller.run_started.connect(self.run_started)
         controller.progressed.connect(self.show_progress)
         controller.run_finished.connect(self.run_finished)
+        controller.run_opened.connect(self.run_opened)
 
     # --- following the run ---------------------------------------------------------
 
@@ -141,6 +142,12 @@ class RunPanel(QWidget):
         if finished.status == "stopped":
             text += ". Continue goes on from the checkpoint."
         self._show_status(text, color)
+
+    def run_opened(self, curves) -> None:
+        """A run read back from its folder: what it said when it ended."""
+        self.show_progress()
+        message = curves.message or curves.status
+        self._show_status(f"Opened {curves.folder}: {message[:1].upper() + message[1:]}")
 
     def _show_status(self, text: str, color: str = "") -> None:
         self._reason_shown = False

@@ -64,9 +64,10 @@ def error_of(project, project_dir=None) -> DataError:
     return info.value
 
 
-def train_rows(n: int, split: float, seed: int) -> np.ndarray:
+def train_rows(n: int, split: float, seed: int, test: float = 0.0) -> np.ndarray:
+    """The training rows, worked out here independently of prepare."""
     order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[int(round(n * split)):])
+    return np.sort(order[int(round(n * split)) + int(round(n * test)):])
 
 
 # --- the bundled examples -------------------------------------------------------
@@ -76,21 +77,23 @@ def test_energy_example_is_standardised_with_training_statistics():
     (ds,) = data.datasets
     assert ds.label == "the project's data"
     assert ds.tasks == ["heating_load", "cooling_load"]
-    assert (ds.train.n, ds.val.n) == (614, 154)
+    # 768 rows: 154 for validation, 115 for test (the example's 15 %), 499 train.
+    assert (ds.train.n, ds.val.n, ds.test.n) == (499, 154, 115)
     x = ds.train.inputs["features"]
-    assert x.shape == (614, 8) and x.dtype == np.float32
+    assert x.shape == (499, 8) and x.dtype == np.float32
     np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(x.std(axis=0), 1, atol=1e-4)
     for task in ds.tasks:
         y = ds.train.targets[task]
-        assert y.shape == (614, 1) and y.dtype == np.float32
+        assert y.shape == (499, 1) and y.dtype == np.float32
         assert abs(y.mean()) < 1e-5 and abs(y.std() - 1) < 1e-4
         assert ds.val.targets[task].shape == (154, 1)
+        assert ds.test.targets[task].shape == (115, 1)
 
     # The statistics are those of the training rows of the file.
     with open(example_path("energy").parent / "../data/energy_efficiency.csv") as f:
         heating = np.array([float(r["heating_load"]) for r in csv.DictReader(f)])
-    train = heating[train_rows(768, 0.2, 0)]
+    train = heating[train_rows(768, 0.2, 0, test=0.15)]
     stats = data.standardization["targets"]["heating_load"]
     assert stats["mean"] == pytest.approx([train.mean()])
     assert stats["std"] == pytest.approx([train.std()])
@@ -103,9 +106,9 @@ def test_energy_mixed_maps_heights_to_classes():
     assert data.classes == {"tall": [3.5, 7.0]}
     ds = data.dataset_of("tall")
     tall = ds.train.targets["tall"]
-    assert tall.dtype == np.int32 and tall.shape == (614,)
+    assert tall.dtype == np.int32 and tall.shape == (499,)
     assert set(np.unique(tall).tolist()) == {0, 1}
-    assert ds.train.inputs["design"].shape == (614, 7)
+    assert ds.train.inputs["design"].shape == (499, 7)
     assert set(data.standardization["targets"]) == {"heating_load"}
     json.dumps(data.classes)
 

@@ -161,7 +161,7 @@ def test_a_monitor_the_task_does_not_compute_is_refused(tmp_path):
     project = results_project(tmp_path, monitor="a:accuracy")
     _, finished, _ = run(project, tmp_path / "run")
     assert finished.status == "invalid"
-    assert "add accuracy to its metrics" in finished.message
+    assert "add accuracy to the metrics of task 'a'" in finished.message
 
 
 def test_resume_keeps_the_best_epoch_and_resume_with_nothing_left_loses_nothing(tmp_path):

@@ -136,3 +136,25 @@ def test_the_window_shows_a_finished_runs_results_on_its_tab(qtbot, make_window,
     assert "&Predict on File..." in run_menu and "Open in &TensorBoard" in run_menu
     window.show_results_of(RunCurves("Run 2", ["a"], folder=str(run_folder / "nothing")))
     assert window.results.folder is None  # a run without a model has no results
+
+
+def test_open_run_shows_its_curves_and_results_and_continue_goes_on(qtbot, make_window,
+                                                                     run_folder, monkeypatch,
+                                                                     tmp_path):
+    import mtl_studio.ui.main_window as main_window
+
+    window = make_window(results_project(tmp_path))  # a valid project: no reason shown
+    monkeypatch.setattr(main_window, "choose_run", lambda parent, root: run_folder)
+    with qtbot.waitSignal(window.runs.run_opened, timeout=30000):
+        window.act_open_run.trigger()
+    curves = window.runs.curves
+    assert curves.folder == str(run_folder) and curves.status == "completed"
+    assert window.tabs.currentWidget() is window.plots
+    assert window.results.folder == run_folder
+    assert "Opened" in window.training_panel.run_panel.status.text()
+    assert window.act_continue.isEnabled()
+    steps = curves.step
+    window.act_continue.trigger()
+    qtbot.waitUntil(lambda: window.runs.state == "idle" and window.runs.curves.step > steps,
+                    timeout=120000)
+    assert window.runs.curves.status == "completed"
