@@ -13,7 +13,6 @@ would grow it by the file's size.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,12 +35,25 @@ def write_csv(path: Path, rows: int) -> None:
             np.savetxt(f, block, fmt="%.3f", delimiter=",")
 
 
-def peak_of(command: list[str]) -> tuple[float, float]:
-    """(seconds, peak resident MiB) of a child process."""
+# The command in a child that reports its own peak resident memory on exit
+# (RUSAGE_CHILDREN would report the largest child so far: the training run).
+MEASURED = """
+import resource, runpy, sys
+sys.argv = ["mtl-studio"] + sys.argv[1:]
+try:
+    runpy.run_module("mtl_studio", run_name="__main__")
+finally:
+    print("PEAK_KIB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def peak_of(arguments: list[str]) -> tuple[float, float]:
+    """(seconds, peak resident MiB) of `mtl-studio ARGUMENTS` in a child."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", MEASURED, *arguments], check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kib = int(done.stderr.rsplit("PEAK_KIB", 1)[1].split()[0])
     return seconds, peak_kib / 1024
 
 
@@ -58,10 +70,8 @@ def main() -> None:
         for rows in sorted(args.rows):
             data = tmp / f"rows{rows}.csv"
             write_csv(data, rows)
-            # Each size in its own process: RUSAGE_CHILDREN keeps the
-            # largest child so far, and sizes go up, so each line is its own.
-            seconds, peak = peak_of(cli + ["predict", str(tmp / "run"), str(data),
-                                           "--out", str(tmp / "out.csv")])
+            seconds, peak = peak_of(["predict", str(tmp / "run"), str(data),
+                                     "--out", str(tmp / "out.csv")])
             size = data.stat().st_size / 2**20
             print(f"{rows:>10,} {size:>9.1f} {seconds:>8.1f} {rows / seconds:>9,.0f} "
                   f"{peak:>9.0f}")
