@@ -88,6 +88,18 @@ def test_mode_and_weighting_from_the_command_line(capsys, tmp_path, tiny_energy)
     assert sum(weights) == pytest.approx(2.0, rel=1e-4)  # renormalised to K
 
 
+def test_warnings_are_printed_and_the_summary_says_what_trained(capsys, tmp_path,
+                                                                 tiny_energy):
+    out = tmp_path / "run"
+    code = main(["train", str(tiny_energy), "--out", str(out), "--epochs", "1",
+                 "--mode", "alternating", "--weighting", "pcgrad"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert "warning:" in err and "weighting 'pcgrad' applies to joint training" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["weighting"] == "fixed" and summary["weighting_set"] == "pcgrad"
+
+
 def test_invalid_project_exits_1(capsys, tmp_path, tiny_energy):
     project = load(tiny_energy)
     project.remove_task("cooling_load")
