@@ -101,42 +101,38 @@ def train(args) -> int:
     # Warnings train, but the user hears them: they often say that a setting
     # has no effect (a weighting in alternating mode trains as fixed).
     print_problems(problems, sys.stderr)
-    try:
-        run_folder.start(project, project_dir, out)
-    except run_folder.RunFolderError as exc:
-        raise CliError(str(exc)) from None
-
-    from .training.record import RunRecorder
-    from .training.trainer import Trainer
-
-    recorder = RunRecorder(out, project, resume=bool(args.resume))
-    recorder.listeners.append(ProgressBar())
-    trainer = Trainer(project, project_dir, recorder, checkpoint_path=out / CHECKPOINT)
-    if args.resume:
-        try:
-            trainer.restore_checkpoint(out / CHECKPOINT)
-        except Exception as exc:  # noqa: BLE001 - any failure here is the checkpoint's
-            recorder.close()
-            raise CliError(str(exc), EXIT_PROBLEMS) from None
-        print(f"resuming {out} at step {trainer.step}", file=sys.stderr)
+    from .training.run import run_project  # TensorFlow: only when training
 
     # Ctrl-C asks the trainer to stop after the current call of steps; a
     # second Ctrl-C interrupts at once.
+    held = []
+
     def on_interrupt(signum, frame):
         print("\nstopping after the current steps (Ctrl-C again to abort)...", file=sys.stderr)
-        trainer.stop()
+        for trainer in held:
+            trainer.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def on_trainer(trainer) -> None:
+        held.append(trainer)
+        if args.resume:
+            print(f"resuming {out}", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        finished = trainer.run()
+        outcome = run_project(project, project_dir, out, resume=bool(args.resume),
+                              listeners=[ProgressBar()], on_trainer=on_trainer)
     finally:
         signal.signal(signal.SIGINT, previous)
-    summary, warnings = run_folder.finish(trainer, recorder, finished, out)
-    for warning in warnings:
+    if outcome.unwritable:
+        raise CliError(outcome.finished.message)  # exit 2: a file that cannot be written
+    for warning in outcome.warnings:
         print(f"mtl-studio: {warning}", file=sys.stderr)
     sys.stderr.write("\n" if sys.stderr.isatty() else "")
-    return _report(finished, summary, out)
+    if outcome.error_log:
+        print(f"mtl-studio: details for a bug report are in {outcome.error_log}",
+              file=sys.stderr)
+    return _report(outcome.finished, outcome.summary, out)
 
 
 def _report(finished: ev.RunFinished, summary: dict, out: Path) -> int:

@@ -13,16 +13,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread
 
 from ..core.project import Project
-from ..training import events as ev
-from ..training import run_folder
-
-ERROR_LOG = "error.log"
+from ..training.run import run_project
 # Training runs below the window's priority: when the window has work (a
 # paint, a click) the scheduler gives it a core at once instead of sharing
 # one with training's threads, and training still takes every cycle the
@@ -129,60 +125,21 @@ class TrainingWorker(QThread):
     # --- the thread ----------------------------------------------------------------
 
     def run(self) -> None:
-        recorder = None
-        expected: tuple = (run_folder.RunFolderError,)  # errors that read as a sentence
-        try:
-            lower_training_priority()  # before TensorFlow starts its threads from here
-            # TensorFlow is first imported here, on this thread.
-            from ..training.checkpoint import CheckpointError  # noqa: PLC0415
-            from ..training.record import RunRecorder  # noqa: PLC0415
-            from ..training.trainer import Trainer, TrainingError  # noqa: PLC0415
+        lower_training_priority()  # before TensorFlow starts its threads from here
+        outcome = run_project(self.project, self.project_dir, self.out, resume=self.resume,
+                              epochs=self.epochs, listeners=[self.buffer.put],
+                              on_trainer=self._hold)
+        with self._lock:
+            self._trainer = None
+        self.summary, self.warnings = outcome.summary, outcome.warnings
+        self.error_log = outcome.error_log
 
-            expected += (CheckpointError, TrainingError)
-            if not self.resume:
-                run_folder.start(self.project, self.project_dir, self.out)
-            recorder = RunRecorder(self.out, self.project, resume=self.resume)
-            recorder.listeners.append(self.buffer.put)
-            trainer = Trainer(self.project, self.project_dir, recorder,
-                              checkpoint_path=self.out / run_folder.CHECKPOINT)
-            with self._lock:
-                self._trainer = trainer
-                if self._pause_asked:
-                    trainer.pause()
-                if self._stop_asked:
-                    trainer.stop()
-            if self.resume:
-                trainer.restore_checkpoint(self.out / run_folder.CHECKPOINT)
-            finished = trainer.run(self.epochs)
-            if finished.status == "error":
-                self._keep_details(getattr(trainer, "error_traceback", ""))
-            self.summary, self.warnings = run_folder.finish(trainer, recorder, finished, self.out)
-        except Exception as exc:  # noqa: BLE001 - reported to the window, never lost
-            # The Trainer reports its own failures as events; this is for the
-            # rest (the run folder, a checkpoint that does not fit, the files).
-            if isinstance(exc, expected):
-                status, message = "invalid", str(exc)
-            else:
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                status, message = "error", f"training failed: {detail}"
-                self._keep_details(traceback.format_exc())
-            self.buffer.put([ev.RunFinished(status, 0, 0, message)])
-            if recorder is not None:
-                try:
-                    recorder.close()
-                except Exception:  # noqa: BLE001 - the first error is the one to show
-                    pass
-        finally:
-            with self._lock:
-                self._trainer = None
-
-    def _keep_details(self, text: str) -> None:
-        """An unexpected error's traceback goes to the run folder, for a bug
-        report; the window shows the one-line message."""
-        if not text:
-            return
-        try:
-            (self.out / ERROR_LOG).write_text(text, encoding="utf-8")
-            self.error_log = self.out / ERROR_LOG
-        except OSError:
-            pass
+    def _hold(self, trainer) -> None:
+        """Keep the Trainer for the controls, and pass on what was asked
+        before it existed."""
+        with self._lock:
+            self._trainer = trainer
+            if self._pause_asked:
+                trainer.pause()
+            if self._stop_asked:
+                trainer.stop()
