@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 import tempfile
+import threading
 
 # Lines TensorFlow's C++ side prints at import on a machine without a GPU.
 # They mean nothing to our users, and no setting silences all of them.
@@ -24,6 +25,10 @@ _NOISE = (
 )
 
 _imported = False
+# The first import swaps file descriptor 2 for a while: two threads doing it
+# at once (a run starting while a Keras export runs) would swap it twice and
+# lose stderr for the session. One at a time; later calls pass at once.
+_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -47,6 +52,15 @@ def _filtered_stderr():
 
 
 def keras():
+    if not _imported:
+        with _lock:
+            _first_import()
+    import keras as _keras  # noqa: PLC0415
+
+    return _keras
+
+
+def _first_import() -> None:
     global _imported
     if not _imported:
         # Level 3 also hides the "failed call to cuInit" error of the first op.
@@ -64,9 +78,6 @@ def keras():
         gc.collect()
         gc.freeze()
         _imported = True
-    import keras as _keras  # noqa: PLC0415
-
-    return _keras
 
 
 def tf():
