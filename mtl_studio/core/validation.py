@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from . import monitor
 from .catalogue import ShapeError, get_kind
 from .params import Shape
-from .project import Project
+from .project import TRAINING_CHECKS, Project
 from .tasks import CLASSIFICATION_LOSSES, CLASSIFICATION_METRICS
 from .wording import counted
 
@@ -242,6 +242,7 @@ def _training_problems(project: Project) -> list[Problem]:
     found: list[Problem] = []
     t = project.training
     place = Place("training", "", "training settings")
+    found.extend(_setting_values(t, place))
     shared_weights = [n for n in project.shared_nodes()
                       if get_kind(project.node(n).kind).has_weights]
     if t.mode == "soft_sharing" and len(project.tasks) >= 2 and not project.shared_nodes():
@@ -268,6 +269,20 @@ def _training_problems(project: Project) -> list[Problem]:
                     f"weighting '{t.weighting}' needs a shared layer with weights: share a "
                     "layer between the tasks, or choose another weighting")))
     found.extend(_split_problems(project, place))
+    return found
+
+
+def _setting_values(t, place: Place) -> list[Problem]:
+    """Each setting against the file's own check (core/project.py), so a
+    value set from code that load() would refuse never reaches save()."""
+    found = []
+    for name, check in TRAINING_CHECKS.items():
+        if name == "monitor":
+            continue  # _split_problems says what to choose instead
+        try:
+            check(getattr(t, name))
+        except ValueError as exc:
+            found.append(Problem(ERROR, place, f"{name.replace('_', ' ')}: {exc}"))
     return found
 
 

@@ -356,3 +356,17 @@ def test_shares_that_leave_training_rows_are_fine(validation, test):
     p.set_training("validation_split", validation)
     p.set_training("test_split", test)
     assert validate(p) == []
+
+
+def test_training_settings_set_from_code_are_checked_as_the_file_checks_them():
+    from mtl_studio.core.fileformat import ProjectError, dumps, loads
+
+    p = two_task_project()
+    p.training.batch_size = -4  # set from code, past set_training's check
+    p.training.validation_split = 1.5
+    messages = [x.message for x in validate(p) if x.place.kind == "training"]
+    assert "batch size: expected an integer >= 1, got -4" in messages
+    assert any(m.startswith("validation split: expected a number") for m in messages)
+    # What validate refuses is what load() would refuse after save().
+    with pytest.raises(ProjectError):
+        loads(dumps(p))
