@@ -123,7 +123,9 @@ def cmd_show(args) -> int:
     d = project.data
     source = f"generator {d.generator}" if d.kind == "generator" else f"{d.kind} file {d.path}"
     print(f"  data: {source}", file=out)
-    problems = validate(project)
+    from .data.project_checks import all_problems  # numpy: reads the data
+
+    problems = all_problems(project, path.parent)  # as `validate` says them
     print("", file=out)
     if problems:
         print(f"Problems ({len(problems)})", file=out)
