@@ -29,9 +29,8 @@ from .core.fileformat import ProjectError, load
 from .core.params import format_shape
 from .core.project import Project
 from .core.tasks import LOSS_LABELS
-from .core.datafiles import check_files
 from .core.validation import (
-    ERROR, WARNING, Place, Problem, errors, infer_shapes, parameter_count, validate,
+    errors, infer_shapes, parameter_count, validate,
 )
 from .core.settings import MODES, WEIGHTINGS, describe
 from .core.wording import counted
@@ -135,30 +134,11 @@ def cmd_show(args) -> int:
     return EXIT_PROBLEMS if errors(problems) else EXIT_OK
 
 
-def file_problems(project) -> list[Problem]:
-    """Data files that are missing (errors: training would fail) or changed
-    since the project was saved (warnings)."""
-    return [Problem(ERROR if r.state == "missing" else WARNING,
-                    Place("data", r.task or "", "data"), r.message)
-            for r in check_files(project)]
-
-
-def data_problems(project, path: Path) -> list[Problem]:
-    """Read the project's data and check the graph against it; files that
-    are missing are left to file_problems."""
-    from .core.data_checks import data_problems as check_against
-    from .data.profile import profile_sources  # numpy: only when validating
-
-    missing = {r.path for r in check_files(project) if r.state == "missing"}
-    profiles, failures = profile_sources(project, path.parent)
-    return check_against(project, profiles, path.parent) + [
-        Problem(ERROR, Place("data", "", "data"), str(exc))
-        for exc in failures if exc.file not in missing]
-
-
 def cmd_validate(args) -> int:
+    from .data.project_checks import all_problems  # numpy: only when validating
+
     project, path = open_project(args.project)
-    problems = validate(project) + file_problems(project) + data_problems(project, path)
+    problems = all_problems(project, path.parent)
     n_err = len(errors(problems))
     n_warn = len(problems) - n_err
     print_problems(problems, sys.stdout)
