@@ -1,0 +1,31 @@
+"""The slowest tests, marked `slow` in one list so a developer can skip them
+locally (`pytest -m "not slow"`, about half the time) while CI runs every
+test. Each takes several seconds on 2 cores (pytest --durations=40)."""
+
+import pytest
+
+SLOW = {
+    # tests/training: whole runs in every mode and weighting
+    "test_resuming_from_a_checkpoint_gives_the_same_losses",
+    "test_runs_are_repeatable_from_the_seed",
+    "test_joint_fixed_weights_match_keras_fit_step_by_step",
+    "test_early_stopping_stops_and_says_why_in_every_mode",
+    "test_the_saved_models_take_raw_rows_and_give_real_units_in_plain_keras",
+    "test_first_imports_from_two_threads_keep_stderr",
+    # tests/export: the exported script run in its own process
+    "test_script_step_losses_match_the_trainer",
+    # tests/cli and the API: the command in a process, the documented example
+    "test_ctrl_c_stops_cleanly_and_resume_goes_on",
+    "test_the_documented_example_runs",
+    # tests/ui: real runs, a real TensorBoard
+    "test_train_pause_resume_live_change_stop_continue_and_again",
+    "test_opens_tensorboard_on_the_runs_folder",
+    "test_cli_worker_and_api_make_the_same_run",
+    "test_open_run_shows_its_curves_and_results_and_continue_goes_on",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.originalname in SLOW:
+            item.add_marker(pytest.mark.slow)
