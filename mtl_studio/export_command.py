@@ -51,7 +51,7 @@ def cmd_export(args) -> int:
 
 
 def _diagram(project, out: Path) -> None:
-    from .export.diagram import DiagramError, ensure_app, export_diagram  # Qt: only here
+    from .ui.canvas.diagram import DiagramError, ensure_app, export_diagram  # Qt: only here
 
     ensure_app()
     try:

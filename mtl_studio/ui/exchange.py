@@ -119,7 +119,7 @@ def export_script(window) -> None:
 
 
 def export_diagram(window) -> None:
-    from ..export.diagram import DiagramError, export_diagram as write_diagram
+    from .canvas.diagram import DiagramError, export_diagram as write_diagram
 
     path = _target(window, "Export diagram", ".svg", DIAGRAM_FILTER)
     if path is None:

@@ -1,8 +1,8 @@
 """A diagram of the network as SVG or PNG, drawn by the canvas's own items.
 
-This module imports PySide6 (QtWidgets, QtSvg) and the canvas. The core never
-imports it; the command line imports it only for `export --diagram`, after
-making a QApplication with `ensure_app()`.
+It lives beside the canvas items that draw it and imports PySide6 (QtWidgets,
+QtSvg). The core never imports it; the command line imports it only for
+`export --diagram`, after making a QApplication with `ensure_app()`.
 
 The picture is the canvas scene of the project, built off-screen and rendered
 with QGraphicsScene.render on a white page, with the project's name as a
@@ -23,12 +23,12 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication
 
-from ..core.atomic import write_bytes
-from ..core.project import Project
-from ..core.tasks import INPUT_COLOR, TRUNK_COLOR
-from ..ui.canvas.items import TEXT
-from ..ui.canvas.scene import UNUSED_COLOR, GraphScene
-from ..ui.document import Document
+from ...core.atomic import write_bytes
+from ...core.project import Project
+from ...core.tasks import INPUT_COLOR, TRUNK_COLOR
+from .items import TEXT
+from .scene import UNUSED_COLOR, GraphScene
+from ..document import Document
 
 __all__ = ["DiagramError", "ensure_app", "render_svg", "render_png", "export_diagram",
            "diagram_size", "SUFFIXES"]

@@ -19,8 +19,8 @@ from mtl_studio.core.layout import auto_layout
 from mtl_studio.core.project import Project
 from mtl_studio.core.tasks import TRUNK_COLOR
 from mtl_studio.examples import examples
-from mtl_studio.export import diagram
-from mtl_studio.export.diagram import (
+from mtl_studio.ui.canvas import diagram
+from mtl_studio.ui.canvas.diagram import (
     MARGIN, DiagramError, build_scene, diagram_size, ensure_app, export_diagram, render_png,
     render_svg,
 )
@@ -269,7 +269,7 @@ def test_the_command_line_way_renders_without_a_display(tmp_path):
         "from pathlib import Path\n"
         "from mtl_studio.examples import example_path\n"
         "from mtl_studio.core.fileformat import load\n"
-        "from mtl_studio.export.diagram import ensure_app, export_diagram\n"
+        "from mtl_studio.ui.canvas.diagram import ensure_app, export_diagram\n"
         "app = ensure_app()\n"
         "export_diagram(load(example_path('tutorial')), Path(sys.argv[1]))\n"
         "print(os.environ['QT_QPA_PLATFORM'], app.platformName())\n"
