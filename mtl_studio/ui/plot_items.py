@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
 
+from .readout import COSINE, OVERVIEW, PENALTY, TASK, TOTAL, WEIGHTS  # noqa: F401 - the plot kinds
 from .plot_grid import MIN_PLOT_HEIGHT, MIN_PLOT_WIDTH
 from .plot_ranges import log_y_bounds, y_bounds
 from .run_curves import Divided, RunCurves, Series, Smoother
@@ -41,8 +42,6 @@ OVERLAY_ALPHA = 140  # an earlier run's curves
 MARKER_SPACING_PX = 12
 MARKER_SIZE = 5
 
-TASK, OVERVIEW, TOTAL, PENALTY, WEIGHTS, COSINE = (
-    "task", "overview", "total", "penalty", "weights", "cosine")
 
 
 def color(hex_color: str, alpha: int = 255) -> QColor:

@@ -39,6 +39,7 @@ from .plot_items import (
     mix,
 )
 from .plot_ranges import x_end
+from .readout import number, readout_text
 from .run_controller import DRAIN_MS
 from .run_curves import X_AXES, RunCurves, Series
 
@@ -50,7 +51,6 @@ SMOOTHING_MAX = 0.99
 SLIDER_STEPS = 99  # the slider's integer positions: smoothing = position / 100
 DEFAULT_SMOOTHING = 0.6
 READOUT_LINES = 3  # the read-out's fixed height: its text never moves the plots
-COSINE_READOUT_PAIRS = 6  # the most opposed pairs named in the read-out
 COSINE_LEGEND_PAIRS = 6  # beyond this many pairs, the cosine plot has no legend
 LEGEND_ROWS = 4  # the overview's legend grows sideways past this many tasks
 
@@ -76,10 +76,6 @@ MAX_REDRAW_MS = 2000.0
 # The plots that mark the best epoch (a grey dashed line, labelled on the
 # task plots; the overview's legend is where a label would go).
 BEST_PLOTS = (TASK, OVERVIEW)
-
-
-def _number(value: float) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4g}"
 
 
 def _let_go(*containers) -> None:
@@ -715,78 +711,32 @@ class PlotsPanel(QWidget):
 
     def readout_at(self, x: float, key: str | None = None) -> str:
         """The current run's values at the points nearest to x (on the
-        current x axis) in the plot `key`, or in every plot when None: a
-        task's train loss (smoothed, then raw) and nearest validation loss,
-        the ratios of the overview, the total, the penalty, the weights and
-        the most opposed gradient cosines."""
+        current x axis) in the plot `key`, or in every plot when None
+        (the words: ui/readout.py)."""
         run = self.current
         if run is None:
             return ""
         axis, smoothing = self.x_axis, self.smoothing
-        if axis == "step":
-            parts = [f"step {x:.0f}"]
-        elif axis == "epoch":
-            parts = [f"epoch {x:.2f}"]
-        else:
-            parts = [f"{x:.1f} s"]
 
-        def value(curve_key: tuple, with_raw: bool = True) -> str | None:
+        def value(curve_key: tuple, with_raw: bool) -> str | None:
             curve = self._curves.get(curve_key)
             i = None if curve is None else curve.nearest(x, axis)
             if i is None:
                 return None
             raw = curve.series.value[i]
             if curve.smooths and smoothing > 0:
-                smoothed = _number(curve.smoothed(smoothing)[i])
-                return f"{smoothed} (raw {_number(raw)})" if with_raw else smoothed
-            return _number(raw)
+                smoothed = number(curve.smoothed(smoothing)[i])
+                return f"{smoothed} (raw {number(raw)})" if with_raw else smoothed
+            return number(raw)
 
-        def wanted(plot_key: str) -> bool:
-            return key is None or key == plot_key
-
-        if wanted(OVERVIEW) and key is not None:
-            ratios = [(t, value(("ratio", t), with_raw=False)) for t in run.tasks]
-            ratios = [f"{t} {v}" for t, v in ratios if v is not None]
-            if ratios:
-                parts.append("L/L(0): " + ", ".join(ratios))
-        for task in run.tasks:
-            if not wanted(f"task:{task}"):
-                continue
-            train, val = value(("train", task)), value(("val", task))
-            if train is not None or val is not None:
-                text = f"{task}: {train or 'n/a'}"
-                parts.append(text + (f", val {val}" if val is not None else ""))
-        if wanted(TOTAL) or key is not None:
-            total = value(("total", ""))  # the total, under every plot: short
-            if total is not None:
-                parts.append(f"total: {total}")
-        penalty = value(("penalty", "")) if wanted(PENALTY) else None
-        if penalty is not None:
-            parts.append(f"penalty: {penalty}")
-        if wanted(WEIGHTS):
-            weights = [(t, value(("weight", t))) for t in run.tasks]
-            weights = [f"{t} {v}" for t, v in weights if v is not None]
-            if weights:
-                parts.append("weights: " + ", ".join(weights))
-        if wanted(COSINE):
-            parts += self._cosine_readout(x, axis)
-        return "    ".join(parts)
-
-    def _cosine_readout(self, x: float, axis: str) -> list[str]:
-        """The pairs' cosines at x, the most opposed first; many tasks have
-        many pairs, so only the first COSINE_READOUT_PAIRS are named."""
-        found = []
-        for pair in self.current.cosine:
-            curve = self._curves.get(("cosine", pair))
-            i = None if curve is None else curve.nearest(x, axis)
-            if i is not None:
-                found.append((curve.series.value[i], pair))
-        if not found:
-            return []
-        found.sort(key=lambda item: (not np.isfinite(item[0]), item[0]))
-        named = [f"{a}·{b} {_number(v)}" for v, (a, b) in found[:COSINE_READOUT_PAIRS]]
-        more = len(found) - COSINE_READOUT_PAIRS
-        return ["cosine: " + ", ".join(named) + (f" (+{more} more pairs)" if more > 0 else "")]
+        cosines = []
+        if key is None or key == COSINE:
+            for pair in run.cosine:
+                curve = self._curves.get(("cosine", pair))
+                i = None if curve is None else curve.nearest(x, axis)
+                if i is not None:
+                    cosines.append((curve.series.value[i], pair))
+        return readout_text(run.tasks, x, axis, key, value, cosines)
 
     # --- export -------------------------------------------------------------------
 
