@@ -2,9 +2,10 @@
 
 A SourceRead reads one source in Qt's thread pool (ui/background.py): for a
 CSV file, the first rows at once (the preview), then the whole file with
-progress, then its profile. Its signals arrive on the GUI thread. Only the
-first rows and the profile are kept: the training run reads the file again
-itself, so a big table never sits in the window's memory.
+progress, then its profile. Its signals arrive on the GUI thread, at the
+document's DataStore (ui/data_store.py). Only the first rows and the
+profile are kept: the training run reads the file again itself, so a big
+table never sits in the window's memory.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .background import run_in_background
 
 @dataclass
 class Loaded:
-    """What the panel keeps of a source it has read."""
+    """What the DataStore keeps of a source it has read."""
 
     head: Table  # the first PREVIEW_ROWS examples
     profile: DataProfile
@@ -56,18 +57,20 @@ class SourceRead(QObject):
     """One read of a data source. Call start(); cancel() stops a file read
     at its next block and ends with `cancelled` (nothing is kept)."""
 
-    # Each signal carries the source's key (core.data_profile.source_key).
-    head_ready = Signal(str, object)  # Table: the first rows, before the whole is read
-    progress = Signal(str, float)     # share of the file read, 0 to 1
-    finished = Signal(str, object)    # Loaded
-    failed = Signal(str, str)         # the message, with file, row and column
-    cancelled = Signal(str)
+    # Each signal carries the read itself (its `key` is the source's,
+    # core.data_profile.source_key): a cancelled read still ending and a
+    # newer read of the same file are told apart by who sent.
+    head_ready = Signal(object, object)  # Table: the first rows, before the whole is read
+    progress = Signal(object, float)     # share of the file read, 0 to 1
+    finished = Signal(object, object)    # Loaded
+    failed = Signal(object, str)         # the message, with file, row and column
+    cancelled = Signal(object)
 
     def __init__(self, source: DataSource, key: str, project_dir: Path | None) -> None:
         super().__init__()
         self.source, self.key, self.project_dir = source, key, project_dir
         self._stop = threading.Event()
-        # Set by the panel once the preview is on screen (see _read).
+        # Set once the preview is on screen (see _read; the DataStore).
         self._go_on = threading.Event()
         self.running = False
 
@@ -82,6 +85,10 @@ class SourceRead(QObject):
     def go_on(self) -> None:
         """The preview is shown: read the rest."""
         self._go_on.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._stop.is_set()
 
     # --- worker thread -------------------------------------------------------------
 
@@ -98,7 +105,7 @@ class SourceRead(QObject):
         if source.kind == "csv":
             path = source_path(source, self.project_dir)
             head = read_csv_head(path)
-            self.head_ready.emit(self.key, head)
+            self.head_ready.emit(self, head)
             # Let the preview show before the whole read starts: showing a
             # table is many short Python calls on the GUI thread, each of
             # which would wait for the GIL behind the reading threads.
@@ -118,7 +125,7 @@ class SourceRead(QObject):
         return Loaded(table.head(PREVIEW_ROWS), profile)
 
     def _progress(self, fraction: float) -> bool:
-        self.progress.emit(self.key, fraction)  # queued to the GUI thread
+        self.progress.emit(self, fraction)  # queued to the GUI thread
         return not self._stop.is_set()
 
     # --- GUI thread ----------------------------------------------------------------
@@ -126,17 +133,17 @@ class SourceRead(QObject):
     def _done(self, result) -> None:
         self.running = False
         if result is _CANCELLED or (self._stop.is_set() and not isinstance(result, _Failed)):
-            self.cancelled.emit(self.key)
+            self.cancelled.emit(self)
         elif isinstance(result, _Failed):
-            self.failed.emit(self.key, result.message)
+            self.failed.emit(self, result.message)
         else:
-            self.finished.emit(self.key, result)
+            self.finished.emit(self, result)
 
     def _crashed(self, detail: str) -> None:
         # A bug or an unexpected file, not a DataError: say so in one line,
         # never with a traceback.
         self.running = False
-        self.failed.emit(self.key, f"cannot read the data: {detail}")
+        self.failed.emit(self, f"cannot read the data: {detail}")
 
 
 # --- preview ----------------------------------------------------------------------

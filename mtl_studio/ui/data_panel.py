@@ -4,11 +4,13 @@ nodes and the tasks' targets, and set standardisation and the validation
 and test splits. In alternating mode a task may have a data set of its own.
 
 Every edit is one undo step through document.push; the panel shows the
-project again on each change and keeps nothing of its own but what it has
-read (the first rows and the profile of each source, by source key).
-Files are read off the GUI thread (ui/data_loader.py). A newly chosen file
-becomes the project's source only once all of it has been read without a
-problem, so a bad or cancelled file leaves the project as it was.
+project again on each change. What the sources hold (the first rows and
+the profile of each) is read and kept by the document's DataStore
+(ui/data_store.py), off the GUI thread, with or without this panel: the
+panel shows it, asks for the reads the user chooses, and follows the
+store's signals. A newly chosen file becomes the project's source only
+once all of it has been read without a problem, so a bad or cancelled file
+leaves the project as it was.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QTextLayout
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
@@ -25,15 +27,15 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.commands import SetTaskField, SetTraining
-from ..core.data_profile import source_key
 from ..core.params import format_shape
 from ..core.settings import DataSource
 from ..data.generators import GENERATORS
-from .data_loader import Loaded, PreviewModel, SourceRead, cell_text
+from .data_loader import Loaded, PreviewModel, cell_text
 from .data_mapping import (
     INPUT, NAME, TARGET, ColumnsModel, MappingModel, Slot, map_input, mapping_note,
     scope_slots, slot_columns, source_command, used_by,
 )
+from .data_store import DataStore
 from .document import Document
 from .inspector import ParamField
 from .widgets import (
@@ -42,15 +44,10 @@ from .widgets import (
 
 KINDS = {"generator": "Built-in generator", "csv": "CSV file", "npz": "NPZ file (numpy arrays)"}
 FILE_FILTERS = {"csv": "CSV files (*.csv)", "npz": "NPZ files (*.npz)"}
-# Sources read and kept (first rows and profile); older ones are read again
-# if they come back (undo after many generator edits).
-KEPT_SOURCES = 16
 # Widest a preview or column-table column starts (the user can widen it).
 MAX_COLUMN_WIDTH = 180
 # Preview rows whose text sets the column widths.
 FIT_ROWS = 30
-# Time given to paint the first rows before a file is read whole.
-PAINT_MS = 30
 # Events that cannot change what the panel shows.
 _IGNORED = ("node_moved",)
 
@@ -141,13 +138,8 @@ class DataPanel(DocumentView):
         super().__init__(parent)
         self.scope: str | None = None  # the task whose data is shown, None: the project's
         self.slot: Slot | None = None  # the mapping row whose columns are ticked
-        self.loaded: dict[str, Loaded] = {}
-        self.failures: dict[str, str] = {}
-        self.reads: dict[str, SourceRead] = {}
         # A file chosen but not yet read whole: (source, owner task or None, key).
         self.candidate: tuple[DataSource, str | None, str] | None = None
-        # The first rows of files still being read, by key.
-        self.heads: dict = {}
         # Why the last gesture failed (a file that could not be read, a
         # refused edit), shown until the next one: a mapping gesture's under
         # the mapping table, any other's under the source (_tell).
@@ -410,10 +402,15 @@ class DataPanel(DocumentView):
             else self.document.project.data
 
     def current_key(self) -> str:
-        return source_key(self.current_source(), self.document.project_dir)
+        return self.store.key(self.current_source())
+
+    @property
+    def store(self) -> DataStore:
+        """The document's data: what its sources hold, and their reads."""
+        return self.document.data_store
 
     def current_loaded(self) -> Loaded | None:
-        return self.loaded.get(self.current_key())
+        return self.store.loaded(self.current_key())
 
     def _shown_key(self) -> str:
         """The source on screen: a file being tried for this view, else the current one."""
@@ -424,14 +421,31 @@ class DataPanel(DocumentView):
     # --- following the document ---------------------------------------------------
 
     def set_document(self, document: Document) -> None:
-        # A file being tried belongs to the old project.
+        # A file being tried belongs to the old project (whose store cancels
+        # it as the document closes).
         self._drop_candidate()
         self.scope, self.slot = None, None
+        if self.document is not None:
+            self._follow_store(self.document.data_store, False)
+        self._follow_store(document.data_store, True)
         super().set_document(document)
 
+    def _follow_store(self, store: DataStore, on: bool) -> None:
+        pairs = ((store.started, self._read_started), (store.preview_ready, self._read_head),
+                 (store.progress, self._read_progress), (store.profile_ready, self._read_finished),
+                 (store.failed, self._read_failed), (store.cancelled, self._read_cancelled))
+        for signal, slot in pairs:
+            if on:
+                signal.connect(slot)
+            else:
+                try:
+                    signal.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass  # the old document is already gone
+
     def refresh(self) -> None:
+        # (The document's store reads its sources itself.)
         self._show()
-        self.profile_sources()
 
     def _on_changed(self, event) -> None:
         if event.type in _IGNORED:
@@ -443,26 +457,9 @@ class DataPanel(DocumentView):
                 self.scope = new
             if self.slot == Slot(TARGET, old):
                 self.slot = Slot(TARGET, new)
+        # (A changed source is read by the document's store, which heard of
+        # the change first: the reads it started show here.)
         self._show()
-        if event.type == "data_changed" or (
-                event.type == "task_changed" and event["field"] == "data"):
-            self.profile_sources()
-
-    def profile_sources(self) -> None:
-        """Read each source the project uses that has not been read, so the
-        document can check the graph against the data (problems show up
-        without a visit to this panel)."""
-        project = self.document.project
-        sources = [project.data] + [t.data for t in project.tasks if t.data is not None]
-        for source in sources:
-            if not source.chosen:
-                continue
-            key = source_key(source, self.document.project_dir)
-            if key in self.loaded:
-                if self.document.data_profiles.get(key) is not self.loaded[key].profile:
-                    self.document.set_data_profile(key, self.loaded[key].profile)
-            elif key not in self.reads and key not in self.failures:
-                self._start_read(source, key)
 
     def _show(self) -> None:
         project = self.document.project
@@ -493,11 +490,11 @@ class DataPanel(DocumentView):
         self.reload_button.setEnabled(editable and shown.chosen and not generator)
 
         self._show_reading(shown, shown_key)
-        loaded = self.loaded.get(shown_key)
+        loaded = self.store.loaded(shown_key)
         if loaded is not None:
             self._set_preview(loaded.head)
         else:
-            self._set_preview(self.heads.get(shown_key))
+            self._set_preview(self.store.head(shown_key))
 
         self._show_mapping(source, None if trying else self.current_loaded(), not trying)
         self.standardize_inputs_check.setChecked(source.standardize_inputs)
@@ -555,11 +552,11 @@ class DataPanel(DocumentView):
                                                                           spec.default))
 
     def _show_reading(self, shown: DataSource, key: str) -> None:
-        reading = key in self.reads
+        reading = self.store.is_reading(key)
         # In the same place: the progress while reading, else what was read.
         self.progress_row.setVisible(reading)
         self.status_label.setVisible(not reading)
-        loaded = self.loaded.get(key)
+        loaded = self.store.loaded(key)
         if loaded is not None:
             profile = loaded.profile
             status = (f"{profile.rows:,} rows, {len(profile.columns)} "
@@ -570,7 +567,7 @@ class DataPanel(DocumentView):
             status = ""  # (a generator not chosen yet: its description says so)
         self.status_label.setText(status)
         self.status_label.setToolTip(status)
-        error = self.notice or (self.failures.get(key, "") if not reading else "")
+        error = self.notice or (self.store.failure(key) if not reading else "")
         self.error.show_reason(error)
 
     def _set_preview(self, head) -> None:
@@ -636,43 +633,28 @@ class DataPanel(DocumentView):
         if fix is not None:
             self.shape_button.setText(f"Set shape {format_shape(fix)}")
 
-    # --- reading -----------------------------------------------------------------------
+    # --- reading (the document's store reads; the panel shows) -----------------------
 
-    def _start_read(self, source: DataSource, key: str) -> None:
-        read = SourceRead(dataclasses.replace(source), key, self.document.project_dir)
-        read.head_ready.connect(self._read_head)
-        read.progress.connect(self._read_progress)
-        read.finished.connect(self._read_finished)
-        read.failed.connect(self._read_failed)
-        read.cancelled.connect(self._read_cancelled)
-        self.reads[key] = read
-        self.failures.pop(key, None)
-        self.progress_bar.setValue(0)
-        read.start()
+    def _shown_source(self) -> DataSource:
+        return self.candidate[0] if self._shown_key() != self.current_key() \
+            else self.current_source()
+
+    def _read_started(self, key: str) -> None:
+        if key == self._shown_key():
+            self.progress_bar.setValue(0)
+            self._show_reading(self._shown_source(), key)
         self.read_started.emit(key)
 
     def _read_head(self, key: str, head) -> None:
-        if key not in self.reads:
-            return  # cancelled meanwhile
-        self.heads[key] = head
-        if key == self._shown_key() and key not in self.loaded:
+        if key == self._shown_key() and self.store.loaded(key) is None:
             self._set_preview(head)
-        read = self.reads.get(key)
-        if read is not None:
-            # After the paint that shows the rows: the rest is read then.
-            QTimer.singleShot(PAINT_MS, read.go_on)
 
     def _read_progress(self, key: str, fraction: float) -> None:
         if key == self._shown_key():
             self.progress_bar.setValue(int(fraction * 1000))
 
     def _read_finished(self, key: str, loaded: Loaded) -> None:
-        self.reads.pop(key, None)
-        self.heads.pop(key, None)
-        self.loaded.pop(key, None)
-        self.loaded[key] = loaded  # the newest last, for _forget_old
-        self._forget_old()
-        self.document.set_data_profile(key, loaded.profile)
+        # The store has given the document the profile already.
         if self.candidate is not None and key == self.candidate[2]:
             source, owner = self.candidate[0], self.candidate[1]
             self._drop_candidate()
@@ -688,60 +670,37 @@ class DataPanel(DocumentView):
         self.read_finished.emit(key)
 
     def _read_failed(self, key: str, message: str) -> None:
-        self.reads.pop(key, None)
-        self.heads.pop(key, None)
         if self.candidate is not None and key == self.candidate[2]:
             self._drop_candidate()
             self.notice = f"{message} (the data was not changed)"
-        else:
-            self.failures[key] = message
         self._show()
         self.read_failed.emit(message)
 
     def _read_cancelled(self, key: str) -> None:
-        self.reads.pop(key, None)
-        self.heads.pop(key, None)
         if self.candidate is not None and key == self.candidate[2]:
             self._drop_candidate()
-        else:
-            self.failures[key] = "The read was cancelled: press Reload to read the file."
         self._show()
         self.read_cancelled.emit(key)
 
     def _drop_candidate(self) -> None:
         self.candidate = None
 
-    def _forget_old(self) -> None:
-        project = self.document.project
-        in_use = {source_key(s, self.document.project_dir) for s in
-                  [project.data] + [t.data for t in project.tasks if t.data is not None]}
-        for key in list(self.loaded):
-            if len(self.loaded) <= KEPT_SOURCES:
-                break
-            if key not in in_use:
-                del self.loaded[key]
-
     def cancel_read(self) -> None:
         """Stop the read shown (a file being tried, or the current source's)."""
-        read = self.reads.get(self._shown_key())
-        if read is not None:
-            read.cancel()
+        self.store.cancel(self._shown_key())
 
     def reload(self) -> None:
         """Read the current source again (the file may have changed)."""
         source, key = self.current_source(), self.current_key()
-        if not source.chosen or key in self.reads:
+        if not source.chosen or self.store.is_reading(key):
             return
-        self.loaded.pop(key, None)
-        self.failures.pop(key, None)
         self.notice = self.mapping_notice = ""
-        self._start_read(source, key)
+        self.store.read(source, fresh=True)
         self._show()
 
     def shutdown(self) -> None:
         """Cancel every read (the window is closing)."""
-        for read in self.reads.values():
-            read.cancel()
+        self.store.shutdown()
 
     # --- edits ---------------------------------------------------------------------------
 
@@ -816,17 +775,15 @@ class DataPanel(DocumentView):
         source = dataclasses.replace(self.current_source(), kind=kind, path=str(path),
                                      generator="", params={}, fingerprint=None)
         owner = self.owner()
-        key = source_key(source, self.document.project_dir)
-        if self.candidate is not None and self.candidate[2] != key \
-                and self.candidate[2] in self.reads:
-            self.reads[self.candidate[2]].cancel()  # another file chosen meanwhile
+        key = self.store.key(source)
+        if self.candidate is not None and self.candidate[2] != key:
+            self.store.cancel(self.candidate[2])  # another file chosen meanwhile
         self._drop_candidate()
         self.notice = self.mapping_notice = ""
         self.candidate = (source, owner, key)
-        if key not in self.reads:  # (a read of it under way will do: one per file)
-            self.loaded.pop(key, None)  # chosen again: read what is there now
-            self.failures.pop(key, None)
-            self._start_read(source, key)
+        # Chosen again: read what is there now (a read of it under way will
+        # do: one per file).
+        self.store.read(source, fresh=True)
         self._show()
 
     def choose_generator(self, name: str) -> None:

@@ -1,7 +1,9 @@
 """The Document: one open project as the window sees it.
 
-It owns the Project, its UndoStack, the file path, the selection and the
-current validation problems, and turns the core's events into Qt signals.
+It owns the Project, its UndoStack, the file path, the selection, the
+current validation problems and the DataStore (what the project's data
+sources hold, read off the GUI thread), and turns the core's events into
+Qt signals.
 Every view (canvas, inspector, tasks, problems) reads the project and
 listens here; every edit goes through `push`, so it is one undo step and a
 refused edit becomes a message instead of an exception.
@@ -20,6 +22,7 @@ from ..core.fileformat import ProjectError, load, save
 from ..core.graph import GraphError
 from ..core.project import Project
 from ..core.validation import Problem, infer_shapes, validate
+from .data_store import DataStore
 
 
 class Document(QObject):
@@ -46,9 +49,12 @@ class Document(QObject):
         self.problems: list[Problem] = []
         self.shapes: dict = {}
         # What each data source holds (source_key -> DataProfile), filled in
-        # by the data panel as it reads files off the GUI thread; validation
+        # by the data store as it reads files off the GUI thread; validation
         # checks the graph against it.
         self.data_profiles: dict[str, DataProfile] = {}
+        # Here, not in the Data panel: the graph is checked against its data
+        # with or without the panel (no window, the dock not made yet).
+        self.data_store = DataStore(self)
         self._listening = True
         self.project.events.connect(self._on_project_event)
         self.undo_stack.events.connect(lambda e: self.history_changed.emit())
@@ -58,6 +64,7 @@ class Document(QObject):
         self._revalidate.setInterval(0)
         self._revalidate.timeout.connect(self.validate_now)
         self.validate_now()
+        self.data_store.read_project()
 
     # --- edits -------------------------------------------------------------------
 
@@ -144,9 +151,11 @@ class Document(QObject):
         return cls(project, None, parent)
 
     def close(self) -> None:
-        """Stop listening to the project (views disconnect themselves)."""
+        """Stop listening to the project and stop reading its data (views
+        disconnect themselves)."""
         self.project.events.disconnect(self._on_project_event)
         self._revalidate.stop()
+        self.data_store.close()
 
     # --- internals ---------------------------------------------------------------
 
@@ -154,6 +163,8 @@ class Document(QObject):
         if event.type == "node_removed" and event["node_id"] in self.selection:
             self.selection = [n for n in self.selection if n != event["node_id"]]
             self.selection_changed.emit()
+        # The store first: the views then see the reads the change started.
+        self.data_store.follow(event)
         self.changed.emit(event)
         self._revalidate.start()
 

@@ -341,7 +341,7 @@ def test_a_missing_file_is_reported_in_the_panel(qtbot, make_document, tmp_path)
     panel = DataPanel(make_document(project))
     qtbot.addWidget(panel)
     panel.show()
-    qtbot.waitUntil(lambda: bool(panel.failures), timeout=WAIT)
+    qtbot.waitUntil(lambda: bool(panel.store.failure(panel.current_key())), timeout=WAIT)
     assert panel.error.isVisible()
     assert "gone.csv" in panel.error.text() and "cannot read the file" in panel.error.text()
 

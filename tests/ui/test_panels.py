@@ -311,10 +311,13 @@ def test_problems_panel_lists_problems_and_leads_to_them(qtbot, make_document, t
 def test_problems_panel_follows_validation(qtbot, make_document, tmp_path):
     document = make_document(with_data(two_task_project(), tmp_path))
     panel = show(qtbot, ProblemsPanel(document))
+    # The document reads its data itself (ui/data_store.py): no Data panel needed.
+    qtbot.waitUntil(lambda: bool(document.data_profiles))
     assert panel.summary_label.text() == "No problems"
     with qtbot.waitSignal(document.problems_changed):
         document.push(SetParam("x", "shape", (4, 4, 1)))
-    assert panel.summary_label.text() == "1 error"
+    # The Dense cannot take a 3-D input, and the Input no longer fits its columns.
+    assert panel.summary_label.text() == "2 errors"
     assert panel.tree.topLevelItem(0).text(1) == "Dense 'shared'"
 
 
