@@ -2,13 +2,17 @@
 methods (so views hear about it) and knows how to put everything back.
 
 One user gesture is one command: a drag of five nodes is one MoveNodes, and
-"add task head" is one Macro of several commands.
+"add task head" is one Macro of several commands. Edits of one field in quick
+succession (five clicks on a spin box's arrow) merge into one undo step: see
+`Command.merge` and `UndoStack.push`.
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from . import monitor
 from .events import EventEmitter
@@ -16,6 +20,12 @@ from .graph import Edge, Node
 from .project import Project
 from .settings import DataSource
 from .tasks import Task
+
+
+def spun(value) -> bool:
+    """Is this a value a spin box steps through (a plain number)? Only those
+    merge: a tick, a choice from a list or a new shape stays its own step."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Command(ABC):
@@ -26,6 +36,27 @@ class Command(ABC):
 
     @abstractmethod
     def undo(self, project: Project) -> None: ...
+
+    def merge_key(self) -> tuple | None:
+        """What this command sets, for merging (see `merge`); None: it never merges."""
+        return None
+
+    def merge(self, later: Command) -> bool:
+        """Take in `later`, a command done right after this one, if both set
+        the same one thing (equal merge keys): this command then still undoes
+        to the value before itself, and redoes to the later command's value.
+        Return whether it merged. Commands that merge keep their new value
+        in `value` (like QUndoCommand.mergeWith, without ids)."""
+        key = self.merge_key()
+        if key is None or key != later.merge_key():
+            return False
+        self.value = later.value
+        return True
+
+    def changes_nothing(self) -> bool:
+        """Whether this (merged) command puts back the value it found, as
+        five clicks up and five down do: the stack then drops the step."""
+        return False
 
 
 class AddNode(Command):
@@ -127,6 +158,12 @@ class SetParam(Command):
     def undo(self, project: Project) -> None:
         project.set_param(self.node_id, self.name, self._old)
 
+    def merge_key(self) -> tuple | None:
+        return ("param", self.node_id, self.name) if spun(self.value) else None
+
+    def changes_nothing(self) -> bool:
+        return self._old == self.value
+
 
 class RenameNode(Command):
     text = "Rename node"
@@ -212,6 +249,15 @@ class SetTaskField(Command):
         current = self.value if self.field == "name" else self.name
         project.set_task_field(current, self.field, self._old)
 
+    def merge_key(self) -> tuple | None:
+        # A rename changes the key itself: each rename is its own step.
+        if self.field == "name" or not spun(self.value):
+            return None
+        return ("task", self.name, self.field)
+
+    def changes_nothing(self) -> bool:
+        return self._old == self.value
+
 
 class SetTraining(Command):
     def __init__(self, field: str, value) -> None:
@@ -224,6 +270,12 @@ class SetTraining(Command):
 
     def undo(self, project: Project) -> None:
         project.set_training(self.field, self._old)
+
+    def merge_key(self) -> tuple | None:
+        return ("training", self.field) if spun(self.value) else None
+
+    def changes_nothing(self) -> bool:
+        return self._old == self.value
 
 
 class SetData(Command):
@@ -290,25 +342,79 @@ def add_task_head(project: Project, node_id: str, units: int = 32) -> Macro:
 
 class UndoStack:
     """The history of commands. Views listen to `events` ("changed") to
-    refresh undo/redo actions and the unsaved-changes mark."""
+    refresh undo/redo actions and the unsaved-changes mark.
 
-    def __init__(self, project: Project) -> None:
+    Merging: a command pushed right after one that sets the same thing (the
+    same training field, the same parameter of the same node, the same field
+    of the same task: `Command.merge`) joins it as one step, if it comes
+    within `merge_window` seconds of the previous push (a window that slides
+    with each push, so holding an arrow down stays one step) and nothing
+    came in between: no other command, no undo or redo, no save
+    (`set_clean`), no `clear`. So five clicks on a spin box's arrow are one
+    step, and after a save the next change is a new step. A merged step
+    that puts back the value it found (up, then down again) is dropped. The
+    rule lives here, not in the widgets, so every view that pushes such
+    commands gets it; `clock` (seconds, monotonic) can be given for tests.
+
+    At most `limit` steps are kept (None: no limit); the oldest go first. If
+    the saved state goes with them, the stack is never clean again until
+    the next save.
+    """
+
+    def __init__(self, project: Project, *, limit: int | None = 500,
+                 merge_window: float = 1.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError("the undo limit must be at least 1")
         self.project = project
+        self.limit = limit
+        self.merge_window = merge_window
+        self.clock = clock
         self._done: list[Command] = []
         self._undone: list[Command] = []
         self._clean_index: int | None = 0
+        # When the top step was last pushed; None: the next push is a new step.
+        self._last_push: float | None = None
         self.events = EventEmitter()
 
     def push(self, command: Command) -> None:
-        """Do the command and record it; a refused command records nothing."""
+        """Do the command and record it, as a new step or merged into the
+        top one; a refused command records nothing."""
         command.do(self.project)
-        self._done.append(command)
-        if self._clean_index is not None and self._clean_index > len(self._done) - 1:
-            self._clean_index = None  # the clean state was in the discarded redo
-        self._undone.clear()
+        now = self.clock()
+        if self._may_merge(now) and self._done[-1].merge(command):
+            if self._done[-1].changes_nothing():
+                # Back to the value before the step: no step at all (and
+                # clean again if the step began at the saved state).
+                self._done.pop()
+                now = None
+        else:
+            self._done.append(command)
+            if self._clean_index is not None and self._clean_index > len(self._done) - 1:
+                self._clean_index = None  # the clean state was in the discarded redo
+            self._undone.clear()
+            self._drop_beyond_limit()
+        self._last_push = now
         self.events.emit("changed")
 
+    def _may_merge(self, now: float) -> bool:
+        return (self._last_push is not None and bool(self._done) and not self._undone
+                and self._clean_index != len(self._done)
+                and now - self._last_push <= self.merge_window)
+
+    def _drop_beyond_limit(self) -> None:
+        if self.limit is None:
+            return
+        extra = len(self._done) - self.limit
+        if extra > 0:
+            del self._done[:extra]
+            if self._clean_index is not None:
+                self._clean_index -= extra
+                if self._clean_index < 0:
+                    self._clean_index = None  # the saved state is gone for good
+
     def undo(self) -> None:
+        self._last_push = None
         if self._done:
             command = self._done.pop()
             command.undo(self.project)
@@ -316,6 +422,7 @@ class UndoStack:
             self.events.emit("changed")
 
     def redo(self) -> None:
+        self._last_push = None
         if self._undone:
             command = self._undone.pop()
             command.do(self.project)
@@ -344,6 +451,7 @@ class UndoStack:
 
     def set_clean(self) -> None:
         self._clean_index = len(self._done)
+        self._last_push = None  # the next change is a new step
         self.events.emit("changed")
 
     @property
@@ -354,6 +462,7 @@ class UndoStack:
         self._done.clear()
         self._undone.clear()
         self._clean_index = 0
+        self._last_push = None
         self.events.emit("changed")
 
 

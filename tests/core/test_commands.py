@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mtl_studio.core import commands as c
 from mtl_studio.core.graph import Edge, GraphError, Node
@@ -149,3 +151,307 @@ def test_removing_another_task_keeps_the_monitor():
     assert p.training.monitor == "b:accuracy"
     stack.undo()
     assert p.training.monitor == "b:accuracy"
+
+
+# --- merging edits of one field, and the limit (issue 13) ----------------------------
+
+
+class Clock:
+    """A clock the stack reads; tests move it by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, seconds: float = 0.1) -> None:
+        self.now += seconds
+
+
+def stack_with_clock(project, **kwargs):
+    """An undo stack whose clock (stack.clock) stands still until ticked."""
+    return c.UndoStack(project, clock=Clock(), **kwargs)
+
+
+def test_five_batch_size_changes_in_a_row_are_one_step():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    clock = stack.clock
+    before = p.copy()
+    first = p.training.batch_size
+    for value in range(first + 1, first + 6):
+        clock.tick()
+        stack.push(c.SetTraining("batch_size", value))
+    assert stack.index == 1 and stack.undo_text == "Set batch size"
+    assert p.training.batch_size == first + 5
+    stack.undo()
+    assert p == before and not stack.can_undo
+    stack.redo()
+    assert p.training.batch_size == first + 5 and not stack.can_redo
+
+
+def test_another_field_in_between_breaks_the_merge():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    stack.push(c.SetTraining("batch_size", 40))
+    stack.push(c.SetTraining("batch_size", 41))
+    stack.push(c.SetTraining("epochs", 7))
+    stack.push(c.SetTraining("batch_size", 42))
+    assert stack.index == 3
+    stack.undo()
+    assert p.training.batch_size == 41 and p.training.epochs == 7
+    stack.undo()
+    stack.undo()
+    assert p == two_task_project()
+
+
+def test_parameters_and_task_fields_merge_per_node_and_per_task():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    for units in (17, 18, 19):
+        stack.push(c.SetParam("shared", "units", units))
+    stack.push(c.SetParam("head_a", "units", 9))      # another node
+    stack.push(c.SetParam("head_a", "use_bias", False))  # another parameter
+    for weight in (0.5, 0.6):
+        stack.push(c.SetTaskField("a", "weight", weight))
+    stack.push(c.SetTaskField("b", "weight", 2.0))   # another task
+    assert stack.index == 5
+    stack.undo()
+    stack.undo()
+    assert p.task("a").weight == 1.0 and p.node("head_a").params["use_bias"] is False
+    stack.undo()
+    stack.undo()
+    assert p.node("shared").params["units"] == 19
+    stack.undo()
+    assert p == two_task_project()
+
+
+def test_renames_of_a_task_and_other_commands_never_merge():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    stack.push(c.SetTaskField("a", "name", "alpha"))
+    stack.push(c.SetTaskField("alpha", "name", "beta"))
+    stack.push(c.MoveNodes({"x": (1, 1)}))
+    stack.push(c.MoveNodes({"x": (2, 2)}))
+    assert stack.index == 4
+
+
+def test_a_pause_longer_than_the_window_starts_a_new_step():
+    p = two_task_project()
+    stack = stack_with_clock(p, merge_window=1.5)
+    clock = stack.clock
+    stack.push(c.SetTraining("epochs", 3))
+    for value in range(4, 20):  # held down for 1.6 s: the window slides
+        clock.tick(0.1)
+        stack.push(c.SetTraining("epochs", value))
+    assert stack.index == 1
+    clock.tick(1.6)
+    stack.push(c.SetTraining("epochs", 30))
+    assert stack.index == 2
+    stack.undo()
+    assert p.training.epochs == 19
+
+
+def test_a_merge_never_crosses_a_save_point():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    stack.push(c.SetTraining("batch_size", 40))
+    stack.push(c.SetTraining("batch_size", 41))
+    stack.set_clean()
+    stack.push(c.SetTraining("batch_size", 42))
+    stack.push(c.SetTraining("batch_size", 43))
+    assert stack.index == 2 and not stack.is_clean
+    stack.undo()
+    assert stack.is_clean and p.training.batch_size == 41
+    stack.redo()
+    assert not stack.is_clean and p.training.batch_size == 43
+    # Saved right after the first step: the next edit is a step of its own,
+    # and undoing it gives the saved project back.
+    fresh = two_task_project()
+    stack = stack_with_clock(fresh)
+    stack.set_clean()
+    stack.push(c.SetTraining("epochs", 5))
+    stack.set_clean()
+    stack.push(c.SetTraining("epochs", 6))
+    stack.undo()
+    assert stack.is_clean and fresh.training.epochs == 5
+
+
+def test_no_merge_after_an_undo_or_a_redo():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    stack.push(c.SetTraining("batch_size", 40))
+    stack.push(c.SetTraining("epochs", 7))
+    stack.undo()  # back to batch size 40; epochs 7 waits in the redo
+    stack.push(c.SetTraining("batch_size", 41))  # must not fold into "40"
+    assert stack.index == 2 and not stack.can_redo
+    stack.undo()
+    assert p.training.batch_size == 40
+    stack.redo()
+    stack.push(c.SetTraining("batch_size", 42))  # nor into a redone step
+    assert stack.index == 3
+    stack.undo()
+    assert p.training.batch_size == 41
+
+
+def test_a_merged_step_that_puts_the_value_back_is_dropped():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    clock = stack.clock
+    stack.push(c.SetTraining("seed", 5))
+    stack.set_clean()
+    first = p.training.batch_size
+    for value in (first + 1, first + 2, first + 1, first):  # up twice, down twice
+        stack.push(c.SetTraining("batch_size", value))
+    assert stack.index == 1 and stack.is_clean and stack.undo_text == "Set seed"
+    stack.push(c.SetTraining("batch_size", first + 1))  # a new step after that
+    assert stack.index == 2 and not stack.is_clean
+    stack.undo()
+    assert p.training.batch_size == first and stack.is_clean
+    # After a dropped step, the next edit is a step of its own, even within
+    # the window: it never folds into an older step of the same field.
+    stack.push(c.SetTraining("epochs", 3))
+    clock.tick(2.0)
+    stack.push(c.SetTraining("epochs", 4))
+    stack.push(c.SetTraining("epochs", 3))  # dropped
+    stack.push(c.SetTraining("epochs", 2))
+    assert stack.index == 3
+    stack.undo()
+    assert p.training.epochs == 3
+
+
+def test_a_refused_edit_leaves_the_merge_alone():
+    p = two_task_project()
+    stack = stack_with_clock(p)
+    stack.push(c.SetTraining("batch_size", 40))
+    with pytest.raises((ValueError, KeyError)):
+        stack.push(c.SetTraining("batch_size", 0))
+    stack.push(c.SetTraining("batch_size", 41))
+    assert stack.index == 1 and p.training.batch_size == 41
+    stack.undo()
+    assert p == two_task_project()
+
+
+def test_the_limit_drops_the_oldest_steps():
+    p = two_task_project()
+    stack = stack_with_clock(p, limit=3)
+    for epochs in (2, 3, 4, 5, 6):
+        stack.push(c.SetTraining("epochs", epochs))
+        stack.push(c.SetTraining("seed", epochs))  # breaks the merge
+    assert stack.index == 3
+    while stack.can_undo:
+        stack.undo()
+    assert (p.training.epochs, p.training.seed) == (5, 4)  # before the last 3 steps
+    assert c.UndoStack(two_task_project()).limit == 500
+
+
+def test_the_clean_index_follows_the_limit():
+    p = two_task_project()
+    stack = stack_with_clock(p, limit=3)
+    stack.push(c.SetTraining("epochs", 2))
+    stack.set_clean()
+    stack.push(c.SetTraining("seed", 1))
+    stack.push(c.SetTraining("epochs", 3))
+    stack.push(c.SetTraining("seed", 2))  # drops the first step; saved state at 0 now
+    stack.undo()
+    stack.undo()
+    stack.undo()
+    assert stack.is_clean and p.training.epochs == 2 and p.training.seed != 1
+    stack.redo()
+    stack.redo()
+    stack.redo()
+    stack.push(c.SetTraining("epochs", 4))  # the saved state goes with the oldest step
+    assert not stack.is_clean
+    while stack.can_undo:
+        stack.undo()
+        assert not stack.is_clean
+    while stack.can_redo:
+        stack.redo()
+        assert not stack.is_clean
+    stack.set_clean()
+    assert stack.is_clean
+
+
+# A property: whatever the order of mergeable pushes, undos, redos, saves and
+# pauses, each index of the stack stands for one project state, undoing all
+# returns the first project and redoing all the last one; a merge happens
+# only right after a push of the same thing within the window, and the
+# clean mark follows a model of the saved index.
+
+_EDITS = st.one_of(
+    st.builds(lambda v: c.SetTraining("batch_size", v), st.integers(1, 6)),
+    st.builds(lambda v: c.SetTraining("epochs", v), st.integers(1, 6)),
+    st.builds(lambda v: c.SetParam("shared", "units", v), st.integers(1, 6)),
+    st.builds(lambda v: c.SetTaskField("a", "weight", float(v)), st.integers(0, 6)),
+    st.builds(lambda v: c.SetTaskField("b", "weight", float(v)), st.integers(0, 6)),
+)
+_STEPS = st.lists(st.one_of(
+    st.tuples(st.just("push"), _EDITS),
+    st.tuples(st.just("push"), _EDITS),  # pushes twice as often as the rest
+    st.tuples(st.just("undo"), st.none()),
+    st.tuples(st.just("redo"), st.none()),
+    st.tuples(st.just("save"), st.none()),
+    st.tuples(st.just("wait"), st.sampled_from([0.5, 2.0])),
+), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=_STEPS, limit=st.sampled_from([None, 3, 500]))
+def test_any_sequence_of_mergeable_edits_undoes_and_redoes_exactly(steps, limit):
+    p = two_task_project()
+    stack = stack_with_clock(p, limit=limit)
+    clock = stack.clock
+    states = [p.copy()]  # states[i]: the project after the stack's first i steps
+    saved_index = 0      # the model's clean index (None: the saved state is gone)
+    last_key, last_time = None, None  # the previous operation, if it was a push
+    for kind, arg in steps:
+        if kind == "push":
+            index = stack.index
+            stack.push(arg)
+            assert not stack.can_redo
+            if stack.can_undo and stack._done[-1] is arg:  # a new step: the redo is gone
+                states = states[:index + 1]
+                if saved_index is not None and saved_index > index:
+                    saved_index = None
+                if stack.index == index:  # the limit dropped the oldest step
+                    assert index == limit
+                    del states[0]
+                    if saved_index is not None:
+                        saved_index = saved_index - 1 if saved_index > 0 else None
+            else:                       # merged into the top step
+                assert last_key == arg.merge_key() and clock() - last_time <= 1.5
+                assert saved_index != index
+                states = states[:index]
+                if stack.index == index - 1:  # back where the step began: dropped
+                    assert p == states[-1]
+                    last_key = None
+                    continue
+                assert stack.index == index
+            states.append(p.copy())
+            last_key, last_time = arg.merge_key(), clock()
+            continue
+        if kind == "undo":
+            stack.undo()
+        elif kind == "redo":
+            stack.redo()
+        elif kind == "save":
+            stack.set_clean()
+            saved_index = stack.index
+        else:
+            clock.tick(arg)
+        if kind != "wait":
+            last_key = None
+        assert p == states[stack.index]
+        assert stack.is_clean == (saved_index == stack.index)
+    while stack.can_undo:
+        stack.undo()
+        assert p == states[stack.index]
+        assert stack.is_clean == (saved_index == stack.index)
+    assert p == states[0]
+    if limit != 3:  # 40 steps never reach a limit of 500
+        assert p == two_task_project()
+    while stack.can_redo:
+        stack.redo()
+        assert p == states[stack.index]
+    assert p == states[-1] and stack.index == len(states) - 1  # the last state
