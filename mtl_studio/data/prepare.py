@@ -23,6 +23,7 @@ from ..core.settings import DataSource, TrainingSettings
 from ..core.tasks import Task
 from ..core.validation import infer_shapes
 from ..core.wording import counted
+from . import splits
 from .errors import DataError
 from .generators import generate
 from .profile import column_info
@@ -387,24 +388,24 @@ _TARGETS = {
 
 def split_sizes(n: int, training: TrainingSettings) -> tuple[int, int]:
     """(validation rows, test rows) of n examples."""
-    return int(round(n * training.validation_split)), int(round(n * training.test_split))
+    return splits.split_sizes(n, training.validation_split, training.test_split)
 
 
 def split_rows(n: int, training: TrainingSettings, label: str, source: str):
-    """Seeded random rows for training, validation and test: validation
-    takes the first rows of one permutation and test the next, so a test
-    share of 0 leaves the other two as they always were. Each split keeps
-    the file's order, so the arrays are easy to compare with the file."""
-    n_val, n_test = split_sizes(n, training)
-    if n - n_val - n_test < 2:
+    """Seeded random rows for training, validation and test (splits.py's
+    rule): validation takes the first rows of one permutation and test the
+    next, each split in the file's order. Too few rows left to train raise
+    a DataError that names the data set."""
+    try:
+        return splits.split_rows(n, training.validation_split, training.test_split,
+                                 training.seed)
+    except ValueError:
+        n_val, n_test = split_sizes(n, training)
         held = f"{n_val} for validation" + (f" and {n_test} for test" if n_test else "")
         raise DataError(
             f"{label} has {counted(n, 'example')}, which leaves {n - n_val - n_test} for "
             f"training after {held}: add examples or lower the validation or test share "
-            "(training needs at least 2)", source)
-    order = np.random.default_rng(training.seed).permutation(n)
-    return (np.sort(order[n_val + n_test:]), np.sort(order[:n_val]),
-            np.sort(order[n_val:n_val + n_test]))
+            "(training needs at least 2)", source) from None
 
 
 def _take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:

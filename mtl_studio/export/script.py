@@ -34,7 +34,7 @@ from ..core.settings import DataSource
 from ..core.tasks import Task
 from ..core.validation import errors, infer_shapes, validate
 from ..data import generators
-from ..data.prepare import REGRESSION_LOSSES, inputs_of, data_set_label
+from ..data.prepare import REGRESSION_LOSSES, data_set_label, inputs_of
 from ..training.builder import BuildError, layer_calls, model_name
 from ..training.losses import batch_sum_loss
 from . import script_parts as parts
@@ -109,23 +109,17 @@ def write_script(project: Project, project_dir: Path | None, out: Path) -> None:
                                 f"{exc.strerror or exc}") from None
 
 
-# --- checks: what the Trainer and prepare() would refuse ------------------------------
+# --- checks ----------------------------------------------------------------------------
 
 def _check(project: Project) -> None:
-    problems = errors(validate(project))
+    """Refuse a project that validate() finds errors in, as the project to
+    train (its data chosen), with validate()'s messages: the Trainer refuses
+    the same. Then what the script is written from and validate() cannot see
+    without reading the data: each Input's columns and each task's target."""
+    problems = errors(validate(project, {}))
     if problems:
         raise ScriptExportError(str(BuildError(problems)))
-    if not project.tasks:
-        raise ScriptExportError("the project has no tasks: add a task before exporting")
-    mode = project.training.mode
-    groups = source_groups(project)
-    if mode != "alternating" and len(groups) > 1:
-        raise ScriptExportError(
-            f"{mode} training needs one data set for all tasks, but "
-            f"{data_set_label(groups[1][1])} is separate: use alternating mode, or give every "
-            "task the project's data")
-    for source, tasks in groups:
-        _check_source(source, data_set_label(tasks))
+    for source, tasks in source_groups(project):
         for node in inputs_of(project, tasks):
             if not source.inputs.get(node.id):
                 raise ScriptExportError(f"{node.label} has no columns mapped in "
@@ -138,24 +132,6 @@ def _check(project: Project) -> None:
             raise ScriptExportError(
                 f"task '{task.name}' ({task.loss}) learns one class per example but has "
                 f"{len(task.target)} target columns: choose one column")
-    weighting = project.training.weighting if mode != "alternating" else "fixed"
-    if weighting == "gradnorm" and not _last_shared(project):
-        raise ScriptExportError("GradNorm needs a shared trunk with weights: share a layer "
-                                "between the tasks, or choose another weighting")
-    if weighting == "mgda" and not _weighted(project, project.shared_nodes()):
-        raise ScriptExportError("MGDA needs a shared trunk with weights: share a layer "
-                                "between the tasks, or choose another weighting")
-
-
-def _check_source(source: DataSource, label: str) -> None:
-    if source.kind == "generator":
-        _generator_params(source, label)
-    elif source.kind not in ("csv", "npz"):
-        raise ScriptExportError(f"{label}: unknown data kind {source.kind!r}: choose "
-                                "generator, csv or npz")
-    elif not source.path:
-        raise ScriptExportError(f"{label}: no {source.kind.upper()} file is chosen: choose "
-                                "one in the Data panel")
 
 
 def _generator_params(source: DataSource, label: str) -> dict:
@@ -567,10 +543,11 @@ class _Script:
                  "# The layers each task's steps update: the shared trunk and its head.",
                  "TASK_LAYERS = {", *layers, "}",
                  f"TASK_DATASET = {_literal(data)}  # each task's data set (see load_data)"]
-        if s.schedule == "random":
-            chances = [t.schedule_weight for t in project.tasks]
-            lines.append(f"SCHEDULE_WEIGHTS = {_literal(chances)}  # each task's relative "
-                         "chance per step")
+        chances = [t.schedule_weight for t in project.tasks]
+        lines.append(f"SCHEDULE = {_literal(s.schedule)}  # the task of each step: random, "
+                     "round_robin or proportional")
+        lines.append(f"SCHEDULE_WEIGHTS = {_literal(chances)}  # each task's relative chance "
+                     "per step (random)")
         return lines
 
     def _weighting_settings(self) -> list[str]:
@@ -604,12 +581,11 @@ class _Script:
             losses += f"BATCH_SUM_TASKS = {_literal(summed)}  # losses summed over the batch\n"
         pieces = [parts.L2_LOSS if "l2" in self.losses else "", losses, parts.COMPILED_STEP]
         if self.alternating:
-            schedule_doc, schedule = parts.SCHEDULES[self.settings.schedule]
-            pieces.append(parts.fill(parts.ALTERNATING_TRAIN, schedule=schedule,
-                                     schedule_doc=schedule_doc))
+            pieces += [parts.ALTERNATING_BATCHES, parts.ALTERNATING_TRAIN]
         else:
-            w = parts.weighting(self.weighting, self.soft, len(self.project.tasks))
+            w = parts.weighting(self.weighting, self.soft)
             pieces += [parts.SOFT_SHARING if self.soft else "", *w.helpers, w.step,
+                       parts.JOINT_BATCHES,
                        parts.fill(parts.JOINT_TRAIN, docstring=self._train_doc(w),
                                   setup=w.setup, call=w.call, epoch_end=w.epoch_end,
                                   shown=w.shown)]
@@ -629,7 +605,7 @@ class _Script:
             how = f"alternating between the tasks ({s.schedule.replace('_', ' ')} schedule)"
         else:
             mode = "joint training" if self.mode == "joint" else "soft sharing"
-            weighting = parts.weighting(self.weighting, self.soft, 2).doc.split(" (")[0]
+            weighting = parts.weighting(self.weighting, self.soft).doc.split(" (")[0]
             how = f"{mode} with {weighting}"
         return f"{how}, batch size {s.batch_size}, {s.epochs} epochs, seed {s.seed}"
 

@@ -1,22 +1,34 @@
 """The code pieces of an exported training script, as text.
 
 script.py picks the pieces a project needs and fills in its names and
-numbers; nothing here runs TensorFlow. Each piece mirrors a part of MTL
-Studio (named in its comment) closely enough that, with the same seed, the
-script's step losses are the Trainer's: same data preparation, same batch
-order, same operations in each step. When one of those parts changes, the
-matching piece here must change with it (tests/export/test_script.py
-compares the losses).
+numbers; nothing here runs TensorFlow. The rules that decide the numbers
+(the split, the batches of each epoch, PCGrad's projection, MGDA's solver,
+DWA's weights) are not written here: the script gets a verbatim copy of the
+functions MTL Studio itself calls (source() below). The other pieces mirror
+a part of MTL Studio (named in their comments) closely enough that, with the
+same seed, the script's step losses are the Trainer's: same operations in
+each step. When one of those parts changes, the matching piece here must
+change with it (tests/export/test_script.py compares the losses).
 """
 
 from __future__ import annotations
 
+import inspect
 from string import Template
+
+from ..data import splits
+from ..training import batches, weighting_math
 
 
 def fill(text: str, **values: str) -> str:
     """A piece with its $placeholders filled; the code holds no other $."""
     return Template(text).substitute(values)
+
+
+def source(*functions) -> str:
+    """The functions' source, verbatim: MTL Studio's own rules, copied into
+    the script. They use numpy, TensorFlow and the standard library only."""
+    return "\n\n".join(inspect.getsource(fn) for fn in functions)
 
 
 IMPORTS = '''\
@@ -120,24 +132,10 @@ def binary_targets(table, names, task):
     return values[:, None] if values.ndim == 1 else values
 '''
 
-SPLIT_AND_SCALE = '''
+SPLIT_AND_SCALE = source(splits.split_sizes, splits.split_rows) + '''
+
 def rows_of(arrays):
     return len(next(iter(arrays.values())))
-
-
-def split_rows(n):
-    """Seeded random (training, validation, test) rows, as MTL Studio draws
-    them: validation takes the first rows of one permutation, test the next
-    and training the rest. Each split keeps the file's order."""
-    n_val = int(round(n * VALIDATION_SPLIT))
-    n_test = int(round(n * TEST_SPLIT))
-    if n - n_val - n_test < 2:
-        raise SystemExit(f"{n} rows leave {n - n_val - n_test} for training after {n_val} "
-                         f"for validation and {n_test} for test: lower VALIDATION_SPLIT or "
-                         "TEST_SPLIT (training needs at least 2)")
-    order = np.random.default_rng(SEED).permutation(n)
-    return (np.sort(order[n_val + n_test:]), np.sort(order[:n_val]),
-            np.sort(order[n_val:n_val + n_test]))
 
 
 def standardize(train, val, names):
@@ -158,7 +156,11 @@ def split_and_scale(inputs, targets, scale_inputs, scale_targets):
     """(training, validation) rows, each as (inputs, targets). The test rows
     are left out: never trained on, nor used for validation (MTL Studio's
     evaluation scores them)."""
-    train_rows, val_rows, _test_rows = split_rows(rows_of(inputs))
+    try:
+        train_rows, val_rows, _test_rows = split_rows(rows_of(inputs), VALIDATION_SPLIT,
+                                                      TEST_SPLIT, SEED)
+    except ValueError as error:
+        raise SystemExit(f"{error}: lower VALIDATION_SPLIT or TEST_SPLIT") from None
     train_x = {k: v[train_rows] for k, v in inputs.items()}
     train_y = {k: v[train_rows] for k, v in targets.items()}
     val_x = {k: v[val_rows] for k, v in inputs.items()}
@@ -247,84 +249,7 @@ def soft_sharing_penalty(groups):
     return SOFT_SHARING_LAMBDA * total
 '''
 
-FLATTEN = '''
-def flatten(grads, variables):
-    """The gradients as one vector (zeros where a variable has none)."""
-    return tf.concat([tf.reshape(g if g is not None else tf.zeros_like(v), [-1])
-                      for g, v in zip(grads, variables)], axis=0)
-
-
-def unflatten(vector, variables):
-    out, start = [], 0
-    for v in variables:
-        size = int(np.prod(v.shape))
-        out.append(tf.reshape(vector[start:start + size], v.shape))
-        start += size
-    return out
-'''
-
 # --- weighting (mtl_studio/training/weighting.py) --------------------------------
-
-DWA_WEIGHTS = '''
-def dwa_weights(last, before):
-    """w_k = K exp(r_k / T) / sum_i exp(r_i / T), r_k = L_k(t-1) / L_k(t-2)."""
-    r = np.asarray(last, np.float64) / np.maximum(np.asarray(before, np.float64), 1e-12)
-    e = np.exp((r - r.max()) / DWA_TEMPERATURE)  # shifted: the same weights, no overflow
-    return (len(r) * e / e.sum()).astype(np.float32)
-'''
-
-PCGRAD_PROJECT = '''
-def pcgrad_project(flat, step):
-    """flat: [K, P] task gradients. Each task's gradient loses its component
-    along any other task's gradient it conflicts with (negative dot
-    product), visiting the others in a random order drawn from (SEED, step)."""
-    k = flat.shape[0]
-    out = []
-    for i in range(k):
-        g = flat[i]
-        # A random order as the argsort of random numbers: XLA can compile it.
-        order = tf.argsort(tf.random.stateless_uniform(
-            [k], seed=tf.stack([tf.constant(SEED, tf.int64), step * k + i])))
-        for n in range(k):
-            j = order[n]
-            other = tf.gather(flat, j)
-            dot = tf.reduce_sum(g * other)
-            conflict = tf.logical_and(tf.not_equal(j, i), dot < 0)
-            g = tf.where(conflict, g - dot / (tf.reduce_sum(other * other) + 1e-20) * other, g)
-        out.append(g)
-    return tf.stack(out)
-'''
-
-MIN_NORM_TWO = '''
-def min_norm_coefficients(flat):
-    """The alpha on the simplex minimising |alpha_1 g_1 + alpha_2 g_2|^2
-    (closed form for two tasks)."""
-    gram = tf.matmul(flat, flat, transpose_b=True)
-    g11, g12, g22 = gram[0, 0], gram[0, 1], gram[1, 1]
-    denom = g11 - 2 * g12 + g22
-    a = tf.where(denom > 1e-20, (g22 - g12) / tf.maximum(denom, 1e-20), 0.5)
-    a = tf.clip_by_value(a, 0.0, 1.0)
-    return tf.stack([a, 1.0 - a])
-'''
-
-MIN_NORM_MANY = '''
-def min_norm_coefficients(flat, iterations=250):
-    """The alpha on the simplex minimising |sum_k alpha_k g_k|^2, by
-    Frank-Wolfe with exact line search."""
-    k = flat.shape[0]
-    gram = tf.matmul(flat, flat, transpose_b=True)
-
-    def fw_step(i, alpha):
-        grad = tf.linalg.matvec(gram, alpha)
-        d = tf.one_hot(tf.argmin(grad), k) - alpha
-        gd = tf.tensordot(d, tf.linalg.matvec(gram, d), 1)
-        step = tf.where(gd > 1e-20, -tf.tensordot(d, grad, 1) / tf.maximum(gd, 1e-20), 0.0)
-        return i + 1, alpha + tf.clip_by_value(step, 0.0, 1.0) * d
-
-    _, alpha = tf.while_loop(lambda i, a: i < iterations, fw_step,
-                             (tf.constant(0), tf.fill([k], 1.0 / k)))
-    return alpha
-'''
 
 # The forward pass every joint step starts with, inside the tape.
 FORWARD = '''\
@@ -449,7 +374,7 @@ def pcgrad(soft: bool) -> str:
     after = '''\
         flat = tf.stack([flatten(tape.gradient(term, variables), variables)
                          for term in weighted])
-        grads = unflatten(tf.reduce_sum(pcgrad_project(flat, step), axis=0), variables)
+        grads = unflatten(tf.reduce_sum(pcgrad_project(flat, step, SEED), axis=0), variables)
 '''
     if soft:
         tape += "            penalty = soft_sharing_penalty(tied)\n"
@@ -491,7 +416,7 @@ def mgda(soft: bool) -> str:
         "weights, alpha", before, tape, after, persistent=True)
 
 
-def weighting(name: str, soft: bool, tasks: int) -> Weighting:
+def weighting(name: str, soft: bool) -> Weighting:
     """The script's pieces for a joint (or soft-sharing) weighting strategy."""
     if name == "fixed":
         return Weighting(
@@ -517,10 +442,11 @@ def weighting(name: str, soft: bool, tasks: int) -> Weighting:
             "    train_step = make_train_step(model, optimizer, weights)\n",
             weighted_sum(soft, "One joint step: the weighted sum of the task losses, one "
                                "update."),
-            (DWA_WEIGHTS,),
+            (source(weighting_math.dwa_weights),),
             epoch_end="        history.append([means[task] for task in TASKS])\n"
                       "        if len(history) >= 2:\n"
-                      "            weights.assign(dwa_weights(history[-1], history[-2]))\n",
+                      "            weights.assign(dwa_weights(history[-1], history[-2], "
+                      "DWA_TEMPERATURE))\n",
             shown=", weights.numpy()")
     if name == "gradnorm":
         return Weighting(
@@ -533,7 +459,8 @@ def weighting(name: str, soft: bool, tasks: int) -> Weighting:
         return Weighting(
             "PCGrad (conflicting task gradients projected apart)",
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
-            pcgrad(soft), (FLATTEN, PCGRAD_PROJECT),
+            pcgrad(soft), (source(weighting_math.flatten, weighting_math.unflatten,
+                                  weighting_math.pcgrad_project),),
             # The step number (1-based) seeds PCGrad's random order.
             call="train_step(x, y, tf.constant(step, tf.int64))")
     if name == "mgda":
@@ -543,12 +470,17 @@ def weighting(name: str, soft: bool, tasks: int) -> Weighting:
             "                        trainable=False)\n"
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
             "alpha)\n",
-            mgda(soft), (FLATTEN, MIN_NORM_TWO if tasks == 2 else MIN_NORM_MANY),
+            mgda(soft), (source(weighting_math.flatten, weighting_math.unflatten,
+                                weighting_math.min_norm_coefficients),),
             shown=", alpha.numpy()")
     raise ValueError(f"unknown weighting {name!r}")
 
 
 # --- the training loops (mtl_studio/training/trainer.py) -------------------------
+
+# The batches of each epoch: MTL Studio's own functions.
+JOINT_BATCHES = source(batches.steps_per_epoch, batches.joint_batches)
+ALTERNATING_BATCHES = source(batches.steps_per_epoch, batches.alternating_plan)
 
 JOINT_TRAIN = '''
 def train(model, data, epochs, max_steps):
@@ -556,14 +488,12 @@ def train(model, data, epochs, max_steps):
     (train_x, train_y), val = data
     n = rows_of(train_x)
     batch = min(BATCH_SIZE, n)
-    steps_per_epoch = max(1, n // batch)
+    steps = steps_per_epoch([n], [batch])
     optimizer = OPTIMIZER(learning_rate=LEARNING_RATE)
 ${setup}    step_losses = []
     for epoch in range(epochs):
-        # An epoch's batches are a pure function of (SEED, epoch), as in MTL Studio.
-        order = np.random.default_rng([SEED, epoch]).permutation(n)
         epoch_losses = []
-        for rows in order[: steps_per_epoch * batch].reshape(-1, batch):
+        for rows in joint_batches(SEED, epoch, n, batch, steps):
             x = {name: values[rows] for name, values in train_x.items()}
             y = {task: values[rows] for task, values in train_y.items()}
             step = len(step_losses) + 1
@@ -599,33 +529,15 @@ def make_train_step(model, k, optimizer, variables):
     return CompiledStep(train_step)
 
 
-def epoch_plan(epoch, sizes, batches, steps):
-    """The task of each step and its batch rows: a pure function of (SEED,
-    epoch), as in MTL Studio. Each task walks through its data set's rows,
-    a new order per pass."""
-    rng = np.random.default_rng([SEED, epoch, 1])
-${schedule}    rows = np.zeros((steps, max(batches)), np.int32)
-    for k, task in enumerate(TASKS):
-        d = TASK_DATASET[task]
-        n, b = sizes[d], batches[d]
-        where = np.flatnonzero(task_ids == k)
-        per_pass = max(1, n // b)
-        for pass_no in range(math.ceil(len(where) / per_pass)):
-            order = np.random.default_rng([SEED, epoch, 2, k, pass_no]).permutation(n)
-            block = where[pass_no * per_pass:(pass_no + 1) * per_pass]
-            rows[block, :b] = order[: len(block) * b].reshape(len(block), b)
-    return task_ids, rows
-
-
 def train(model, datasets, epochs, max_steps):
-    """Alternating training: each step takes a batch of one task (schedule:
-    ${schedule_doc}) and updates the layers that feed it with the task's
-    own optimizer. Returns each step's task losses (NaN for the tasks a
-    step skips)."""
+    """Alternating training: each step takes a batch of one task (SCHEDULE
+    picks it) and updates the layers that feed it with the task's own
+    optimizer. Returns each step's task losses (NaN for the tasks a step
+    skips)."""
     sizes = [rows_of(train_x) for (train_x, _), _ in datasets]
-    batches = [min(BATCH_SIZE, n) for n in sizes]
-    # An epoch is as many steps as there are batches in all data sets together.
-    steps_per_epoch = sum(max(1, n // b) for n, b in zip(sizes, batches))
+    batch_sizes = [min(BATCH_SIZE, n) for n in sizes]
+    steps = steps_per_epoch(sizes, batch_sizes)
+    task_data = [TASK_DATASET[task] for task in TASKS]
     train_steps = []
     for k, task in enumerate(TASKS):
         variables = weights_of(model, TASK_LAYERS[task])
@@ -635,13 +547,14 @@ def train(model, datasets, epochs, max_steps):
         train_steps.append(make_train_step(model, k, optimizer, variables))
     step_losses = []
     for epoch in range(epochs):
-        task_ids, batch_rows = epoch_plan(epoch, sizes, batches, steps_per_epoch)
+        task_ids, batch_rows = alternating_plan(SEED, epoch, steps, SCHEDULE, SCHEDULE_WEIGHTS,
+                                                task_data, sizes, batch_sizes)
         epoch_losses = {task: [] for task in TASKS}
         for k, rows in zip(task_ids, batch_rows):
             task = TASKS[k]
             d = TASK_DATASET[task]
             (train_x, train_y), _ = datasets[d]
-            rows = rows[: batches[d]]
+            rows = rows[: batch_sizes[d]]
             x = {name: values[rows] for name, values in train_x.items()}
             step = len(step_losses) + 1
             loss = float(train_steps[k](x, train_y[task][rows]))
@@ -656,22 +569,10 @@ def train(model, datasets, epochs, max_steps):
         means = {task: np.mean(values) for task, values in epoch_losses.items() if values}
         val_losses = {}
         for d, (_, val) in enumerate(datasets):
-            val_losses.update(validation_losses(model, val, batches[d]))
+            val_losses.update(validation_losses(model, val, batch_sizes[d]))
         report(epoch, epochs, means, val_losses)
     return step_losses
 '''
-
-SCHEDULES = {
-    "random": ("random, with SCHEDULE_WEIGHTS",
-               "    p = np.array(SCHEDULE_WEIGHTS, np.float64)\n"
-               "    task_ids = rng.choice(len(TASKS), size=steps, p=p / p.sum())\n"),
-    "proportional": ("random, in proportion to the training rows",
-                     "    p = np.array([sizes[TASK_DATASET[task]] for task in TASKS], "
-                     "np.float64)\n"
-                     "    task_ids = rng.choice(len(TASKS), size=steps, p=p / p.sum())\n"),
-    "round_robin": ("round robin",
-                    "    task_ids = np.arange(steps) % len(TASKS)\n"),
-}
 
 REPORT = '''
 def check_finite(loss, task, step):

@@ -31,6 +31,7 @@ from ..core.project import Project
 from ..core.validation import errors, validate
 from ..data.errors import DataError
 from ..data.prepare import PreparedData, prepare
+from . import batches
 from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
 from . import events as ev
@@ -178,7 +179,7 @@ class Trainer:
             self._call = self._compile(self.xla)
         self._cosine = self._compile_cosine() if self.shared_index and len(self.tasks) > 1 else None
         self._forward = t.function(lambda x: self.model(x, training=False), reduce_retracing=True)
-        self.steps_per_epoch = self._steps_per_epoch()
+        self.steps_per_epoch = batches.steps_per_epoch(*self._sizes_and_batches())
         self._epoch_sums = np.zeros(len(self.tasks))
         self._epoch_counts = np.zeros(len(self.tasks), np.int64)
         self._ready = True
@@ -217,13 +218,10 @@ class Trainer:
                     return idx
         return []
 
-    def _steps_per_epoch(self) -> int:
-        data = self._data
-        if self.settings.mode == "alternating":
-            # An epoch is as many steps as there are batches in all task data
-            # sets together; one data set shared by all tasks counts once.
-            return sum(max(1, d.train.n // self.batch[i]) for i, d in enumerate(data.datasets))
-        return max(1, data.datasets[0].train.n // self.batch[0])
+    def _sizes_and_batches(self) -> tuple[list[int], list[int]]:
+        """Each data set's training rows and batch size."""
+        datasets = self._data.datasets
+        return [d.train.n for d in datasets], [self.batch[i] for i in range(len(datasets))]
 
     # --- the compiled steps ---------------------------------------------------
 
@@ -382,37 +380,13 @@ class Trainer:
         seed = self.settings.seed
         data = self._data
         if self.settings.mode != "alternating":
-            b = self.batch[0]
-            perm = np.random.default_rng([seed, epoch]).permutation(data.datasets[0].train.n)
-            return None, perm[: self.steps_per_epoch * b].reshape(-1, b).astype(np.int32)
+            return None, batches.joint_batches(seed, epoch, data.datasets[0].train.n,
+                                               self.batch[0], self.steps_per_epoch)
         tasks = self.project.tasks
-        steps = self.steps_per_epoch
-        rng = np.random.default_rng([seed, epoch, 1])
-        schedule = self.settings.schedule
-        if schedule == "round_robin":
-            ids = np.arange(steps) % len(tasks)
-        else:
-            if schedule == "proportional":
-                p = np.array([data.dataset_of(t.name).train.n for t in tasks], np.float64)
-            else:
-                p = np.array([t.schedule_weight for t in tasks], np.float64)
-            ids = rng.choice(len(tasks), size=steps, p=p / p.sum())
-        b_max = max(self.batch.values())
-        indices = np.zeros((steps, b_max), np.int32)
-        # Each task walks through its own data set's rows, a new order per pass.
-        for k, task in enumerate(tasks):
-            d = data.task_dataset[task.name]
-            n, b = data.datasets[d].train.n, self.batch[d]
-            where = np.flatnonzero(ids == k)
-            per_pass = max(1, n // b)
-            for pass_no in range(math.ceil(len(where) / per_pass)):
-                perm = np.random.default_rng([seed, epoch, 2, k, pass_no]).permutation(n)
-                block = where[pass_no * per_pass:(pass_no + 1) * per_pass]
-                rows = perm[: len(block) * b].reshape(len(block), b)
-                indices[block, :b] = rows
-                if b < b_max:  # padding to one block shape; the step takes [:b]
-                    indices[block, b:] = rows[:, :1]
-        return ids.astype(np.int32), indices
+        return batches.alternating_plan(
+            seed, epoch, self.steps_per_epoch, self.settings.schedule,
+            [t.schedule_weight for t in tasks], [data.task_dataset[t.name] for t in tasks],
+            *self._sizes_and_batches())
 
     # --- running ------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ during a run never re-traces.
   min-norm convex combination of the task gradients (closed form for two
   tasks, Frank-Wolfe for more); task-specific parameters take their own
   task's gradient. The reported weights are the combination's coefficients.
+
+The numeric rules (DWA's weights, PCGrad's projection, MGDA's solver) are
+plain functions in weighting_math.py, which an exported script copies.
 """
 
 from __future__ import annotations
@@ -29,24 +32,10 @@ from __future__ import annotations
 import numpy as np
 
 from .tf_import import keras, tf
+from .weighting_math import (dwa_weights, flatten, min_norm_coefficients, pcgrad_project,
+                             unflatten)
 
 STRATEGIES = ("fixed", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda")
-
-
-def _flatten(grads, variables):
-    t = tf()
-    return t.concat([t.reshape(g if g is not None else t.zeros_like(v), [-1])
-                     for g, v in zip(grads, variables)], axis=0)
-
-
-def _unflatten(vector, variables):
-    t = tf()
-    out, start = [], 0
-    for v in variables:
-        size = int(np.prod(v.shape))
-        out.append(t.reshape(vector[start:start + size], v.shape))
-        start += size
-    return out
 
 
 def _with(objective, penalty):
@@ -168,12 +157,6 @@ class DynamicWeightAverage(Strategy):
                                       self.settings.dwa_temperature))
 
 
-def dwa_weights(last, before, temperature: float) -> np.ndarray:
-    r = np.asarray(last, np.float64) / np.maximum(np.asarray(before, np.float64), 1e-12)
-    e = np.exp((r - r.max()) / temperature)  # shifted: same result, no overflow
-    return (len(r) * e / e.sum()).astype(np.float32)
-
-
 class GradNorm(Strategy):
     name = "gradnorm"
     needs_persistent_tape = True
@@ -236,36 +219,14 @@ class PCGrad(Strategy):
     def gradients(self, tape, terms, variables, shared, step):
         t = tf()
         variables = list(variables)
-        flat = t.stack([_flatten(tape.gradient(terms.weighted[k], variables), variables)
+        flat = t.stack([flatten(tape.gradient(terms.weighted[k], variables), variables)
                         for k in range(self.k)])
         projected = pcgrad_project(flat, step, self.seed)
-        grads = _unflatten(t.reduce_sum(projected, axis=0), variables)
+        grads = unflatten(t.reduce_sum(projected, axis=0), variables)
         if terms.penalty is not None:
             extra = tape.gradient(terms.penalty, variables)
             grads = [_add(g, e) for g, e in zip(grads, extra)]
         return grads
-
-
-def pcgrad_project(flat, step, seed: int):
-    """flat: [K, P] task gradients. Returns [K, P] with conflicts projected
-    away, each task visiting the others in a random order."""
-    t = tf()
-    k = flat.shape[0]
-    out = []
-    for i in range(k):
-        g = flat[i]
-        # A random order as the argsort of random numbers: unlike a shuffle
-        # op, XLA can compile it.
-        order = t.argsort(t.random.stateless_uniform(
-            [k], seed=t.stack([t.cast(seed, t.int64), t.cast(step, t.int64) * k + i])))
-        for n in range(k):
-            j = order[n]
-            other = t.gather(flat, j)
-            dot = t.reduce_sum(g * other)
-            conflict = t.logical_and(t.not_equal(j, i), dot < 0)
-            g = t.where(conflict, g - dot / (t.reduce_sum(other * other) + 1e-20) * other, g)
-        out.append(g)
-    return t.stack(out)
 
 
 class MGDA(Strategy):
@@ -287,41 +248,16 @@ class MGDA(Strategy):
         t = tf()
         variables = list(variables)
         shared_vars = [variables[i] for i in shared]
-        flat = t.stack([_flatten(tape.gradient(terms.per_task[k], shared_vars), shared_vars)
+        flat = t.stack([flatten(tape.gradient(terms.per_task[k], shared_vars), shared_vars)
                         for k in range(self.k)])
         alpha = min_norm_coefficients(flat)
         self.alpha.assign(alpha)
-        combined = _unflatten(t.tensordot(alpha, flat, axes=1), shared_vars)
+        combined = unflatten(t.tensordot(alpha, flat, axes=1), shared_vars)
         # Task-specific parameters: each head's own (weighted) loss.
         grads = tape.gradient(terms.total, variables)
         for n, i in enumerate(shared):
             grads[i] = combined[n]
         return grads
-
-
-def min_norm_coefficients(flat, iterations: int = 250):
-    """The alpha on the simplex minimising |sum_k alpha_k g_k|^2."""
-    t = tf()
-    k = flat.shape[0]
-    if k == 1:
-        return t.ones([1])
-    gram = t.matmul(flat, flat, transpose_b=True)
-    if k == 2:
-        g11, g12, g22 = gram[0, 0], gram[0, 1], gram[1, 1]
-        denom = g11 - 2 * g12 + g22
-        a = t.where(denom > 1e-20, (g22 - g12) / t.maximum(denom, 1e-20), 0.5)
-        a = t.clip_by_value(a, 0.0, 1.0)
-        return t.stack([a, 1.0 - a])
-    def fw_step(i, alpha):  # Frank-Wolfe with exact line search
-        grad = t.linalg.matvec(gram, alpha)
-        d = t.one_hot(t.argmin(grad), k) - alpha
-        gd = t.tensordot(d, t.linalg.matvec(gram, d), 1)
-        step = t.where(gd > 1e-20, -t.tensordot(d, grad, 1) / t.maximum(gd, 1e-20), 0.0)
-        return i + 1, alpha + t.clip_by_value(step, 0.0, 1.0) * d
-
-    _, alpha = t.while_loop(lambda i, a: i < iterations, fw_step,
-                            (t.constant(0), t.fill([k], 1.0 / k)))
-    return alpha
 
 
 def make_strategy(name: str, tasks, weights, settings, seed: int = 0) -> Strategy:

@@ -10,7 +10,7 @@ from mtl_studio.core.fileformat import load
 from mtl_studio.core.project import Project
 from mtl_studio.core.settings import DataSource, TrainingSettings
 from mtl_studio.core.tasks import Task
-from mtl_studio.data import DataError, generate, load_source, prepare
+from mtl_studio.data import DataError, generate, load_source, prepare, splits
 from mtl_studio.data.prepare import split_rows, split_sizes
 from mtl_studio.examples import example_path
 from tests.helpers import chain, node, two_task_project
@@ -424,6 +424,22 @@ def test_three_way_split_is_a_partition_and_test_zero_keeps_the_old_split(n, val
     # gains a test share keeps its validation rows.
     _, v0, t0 = split_rows(n, TrainingSettings(validation_split=val, seed=seed), "data", "f")
     assert v0.tolist() == v.tolist() and len(t0) == 0
+
+
+def test_prepare_splits_by_the_plain_rule_and_names_the_data_set():
+    """splits.split_rows (the function an exported script copies) is the
+    rule; prepare's split_rows adds the data set to its message."""
+    training = TrainingSettings(validation_split=0.2, test_split=0.1, seed=5)
+    for mine, plain in zip(split_rows(50, training, "data", "f"),
+                           splits.split_rows(50, 0.2, 0.1, 5)):
+        np.testing.assert_array_equal(mine, plain)
+    with pytest.raises(ValueError, match="10 rows leave 1 for training after 5 for validation "
+                                         "and 4 for test"):
+        splits.split_rows(10, 0.5, 0.4, 0)
+    with pytest.raises(DataError, match="task 'b''s data has 10 examples, which leaves 1 for "
+                                        "training after 5 for validation and 4 for test"):
+        split_rows(10, TrainingSettings(validation_split=0.5, test_split=0.4), "task 'b''s data",
+                   "f.csv")
 
 
 def test_test_rows_are_standardised_with_training_statistics_only(tmp_path):

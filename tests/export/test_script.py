@@ -21,6 +21,8 @@ seed, weight or operation) changes the losses by far more than 1e-3.
 from __future__ import annotations
 
 import ast
+import builtins
+import inspect
 import json
 import os
 import runpy
@@ -37,13 +39,15 @@ from mtl_studio.core.fileformat import load
 from mtl_studio.core.project import Project
 from mtl_studio.core.settings import DataSource, OptimizerSpec
 from mtl_studio.core.tasks import Task
+from mtl_studio.core.validation import errors, validate
+from mtl_studio.data import splits
 from mtl_studio.data.prepare import prepare, split_rows
 from mtl_studio.examples import examples
 from mtl_studio.export.script import (
     TRAINED_SUFFIX, ScriptExportError, script_text, write_script,
 )
+from mtl_studio.training import batches, weighting, weighting_math
 from mtl_studio.training import events as ev
-from mtl_studio.training import weighting
 from mtl_studio.training.builder import build_model
 from mtl_studio.training.tf_import import keras, tf
 from mtl_studio.training.trainer import Trainer
@@ -363,7 +367,8 @@ def test_script_split_rows_are_prepare_s(tmp_path, n, validation, test, seed):
     project.training.seed = seed
     script = tmp_path / "split.py"
     write_script(project, tmp_path, script)
-    ours = exported(script)["split_rows"](n)
+    ns = exported(script)
+    ours = ns["split_rows"](n, ns["VALIDATION_SPLIT"], ns["TEST_SPLIT"], ns["SEED"])
     theirs = split_rows(n, project.training, "data", "file")
     assert len(ours) == 3
     for mine, expected in zip(ours, theirs):
@@ -377,8 +382,11 @@ def test_script_refuses_a_split_that_leaves_too_few_training_rows(tmp_path):
     project.training.test_split = 0.4
     script = tmp_path / "split.py"
     write_script(project, tmp_path, script)
-    with pytest.raises(SystemExit, match="lower VALIDATION_SPLIT or TEST_SPLIT"):
-        exported(script)["split_rows"](10)
+    rows = {"x": np.zeros((10, 6))}
+    with pytest.raises(SystemExit, match="10 rows leave 1 for training after 5 for validation "
+                                         r"and 4 for test \(training needs at least 2\): "
+                                         "lower VALIDATION_SPLIT or TEST_SPLIT"):
+        exported(script)["split_and_scale"](rows, rows, [], [])
 
 
 def generator_project(generator: str, params: dict, width: int, units: int) -> Project:
@@ -559,10 +567,66 @@ def test_script_mgda_and_pcgrad_helpers_are_the_trainer_s(tmp_path):
     project = tiny_three(tmp_path, "joint", "pcgrad")
     project.training.seed = 7
     write_script(project, tmp_path, script)
-    pcgrad_project = exported(script)["pcgrad_project"]
+    ns = exported(script)
     for step in (1, 2, 9):
-        ours = pcgrad_project(flat, t.constant(step, t.int64))
+        ours = ns["pcgrad_project"](flat, t.constant(step, t.int64), ns["SEED"])
         np.testing.assert_array_equal(ours, weighting.pcgrad_project(flat, step, 7))
+
+
+# --- one copy of each rule ---------------------------------------------------------------
+
+# MTL Studio's own functions that a script carries, copied from their modules.
+COPIED = [splits.split_sizes, splits.split_rows, batches.steps_per_epoch,
+          batches.joint_batches, batches.alternating_plan, weighting_math.dwa_weights,
+          weighting_math.flatten, weighting_math.unflatten, weighting_math.pcgrad_project,
+          weighting_math.min_norm_coefficients]
+# Besides the split and steps_per_epoch, which every script carries.
+CARRIED = {
+    "tutorial": ["alternating_plan"],
+    "energy": ["joint_batches"],
+    "energy_mixed": ["joint_batches"],
+    "soft_sharing_dwa": ["joint_batches", "dwa_weights"],
+    "soft_sharing_pcgrad": ["joint_batches", "flatten", "unflatten", "pcgrad_project"],
+    "gradnorm": ["joint_batches"],
+    "mgda": ["joint_batches", "flatten", "unflatten", "min_norm_coefficients"],
+    "alternating_own_data": ["alternating_plan"],
+}
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_script_carries_mtl_studio_s_own_rules_verbatim(cases, name):
+    """The split, the batches of an epoch and the weighting maths are the
+    very functions MTL Studio calls, copied letter for letter: a copy edited
+    by hand, or text written to mirror one, fails here."""
+    text = cases[name].script.read_text()
+    wanted = {"split_sizes", "split_rows", "steps_per_epoch", *CARRIED[name]}
+    for fn in COPIED:
+        defined = text.count(f"\ndef {fn.__name__}(")
+        assert defined == (1 if fn.__name__ in wanted else 0), fn.__name__
+        if defined:
+            assert inspect.getsource(fn) in text, f"{fn.__name__} differs from its module's"
+
+
+def free_names(fn) -> set[str]:
+    """The names a function reads that it does not bind itself."""
+    tree = ast.parse(inspect.getsource(fn))
+    bound, read = set(), set()
+    for item in ast.walk(tree):
+        if isinstance(item, ast.Name):
+            (read if isinstance(item.ctx, ast.Load) else bound).add(item.id)
+        elif isinstance(item, ast.arg):
+            bound.add(item.arg)
+        elif isinstance(item, ast.FunctionDef):
+            bound.add(item.name)
+    return read - bound - set(dir(builtins))
+
+
+@pytest.mark.parametrize("fn", COPIED, ids=lambda fn: fn.__name__)
+def test_copied_functions_need_only_numpy_tensorflow_and_each_other(fn):
+    """A copy must run in a script without MTL Studio: it may read np, tf,
+    math and the other copied functions, nothing else of its module."""
+    allowed = {"np", "tf", "math"} | {f.__name__ for f in COPIED}
+    assert free_names(fn) <= allowed, fn.__name__
 
 
 # --- the text ---------------------------------------------------------------------------
@@ -589,7 +653,7 @@ def test_script_imports_numpy_tensorflow_and_the_standard_library_only(cases, na
 def test_script_carries_only_the_code_its_project_needs(cases):
     fixed = cases["energy"].script.read_text()
     for absent in ("gradnorm", "GradNorm", "pcgrad", "min_norm", "dwa_weights", "log_var",
-                   "soft_sharing_penalty", "epoch_plan", "read_npz", "class_ids"):
+                   "soft_sharing_penalty", "alternating_plan", "read_npz", "class_ids"):
         assert absent not in fixed
     assert "def read_csv(" in fixed and "OPTIMIZER = keras.optimizers.Adam" in fixed
     gradnorm = cases["gradnorm"].script.read_text()
@@ -662,6 +726,26 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         write_script(tiny(tmp_path), tmp_path, out)
     assert out.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.npz", "train.py"]
+
+
+def test_a_project_with_errors_is_refused_with_validate_s_messages(tmp_path):
+    """The export refuses what validate() calls an error, in its words: the
+    same project, with its data, as the Trainer would train it."""
+    project = tiny(tmp_path)
+    project.training.validation_split = 0.6
+    project.training.test_split = 0.4
+    problems = errors(validate(project, {}))
+    assert problems
+    with pytest.raises(ScriptExportError) as refused:
+        script_text(project, tmp_path)
+    for problem in problems:
+        assert problem.message in str(refused.value)
+    no_file = tiny(tmp_path)
+    no_file.data = DataSource("csv", inputs={"x": ["x"]})
+    (problem,) = errors(validate(no_file, {}))
+    assert problem.message == "no CSV file is chosen: choose one in the Data panel"
+    with pytest.raises(ScriptExportError, match=problem.message):
+        script_text(no_file, tmp_path)
 
 
 def test_projects_that_cannot_train_are_refused(tmp_path):
