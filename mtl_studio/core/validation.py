@@ -264,7 +264,7 @@ def _training_problems(project: Project) -> list[Problem]:
                 found.append(Problem(ERROR, place, (
                     f"weighting '{t.weighting}' works on a shared trunk, which soft sharing "
                     "does not have: choose joint mode or another weighting")))
-            elif len(project.tasks) >= 2 and not shared_weights:
+            elif project.tasks and not shared_weights:
                 found.append(Problem(ERROR, place, (
                     f"weighting '{t.weighting}' needs a shared layer with weights: share a "
                     "layer between the tasks, or choose another weighting")))
