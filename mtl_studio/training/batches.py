@@ -32,7 +32,8 @@ def joint_batches(seed, epoch, n, batch, steps):
     return order[: steps * batch].reshape(-1, batch).astype(np.int32)
 
 
-def alternating_plan(seed, epoch, steps, schedule, chances, task_data, sizes, batches):
+def alternating_plan(seed, epoch, steps, schedule, chances, task_data, sizes, batches,
+                     task_ids=None):
     """The task of each step of one alternating epoch, and its batch rows.
 
     The schedule picks the tasks: "round_robin" in turn, "random" with each
@@ -44,10 +45,13 @@ def alternating_plan(seed, epoch, steps, schedule, chances, task_data, sizes, ba
 
     Returns (task ids [steps], rows [steps, max(batches)]), int32. A step
     of a data set with a smaller batch takes the first batches[d] entries of
-    its row; the rest repeat the first, only to fill the block."""
+    its row; the rest repeat the first, only to fill the block. Given
+    `task_ids` (the task of each step), the schedule is not used."""
     tasks = len(task_data)
     rng = np.random.default_rng([seed, epoch, 1])
-    if schedule == "round_robin":
+    if task_ids is not None:
+        task_ids = np.asarray(task_ids)
+    elif schedule == "round_robin":
         task_ids = np.arange(steps) % tasks
     else:
         if schedule == "proportional":

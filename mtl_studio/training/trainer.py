@@ -56,7 +56,8 @@ class Trainer:
     def __init__(self, project: Project, project_dir: Path | None = None,
                  callback: Callable[[list], None] | None = None, *,
                  checkpoint_path: Path | None = None, data: PreparedData | None = None,
-                 flush_seconds: float = FLUSH_SECONDS, xla: bool = True) -> None:
+                 flush_seconds: float = FLUSH_SECONDS, xla: bool = True,
+                 task_order=None) -> None:
         self.project = project.copy()  # a frozen copy: edits elsewhere never reach a run
         self.project_dir = project_dir
         self.callback = callback
@@ -84,6 +85,9 @@ class Trainer:
         self.best: dict | None = None
         self.best_values: list[np.ndarray] | None = None
         self.since_best = 0
+        # Alternating mode: a given sequence of task names, repeated over the
+        # run (step s trains task_order[s % len]), instead of the schedule.
+        self.task_order = list(task_order) if task_order is not None else None
 
     # --- control from any thread -------------------------------------------
 
@@ -386,7 +390,20 @@ class Trainer:
         return batches.alternating_plan(
             seed, epoch, self.steps_per_epoch, self.settings.schedule,
             [t.schedule_weight for t in tasks], [data.task_dataset[t.name] for t in tasks],
-            *self._sizes_and_batches())
+            *self._sizes_and_batches(), task_ids=self._given_tasks(epoch))
+
+    def _given_tasks(self, epoch: int) -> np.ndarray | None:
+        """The task of each step of `epoch` from task_order, or None."""
+        if not self.task_order:
+            return None
+        order = self.task_order
+        unknown = [t for t in order if t not in self.tasks]
+        if unknown:
+            raise TrainingError(f"task_order names task '{unknown[0]}', which the project "
+                                f"does not have (tasks: {', '.join(self.tasks)})")
+        first = epoch * self.steps_per_epoch
+        return np.array([self.tasks.index(order[(first + i) % len(order)])
+                         for i in range(self.steps_per_epoch)], np.int32)
 
     # --- running ------------------------------------------------------------------
 

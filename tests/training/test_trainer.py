@@ -352,3 +352,22 @@ def test_alternating_steps_on_a_data_set_smaller_than_a_batch_count_each_row_onc
     out = trainer.model({"x": b_set.train.inputs["x"][taken]}, training=False)["b"]
     expected = np.mean((np.asarray(out) - b_set.train.targets["b"][taken]) ** 2)
     np.testing.assert_allclose(rec.losses("b")[step], expected, rtol=1e-4)
+
+
+def test_a_given_task_order_for_alternating_mode():
+    project = regression_project(mode="alternating")
+    trainer = Trainer(project, data=tiny_data(), task_order=["a", "a", "b"])
+    trainer.setup()
+    for epoch in (0, 1):
+        ids, rows = trainer.epoch_plan(epoch)
+        first = epoch * trainer.steps_per_epoch
+        assert ids.tolist() == [[0, 0, 1][(first + i) % 3]
+                                for i in range(trainer.steps_per_epoch)]
+    seen = Recorder()
+    trainer.callback = seen
+    assert trainer.run().status == "completed"
+    trained = [np.isfinite(e.losses["b"]) for e in seen.of(ev.StepLosses)]
+    assert np.concatenate(trained).tolist()[:6] == [False, False, True, False, False, True]
+    bad = Trainer(project, data=tiny_data(), task_order=["a", "nope"])
+    finished = bad.run()
+    assert finished.status == "invalid" and "task_order names task 'nope'" in finished.message
