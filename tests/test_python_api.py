@@ -56,3 +56,29 @@ def test_a_bad_edit_is_refused_with_the_reason():
         mtl.add_layer(project, "Dense", "nope")
     with pytest.raises(ValueError):
         project.set_training("batch_size", -4)
+
+
+def test_weights_set_before_training_are_the_ones_it_starts_from(tmp_path):
+    import numpy as np
+
+    import mtl_studio as mtl
+    from mtl_studio.training import events as ev
+    from tests.training.test_results import results_project
+
+    project = results_project(tmp_path, epochs=1)
+    held, seen = {}, []
+
+    def hook(trainer):
+        trainer.setup()
+        held["trainer"] = trainer
+        held["weights"] = [np.full_like(w, 0.01) for w in trainer.model.get_weights()]
+        trainer.model.set_weights(held["weights"])
+
+    def at_start(batch):
+        if any(isinstance(e, ev.RunStarted) for e in batch):
+            seen.append([w.copy() for w in held["trainer"].model.get_weights()])
+
+    run = mtl.train(project, out=tmp_path / "run", on_trainer=hook, callbacks=[at_start])
+    assert run.status == "completed" and seen
+    for got, want in zip(seen[0], held["weights"]):
+        np.testing.assert_array_equal(got, want)
