@@ -222,10 +222,12 @@ def _read_curves(path: Path, tasks: list[str]) -> dict[str, Curve]:
         for r in reader:
             if r["task"] in rows:
                 rows[r["task"]][r["split"]].append(r)
+    def number(rs, key):
+        return np.array([float(r[key]) if r[key] else np.nan for r in rs])
+
     curves = {}
     for task, split in rows.items():
         train, val = split["train"], split["val"]
-        number = lambda rs, key: np.array([float(r[key]) if r[key] else np.nan for r in rs])
         curves[task] = Curve(
             number(train, "step").astype(np.int64), number(train, "loss"),
             number(train, "weight"), number(val, "step").astype(np.int64),

@@ -30,7 +30,7 @@ from .core.params import format_shape
 from .core.project import Project
 from .core.tasks import LOSS_LABELS
 from .core.validation import (
-    errors, infer_shapes, parameter_count, validate,
+    errors, infer_shapes, parameter_count,
 )
 from .core.settings import MODES, WEIGHTINGS, describe
 from .core.wording import counted

@@ -111,7 +111,7 @@ def evaluate(run: Run, data: Path | None = None, split: str = "test", which: str
     model_path = run.model_path(which)
     model = load_model(model_path)
     tasks, arrays = {}, {}
-    for index, dataset in enumerate(held.datasets):
+    for dataset in held.datasets:
         rows = dataset.part(part)
         if rows.n == 0:
             continue

@@ -3,14 +3,17 @@ or NPZ file), see its first rows and columns, map columns to the Input
 nodes and the tasks' targets, and set standardisation and the validation
 and test splits. In alternating mode a task may have a data set of its own.
 
-Every edit is one undo step through document.push; the panel shows the
-project again on each change. What the sources hold (the first rows and
-the profile of each) is read and kept by the document's DataStore
-(ui/data_store.py), off the GUI thread, with or without this panel: the
-panel shows it, asks for the reads the user chooses, and follows the
-store's signals. A newly chosen file becomes the project's source only
-once all of it has been read without a problem, so a bad or cancelled file
-leaves the project as it was.
+The panel is in three parts. Its widgets are built in
+ui/data_panel_widgets.py; the edits its gestures make (each one undo step
+through document.push) are the DataEdits mixin of ui/data_edits.py; this
+module shows the project and its data again on each change, and joins the
+other two: it connects the widgets' signals to the edits. What the
+sources hold (the first rows and the profile of each) is read and kept by
+the document's DataStore (ui/data_store.py), off the GUI thread, with or
+without this panel: the panel shows it, asks for the reads the user
+chooses, and follows the store's signals. A newly chosen file becomes the
+project's source only once all of it has been read without a problem, so
+a bad or cancelled file leaves the project as it was.
 """
 
 from __future__ import annotations
@@ -18,32 +21,23 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QTextLayout
-from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
-    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
-    QScrollArea, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QWidget
 
-from ..core.commands import SetTaskField, SetTraining
 from ..core.params import format_shape
 from ..core.settings import DataSource
 from ..data.generators import GENERATORS
-from .data_loader import Loaded, PreviewModel, cell_text
-from .data_mapping import (
-    INPUT, NAME, TARGET, ColumnsModel, MappingModel, Slot, map_input, mapping_note,
-    scope_slots, slot_columns, source_command, used_by,
-)
+from .data_edits import DataEdits
+from .data_loader import Loaded, cell_text
+from .data_mapping import TARGET, Slot, mapping_note, scope_slots, slot_columns, used_by
+from .data_panel_widgets import build_widgets
+# Defined here before the split; still importable from here.
+from .data_panel_widgets import CompactTableView, NoteLabel, table_height  # noqa: F401
 from .data_store import DataStore
 from .document import Document
 from .inspector import ParamField
-from .widgets import (
-    ERROR_COLOR, WARNING_COLOR, DocumentView, ErrorLabel, FloatSpinBox, push_or_reason,
-)
+from .widgets import ERROR_COLOR, WARNING_COLOR, DocumentView
 
-KINDS = {"generator": "Built-in generator", "csv": "CSV file", "npz": "NPZ file (numpy arrays)"}
-FILE_FILTERS = {"csv": "CSV files (*.csv)", "npz": "NPZ files (*.npz)"}
 # Widest a preview or column-table column starts (the user can widen it).
 MAX_COLUMN_WIDTH = 180
 # Preview rows whose text sets the column widths.
@@ -52,74 +46,7 @@ FIT_ROWS = 30
 _IGNORED = ("node_moved",)
 
 
-def table_height(view: QTableView, rows: int) -> int:
-    """The height of a table that shows its header, `rows` rows and a
-    horizontal scroll bar. (The header is counted as a row: it has no
-    height of its own before the table has columns.)"""
-    return ((rows + 1) * view.verticalHeader().defaultSectionSize()
-            + view.horizontalScrollBar().sizeHint().height() + 2 * view.frameWidth())
-
-
-class NoteLabel(QLabel):
-    """Text in at most `lines` lines, and always that tall, so that what
-    follows never moves when the text changes. Longer text ends in an
-    ellipsis; the tooltip has all of it."""
-
-    def __init__(self, lines: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.lines = lines
-        self.full, self.color = "", ""
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
-
-    def set_note(self, text: str, color: str = "") -> None:
-        self.full = text
-        if color != self.color:
-            self.color = color
-            self.setStyleSheet(f"color: {color};" if color else "")
-        self._fit()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        """Break the text into lines here (the label itself does not wrap),
-        the last one elided."""
-        width = self.contentsRect().width()
-        if width <= 0:
-            self.setText(self.full)
-            return
-        layout = QTextLayout(self.full, self.font())
-        layout.beginLayout()
-        starts = []
-        while (line := layout.createLine()).isValid():
-            line.setLineWidth(width)
-            starts.append(line.textStart())
-        layout.endLayout()
-        ends = starts[1:] + [len(self.full)]
-        rows = [self.full[a:b].strip() for a, b in zip(starts, ends)]
-        cut = len(rows) > self.lines
-        if cut:
-            rows = rows[:self.lines - 1] + [self.fontMetrics().elidedText(
-                self.full[starts[self.lines - 1]:], Qt.TextElideMode.ElideRight, width)]
-        self.setText("\n".join(rows))
-        self.setToolTip(self.full if cut else "")
-
-
-class CompactTableView(QTableView):
-    """A table that asks for no more than its minimum height: the panel
-    scrolls, and a scroll area sizes its content by preferred heights, so
-    a table's default wish (about 190 px) would push everything below it
-    out of view. Spare height still goes to the tables (stretch)."""
-
-    def sizeHint(self) -> QSize:
-        return QSize(super().sizeHint().width(), self.minimumHeight())
-
-
-class DataPanel(DocumentView):
+class DataPanel(DataEdits, DocumentView):
     follows = (("changed", "_on_changed"),)
 
     # A read of a source began (its key, core.data_profile.source_key).
@@ -147,199 +74,14 @@ class DataPanel(DocumentView):
         self.mapping_notice = ""
         self._generator_shown: str | None = None
         self.param_fields: dict[str, ParamField] = {}
-        self._build()
+        build_widgets(self)
+        self._follow_widgets()
         self.set_document(document)
 
-    # --- building -------------------------------------------------------------------
-
-    def _build(self) -> None:
-        # Whose data: only in alternating mode (or while a task has its own).
-        self.scope_combo = QComboBox()
-        self.scope_combo.setToolTip("Alternating mode: a task can learn from its own data set")
-        self.own_data_check = QCheckBox("Own data set")
-        self.own_data_check.setToolTip(
-            "Give this task a data set of its own instead of the project's")
-        self.scope_bar = QWidget()
-        scope_row = QHBoxLayout(self.scope_bar)
-        scope_row.setContentsMargins(0, 0, 0, 0)
-        scope_row.addWidget(QLabel("Data for"))
-        scope_row.addWidget(self.scope_combo, 1)
-        scope_row.addWidget(self.own_data_check)
-
-        # The source.
-        self.kind_combo = QComboBox()
-        for kind, label in KINDS.items():
-            self.kind_combo.addItem(label, kind)
-        # Room beside it for what was read, in a narrow dock too.
-        self.kind_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.kind_combo.setMinimumContentsLength(12)
-        self.path_edit = QLineEdit()
-        self.path_edit.setReadOnly(True)
-        self.path_edit.setPlaceholderText("no file chosen")
-        self.browse_button = QPushButton("Browse…")
-        self.reload_button = QPushButton("Reload")
-        self.reload_button.setToolTip("Read the file again (after it changed on disk)")
-        self.file_row = QWidget()
-        file_layout = QHBoxLayout(self.file_row)
-        file_layout.setContentsMargins(0, 0, 0, 0)
-        file_layout.addWidget(self.path_edit, 1)
-        file_layout.addWidget(self.browse_button)
-        file_layout.addWidget(self.reload_button)
-        self.generator_combo = QComboBox()
-        for name in GENERATORS:
-            self.generator_combo.addItem(name, name)
-        self.generator_description = QLabel()
-        self.generator_description.setWordWrap(True)
-        self.source_form = QFormLayout()
-        self.source_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.source_form.addRow("Source", self._status_row())
-        self.source_form.addRow("File", self.file_row)
-        self.source_form.addRow("Generator", self.generator_combo)
-        self.source_form.addRow(self.generator_description)
-        # The generator's parameters, two to a row: a tall form would push
-        # the tables out of a dock.
-        self.params_box = QWidget()
-        self.params_grid = QGridLayout(self.params_box)
-        self.params_grid.setContentsMargins(0, 0, 0, 0)
-        self.params_grid.setColumnStretch(1, 1)
-        self.params_grid.setColumnStretch(3, 1)
-        self.source_form.addRow(self.params_box)
-
-        # Why a source could not be read or set. It shows only after a
-        # gesture on the source, whose controls are all above it.
-        self.error = ErrorLabel()
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        # The first rows.
-        self.preview_model = PreviewModel(self)
-        self.preview_view = CompactTableView()
-        self.preview_view.setModel(self.preview_model)
-        self.preview_view.setAlternatingRowColors(True)
-        self.preview_view.verticalHeader().setToolTip(
-            "The row in the file (the header is row 1), as error messages count")
-
-        # The mapping and the columns.
-        self.mapping_model = MappingModel(self)
-        self.mapping_view = QTableView()
-        self.mapping_view.setModel(self.mapping_model)
-        self.mapping_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.mapping_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.mapping_view.verticalHeader().hide()
-        self.mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.mapping_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        # What to tick, what is wrong with the chosen row, or why the last
-        # tick was refused: all in one place of fixed height (two lines),
-        # so that ticking a column never moves the list under the mouse.
-        self.mapping_note = NoteLabel(lines=2)
-        self.shape_button = QPushButton()
-        self.shape_button.setToolTip("Set the Input node's shape to what its columns give")
-        note_row = QWidget()
-        note_layout = QHBoxLayout(note_row)
-        note_layout.setContentsMargins(0, 0, 0, 0)
-        note_layout.addWidget(self.mapping_note, 1)
-        note_layout.addWidget(self.shape_button, 0, Qt.AlignmentFlag.AlignTop)
-        note_row.setFixedHeight(max(self.mapping_note.height(),
-                                    self.shape_button.sizeHint().height()))
-        self.columns_model = ColumnsModel(self)
-        self.columns_view = CompactTableView()
-        self.columns_view.setModel(self.columns_model)
-        self.columns_view.verticalHeader().hide()
-        self.columns_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        header = self.columns_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The name takes the width left (a long name is elided, whole in its
-        # tooltip) rather than a scroll bar taking a row's height.
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for view in (self.preview_view, self.mapping_view, self.columns_view):
-            view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
-        # Small enough for a short dock (the panel scrolls below this), and
-        # never less than a few rows.
-        for view, rows in ((self.preview_view, 2), (self.columns_view, 3)):
-            view.setMinimumHeight(table_height(view, rows))
-        # No group boxes around the tables: in a short dock their titles and
-        # frames would cost rows of the list; the headers say what they are.
-        mapping_box = QWidget()
-        mapping_layout = QVBoxLayout(mapping_box)
-        mapping_layout.setContentsMargins(0, 0, 0, 0)
-        mapping_layout.setSpacing(4)
-        mapping_layout.addWidget(self.mapping_view)
-        mapping_layout.addWidget(note_row)
-        mapping_layout.addWidget(self.columns_view, 1)
-
-        # Preparation. The validation split and the test share live here
-        # alone (the training settings form has neither): they say which
-        # rows train.
-        self.standardize_inputs_check = QCheckBox("inputs")
-        self.standardize_inputs_check.setToolTip(
-            "Scale each input value by the mean and standard deviation of the training split")
-        self.standardize_targets_check = QCheckBox("regression targets")
-        self.standardize_targets_check.setToolTip(
-            "The same for the targets of regression tasks; predictions are scaled back")
-        self.split_spin = FloatSpinBox(decimals=3)
-        self.split_spin.setRange(0.0, 0.95)
-        self.split_spin.setSingleStep(0.05)
-        self.split_spin.setKeyboardTracking(False)
-        self.split_spin.setToolTip("Share of the rows held out to measure the validation loss "
-                                   "each epoch, drawn with the project's seed (every data set)")
-        # Beside it, the same way: the rows kept out of the run altogether.
-        self.test_spin = FloatSpinBox(decimals=3)
-        self.test_spin.setRange(0.0, 0.95)
-        self.test_spin.setSingleStep(0.05)
-        self.test_spin.setKeyboardTracking(False)
-        self.test_spin.setToolTip(
-            "Share of the rows held out from training, early stopping and the choice of the "
-            "best epoch, drawn with the project's seed (every data set); `mtl-studio "
-            "evaluate` and the Results view score them")
-        self.test_label = QLabel("Test share")
-        self.test_label.setToolTip(self.test_spin.toolTip())
-        self.test_label.setBuddy(self.test_spin)
-        options = QFormLayout()
-        options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        standardize = QHBoxLayout()
-        standardize.addWidget(self.standardize_inputs_check)
-        standardize.addWidget(self.standardize_targets_check)
-        standardize.addStretch(1)
-        options.addRow("Standardise", standardize)
-        held_out = QHBoxLayout()
-        held_out.addWidget(self.split_spin)
-        held_out.addSpacing(12)
-        held_out.addWidget(self.test_label)
-        held_out.addWidget(self.test_spin)
-        held_out.addStretch(1)
-        options.addRow("Validation split", held_out)
-
-        # The tables share the height the dock has: the preview a fifth, the
-        # mapping the rest (the columns list, where the work is, gets all of
-        # its share). A splitter keeps its panes' proportions as it grows,
-        # and the user's own once the handle is dragged.
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.preview_view)
-        self.splitter.addWidget(mapping_box)
-        self.splitter.setSizes([1000, 4000])
-
-        # Everything scrolls when the dock is shorter than the panel needs,
-        # rather than being cut off.
-        body = QWidget()
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(self.scope_bar)
-        layout.addLayout(self.source_form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.splitter, 1)
-        layout.addLayout(options)
-
+    def _follow_widgets(self) -> None:
+        """The widgets' signals to the edits (and to reload and cancel_read).
+        Connected here, not where the widgets are built: that module knows
+        nothing of the edits, and the panel has both."""
         self.scope_combo.activated.connect(
             lambda i: self.set_scope(self.scope_combo.itemData(i)))
         self.own_data_check.clicked.connect(self.set_own_data)
@@ -359,30 +101,6 @@ class DataPanel(DocumentView):
             lambda on: self.set_standardize("targets", on))
         self.split_spin.valueChanged.connect(self.set_validation_split)
         self.test_spin.valueChanged.connect(self.set_test_split)
-
-    def _status_row(self) -> QWidget:
-        """The kind of source, then what was read (rows and columns) or the
-        progress of a read with Cancel: one row that is always there, so
-        nothing below moves as a read starts and ends."""
-        self.status_label = QLabel()
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                        QSizePolicy.Policy.Preferred)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setTextVisible(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.progress_row = QWidget()
-        progress_layout = QHBoxLayout(self.progress_row)
-        progress_layout.setContentsMargins(0, 0, 0, 0)
-        progress_layout.addWidget(self.progress_bar, 1)
-        progress_layout.addWidget(self.cancel_button)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.kind_combo)
-        layout.addWidget(self.status_label, 1)
-        layout.addWidget(self.progress_row, 1)
-        return row
 
     # --- what is shown ------------------------------------------------------------
 
@@ -701,197 +419,3 @@ class DataPanel(DocumentView):
     def shutdown(self) -> None:
         """Cancel every read (the window is closing)."""
         self.store.shutdown()
-
-    # --- edits ---------------------------------------------------------------------------
-
-    def _tell(self, text: str, mapping: bool = False) -> None:
-        """Say why a gesture failed ("": it did not). A mapping gesture's
-        word goes in the mapping's note, whose height is fixed, and leaves
-        the line above the lists alone, so ticking never moves the list."""
-        if mapping:
-            self.mapping_notice = text
-        else:
-            self.notice, self.mapping_notice = text, ""
-        self._show()
-
-    def _push(self, command, mapping: bool = False) -> bool:
-        reason = push_or_reason(self.document, command)
-        self._tell(reason or "", mapping)
-        return reason is None
-
-    def _push_source(self, source: DataSource, owner: str | None) -> bool:
-        return self._push(source_command(self.document.project, owner, source))
-
-    def set_scope(self, task_name: str | None) -> None:
-        """Show the project's data (None) or a task's."""
-        self.scope = task_name
-        self.slot = None
-        self.notice = self.mapping_notice = ""
-        self._show()
-
-    def set_own_data(self, on: bool) -> None:
-        """Give the task shown a data set of its own (a copy of the project's
-        to start from), or let it use the project's again."""
-        task = self.scope_task()
-        if task is None or on == (task.data is not None):
-            return
-        value = dataclasses.replace(self.document.project.data) if on else None
-        if value is not None:
-            value.inputs = {k: list(v) for k, v in value.inputs.items()}
-            value.params = dict(value.params)
-        self._push(SetTaskField(task.name, "data", value))
-
-    def choose_kind(self, kind: str) -> None:
-        source = self.current_source()
-        if kind == source.kind:
-            return
-        if kind == "generator":
-            self.choose_generator(source.generator or next(iter(GENERATORS)))
-        elif not self.browse(kind):
-            self._show()  # the dialog was cancelled: show the project's kind again
-
-    def browse(self, kind: str | None = None) -> bool:
-        """Ask for a file, then open_file it; False when cancelled."""
-        source = self.current_source()
-        kind = kind or (source.kind if source.kind != "generator" else "csv")
-        other = "npz" if kind == "csv" else "csv"
-        start = str(Path(source.path).parent) if source.path else str(
-            self.document.project_dir or Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose the data file", start,
-            f"{FILE_FILTERS[kind]};;{FILE_FILTERS[other]};;All files (*)")
-        if not path:
-            return False
-        self.open_file(path)
-        return True
-
-    def open_file(self, path) -> None:
-        """Try a CSV or NPZ file (by its suffix) as the shown source: its
-        first rows show at once; the project takes it once it is read whole.
-        The mapping is kept; columns the file lacks are marked."""
-        path = Path(path).expanduser().absolute()
-        kind = "npz" if path.suffix.lower() == ".npz" else "csv"
-        # A new file: the fingerprint of the old one (core/datafiles.py) goes.
-        source = dataclasses.replace(self.current_source(), kind=kind, path=str(path),
-                                     generator="", params={}, fingerprint=None)
-        owner = self.owner()
-        key = self.store.key(source)
-        if self.candidate is not None and self.candidate[2] != key:
-            self.store.cancel(self.candidate[2])  # another file chosen meanwhile
-        self._drop_candidate()
-        self.notice = self.mapping_notice = ""
-        self.candidate = (source, owner, key)
-        # Chosen again: read what is there now (a read of it under way will
-        # do: one per file).
-        self.store.read(source, fresh=True)
-        self._show()
-
-    def choose_generator(self, name: str) -> None:
-        source = self.current_source()
-        if source.kind == "generator" and source.generator == name:
-            return
-        defaults = {spec.name: spec.default for spec in GENERATORS[name].params}
-        self._push_source(dataclasses.replace(source, kind="generator", generator=name,
-                                              params=defaults, path="", fingerprint=None),
-                          self.owner())
-
-    def set_generator_param(self, name: str, value) -> bool:
-        """Set one parameter of the generator shown; False (and the reason
-        under the field) when the value is refused."""
-        source = self.current_source()
-        generator = GENERATORS.get(source.generator)
-        spec = next((s for s in generator.params if s.name == name), None) if generator else None
-        if spec is None:
-            return False
-        field = self.param_fields.get(name)
-        try:
-            value = spec.check(value)
-        except ValueError as exc:
-            if field is not None:
-                field.error.show_reason(str(exc))
-                field.show_value(source.params.get(name, spec.default))
-            return False
-        if field is not None:
-            field.error.show_reason(None)
-        if source.params.get(name, spec.default) == value and name in source.params:
-            return True
-        params = {**source.params, name: value}
-        return self._push_source(dataclasses.replace(source, params=params), self.owner())
-
-    def _param_committed(self, field: ParamField) -> None:
-        self.set_generator_param(field.spec.name, field.value())
-
-    def set_input_columns(self, input_id: str, columns: list[str]) -> bool:
-        """Map columns to an Input node and set its shape from them: one undo step."""
-        source = self.current_source()
-        loaded = self.current_loaded()
-        try:
-            command = map_input(self.document.project, self.owner(), source, input_id,
-                                list(columns), loaded.profile if loaded else None)
-        except ValueError as exc:
-            self._tell(str(exc), mapping=True)
-            return False
-        if command is None:
-            self._tell("", mapping=True)
-            return True
-        return self._push(command, mapping=True)
-
-    def use_data_shape(self) -> bool:
-        """Give the chosen Input the shape its columns have (one undo step)."""
-        if self.slot is None or self.slot.kind != INPUT:
-            return False
-        return self.set_input_columns(
-            self.slot.key, slot_columns(self.document.project, self.current_source(), self.slot))
-
-    def set_target_columns(self, task_name: str, columns: list[str]) -> bool:
-        if list(self.document.project.task(task_name).target) == list(columns):
-            return True
-        return self._push(SetTaskField(task_name, "target", list(columns)), mapping=True)
-
-    def set_standardize(self, which: str, on: bool) -> bool:
-        """which: "inputs" or "targets"."""
-        source = self.current_source()
-        field = f"standardize_{which}"
-        if getattr(source, field) == on:
-            return True
-        return self._push_source(dataclasses.replace(source, **{field: on}), self.owner())
-
-    def set_validation_split(self, value: float) -> bool:
-        if self.document.project.training.validation_split == value:
-            return True
-        return self._push(SetTraining("validation_split", value))
-
-    def set_test_split(self, value: float) -> bool:
-        if self.document.project.training.test_split == value:
-            return True
-        return self._push(SetTraining("test_split", value))
-
-    # --- mapping gestures -----------------------------------------------------------
-
-    def choose_slot(self, slot: Slot | None) -> None:
-        """Choose the mapping row whose columns the check boxes edit."""
-        self.slot = slot
-        self.mapping_notice = ""
-        self._show()
-
-    def _slot_chosen(self) -> None:
-        rows = self.mapping_view.selectionModel().selectedRows()
-        if rows:
-            self.choose_slot(self.mapping_model.slot_at(rows[0].row()))
-
-    def _column_toggled(self, name: str, on: bool) -> None:
-        if self.slot is None:
-            return
-        project = self.document.project
-        columns = slot_columns(project, self.current_source(), self.slot)
-        if on and name not in columns:
-            # Keep the data's column order: features stay in file order.
-            order = self.columns_model.names()
-            columns = sorted(columns + [name],
-                             key=lambda c: order.index(c) if c in order else len(order))
-        elif not on:
-            columns = [c for c in columns if c != name]
-        if self.slot.kind == INPUT:
-            self.set_input_columns(self.slot.key, columns)
-        elif self.slot.kind == TARGET:
-            self.set_target_columns(self.slot.key, columns)

@@ -24,7 +24,6 @@ import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QSize, Qt, QTimer
 from PySide6.QtWidgets import (

@@ -123,7 +123,7 @@ def test_heads_of_different_tasks_do_not_interleave_and_keep_task_order():
     pos = auto_layout(p)
     roles = p.roles()
     rows: dict[float, list[str]] = {}
-    for n, (x, y) in sorted(pos.items(), key=lambda item: item[1][0]):
+    for n, (_x, y) in sorted(pos.items(), key=lambda item: item[1][0]):
         rows.setdefault(y, []).append(n)
     for row in rows.values():
         tasks = [roles[n].tasks[0] for n in row if roles[n].kind == "head"]

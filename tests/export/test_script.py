@@ -215,7 +215,7 @@ def trainer_run(project: Project, project_dir: Path, steps: int):
     assert finished.status in ("stopped", "completed"), finished.message
     losses = {t: np.concatenate([e.losses[t] for e in batches]) for t in trainer.tasks}
     assert all(len(v) >= steps for v in losses.values())
-    return {t: v[:steps] for t, v in losses.items()}, [l.name for l in trainer.model.layers]
+    return {t: v[:steps] for t, v in losses.items()}, [layer.name for layer in trainer.model.layers]
 
 
 class Runs:
@@ -489,7 +489,7 @@ def test_node_names_that_are_not_python_names(tmp_path):
     assert 'class_ = layers.Dense(1, name="class")(my_trunk_1)' in text
     ours = exported(script)["build_model"]()
     theirs = build_model(p).model
-    assert [l.name for l in ours.layers] == [l.name for l in theirs.layers]
+    assert [x.name for x in ours.layers] == [x.name for x in theirs.layers]
     for mine, built in zip(ours.weights, theirs.weights):
         np.testing.assert_array_equal(mine.numpy(), built.numpy())
 
@@ -545,7 +545,7 @@ def test_script_model_is_the_builder_model_layer_for_layer(tmp_path, mode):
         assert 'dense_a = layers.Dense(6, activation="tanh", name="dense_a")(gmax_a)' in text
     ours = exported(script)["build_model"]()
     theirs = build_model(project).model
-    assert [l.name for l in ours.layers] == [l.name for l in theirs.layers]
+    assert [x.name for x in ours.layers] == [x.name for x in theirs.layers]
     for mine, built in zip(ours.layers, theirs.layers):
         assert mine.get_config() == built.get_config(), mine.name
     # Same seed, same creation order: the same initial weights.

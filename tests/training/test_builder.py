@@ -154,7 +154,7 @@ def test_soft_sharing_builds_a_tower_per_task_with_tied_weights():
     model = built.model
     assert [g.node_id for g in built.tied] == ["shared"]
     assert built.tied[0].layers == {"a": "shared_a", "b": "shared_b"}
-    assert {"shared_a", "shared_b", "head_a", "out_a", "out_b"} <= {l.name for l in model.layers}
+    assert {"shared_a", "shared_b", "head_a", "out_a", "out_b"} <= {x.name for x in model.layers}
     pairs = built.tied_variables()
     assert len(pairs) == 2  # kernel and bias
     assert all(len(p) == 2 and p[0] is not p[1] for p in pairs)

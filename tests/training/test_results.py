@@ -2,7 +2,6 @@
 last, both in real units; early stopping; summaries that a resume keeps."""
 
 import csv
-import json
 import subprocess
 import sys
 import textwrap
@@ -10,7 +9,6 @@ import textwrap
 import numpy as np
 import pytest
 
-from mtl_studio.core.fileformat import dumps
 from mtl_studio.data.prepare import prepare
 from mtl_studio.training import run_folder
 from mtl_studio.training.real_units import to_real_units

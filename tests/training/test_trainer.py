@@ -67,11 +67,11 @@ def test_alternating_step_updates_only_the_trunk_and_its_own_head():
     trainer = Trainer(project, data=tiny_data())
     trainer.setup()
     model = trainer.model
-    before = {l.name: [w.copy() for w in l.get_weights()] for l in model.layers}
+    before = {x.name: [w.copy() for w in x.get_weights()] for x in model.layers}
     ids, rows = trainer.epoch_plan(0)
     assert ids[0] == 0  # round robin starts with task a
     trainer._call((ids[:1], rows[:1]))
-    after = {l.name: l.get_weights() for l in model.layers}
+    after = {x.name: x.get_weights() for x in model.layers}
 
     def changed(name):
         return any(not np.array_equal(a, b) for a, b in zip(before[name], after[name]))

@@ -145,9 +145,9 @@ def test_the_grid_reflows_its_columns_and_scrolls_rather_than_squeeze(panel, qtb
     grid = panel.grid
     for width, columns in [(1500, 4), (1200, 3), (800, 2), (500, 1)]:
         panel.resize(width, 700)
-        qtbot.waitUntil(lambda: grid.columns == columns, timeout=2000)
+        qtbot.waitUntil(lambda columns=columns: grid.columns == columns, timeout=2000)
         views = [panel.plots[k].view for k in panel.shown_plots]
-        qtbot.waitUntil(lambda: all(v.height() >= MIN_PLOT_HEIGHT for v in views),
+        qtbot.waitUntil(lambda views=views: all(v.height() >= MIN_PLOT_HEIGHT for v in views),
                         timeout=2000)
         host = grid.host.rect()
         for i, view in enumerate(views):

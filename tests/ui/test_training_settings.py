@@ -55,7 +55,7 @@ def test_each_change_is_one_undo_step_that_sets_its_field(form):
         edit()
         assert getattr(training, field) == pytest.approx(value)
         assert document.undo_stack.index == step
-    for edit, field, value in reversed(edits):
+    for _edit, field, _value in reversed(edits):
         before = getattr(training, field)
         document.undo()
         assert getattr(training, field) != before
