@@ -104,11 +104,14 @@ def in_panel(app, path: Path) -> dict:
 
     gaps = np.diff(np.array([0.0] + ticks)) - HEARTBEAT_MS
     lateness = np.maximum(gaps, 0.0)
-    return {"preview_s": marks.get("preview", float("nan")) / 1000,
-            "done_s": marks.get("done", float("nan")) / 1000, "rows": rows,
-            "longest_ms": float(lateness.max()) if len(lateness) else 0.0,
-            "p99_ms": float(np.percentile(lateness, 99)) if len(lateness) else 0.0,
-            "ticks": len(ticks)}
+    return {
+        "preview_s": marks.get("preview", float("nan")) / 1000,
+        "done_s": marks.get("done", float("nan")) / 1000,
+        "rows": rows,
+        "longest_ms": float(lateness.max()) if len(lateness) else 0.0,
+        "p99_ms": float(np.percentile(lateness, 99)) if len(lateness) else 0.0,
+        "ticks": len(ticks),
+    }
 
 
 def headless(path: Path) -> dict:
@@ -137,22 +140,29 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    print(f"date {datetime.date.today()}  python {platform.python_version()}  "
-          f"{os.cpu_count()} cores  platform {app.platformName()}")
+    print(
+        f"date {datetime.date.today()}  python {platform.python_version()}  "
+        f"{os.cpu_count()} cores  platform {app.platformName()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.csv"
         t0 = time.perf_counter()
         write_csv(path, rows)
-        print(f"{rows:,} rows x {COLUMNS} columns, {path.stat().st_size / 1e6:.0f} MB "
-              f"(written in {time.perf_counter() - t0:.1f} s), {repeats} repeat(s)\n")
+        print(
+            f"{rows:,} rows x {COLUMNS} columns, {path.stat().st_size / 1e6:.0f} MB "
+            f"(written in {time.perf_counter() - t0:.1f} s), {repeats} repeat(s)\n"
+        )
         results = []
         for r in range(repeats):
             result = in_panel(app, path)
             results.append(result)
-            print(f"repeat {r + 1}: preview {result['preview_s']:.3f} s, read + profile "
-                  f"{result['done_s']:.2f} s ({result['rows']:,} rows); GUI longest stall "
-                  f"{result['longest_ms']:.1f} ms, p99 lateness {result['p99_ms']:.1f} ms "
-                  f"over {result['ticks']:,} heartbeats", flush=True)
+            print(
+                f"repeat {r + 1}: preview {result['preview_s']:.3f} s, read + profile "
+                f"{result['done_s']:.2f} s ({result['rows']:,} rows); GUI longest stall "
+                f"{result['longest_ms']:.1f} ms, p99 lateness {result['p99_ms']:.1f} ms "
+                f"over {result['ticks']:,} heartbeats",
+                flush=True,
+            )
         alone = headless(path)
 
     def median(name):
@@ -161,13 +171,19 @@ def main() -> int:
     preview, done = median("preview_s"), median("done_s")
     longest, p99 = median("longest_ms"), median("p99_ms")
     print()
-    print(f"preview shows rows (median)        {preview:8.3f} s    goal < 2 s: "
-          f"{'met' if preview < 2 else 'NOT met'}")
+    print(
+        f"preview shows rows (median)        {preview:8.3f} s    goal < 2 s: "
+        f"{'met' if preview < 2 else 'NOT met'}"
+    )
     print(f"read + profile done (median)       {done:8.2f} s")
-    print(f"GUI longest stall (median)         {longest:8.1f} ms   goal < 100 ms: "
-          f"{'met' if longest < 100 else 'NOT met'}")
-    print(f"GUI p99 lateness (median)          {p99:8.1f} ms   goal < 20 ms: "
-          f"{'met' if p99 < 20 else 'NOT met'}")
+    print(
+        f"GUI longest stall (median)         {longest:8.1f} ms   goal < 100 ms: "
+        f"{'met' if longest < 100 else 'NOT met'}"
+    )
+    print(
+        f"GUI p99 lateness (median)          {p99:8.1f} ms   goal < 20 ms: "
+        f"{'met' if p99 < 20 else 'NOT met'}"
+    )
     print(f"without Qt: read_csv_head          {alone['head']:8.3f} s")
     print(f"without Qt: read_csv               {alone['read']:8.2f} s")
     print(f"without Qt: profile_table          {alone['profile']:8.2f} s")

@@ -75,8 +75,10 @@ def random_walk(n: int, seed: int = 0) -> tuple[np.ndarray, list[int]]:
 
 
 def bench_curve(app: QApplication, n: int, reps: int) -> None:
-    print(f"\n1. one curve of {n:,} points in a 1000 x 400 px PlotWidget "
-          f"(peak downsampling, clip to view), {reps} repetitions")
+    print(
+        f"\n1. one curve of {n:,} points in a 1000 x 400 px PlotWidget "
+        f"(peak downsampling, clip to view), {reps} repetitions"
+    )
     y_all, spikes = random_walk(n + BLOCK * (reps + 2))
     x_all = np.arange(len(y_all), dtype=float)
     widget = pg.PlotWidget()
@@ -118,8 +120,10 @@ def bench_curve(app: QApplication, n: int, reps: int) -> None:
     row("  together", total)
 
     shown_x, shown_y = item._getDisplayDataset().x, item._getDisplayDataset().y
-    print(f"  displayed points: {len(shown_y):,} of {size:,}; "
-          f"max displayed y {shown_y.max():.3f} vs true max {y_all[:size].max():.3f}")
+    print(
+        f"  displayed points: {len(shown_y):,} of {size:,}; "
+        f"max displayed y {shown_y.max():.3f} vs true max {y_all[:size].max():.3f}"
+    )
     kept = 0
     for i in spikes:
         near = np.abs(shown_x - i) <= max(1.0, n / len(shown_y) * 2)
@@ -144,19 +148,25 @@ def make_run(tasks: list[str], steps: int, steps_per_epoch: int, seed: int = 1) 
     rng = np.random.default_rng(seed)
     colors = dict(zip(tasks, ("#E69F00", "#009E73", "#CC79A7")))
     run = RunCurves("bench", tasks, colors)
-    run.add([ev.RunStarted(tasks, "joint", "fixed", steps, steps_per_epoch,
-                           max(1, steps // steps_per_epoch))])
+    run.add(
+        [
+            ev.RunStarted(
+                tasks, "joint", "fixed", steps, steps_per_epoch, max(1, steps // steps_per_epoch)
+            )
+        ]
+    )
     run.add([ev.Weights(0, {t: 1.0 for t in tasks})])
     chunk = 50_000
     for start in range(0, steps, chunk):
         s = np.arange(start + 1, min(start + chunk, steps) + 1)
-        losses = {t: np.exp(-s / steps) * (1 + 0.2 * rng.standard_normal(len(s))) + 0.1 * k
-                  for k, t in enumerate(tasks)}
+        losses = {
+            t: np.exp(-s / steps) * (1 + 0.2 * rng.standard_normal(len(s))) + 0.1 * k
+            for k, t in enumerate(tasks)
+        }
         total = sum(losses.values())
         found = []
         for e in range(int(s[0]) // steps_per_epoch + 1, int(s[-1]) // steps_per_epoch + 1):
-            found.append(ev.EpochEnd(e, e * steps_per_epoch, {},
-                                     {t: 0.5 for t in tasks}))
+            found.append(ev.EpochEnd(e, e * steps_per_epoch, {}, {t: 0.5 for t in tasks}))
         run.add([ev.StepLosses(s, 1, losses, total, wall=s * 0.002)] + found)
         for step in range(int(s[0]) + BLOCK - 1, int(s[-1]) + 1, BLOCK * 50):
             run.add([ev.GradientCosine(step, {(tasks[0], tasks[1]): rng.uniform(-1, 1)})])
@@ -166,8 +176,12 @@ def make_run(tasks: list[str], steps: int, steps_per_epoch: int, seed: int = 1) 
 def append_block(run: RunCurves, rng) -> None:
     s = np.arange(run.step + 1, run.step + BLOCK + 1)
     losses = {t: 0.3 + 0.05 * rng.standard_normal(BLOCK) for t in run.tasks}
-    run.add([ev.StepLosses(s, 1, losses, sum(losses.values()), wall=s * 0.002),
-             ev.Weights(int(s[-1]), {t: 1.0 for t in run.tasks})])
+    run.add(
+        [
+            ev.StepLosses(s, 1, losses, sum(losses.values()), wall=s * 0.002),
+            ev.Weights(int(s[-1]), {t: 1.0 for t in run.tasks}),
+        ]
+    )
 
 
 def bench_panel(app: QApplication, steps: int, reps: int, label: str, number: int) -> float:
@@ -182,8 +196,10 @@ def bench_panel(app: QApplication, steps: int, reps: int, label: str, number: in
     panel.show_run(run)
     app.processEvents()
     panel.grid.host.grab()
-    print(f"\n{number}. PlotsPanel.refresh(), {label}: 2 tasks x {steps:,} steps "
-          f"({run.point_count():,} points, built in {build:.1f} s), {reps} repetitions")
+    print(
+        f"\n{number}. PlotsPanel.refresh(), {label}: 2 tasks x {steps:,} steps "
+        f"({run.point_count():,} points, built in {build:.1f} s), {reps} repetitions"
+    )
     rng = np.random.default_rng(2)
     refresh_times, paint_times = [], []
     for _ in range(reps):
@@ -198,10 +214,13 @@ def bench_panel(app: QApplication, steps: int, reps: int, label: str, number: in
     median = row(f"refresh() after appending {BLOCK} steps", refresh_times)
     paint = row("  then the repaint (grab() of the plots)", paint_times)
     cost = median + paint
-    period = min(max(cost * plots.UNTIMED / plots.DRAW_SHARE, plots.MIN_REDRAW_MS),
-                 plots.MAX_REDRAW_MS)
-    print(f"  redraw of every plot {cost:.1f} ms: while a run streams each plot is redrawn "
-          f"every {period:.0f} ms ({plots.DRAW_SHARE:.0%} of a core)")
+    period = min(
+        max(cost * plots.UNTIMED / plots.DRAW_SHARE, plots.MIN_REDRAW_MS), plots.MAX_REDRAW_MS
+    )
+    print(
+        f"  redraw of every plot {cost:.1f} ms: while a run streams each plot is redrawn "
+        f"every {period:.0f} ms ({plots.DRAW_SHARE:.0%} of a core)"
+    )
     idle = []
     for _ in range(reps):
         start = time.perf_counter()
@@ -214,26 +233,30 @@ def bench_panel(app: QApplication, steps: int, reps: int, label: str, number: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="100,000 points instead of 1,000,000, 10 repetitions")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 points instead of 1,000,000, 10 repetitions"
+    )
     parser.add_argument("--reps", type=int, default=None, help="repetitions of each row")
     args = parser.parse_args()
     n = 100_000 if args.quick else 1_000_000
     reps = args.reps or (10 if args.quick else 30)
 
     print(f"date      {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"machine   os.cpu_count()={os.cpu_count()}  {platform.platform()}  "
-          f"{platform.machine()}")
-    print(f"software  Python {platform.python_version()}, pyqtgraph {pg.__version__}, "
-          f"numpy {np.__version__}, Qt platform {os.environ['QT_QPA_PLATFORM']}")
+    print(f"machine   os.cpu_count()={os.cpu_count()}  {platform.platform()}  {platform.machine()}")
+    print(
+        f"software  Python {platform.python_version()}, pyqtgraph {pg.__version__}, "
+        f"numpy {np.__version__}, Qt platform {os.environ['QT_QPA_PLATFORM']}"
+    )
     app = QApplication.instance() or QApplication(sys.argv)
 
     bench_curve(app, n, reps)
     bench_panel(app, n, reps, "large run", 2)
     typical = bench_panel(app, 5_000, reps, "typical run", 3)
     verdict = "met" if typical < GOAL_MS / 2 else "not met"
-    print(f"\ngoal      refresh() of a typical run well under {GOAL_MS:.0f} ms, taken as under "
-          f"{GOAL_MS / 2:.0f} ms: median {typical:.2f} ms -> {verdict}")
+    print(
+        f"\ngoal      refresh() of a typical run well under {GOAL_MS:.0f} ms, taken as under "
+        f"{GOAL_MS / 2:.0f} ms: median {typical:.2f} ms -> {verdict}"
+    )
 
 
 if __name__ == "__main__":

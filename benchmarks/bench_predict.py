@@ -21,8 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-COLUMNS = ["relative_compactness", "surface_area", "wall_area", "roof_area",
-           "overall_height", "orientation", "glazing_area", "glazing_area_distribution"]
+COLUMNS = [
+    "relative_compactness",
+    "surface_area",
+    "wall_area",
+    "roof_area",
+    "overall_height",
+    "orientation",
+    "glazing_area",
+    "glazing_area_distribution",
+]
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -50,8 +58,13 @@ finally:
 def peak_of(arguments: list[str]) -> tuple[float, float]:
     """(seconds, peak resident MiB) of `mtl-studio ARGUMENTS` in a child."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", MEASURED, *arguments], check=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, *arguments],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     peak_kib = int(done.stderr.rsplit("PEAK_KIB", 1)[1].split()[0])
     return seconds, peak_kib / 1024
@@ -64,17 +77,21 @@ def main() -> None:
     cli = [sys.executable, "-m", "mtl_studio"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run(cli + ["train", "energy", "--epochs", "1", "--out", str(tmp / "run")],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            cli + ["train", "energy", "--epochs", "1", "--out", str(tmp / "run")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         print(f"{'rows':>10} {'file MiB':>9} {'seconds':>8} {'rows/s':>9} {'peak MiB':>9}")
         for rows in sorted(args.rows):
             data = tmp / f"rows{rows}.csv"
             write_csv(data, rows)
-            seconds, peak = peak_of(["predict", str(tmp / "run"), str(data),
-                                     "--out", str(tmp / "out.csv")])
+            seconds, peak = peak_of(
+                ["predict", str(tmp / "run"), str(data), "--out", str(tmp / "out.csv")]
+            )
             size = data.stat().st_size / 2**20
-            print(f"{rows:>10,} {size:>9.1f} {seconds:>8.1f} {rows / seconds:>9,.0f} "
-                  f"{peak:>9.0f}")
+            print(f"{rows:>10,} {size:>9.1f} {seconds:>8.1f} {rows / seconds:>9,.0f} {peak:>9.0f}")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ def launch() -> tuple[float, str]:
     if not env.get("DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
     start = time.time()
-    out = subprocess.run([sys.executable, "-m", "mtl_studio"], env=env, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "mtl_studio"], env=env, capture_output=True, text=True, timeout=60
+    )
     for line in out.stdout.splitlines():
         if line.startswith("shown "):
             parts = line.split()
@@ -40,7 +41,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     print(f"date      {datetime.datetime.now().isoformat(timespec='seconds')}")
-    print(f"machine   {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
+    print(
+        f"machine   {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}"
+    )
     print(f"display   {'X ' + os.environ['DISPLAY'] if os.environ.get('DISPLAY') else 'offscreen'}")
     launch()  # warm the file cache: the first launch after install reads everything from disk
     times, flags = [], set()
@@ -48,8 +51,10 @@ def main() -> None:
         seconds, flag = launch()
         times.append(seconds)
         flags.add(flag)
-    print(f"launch to first shown window, {args.runs} runs: median {statistics.median(times):.3f} s, "
-          f"min {min(times):.3f} s, max {max(times):.3f} s")
+    print(
+        f"launch to first shown window, {args.runs} runs: median {statistics.median(times):.3f} s, "
+        f"min {min(times):.3f} s, max {max(times):.3f} s"
+    )
     print(f"at first show: {', '.join(sorted(flags))}")
     verdict = "met" if statistics.median(times) < 1.0 else "NOT met"
     print(f"goal      under 1.0 s: {verdict}")

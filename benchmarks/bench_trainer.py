@@ -74,8 +74,10 @@ QUICK = dict(steps_per_epoch=20, epochs_main=2, epochs_other=1, repeats=3)
 
 # --- the project and its data ------------------------------------------------------
 
-def reference_project(mode: str = "joint", weighting: str = "fixed",
-                      steps_per_call: int | None = None) -> Project:
+
+def reference_project(
+    mode: str = "joint", weighting: str = "fixed", steps_per_call: int | None = None
+) -> Project:
     p = Project("bench")
 
     def node(node_id, kind, **params):
@@ -123,8 +125,9 @@ def make_arrays(rows: int) -> dict[str, np.ndarray]:
 def prepared_data(arrays: dict[str, np.ndarray]) -> PreparedData:
     train = Split({"x": arrays["x"]}, {"a": arrays["a"], "b": arrays["b"]})
     val = Split({"x": arrays["x"][:0]}, {"a": arrays["a"][:0], "b": arrays["b"][:0]})
-    return PreparedData([DataSet("the project's data", "bench", ["a", "b"], train, val)],
-                        {"a": 0, "b": 0}, {}, {})
+    return PreparedData(
+        [DataSet("the project's data", "bench", ["a", "b"], train, val)], {"a": 0, "b": 0}, {}, {}
+    )
 
 
 class Sink:
@@ -140,6 +143,7 @@ class Sink:
 
 
 # --- the methods -------------------------------------------------------------------
+
 
 class Method:
     label = ""
@@ -167,8 +171,18 @@ class Method:
 
 
 class TrainerRun(Method):
-    def __init__(self, label, data, epochs, mode="joint", weighting="fixed",
-                 steps_per_call=None, cosine=True, group="main", xla=True):
+    def __init__(
+        self,
+        label,
+        data,
+        epochs,
+        mode="joint",
+        weighting="fixed",
+        steps_per_call=None,
+        cosine=True,
+        group="main",
+        xla=True,
+    ):
         super().__init__(epochs)
         self.label, self.group = label, group
         self.data = data
@@ -178,6 +192,7 @@ class TrainerRun(Method):
 
     def _warm_up(self):
         from mtl_studio.training.trainer import Trainer
+
         self.sink = Sink()
         self.trainer = Trainer(self.project, callback=self.sink, data=self.data, xla=self.xla)
         done = self.trainer.run(epochs=1)  # setup (build, trace) and one whole epoch
@@ -209,7 +224,7 @@ class TrainerCallOnly(TrainerRun):
         for epoch in range(self.epochs):
             _, rows = tr.epoch_plan(epoch)
             for i in range(0, len(rows), spc):
-                out = tr._call((None, rows[i:i + spc])).numpy()
+                out = tr._call((None, rows[i : i + spc])).numpy()
                 steps += len(out)
         return steps, time.perf_counter() - start
 
@@ -225,6 +240,7 @@ class HandLoop(Method):
     def _warm_up(self):
         from mtl_studio.training.builder import build_model
         from mtl_studio.training.tf_import import keras, tf
+
         k, t = keras(), tf()
         model = build_model(reference_project(), mode="joint", seed=SEED).model
         optimizer = k.optimizers.Adam(learning_rate=LEARNING_RATE)
@@ -252,7 +268,7 @@ class HandLoop(Method):
             # The Trainer's batches: the same seeded permutation per epoch.
             perm = np.random.default_rng([SEED, self.epoch]).permutation(n)
             for i in range(per_epoch):
-                rows = perm[i * BATCH:(i + 1) * BATCH]
+                rows = perm[i * BATCH : (i + 1) * BATCH]
                 loss = self.train_step({"x": x[rows]}, a[rows], b[rows])
                 steps += 1
             float(loss)  # wait for the last step, as printing the epoch's loss would
@@ -278,10 +294,12 @@ class KerasFit(Method):
     def _warm_up(self):
         from mtl_studio.training.builder import build_model
         from mtl_studio.training.tf_import import keras
+
         k = keras()
         self.model = build_model(reference_project(), mode="joint", seed=SEED).model
-        self.model.compile(optimizer=k.optimizers.Adam(learning_rate=LEARNING_RATE),
-                           loss={"a": "mse", "b": "mse"})
+        self.model.compile(
+            optimizer=k.optimizers.Adam(learning_rate=LEARNING_RATE), loss={"a": "mse", "b": "mse"}
+        )
         self._fit(1)
 
     def _fit(self, epochs):
@@ -297,8 +315,18 @@ class KerasFit(Method):
 
 # --- where a Trainer run spends its time -------------------------------------------
 
-PARTS = ("_call", "_report_cosine", "_report_steps", "_first_bad", "_add_epoch_losses",
-         "_report_progress", "_end_epoch", "epoch_plan", "_apply_controls", "flush")
+PARTS = (
+    "_call",
+    "_report_cosine",
+    "_report_steps",
+    "_first_bad",
+    "_add_epoch_losses",
+    "_report_progress",
+    "_end_epoch",
+    "epoch_plan",
+    "_apply_controls",
+    "flush",
+)
 
 
 def breakdown(method: TrainerRun, epochs: int) -> tuple[dict[str, float], float, int]:
@@ -316,6 +344,7 @@ def breakdown(method: TrainerRun, epochs: int) -> tuple[dict[str, float], float,
                 result.numpy()  # the call's compute ends here, not at run()'s .numpy()
             spent[name] += time.perf_counter() - start
             return result
+
         return wrapper
 
     for name in PARTS:
@@ -338,8 +367,10 @@ def breakdown(method: TrainerRun, epochs: int) -> tuple[dict[str, float], float,
 def print_breakdown(title: str, method: TrainerRun, epochs: int) -> None:
     spent, wall, steps = breakdown(method, epochs)
     calls = -(-steps // method.trainer.settings.steps_per_call)
-    print(f"\n{title}: {steps} steps in {calls} calls, {wall:.2f} s "
-          f"({steps / wall:.0f} steps/s with timing wrappers)")
+    print(
+        f"\n{title}: {steps} steps in {calls} calls, {wall:.2f} s "
+        f"({steps / wall:.0f} steps/s with timing wrappers)"
+    )
     print(f"  {'part':<22}{'seconds':>9}{'share':>8}{'ms/call':>9}")
     # flush runs inside _emit, which every _report_* and _end_epoch call,
     # so it is shown on its own and not added to the total again.
@@ -349,14 +380,19 @@ def print_breakdown(title: str, method: TrainerRun, epochs: int) -> None:
         s = spent[name]
         if name not in inner:
             accounted += s
-        print(f"  {name:<22}{s:9.3f}{s / wall:8.1%}{1000 * s / max(calls, 1):9.3f}"
-              + ("  (inside the _report_*/_end_epoch rows)" if name in inner else ""))
+        print(
+            f"  {name:<22}{s:9.3f}{s / wall:8.1%}{1000 * s / max(calls, 1):9.3f}"
+            + ("  (inside the _report_*/_end_epoch rows)" if name in inner else "")
+        )
     rest = wall - accounted
-    print(f"  {'rest of run() loop':<22}{rest:9.3f}{rest / wall:8.1%}"
-          f"{1000 * rest / max(calls, 1):9.3f}")
+    print(
+        f"  {'rest of run() loop':<22}{rest:9.3f}{rest / wall:8.1%}"
+        f"{1000 * rest / max(calls, 1):9.3f}"
+    )
 
 
 # --- main --------------------------------------------------------------------------
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -366,49 +402,86 @@ def main() -> None:
     wall_start = time.perf_counter()
 
     from mtl_studio.training.tf_import import keras, tf  # quiet import
+
     k, t = keras(), tf()
     default_spc = TrainingSettings().steps_per_call
 
     print("MTL Studio Trainer benchmark" + (" (--quick)" if args.quick else " (full)"))
     print(f"date      {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"machine   os.cpu_count()={os.cpu_count()}  {platform.platform()}  "
-          f"{platform.machine()}  load average {os.getloadavg()[0]:.2f} (1 min) at start")
-    print(f"software  Python {platform.python_version()}  TensorFlow {t.__version__}  "
-          f"Keras {k.__version__}  numpy {np.__version__}  backend {k.backend.backend()}")
+    print(
+        f"machine   os.cpu_count()={os.cpu_count()}  {platform.platform()}  "
+        f"{platform.machine()}  load average {os.getloadavg()[0]:.2f} (1 min) at start"
+    )
+    print(
+        f"software  Python {platform.python_version()}  TensorFlow {t.__version__}  "
+        f"Keras {k.__version__}  numpy {np.__version__}  backend {k.backend.backend()}"
+    )
 
     rows = cfg["steps_per_epoch"] * BATCH
     arrays = make_arrays(rows)
     data = prepared_data(arrays)
     em, eo = cfg["epochs_main"], cfg["epochs_other"]
     spe = cfg["steps_per_epoch"]
-    print(f"model     {INPUTS} -> Dense 256 relu -> Dense 256 relu (shared) -> 2 x "
-          f"[Dense 64 relu -> Dense 1], mse + mse, Adam {LEARNING_RATE:g}, batch {BATCH}")
-    print(f"data      {rows} training rows in memory ({spe} steps/epoch), no validation; "
-          f"timed: {em * spe} steps per measurement for the first rows marked *, "
-          f"{eo * spe} for the others; median of {cfg['repeats']} repeats")
-    print(f"Trainer   default steps_per_call (project settings) = {default_spc}; Trainer rows "
-          "time the whole Trainer.run() (events on, validation off)")
+    print(
+        f"model     {INPUTS} -> Dense 256 relu -> Dense 256 relu (shared) -> 2 x "
+        f"[Dense 64 relu -> Dense 1], mse + mse, Adam {LEARNING_RATE:g}, batch {BATCH}"
+    )
+    print(
+        f"data      {rows} training rows in memory ({spe} steps/epoch), no validation; "
+        f"timed: {em * spe} steps per measurement for the first rows marked *, "
+        f"{eo * spe} for the others; median of {cfg['repeats']} repeats"
+    )
+    print(
+        f"Trainer   default steps_per_call (project settings) = {default_spc}; Trainer rows "
+        "time the whole Trainer.run() (events on, validation off)"
+    )
 
-    main_row = TrainerRun(f"* Trainer joint fixed, steps_per_call {default_spc} (default)",
-                          data, em)
+    main_row = TrainerRun(
+        f"* Trainer joint fixed, steps_per_call {default_spc} (default)", data, em
+    )
     hand = HandLoop(arrays, em)
     hand.label = "* " + hand.label
     fit = KerasFit(arrays, em)
     fit.label = "* " + fit.label
-    spc_rows = [TrainerRun(f"  Trainer joint fixed, steps_per_call {n}", data, eo,
-                           steps_per_call=n) for n in (1, 5, 50) if n != default_spc]
-    alternating = TrainerRun("  Trainer alternating round_robin (Adam per task)", data, eo,
-                             mode="alternating")
+    spc_rows = [
+        TrainerRun(f"  Trainer joint fixed, steps_per_call {n}", data, eo, steps_per_call=n)
+        for n in (1, 5, 50)
+        if n != default_spc
+    ]
+    alternating = TrainerRun(
+        "  Trainer alternating round_robin (Adam per task)", data, eo, mode="alternating"
+    )
     pcgrad = TrainerRun("  Trainer joint pcgrad", data, eo, weighting="pcgrad")
     gradnorm = TrainerRun("  Trainer joint gradnorm", data, eo, weighting="gradnorm")
-    no_cosine = TrainerRun(f"  Trainer joint fixed spc {default_spc}, no gradient cosine",
-                           data, eo, cosine=False, group="diagnostic")
-    call_only = TrainerCallOnly(f"  Trainer compiled call only, spc {default_spc}", data, eo,
-                                group="diagnostic")
-    call_plain = TrainerCallOnly(f"  the same call without XLA (Trainer xla=False), spc "
-                                 f"{default_spc}", data, eo, group="diagnostic", xla=False)
-    methods = [main_row, *spc_rows, hand, fit, alternating, pcgrad, gradnorm,
-               no_cosine, call_only, call_plain]
+    no_cosine = TrainerRun(
+        f"  Trainer joint fixed spc {default_spc}, no gradient cosine",
+        data,
+        eo,
+        cosine=False,
+        group="diagnostic",
+    )
+    call_only = TrainerCallOnly(
+        f"  Trainer compiled call only, spc {default_spc}", data, eo, group="diagnostic"
+    )
+    call_plain = TrainerCallOnly(
+        f"  the same call without XLA (Trainer xla=False), spc {default_spc}",
+        data,
+        eo,
+        group="diagnostic",
+        xla=False,
+    )
+    methods = [
+        main_row,
+        *spc_rows,
+        hand,
+        fit,
+        alternating,
+        pcgrad,
+        gradnorm,
+        no_cosine,
+        call_only,
+        call_plain,
+    ]
 
     print("\nwarm-up (build, trace, one epoch each):", flush=True)
     for m in list(methods):
@@ -418,8 +491,11 @@ def main() -> None:
             if not m.optional:
                 raise
             methods.remove(m)
-            print(f"  {m.label.strip():<58}skipped: {type(exc).__name__}: "
-                  f"{str(exc).splitlines()[0][:200]}", flush=True)
+            print(
+                f"  {m.label.strip():<58}skipped: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200]}",
+                flush=True,
+            )
             continue
         print(f"  {m.label.strip():<58}{m.warmup_seconds:6.1f} s", flush=True)
 
@@ -431,8 +507,7 @@ def main() -> None:
         print(flush=True)
 
     h, f = hand.median, fit.median
-    print(f"\n{'method':<56}{'steps/s':>9}{'ms/step':>9}{'min-max':>12}"
-          f"{'x hand':>8}{'x fit':>7}")
+    print(f"\n{'method':<56}{'steps/s':>9}{'ms/step':>9}{'min-max':>12}{'x hand':>8}{'x fit':>7}")
     for group in ("main", "diagnostic"):
         if group == "diagnostic":
             print("diagnostics (what the Trainer's run loop costs):")
@@ -441,43 +516,62 @@ def main() -> None:
                 continue
             rate = m.median
             spread = f"{min(m.rates):.0f}-{max(m.rates):.0f}"
-            print(f"{m.label:<56}{rate:9.1f}{1000 / rate:9.2f}{spread:>12}"
-                  f"{rate / h:8.2f}{rate / f:7.2f}")
+            print(
+                f"{m.label:<56}{rate:9.1f}{1000 / rate:9.2f}{spread:>12}"
+                f"{rate / h:8.2f}{rate / f:7.2f}"
+            )
 
     j = main_row.median
-    print("\nrelative costs (time per step, vs Trainer joint fixed spc "
-          f"{default_spc}):")
-    for m, what in ((alternating, "alternating round_robin"), (pcgrad, "joint pcgrad"),
-                    (gradnorm, "joint gradnorm")):
+    print(f"\nrelative costs (time per step, vs Trainer joint fixed spc {default_spc}):")
+    for m, what in (
+        (alternating, "alternating round_robin"),
+        (pcgrad, "joint pcgrad"),
+        (gradnorm, "joint gradnorm"),
+    ):
         ratio = j / m.median
         print(f"  {what:<26}{ratio:5.2f}x the time per step ({ratio - 1:+.0%})")
-    print(f"  gradient cosine report    {no_cosine.median / j - 1:+.0%} time per step "
-          "(whole run with it / without it)")
-    print(f"  run() around the call     {call_only.median / j - 1:+.0%} time per step "
-          "(whole run / compiled call alone)")
+    print(
+        f"  gradient cosine report    {no_cosine.median / j - 1:+.0%} time per step "
+        "(whole run with it / without it)"
+    )
+    print(
+        f"  run() around the call     {call_only.median / j - 1:+.0%} time per step "
+        "(whole run / compiled call alone)"
+    )
     if call_plain in methods:
-        print(f"  XLA on the compiled call  {call_only.median / call_plain.median:.2f}x the "
-              "steps/s of the same call compiled without XLA")
+        print(
+            f"  XLA on the compiled call  {call_only.median / call_plain.median:.2f}x the "
+            "steps/s of the same call compiled without XLA"
+        )
 
     ratio_hand, ratio_fit = j / h, j / f
     print("\ngoals (Trainer joint fixed, default steps_per_call):")
-    print(f"  >= 1.5x the hand-written loop: {ratio_hand:.2f}x  -> "
-          f"{'met' if ratio_hand >= 1.5 else 'NOT met'}")
-    print(f"  >= 4x model.fit:               {ratio_fit:.2f}x  -> "
-          f"{'met' if ratio_fit >= 4 else 'NOT met'}")
+    print(
+        f"  >= 1.5x the hand-written loop: {ratio_hand:.2f}x  -> "
+        f"{'met' if ratio_hand >= 1.5 else 'NOT met'}"
+    )
+    print(
+        f"  >= 4x model.fit:               {ratio_fit:.2f}x  -> "
+        f"{'met' if ratio_fit >= 4 else 'NOT met'}"
+    )
 
     be = 1 if args.quick else 2
-    print_breakdown(f"where a Trainer.run() spends its time, joint fixed spc {default_spc}",
-                    main_row, be)
+    print_breakdown(
+        f"where a Trainer.run() spends its time, joint fixed spc {default_spc}", main_row, be
+    )
     spc1 = next((m for m in spc_rows if m.label.endswith("steps_per_call 1")), None)
     if spc1 is not None:
         print_breakdown("the same, steps_per_call 1", spc1, 1)
 
-    print(f"\nchecks: hand-written step traced {hand.tracings()} time(s) in all; events "
-          f"delivered by the default Trainer: {main_row.sink.events} in "
-          f"{main_row.sink.calls} callback calls")
-    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end; whole benchmark "
-          f"{time.perf_counter() - wall_start:.0f} s")
+    print(
+        f"\nchecks: hand-written step traced {hand.tracings()} time(s) in all; events "
+        f"delivered by the default Trainer: {main_row.sink.events} in "
+        f"{main_row.sink.calls} callback calls"
+    )
+    print(
+        f"load average {os.getloadavg()[0]:.2f} (1 min) at the end; whole benchmark "
+        f"{time.perf_counter() - wall_start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -93,15 +93,16 @@ def main() -> None:
     runs = parser.parse_args().runs
 
     print(f"date      {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"machine   os.cpu_count()={os.cpu_count()}  {platform.platform()}  "
-          f"{platform.machine()}")
+    print(f"machine   os.cpu_count()={os.cpu_count()}  {platform.platform()}  {platform.machine()}")
     print(f"software  Python {platform.python_version()} ({platform.python_implementation()})")
 
     p = build_project()
     problems = validate(p)
-    print(f"project   {len(p.nodes)} nodes, {len(p.edges)} edges, {len(p.tasks)} tasks; "
-          f"validate finds {len(errors(problems))} errors, "
-          f"{len(problems) - len(errors(problems))} warnings")
+    print(
+        f"project   {len(p.nodes)} nodes, {len(p.edges)} edges, {len(p.tasks)} tasks; "
+        f"validate finds {len(errors(problems))} errors, "
+        f"{len(problems) - len(errors(problems))} warnings"
+    )
     print(f"timings   {runs} runs each, after one warm-up")
 
     row("validate(project)", timed(lambda: validate(p), runs))
@@ -119,16 +120,20 @@ def main() -> None:
 
     edit = row("SetParam push + validate", timed(edit_then_validate, runs))
     verdict = "met" if edit < FRAME_MS / 2 else "not met"
-    print(f"goal      validate after an edit well under one frame ({FRAME_MS:.0f} ms), "
-          f"taken as under {FRAME_MS / 2:.0f} ms: median {edit:.2f} ms -> {verdict}")
+    print(
+        f"goal      validate after an edit well under one frame ({FRAME_MS:.0f} ms), "
+        f"taken as under {FRAME_MS / 2:.0f} ms: median {edit:.2f} ms -> {verdict}"
+    )
 
-    print("\nwhere validate spends its time (cProfile, 20 calls, mtl_studio functions, "
-          "by own time):")
+    print(
+        "\nwhere validate spends its time (cProfile, 20 calls, mtl_studio functions, by own time):"
+    )
     profile = cProfile.Profile()
     profile.runcall(lambda: [validate(p) for _ in range(20)])
     stats = pstats.Stats(profile)
-    rows = [(tt, nc, ct, f) for f, (_, nc, tt, ct, _) in stats.stats.items()
-            if "mtl_studio" in f[0]]
+    rows = [
+        (tt, nc, ct, f) for f, (_, nc, tt, ct, _) in stats.stats.items() if "mtl_studio" in f[0]
+    ]
     print(f"  {'own ms':>8} {'total ms':>9} {'calls':>8}  function")
     for tt, nc, ct, (file, line, name) in sorted(rows, reverse=True)[:10]:
         where = f"{Path(file).parent.name}/{Path(file).name}:{line} {name}"

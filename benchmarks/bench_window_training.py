@@ -79,18 +79,19 @@ def bench_project(folder: Path, epochs: int, tasks: int = 2):
             name = f"t{k + 1}"
             w = rng.normal(size=(x.shape[1], 1)) / np.sqrt(x.shape[1])
             arrays[name] = (np.tanh(x @ w) * (k + 1)).astype(np.float32)
-            project.add_node(Node(f"head_{name}", "Dense", f"head_{name}",
-                                  {"units": 64, "activation": "relu"}))
-            project.add_node(Node(f"out_{name}", "Output", f"out_{name}",
-                                  {"units": 1, "activation": "linear"}))
+            project.add_node(
+                Node(f"head_{name}", "Dense", f"head_{name}", {"units": 64, "activation": "relu"})
+            )
+            project.add_node(
+                Node(f"out_{name}", "Output", f"out_{name}", {"units": 1, "activation": "linear"})
+            )
             project.connect(Edge("shared2", f"head_{name}", 0))
             project.connect(Edge(f"head_{name}", f"out_{name}", 0))
             project.add_task(Task(name, f"out_{name}", "mse"))
             names.append(name)
     path = folder / "reference.npz"
     np.savez(path, **arrays)
-    project.data = DataSource("npz", path=str(path), inputs={"x": ["x"]},
-                              standardize_inputs=False)
+    project.data = DataSource("npz", path=str(path), inputs={"x": ["x"]}, standardize_inputs=False)
     for name in names:
         project.task(name).target = [name]
     project.training.epochs = epochs
@@ -173,9 +174,14 @@ def in_window(app, project, runs_root: Path, heartbeat_ms: int | None = HEARTBEA
     steady = np.array([t for t in ticks if t >= start])
     gaps = np.diff(steady) - (heartbeat_ms or HEARTBEAT_MS)
     lateness = np.maximum(gaps, 0.0)
-    return {"summary": summary, "longest_ms": float(lateness.max()) if len(lateness) else 0.0,
-            "p99_ms": float(np.percentile(lateness, 99)) if len(lateness) else 0.0,
-            "ticks": len(steady), "refresh_ms": refresh_ms, "gui_cpu": gui_cpu / wall}
+    return {
+        "summary": summary,
+        "longest_ms": float(lateness.max()) if len(lateness) else 0.0,
+        "p99_ms": float(np.percentile(lateness, 99)) if len(lateness) else 0.0,
+        "ticks": len(steady),
+        "refresh_ms": refresh_ms,
+        "gui_cpu": gui_cpu / wall,
+    }
 
 
 def main() -> int:
@@ -194,12 +200,24 @@ def main() -> int:
     from mtl_studio.training.tf_import import tf
 
     tf()  # import once, outside every measurement
-    print(f"date {datetime.date.today()}  python {platform.python_version()}  "
-          f"{os.cpu_count()} cores  platform {app.platformName()}")
-    print(f"reference model with {args.tasks} tasks, {ROWS:,} rows, batch 128, {epochs} epochs "
-          f"({epochs * ROWS // 128:,} steps) per run, {repeats} repeat(s)\n")
+    print(
+        f"date {datetime.date.today()}  python {platform.python_version()}  "
+        f"{os.cpu_count()} cores  platform {app.platformName()}"
+    )
+    print(
+        f"reference model with {args.tasks} tasks, {ROWS:,} rows, batch 128, {epochs} epochs "
+        f"({epochs * ROWS // 128:,} steps) per run, {repeats} repeat(s)\n"
+    )
     rates_headless, rates_window, ratios, longest, p99, refresh, gui, gui_beat = (
-        [], [], [], [], [], [], [], [])
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         project = bench_project(tmp, epochs, args.tasks)
@@ -219,29 +237,42 @@ def main() -> int:
             p99.append(w["p99_ms"])
             refresh += w["refresh_ms"]
             gui_beat.append(w["gui_cpu"])
-            print(f"repeat {r + 1}: headless {rates_headless[-1]:,.0f} steps/s, window "
-                  f"{rates_window[-1]:,.0f} steps/s ({ratios[-1]:.2f}), GUI thread CPU "
-                  f"{100 * gui[-1]:.0f}% of a core; with the heartbeat: longest stall "
-                  f"{longest[-1]:.1f} ms, p99 lateness {p99[-1]:.1f} ms over "
-                  f"{w['ticks']:,} heartbeats", flush=True)
+            print(
+                f"repeat {r + 1}: headless {rates_headless[-1]:,.0f} steps/s, window "
+                f"{rates_window[-1]:,.0f} steps/s ({ratios[-1]:.2f}), GUI thread CPU "
+                f"{100 * gui[-1]:.0f}% of a core; with the heartbeat: longest stall "
+                f"{longest[-1]:.1f} ms, p99 lateness {p99[-1]:.1f} ms over "
+                f"{w['ticks']:,} heartbeats",
+                flush=True,
+            )
     h, w_ = statistics.median(rates_headless), statistics.median(rates_window)
     ratio = statistics.median(ratios)
     print()
     print(f"steps/s headless (median)        {h:10,.0f}")
     print(f"steps/s in the window (median)   {w_:10,.0f}")
-    print(f"window / headless (median of the repeats' ratios) {ratio:.3f}  "
-          f"(of the medians {w_ / h:.3f}; repeats {min(ratios):.2f} to {max(ratios):.2f})   "
-          f"goal >= 0.95: {'met' if ratio >= 0.95 else 'NOT met'}")
+    print(
+        f"window / headless (median of the repeats' ratios) {ratio:.3f}  "
+        f"(of the medians {w_ / h:.3f}; repeats {min(ratios):.2f} to {max(ratios):.2f})   "
+        f"goal >= 0.95: {'met' if ratio >= 0.95 else 'NOT met'}"
+    )
     lm, pm = statistics.median(longest), statistics.median(p99)
-    print(f"GUI longest stall (median)       {lm:10.1f} ms   goal < 50 ms: "
-          f"{'met' if lm < 50 else 'NOT met'}")
-    print(f"GUI p99 lateness (median)        {pm:10.1f} ms   goal < 20 ms: "
-          f"{'met' if pm < 20 else 'NOT met'}")
-    print(f"GUI thread CPU (median)          {100 * statistics.median(gui):10.1f} % of a core "
-          f"({100 * statistics.median(gui_beat):.1f} % with the heartbeat)")
+    print(
+        f"GUI longest stall (median)       {lm:10.1f} ms   goal < 50 ms: "
+        f"{'met' if lm < 50 else 'NOT met'}"
+    )
+    print(
+        f"GUI p99 lateness (median)        {pm:10.1f} ms   goal < 20 ms: "
+        f"{'met' if pm < 20 else 'NOT met'}"
+    )
+    print(
+        f"GUI thread CPU (median)          {100 * statistics.median(gui):10.1f} % of a core "
+        f"({100 * statistics.median(gui_beat):.1f} % with the heartbeat)"
+    )
     if refresh:
-        print(f"plots refresh per drain          {statistics.median(refresh):10.2f} ms median, "
-              f"{max(refresh):.2f} ms max ({len(refresh):,} drains)")
+        print(
+            f"plots refresh per drain          {statistics.median(refresh):10.2f} ms median, "
+            f"{max(refresh):.2f} ms max ({len(refresh):,} drains)"
+        )
     return 0
 
 

@@ -23,9 +23,25 @@ from .core.validation import Problem, errors
 from .examples import examples
 
 __all__ = [
-    "Project", "Task", "DataSource", "TrainingSettings", "OptimizerSpec", "Problem",
-    "add_input", "add_layer", "add_task", "use_data", "arrange",
-    "load", "save", "examples", "validate", "train", "Run", "open_run", "TrainingFailed",
+    "Project",
+    "Task",
+    "DataSource",
+    "TrainingSettings",
+    "OptimizerSpec",
+    "Problem",
+    "add_input",
+    "add_layer",
+    "add_task",
+    "use_data",
+    "arrange",
+    "load",
+    "save",
+    "examples",
+    "validate",
+    "train",
+    "Run",
+    "open_run",
+    "TrainingFailed",
 ]
 
 
@@ -39,6 +55,7 @@ class TrainingFailed(Exception):
 
 
 # --- projects --------------------------------------------------------------------
+
 
 def load(path_or_example: str | Path) -> Project:
     """A project file, or the name of a bundled example ("energy", ...).
@@ -72,6 +89,7 @@ def validate(project: Project, data: bool = True) -> list[Problem]:
 
 
 # --- runs --------------------------------------------------------------------------
+
 
 @dataclass
 class Curve:
@@ -130,8 +148,9 @@ class Run:
     def curves(self) -> dict[str, Curve]:
         """Each task's curves as numpy arrays, read from history.csv."""
         if self._curves is None:
-            self._curves = _read_curves(self.folder / "history.csv",
-                                        [t.name for t in self.project.tasks])
+            self._curves = _read_curves(
+                self.folder / "history.csv", [t.name for t in self.project.tasks]
+            )
         return self._curves
 
     def model(self, which: str = "best"):
@@ -143,8 +162,9 @@ class Run:
             self._models[which] = load_model(self._run.model_path(which))
         return self._models[which]
 
-    def evaluate(self, split: str = "test", data: str | Path | None = None,
-                 which: str = "best") -> dict:
+    def evaluate(
+        self, split: str = "test", data: str | Path | None = None, which: str = "best"
+    ) -> dict:
         """Per-task scores beside a trivial predictor (docs/results.md);
         also written to the run folder."""
         from .training.evaluation import evaluate  # noqa: PLC0415
@@ -170,9 +190,15 @@ def open_run(folder: str | Path) -> Run:
     return Run(folder)
 
 
-def train(project: Project, epochs: int | None = None, out: str | Path | None = None, *,
-          resume: bool = False, callbacks: list[Callable[[list], None]] = (),
-          on_trainer: Callable[[object], None] | None = None) -> Run:
+def train(
+    project: Project,
+    epochs: int | None = None,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    callbacks: list[Callable[[list], None]] = (),
+    on_trainer: Callable[[object], None] | None = None,
+) -> Run:
     """Train the project as the window and `mtl-studio train` do (one run
     path), into the run folder `out` (default runs/NAME-TIME in the current
     folder). `callbacks` get each batch of events (mtl_studio.training.events)
@@ -197,10 +223,17 @@ def train(project: Project, epochs: int | None = None, out: str | Path | None = 
     if epochs is not None:
         project.training.epochs = epochs
     if out is None:
-        out = run_folder.unique_folder(Path("runs"),
-                                       run_folder.new_folder_name(Path(_stem(project.name))))
-    outcome = run_project(project, project_dir, Path(out), resume=resume,
-                          listeners=list(callbacks), on_trainer=on_trainer)
+        out = run_folder.unique_folder(
+            Path("runs"), run_folder.new_folder_name(Path(_stem(project.name)))
+        )
+    outcome = run_project(
+        project,
+        project_dir,
+        Path(out),
+        resume=resume,
+        listeners=list(callbacks),
+        on_trainer=on_trainer,
+    )
     if outcome.finished.status in ("invalid", "error"):
         raise TrainingFailed(outcome.finished.message)
     return Run(outcome.folder)
@@ -217,11 +250,15 @@ def _read_curves(path: Path, tasks: list[str]) -> dict[str, Curve]:
     rows = {t: {"train": [], "val": []} for t in tasks}
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        metrics = [c for c in reader.fieldnames or [] if c not in (
-            "step", "epoch", "task", "split", "loss", "weight", "wall_seconds")]
+        metrics = [
+            c
+            for c in reader.fieldnames or []
+            if c not in ("step", "epoch", "task", "split", "loss", "weight", "wall_seconds")
+        ]
         for r in reader:
             if r["task"] in rows:
                 rows[r["task"]][r["split"]].append(r)
+
     def number(rs, key):
         return np.array([float(r[key]) if r[key] else np.nan for r in rs])
 
@@ -229,9 +266,12 @@ def _read_curves(path: Path, tasks: list[str]) -> dict[str, Curve]:
     for task, split in rows.items():
         train, val = split["train"], split["val"]
         curves[task] = Curve(
-            number(train, "step").astype(np.int64), number(train, "loss"),
-            number(train, "weight"), number(val, "step").astype(np.int64),
-            number(val, "epoch").astype(np.int64), number(val, "loss"),
-            {m: number(val, m) for m in metrics if any(r[m] for r in val)})
+            number(train, "step").astype(np.int64),
+            number(train, "loss"),
+            number(train, "weight"),
+            number(val, "step").astype(np.int64),
+            number(val, "epoch").astype(np.int64),
+            number(val, "loss"),
+            {m: number(val, m) for m in metrics if any(r[m] for r in val)},
+        )
     return curves
-

@@ -30,7 +30,9 @@ from .core.params import format_shape
 from .core.project import Project
 from .core.tasks import LOSS_LABELS
 from .core.validation import (
-    errors, infer_shapes, parameter_count,
+    errors,
+    infer_shapes,
+    parameter_count,
 )
 from .core.settings import MODES, WEIGHTINGS, describe
 from .core.wording import counted
@@ -94,29 +96,55 @@ def cmd_show(args) -> int:
     rows = [("node", "kind", "output shape", "weights", "role")]
     for node_id, node in project.nodes.items():
         shape = shapes.get(node_id)
-        rows.append((node.name, node.kind, format_shape(shape) if shape else "?",
-                     f"{counts[node_id]:,}", _role_text(roles[node_id])))
+        rows.append(
+            (
+                node.name,
+                node.kind,
+                format_shape(shape) if shape else "?",
+                f"{counts[node_id]:,}",
+                _role_text(roles[node_id]),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     print("\nNetwork", file=out)
     for r in rows:
-        print("  " + "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
-                                r[2].ljust(widths[2]), r[3].rjust(widths[3]), r[4]]), file=out)
+        print(
+            "  "
+            + "  ".join(
+                [
+                    r[0].ljust(widths[0]),
+                    r[1].ljust(widths[1]),
+                    r[2].ljust(widths[2]),
+                    r[3].rjust(widths[3]),
+                    r[4],
+                ]
+            ),
+            file=out,
+        )
     print(f"  total weights: {sum(counts.values()):,}", file=out)
     print("\nTasks", file=out)
     for task in project.tasks:
         output = project.nodes[task.output].name if task.output in project.nodes else "-"
         target = ", ".join(task.target) or "-"
         metrics = ", ".join(task.metrics) or "-"
-        print(f"  {task.name}: learns {output}, loss {task.loss} ({LOSS_LABELS[task.loss]}), "
-              f"weight {task.weight:g}, metrics {metrics}, target {target}", file=out)
+        print(
+            f"  {task.name}: learns {output}, loss {task.loss} ({LOSS_LABELS[task.loss]}), "
+            f"weight {task.weight:g}, metrics {metrics}, target {target}",
+            file=out,
+        )
     t = project.training
     print("\nTraining", file=out)
     print(f"  {describe(t)}", file=out)
     if t.mode == "alternating":
-        print(f"  schedule {t.schedule}; per task: " + ", ".join(
-            f"{task.name} {(task.optimizer or t.optimizer).name} "
-            f"(learning rate {(task.optimizer or t.optimizer).learning_rate:g})"
-            for task in project.tasks), file=out)
+        print(
+            f"  schedule {t.schedule}; per task: "
+            + ", ".join(
+                f"{task.name} {(task.optimizer or t.optimizer).name} "
+                f"(learning rate {(task.optimizer or t.optimizer).learning_rate:g})"
+                for task in project.tasks
+            ),
+            file=out,
+        )
     elif t.mode == "soft_sharing":
         print(f"  soft sharing penalty lambda {t.soft_sharing_lambda:g}", file=out)
     d = project.data
@@ -194,7 +222,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="mtl-studio",
         description="Design, train and export multi-task neural networks.",
         epilog="PROJECT is a .mtl.json file or the name of a bundled example "
-               "(see `mtl-studio examples`).",
+        "(see `mtl-studio examples`).",
     )
     parser.add_argument("--version", action="version", version=f"mtl-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -211,13 +239,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_examples)
 
     p = sub.add_parser(
-        "train", help="train a project headless and write its run to a folder",
+        "train",
+        help="train a project headless and write its run to a folder",
         description="Train with a progress bar on stderr. The output folder gets history.csv, "
-                    "summary.json, model-best.keras and model-last.keras (in the data's own "
-                    "units), checkpoint.npz, tensorboard/ and a copy of the project. Ctrl-C "
-                    "stops cleanly and keeps a checkpoint; --resume goes on.")
-    p.add_argument("project", metavar="PROJECT", nargs="?",
-                   help="project file or example name (not needed with --resume)")
+        "summary.json, model-best.keras and model-last.keras (in the data's own "
+        "units), checkpoint.npz, tensorboard/ and a copy of the project. Ctrl-C "
+        "stops cleanly and keeps a checkpoint; --resume goes on.",
+    )
+    p.add_argument(
+        "project",
+        metavar="PROJECT",
+        nargs="?",
+        help="project file or example name (not needed with --resume)",
+    )
     p.add_argument("--epochs", type=int, metavar="N", help="train this many epochs in all")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/NAME-TIME)")
     p.add_argument("--seed", type=int, metavar="S", help="seed for weights, split and batches")
@@ -227,40 +261,61 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
-        "evaluate", help="score a run's model per task on held-out rows, beside a trivial guess",
+        "evaluate",
+        help="score a run's model per task on held-out rows, beside a trivial guess",
         description="A table per task on the run's test rows (by default): regression MAE, "
-                    "RMSE, R^2; classification accuracy, macro F1, log loss and the "
-                    "confusion matrix; per-token accuracy for sequences; each beside the "
-                    "same figure for the trivial predictor (the training mean, the majority "
-                    "class). Also written to RUN/evaluation.json and evaluation.csv. "
-                    "Exit 1 if the data does not fit the run, 2 if something is unreadable.")
+        "RMSE, R^2; classification accuracy, macro F1, log loss and the "
+        "confusion matrix; per-token accuracy for sequences; each beside the "
+        "same figure for the trivial predictor (the training mean, the majority "
+        "class). Also written to RUN/evaluation.json and evaluation.csv. "
+        "Exit 1 if the data does not fit the run, 2 if something is unreadable.",
+    )
     p.add_argument("run", metavar="RUN", help="a run folder (runs/NAME-TIME)")
-    p.add_argument("--data", metavar="FILE", help="score every row of this .csv or .npz "
-                                                  "instead of the run's own split")
-    p.add_argument("--split", choices=("test", "val", "train"), default="test",
-                   help="which rows of the run's data (default: test)")
-    p.add_argument("--model", choices=("best", "last"), default="best",
-                   help="the best epoch's model (default) or the last epoch's")
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="score every row of this .csv or .npz instead of the run's own split",
+    )
+    p.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="which rows of the run's data (default: test)",
+    )
+    p.add_argument(
+        "--model",
+        choices=("best", "last"),
+        default="best",
+        help="the best epoch's model (default) or the last epoch's",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
-        "predict", help="predict with a run's model on a file, in the data's own units",
+        "predict",
+        help="predict with a run's model on a file, in the data's own units",
         description="Reads the run's input columns by name (others are ignored), writes a "
-                    "row per input row, in order: each regression target in its units, and "
-                    "for each classification task the label and its probability. Large "
-                    "CSV files stream through in blocks.")
+        "row per input row, in order: each regression target in its units, and "
+        "for each classification task the label and its probability. Large "
+        "CSV files stream through in blocks.",
+    )
     p.add_argument("run", metavar="RUN", help="a run folder")
     p.add_argument("data", metavar="DATA", help="a .csv or .npz file")
     p.add_argument("--out", metavar="OUT.csv", required=True, help="the predictions file")
-    p.add_argument("--model", choices=("best", "last"), default="best",
-                   help="the best epoch's model (default) or the last epoch's")
+    p.add_argument(
+        "--model",
+        choices=("best", "last"),
+        default="best",
+        help="the best epoch's model (default) or the last epoch's",
+    )
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
-        "export", help="export a project: Keras model, training script, diagram",
+        "export",
+        help="export a project: Keras model, training script, diagram",
         description="Write one or more of: the untrained Keras model, a standalone Keras "
-                    "training script (no MTL Studio needed to run it), a diagram of the "
-                    "network.")
+        "training script (no MTL Studio needed to run it), a diagram of the "
+        "network.",
+    )
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--keras", metavar="OUT.keras", help="write the untrained Keras model")
     p.add_argument("--script", metavar="OUT.py", help="write a standalone training script")
@@ -268,10 +323,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
-        "import", help="make a project from a multi-output .keras model",
+        "import",
+        help="make a project from a multi-output .keras model",
         description="Layers become nodes, outputs become tasks (with the losses and loss "
-                    "weights of the model's compile config). Loaded in Keras' safe mode. "
-                    "Exit 1 if a layer could not be imported.")
+        "weights of the model's compile config). Loaded in Keras' safe mode. "
+        "Exit 1 if a layer could not be imported.",
+    )
     p.add_argument("model", metavar="MODEL.keras")
     p.add_argument("out", metavar="OUT.mtl.json")
     p.set_defaults(func=cmd_import)
@@ -286,8 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     # `mtl-studio` alone, or with a project file, opens the window.
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
         if len(argv) > 1:
-            print(f"mtl-studio: unknown command {argv[0]!r} "
-                  f"(commands: {', '.join(COMMANDS)})", file=sys.stderr)
+            print(
+                f"mtl-studio: unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})",
+                file=sys.stderr,
+            )
             return EXIT_UNREADABLE
         from .ui.app import run  # Qt: only here
 
@@ -305,9 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: a short message, never a traceback
         if os.environ.get("MTL_STUDIO_DEBUG"):
             raise
-        print(f"mtl-studio: unexpected error: {type(exc).__name__}: {exc}\n"
-              "Run again with MTL_STUDIO_DEBUG=1 for details, and please report it.",
-              file=sys.stderr)
+        print(
+            f"mtl-studio: unexpected error: {type(exc).__name__}: {exc}\n"
+            "Run again with MTL_STUDIO_DEBUG=1 for details, and please report it.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

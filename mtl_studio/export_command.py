@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 
 from .cli import (
-    EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, open_project, print_problems,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_UNREADABLE,
+    CliError,
+    open_project,
+    print_problems,
 )
 from .core.fileformat import ProjectError, save
 from .core.validation import errors, validate
@@ -22,8 +27,9 @@ from .core.validation import errors, validate
 def cmd_export(args) -> int:
     project, path = open_project(args.project)
     if not (args.keras or args.script or args.diagram):
-        raise CliError("export: say what to write: --keras OUT.keras, --script OUT.py "
-                       "or --diagram OUT.svg")
+        raise CliError(
+            "export: say what to write: --keras OUT.keras, --script OUT.py or --diagram OUT.svg"
+        )
     outputs = [Path(p) for p in (args.keras, args.script, args.diagram) if p]
     for out in outputs:
         if not out.parent.is_dir():
@@ -79,8 +85,10 @@ def _keras(project, out: Path) -> None:
         save_keras(built.model, out)
     except OSError as exc:
         raise CliError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
-    print(f"{out}: wrote the untrained model ({built.model.count_params():,} weights, "
-          f"outputs {', '.join(built.output_names)})")
+    print(
+        f"{out}: wrote the untrained model ({built.model.count_params():,} weights, "
+        f"outputs {', '.join(built.output_names)})"
+    )
 
 
 def cmd_import(args) -> int:
@@ -90,7 +98,9 @@ def cmd_import(args) -> int:
     if not out.parent.is_dir():
         raise CliError(f"{out}: the folder {out.parent} does not exist")
     from .export.keras_import import (  # TensorFlow: only here
-        KerasImportError, import_keras, report_lines,
+        KerasImportError,
+        import_keras,
+        report_lines,
     )
 
     try:
@@ -102,8 +112,10 @@ def cmd_import(args) -> int:
     except ProjectError as exc:
         raise CliError(str(exc)) from None
     project = result.project
-    print(f"{out}: {len(project.nodes)} nodes, tasks "
-          f"{', '.join(t.name for t in project.tasks) or '(none)'}")
+    print(
+        f"{out}: {len(project.nodes)} nodes, tasks "
+        f"{', '.join(t.name for t in project.tasks) or '(none)'}"
+    )
     for line in report_lines(result):
         print(f"  {line}")
     problems = validate(project)

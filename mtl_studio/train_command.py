@@ -9,7 +9,13 @@ import time
 from pathlib import Path
 
 from .cli import (
-    EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_PROBLEMS, CliError, open_project,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NAN,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    CliError,
+    open_project,
     print_problems,
 )
 from .core.project import check_training_field
@@ -49,8 +55,10 @@ class ProgressBar:
         done = int(width * p.step / max(1, p.total_steps))
         bar = "#" * done + "." * (width - done)
         losses = "  ".join(f"{t} {v:.4g}" for t, v in self.losses.items())
-        line = (f"\repoch {p.epoch}/{p.epochs} [{bar}] step {p.step}/{p.total_steps} "
-                f"{p.steps_per_second:,.0f} steps/s  {losses}  {ev.format_duration(p.seconds_left)} left")
+        line = (
+            f"\repoch {p.epoch}/{p.epochs} [{bar}] step {p.step}/{p.total_steps} "
+            f"{p.steps_per_second:,.0f} steps/s  {losses}  {ev.format_duration(p.seconds_left)} left"
+        )
         self.stream.write(line[:200].ljust(100))
         self.stream.flush()
 
@@ -77,17 +85,22 @@ def _prepare_run(args):
         project, path = open_project(args.project)
         project_dir = path.resolve().parent
         out = Path(args.out) if args.out else Path("runs") / run_folder.new_folder_name(path)
-    for field, value in (("epochs", args.epochs), ("seed", None if args.resume else args.seed),
-                         ("mode", None if args.resume else args.mode),
-                         ("weighting", None if args.resume else args.weighting)):
+    for field, value in (
+        ("epochs", args.epochs),
+        ("seed", None if args.resume else args.seed),
+        ("mode", None if args.resume else args.mode),
+        ("weighting", None if args.resume else args.weighting),
+    ):
         if value is not None:
             try:
                 setattr(project.training, field, check_training_field(field, value))
             except ValueError as exc:
                 raise CliError(f"--{field}: {exc}", EXIT_PROBLEMS) from None
     if args.resume and (args.seed or args.mode or args.weighting):
-        print("mtl-studio: --seed, --mode and --weighting are those of the run when resuming",
-              file=sys.stderr)
+        print(
+            "mtl-studio: --seed, --mode and --weighting are those of the run when resuming",
+            file=sys.stderr,
+        )
     return project, project_dir, out
 
 
@@ -120,8 +133,14 @@ def train(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        outcome = run_project(project, project_dir, out, resume=bool(args.resume),
-                              listeners=[ProgressBar()], on_trainer=on_trainer)
+        outcome = run_project(
+            project,
+            project_dir,
+            out,
+            resume=bool(args.resume),
+            listeners=[ProgressBar()],
+            on_trainer=on_trainer,
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
     if outcome.unwritable:
@@ -130,8 +149,7 @@ def train(args) -> int:
         print(f"mtl-studio: {warning}", file=sys.stderr)
     sys.stderr.write("\n" if sys.stderr.isatty() else "")
     if outcome.error_log:
-        print(f"mtl-studio: details for a bug report are in {outcome.error_log}",
-              file=sys.stderr)
+        print(f"mtl-studio: details for a bug report are in {outcome.error_log}", file=sys.stderr)
     return _report(outcome.finished, outcome.summary, out)
 
 
@@ -144,18 +162,27 @@ def _report(finished: ev.RunFinished, summary: dict, out: Path) -> int:
         return EXIT_INTERNAL
     for task, values in summary["tasks"].items():
         val = values["val_loss"]
-        metrics = ", ".join(f"{m} {v:.4g}" for m, v in values["val_metrics"].items() if v is not None)
+        metrics = ", ".join(
+            f"{m} {v:.4g}" for m, v in values["val_metrics"].items() if v is not None
+        )
         train = values["final_train_loss"]
-        print(f"  {task}: " + ("no finite train loss" if train is None else f"train loss {train:.4g}")
-              + (f", validation loss {val:.4g}" if val is not None else "")
-              + (f", {metrics}" if metrics else ""))
+        print(
+            f"  {task}: "
+            + ("no finite train loss" if train is None else f"train loss {train:.4g}")
+            + (f", validation loss {val:.4g}" if val is not None else "")
+            + (f", {metrics}" if metrics else "")
+        )
     rate = summary["steps_per_second"]
-    print(f"{out}: {finished.message}; {summary['steps']} steps in {summary['wall_seconds']:.1f} s"
-          + (f" ({ev.format_rate(rate)})" if rate else ""))
+    print(
+        f"{out}: {finished.message}; {summary['steps']} steps in {summary['wall_seconds']:.1f} s"
+        + (f" ({ev.format_rate(rate)})" if rate else "")
+    )
     best = summary.get("best_epoch")
     if best and "model_best" in summary["files"]:
-        print(f"  best epoch {best['epoch']}: {summary['files']['model_best']}; "
-              f"last epoch: {summary['files']['model_last']}")
+        print(
+            f"  best epoch {best['epoch']}: {summary['files']['model_best']}; "
+            f"last epoch: {summary['files']['model_last']}"
+        )
     if finished.status == "nan":
         print(f"mtl-studio: {finished.message}", file=sys.stderr)
         return EXIT_NAN

@@ -22,7 +22,7 @@ def chain(project: Project, *ids: str) -> None:
 
 def two_task_project() -> Project:
     """x(10) -> shared Dense 16 -> head_a Dense 8 -> out_a (1)
-                                -> out_b (3, softmax)"""
+    -> out_b (3, softmax)"""
     p = Project("two tasks")
     node(p, "x", "Input", shape=[10])
     node(p, "shared", "Dense", units=16)
@@ -59,8 +59,9 @@ def with_data(project: Project, folder: Path, rows: int = 20) -> Project:
         units = out.params["units"]
         shape = shapes.get(out.id) or (units,)
         if task.loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-            arrays[task.name] = np.arange(rows * int(np.prod(shape[:-1]))).reshape(
-                (rows, *shape[:-1])) % units
+            arrays[task.name] = (
+                np.arange(rows * int(np.prod(shape[:-1]))).reshape((rows, *shape[:-1])) % units
+            )
         elif task.loss == "binary_crossentropy":
             arrays[task.name] = rng.integers(0, 2, size=(rows, *shape))
         else:

@@ -17,8 +17,13 @@ def example_code() -> str:
 
 
 def test_the_documented_example_runs(tmp_path):
-    done = subprocess.run([sys.executable, "-c", example_code()], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", example_code()],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "completed best epoch" in done.stdout
     assert (tmp_path / "runs" / "houses" / "model-best.keras").exists()
@@ -26,9 +31,11 @@ def test_the_documented_example_runs(tmp_path):
 
 
 def test_importing_the_api_costs_no_tensorflow_or_qt():
-    code = ("import sys, mtl_studio as mtl; mtl.Project('x'); "
-            "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('tensorflow', 'keras', 'PySide6')]; print(bad); assert not bad")
+    code = (
+        "import sys, mtl_studio as mtl; mtl.Project('x'); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'PySide6')]; print(bad); assert not bad"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -18,9 +18,11 @@ from .tasks import Task
 
 # The activation an Output gets when the caller names none: what its loss
 # expects (probabilities for the classification losses).
-OUTPUT_ACTIVATION = {"sparse_categorical_crossentropy": "softmax",
-                     "categorical_crossentropy": "softmax",
-                     "binary_crossentropy": "sigmoid"}
+OUTPUT_ACTIVATION = {
+    "sparse_categorical_crossentropy": "softmax",
+    "categorical_crossentropy": "softmax",
+    "binary_crossentropy": "sigmoid",
+}
 
 
 def _node_id(project: Project, name_or_id: str) -> str:
@@ -35,8 +37,7 @@ def _node_id(project: Project, name_or_id: str) -> str:
 def add_input(project: Project, name: str, shape, dtype: str = "float32") -> str:
     """An Input node of `shape` (per example, without the batch axis);
     dtype "int32" for token ids that feed an Embedding."""
-    node = Node(project.new_node_id("Input"), "Input", name,
-                {"shape": list(shape), "dtype": dtype})
+    node = Node(project.new_node_id("Input"), "Input", name, {"shape": list(shape), "dtype": dtype})
     project.add_node(node)
     return node.name
 
@@ -47,8 +48,12 @@ def add_layer(project: Project, kind: str, after, name: str | None = None, **par
     parameters not given take their defaults. Returns its name."""
     sources = [after] if isinstance(after, str) else list(after)
     ids = [_node_id(project, s) for s in sources]
-    node = Node(project.new_node_id(kind), kind, name or project.unique_node_name(kind.lower()),
-                dict(params))
+    node = Node(
+        project.new_node_id(kind),
+        kind,
+        name or project.unique_node_name(kind.lower()),
+        dict(params),
+    )
     project.add_node(node)
     try:
         for source in ids:
@@ -59,17 +64,34 @@ def add_layer(project: Project, kind: str, after, name: str | None = None, **par
     return node.name
 
 
-def add_task(project: Project, name: str, after: str, *, loss: str = "mse", units: int = 1,
-             target=(), weight: float = 1.0, metrics=(), activation: str | None = None,
-             output: str | None = None) -> Task:
+def add_task(
+    project: Project,
+    name: str,
+    after: str,
+    *,
+    loss: str = "mse",
+    units: int = 1,
+    target=(),
+    weight: float = 1.0,
+    metrics=(),
+    activation: str | None = None,
+    output: str | None = None,
+) -> Task:
     """A task: an Output layer of `units` after the node `after`, learning
     the `target` columns with `loss`. The Output's activation follows the
     loss unless given."""
     activation = activation or OUTPUT_ACTIVATION.get(loss, "linear")
-    out = add_layer(project, "Output", after, output or f"{name}_out", units=units,
-                    activation=activation)
-    task = Task(name, _node_id(project, out), loss, weight=weight, metrics=list(metrics),
-                target=[target] if isinstance(target, str) else list(target))
+    out = add_layer(
+        project, "Output", after, output or f"{name}_out", units=units, activation=activation
+    )
+    task = Task(
+        name,
+        _node_id(project, out),
+        loss,
+        weight=weight,
+        metrics=list(metrics),
+        target=[target] if isinstance(target, str) else list(target),
+    )
     try:
         project.add_task(task)
     except Exception:
@@ -78,8 +100,14 @@ def add_task(project: Project, name: str, after: str, *, loss: str = "mse", unit
     return project.task(name)
 
 
-def use_data(project: Project, path, inputs: dict[str, list[str]], *,
-             standardize_inputs: bool = True, standardize_targets: bool = False) -> DataSource:
+def use_data(
+    project: Project,
+    path,
+    inputs: dict[str, list[str]],
+    *,
+    standardize_inputs: bool = True,
+    standardize_targets: bool = False,
+) -> DataSource:
     """The project's data: a CSV or NPZ file, `inputs` mapping each Input's
     name to its columns (each task names its own target columns)."""
     path = Path(path)
@@ -87,9 +115,13 @@ def use_data(project: Project, path, inputs: dict[str, list[str]], *,
     if kind not in ("csv", "npz"):
         raise ValueError(f"{path}: data must be a .csv or .npz file")
     mapping = {_node_id(project, name): list(columns) for name, columns in inputs.items()}
-    source = DataSource(kind, path=str(path.resolve()), inputs=mapping,
-                        standardize_inputs=standardize_inputs,
-                        standardize_targets=standardize_targets)
+    source = DataSource(
+        kind,
+        path=str(path.resolve()),
+        inputs=mapping,
+        standardize_inputs=standardize_inputs,
+        standardize_targets=standardize_targets,
+    )
     project.set_data(source)
     return project.data
 

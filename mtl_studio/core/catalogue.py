@@ -21,8 +21,17 @@ class ShapeError(Exception):
 
 
 ACTIVATIONS = (
-    "linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "gelu",
-    "swish", "softplus", "leaky_relu",
+    "linear",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "softplus",
+    "leaky_relu",
 )
 PADDINGS = ("valid", "same")
 
@@ -32,8 +41,13 @@ def _units(default=32, help="Number of output units.") -> ParamSpec:
 
 
 def _activation(default="linear") -> ParamSpec:
-    return ParamSpec("activation", "choice", default, choices=ACTIVATIONS,
-                     help="Activation applied to the output.")
+    return ParamSpec(
+        "activation",
+        "choice",
+        default,
+        choices=ACTIVATIONS,
+        help="Activation applied to the output.",
+    )
 
 
 def _use_bias() -> ParamSpec:
@@ -41,8 +55,9 @@ def _use_bias() -> ParamSpec:
 
 
 def _rate(name: str, default: float, help: str) -> ParamSpec:
-    return ParamSpec(name, "float", default, minimum=0.0, maximum=1.0,
-                     max_inclusive=False, help=help)
+    return ParamSpec(
+        name, "float", default, minimum=0.0, maximum=1.0, max_inclusive=False, help=help
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class LayerKind:
 
 # --- shape rules ------------------------------------------------------------
 
+
 def _same_dim(a, b) -> bool:
     return a is None or b is None or a == b
 
@@ -103,7 +119,10 @@ def _needs_rank(label: str, shape: Shape, ranks: tuple[int, ...], wanted: str, f
 def _infer_dense(p, shapes, label):
     (s,) = shapes
     _needs_rank(
-        label, s, (1, 2), "a flat vector",
+        label,
+        s,
+        (1, 2),
+        "a flat vector",
         "put a Flatten (or a global pooling layer) before it",
     )
     if s[-1] is None:
@@ -139,6 +158,7 @@ def _infer_conv(rank):
         _needs_grid(label, s, rank)
         spatial = _windowed(label, s, p["kernel_size"], p["strides"], p["padding"], "kernel")
         return spatial + (p["filters"],)
+
     return infer
 
 
@@ -147,6 +167,7 @@ def _count_conv(rank):
         c_in = shapes[0][-1] or 0
         k = p["kernel_size"] ** rank
         return k * c_in * p["filters"] + (p["filters"] if p["use_bias"] else 0)
+
     return count
 
 
@@ -156,6 +177,7 @@ def _infer_pool(rank):
         _needs_grid(label, s, rank)
         stride = p["strides"] or p["pool_size"]
         return _windowed(label, s, p["pool_size"], stride, p["padding"], "pool size") + (s[-1],)
+
     return infer
 
 
@@ -164,6 +186,7 @@ def _infer_global_pool(rank):
         (s,) = shapes
         _needs_grid(label, s, rank)
         return (s[-1],)
+
     return infer
 
 
@@ -206,6 +229,7 @@ def _infer_same(p, shapes, label):
 def _count_norm(per_feature):
     def count(p, shapes):
         return per_feature * (shapes[0][-1] or 0)
+
     return count
 
 
@@ -217,10 +241,16 @@ def _infer_embedding(p, shapes, label):
 def _infer_recurrent(units_factor):
     def infer(p, shapes, label):
         (s,) = shapes
-        _needs_rank(label, s, (2,), "a sequence (steps, features)",
-                    "put an Embedding or a Reshape before it")
+        _needs_rank(
+            label,
+            s,
+            (2,),
+            "a sequence (steps, features)",
+            "put an Embedding or a Reshape before it",
+        )
         units = p["units"] * units_factor(p)
         return (s[0], units) if p["return_sequences"] else (units,)
+
     return infer
 
 
@@ -270,57 +300,82 @@ def _infer_input(p, shapes, label):
 
 # --- the kinds --------------------------------------------------------------
 
+
 def _conv(rank: int) -> LayerKind:
     return LayerKind(
-        f"Conv{rank}D", "Convolution",
+        f"Conv{rank}D",
+        "Convolution",
         f"{rank}-D convolution over {'a sequence' if rank == 1 else 'an image'}.",
         (
             ParamSpec("filters", "int", 32, minimum=1, help="Number of filters."),
             ParamSpec("kernel_size", "int", 3, minimum=1, help="Width of the window."),
             ParamSpec("strides", "int", 1, minimum=1, help="Step of the window."),
-            ParamSpec("padding", "choice", "valid", choices=PADDINGS,
-                      help="'same' keeps the size (for stride 1)."),
+            ParamSpec(
+                "padding",
+                "choice",
+                "valid",
+                choices=PADDINGS,
+                help="'same' keeps the size (for stride 1).",
+            ),
             _activation("relu"),
             _use_bias(),
         ),
-        infer=_infer_conv(rank), count=_count_conv(rank), keras_class=f"Conv{rank}D",
-        key_params=("filters", "kernel_size", "activation"), has_weights=True,
+        infer=_infer_conv(rank),
+        count=_count_conv(rank),
+        keras_class=f"Conv{rank}D",
+        key_params=("filters", "kernel_size", "activation"),
+        has_weights=True,
     )
 
 
 def _pool(op: str, rank: int) -> LayerKind:
     return LayerKind(
-        f"{op}Pooling{rank}D", "Pooling", f"{op} over windows of the input.",
+        f"{op}Pooling{rank}D",
+        "Pooling",
+        f"{op} over windows of the input.",
         (
             ParamSpec("pool_size", "int", 2, minimum=1, help="Size of the window."),
-            ParamSpec("strides", "int", 0, minimum=0,
-                      help="Step of the window; 0 means the pool size."),
+            ParamSpec(
+                "strides", "int", 0, minimum=0, help="Step of the window; 0 means the pool size."
+            ),
             ParamSpec("padding", "choice", "valid", choices=PADDINGS, help="Border handling."),
         ),
-        infer=_infer_pool(rank), keras_class=f"{op}Pooling{rank}D", key_params=("pool_size",),
+        infer=_infer_pool(rank),
+        keras_class=f"{op}Pooling{rank}D",
+        key_params=("pool_size",),
     )
 
 
 def _global_pool(op: str, rank: int) -> LayerKind:
     return LayerKind(
-        f"Global{op}Pooling{rank}D", "Pooling",
+        f"Global{op}Pooling{rank}D",
+        "Pooling",
         f"{op} over all positions: one value per channel.",
-        infer=_infer_global_pool(rank), keras_class=f"Global{op}Pooling{rank}D",
+        infer=_infer_global_pool(rank),
+        keras_class=f"Global{op}Pooling{rank}D",
     )
 
 
 def _recurrent(name: str) -> LayerKind:
     return LayerKind(
-        name, "Recurrent", f"{name} over a sequence.",
+        name,
+        "Recurrent",
+        f"{name} over a sequence.",
         (
             _units(32),
-            ParamSpec("return_sequences", "bool", False,
-                      help="Output every step (for a tagging head or a stacked layer)."),
+            ParamSpec(
+                "return_sequences",
+                "bool",
+                False,
+                help="Output every step (for a tagging head or a stacked layer).",
+            ),
             _rate("dropout", 0.0, "Dropout on the inputs."),
         ),
         infer=_infer_recurrent(lambda p: 1),
         count=lambda p, s: _recurrent_count(name, p["units"], s[0][-1] or 0),
-        keras_class=name, key_params=("units", "return_sequences"), has_weights=True,
+        keras_class=name,
+        key_params=("units", "return_sequences"),
+        has_weights=True,
     )
 
 
@@ -334,112 +389,230 @@ def _register(*kinds: LayerKind) -> None:
 
 _register(
     LayerKind(
-        "Input", "Input / Output", "A model input: one array per example.",
+        "Input",
+        "Input / Output",
+        "A model input: one array per example.",
         (
-            ParamSpec("shape", "shape", (10,), allow_none=True,
-                      help="Shape of one example, e.g. 10 or 28, 28, 1; None for any length."),
-            ParamSpec("dtype", "choice", "float32", choices=("float32", "int32"),
-                      help="int32 for token ids that feed an Embedding."),
+            ParamSpec(
+                "shape",
+                "shape",
+                (10,),
+                allow_none=True,
+                help="Shape of one example, e.g. 10 or 28, 28, 1; None for any length.",
+            ),
+            ParamSpec(
+                "dtype",
+                "choice",
+                "float32",
+                choices=("float32", "int32"),
+                help="int32 for token ids that feed an Embedding.",
+            ),
         ),
-        min_inputs=0, max_inputs=0, infer=_infer_input, keras_class="InputLayer",
+        min_inputs=0,
+        max_inputs=0,
+        infer=_infer_input,
+        keras_class="InputLayer",
         key_params=("shape",),
     ),
     LayerKind(
-        "Output", "Input / Output",
+        "Output",
+        "Input / Output",
         "The end of a task head: a Dense layer whose output the task learns.",
-        (_units(1, "Number of outputs: 1 for a value, the class count for a softmax."),
-         _activation("linear"), _use_bias()),
-        infer=_infer_dense, count=_count_dense, keras_class="Dense",
-        key_params=("units", "activation"), has_weights=True,
+        (
+            _units(1, "Number of outputs: 1 for a value, the class count for a softmax."),
+            _activation("linear"),
+            _use_bias(),
+        ),
+        infer=_infer_dense,
+        count=_count_dense,
+        keras_class="Dense",
+        key_params=("units", "activation"),
+        has_weights=True,
     ),
     LayerKind(
-        "Dense", "Core", "Fully connected layer.",
+        "Dense",
+        "Core",
+        "Fully connected layer.",
         (_units(32), _activation("relu"), _use_bias()),
-        infer=_infer_dense, count=_count_dense, keras_class="Dense",
-        key_params=("units", "activation"), has_weights=True,
+        infer=_infer_dense,
+        count=_count_dense,
+        keras_class="Dense",
+        key_params=("units", "activation"),
+        has_weights=True,
     ),
     LayerKind(
-        "Dropout", "Core", "Sets a fraction of inputs to zero while training.",
+        "Dropout",
+        "Core",
+        "Sets a fraction of inputs to zero while training.",
         (_rate("rate", 0.5, "Fraction of inputs to drop."),),
-        infer=_infer_same, keras_class="Dropout", key_params=("rate",),
+        infer=_infer_same,
+        keras_class="Dropout",
+        key_params=("rate",),
     ),
     LayerKind(
-        "Activation", "Core", "Applies an activation function.",
-        (_activation("relu"),), infer=_infer_same, keras_class="Activation",
+        "Activation",
+        "Core",
+        "Applies an activation function.",
+        (_activation("relu"),),
+        infer=_infer_same,
+        keras_class="Activation",
         key_params=("activation",),
     ),
-    LayerKind("Flatten", "Reshaping", "Flattens to a vector.", infer=_infer_flatten,
-              keras_class="Flatten"),
     LayerKind(
-        "Reshape", "Reshaping", "Gives the input a new shape with the same size.",
-        (ParamSpec("target_shape", "shape", (-1, 1), allow_minus_one=True,
-                   help="New shape; one dimension may be -1."),),
-        infer=_infer_reshape, keras_class="Reshape", key_params=("target_shape",),
+        "Flatten", "Reshaping", "Flattens to a vector.", infer=_infer_flatten, keras_class="Flatten"
     ),
-    _conv(1), _conv(2),
-    _pool("Max", 1), _pool("Max", 2), _pool("Average", 1), _pool("Average", 2),
-    _global_pool("Max", 1), _global_pool("Max", 2),
-    _global_pool("Average", 1), _global_pool("Average", 2),
     LayerKind(
-        "BatchNormalization", "Normalization", "Normalises each feature over the batch.",
+        "Reshape",
+        "Reshaping",
+        "Gives the input a new shape with the same size.",
         (
-            ParamSpec("momentum", "float", 0.99, minimum=0.0, maximum=1.0,
-                      min_inclusive=False, max_inclusive=False,
-                      help="Momentum of the moving averages."),
-            ParamSpec("epsilon", "float", 0.001, minimum=0.0, min_inclusive=False,
-                      help="Added to the variance."),
+            ParamSpec(
+                "target_shape",
+                "shape",
+                (-1, 1),
+                allow_minus_one=True,
+                help="New shape; one dimension may be -1.",
+            ),
         ),
-        infer=_infer_same, count=_count_norm(4), keras_class="BatchNormalization",
+        infer=_infer_reshape,
+        keras_class="Reshape",
+        key_params=("target_shape",),
+    ),
+    _conv(1),
+    _conv(2),
+    _pool("Max", 1),
+    _pool("Max", 2),
+    _pool("Average", 1),
+    _pool("Average", 2),
+    _global_pool("Max", 1),
+    _global_pool("Max", 2),
+    _global_pool("Average", 1),
+    _global_pool("Average", 2),
+    LayerKind(
+        "BatchNormalization",
+        "Normalization",
+        "Normalises each feature over the batch.",
+        (
+            ParamSpec(
+                "momentum",
+                "float",
+                0.99,
+                minimum=0.0,
+                maximum=1.0,
+                min_inclusive=False,
+                max_inclusive=False,
+                help="Momentum of the moving averages.",
+            ),
+            ParamSpec(
+                "epsilon",
+                "float",
+                0.001,
+                minimum=0.0,
+                min_inclusive=False,
+                help="Added to the variance.",
+            ),
+        ),
+        infer=_infer_same,
+        count=_count_norm(4),
+        keras_class="BatchNormalization",
         has_weights=True,
     ),
     LayerKind(
-        "LayerNormalization", "Normalization", "Normalises each example over its features.",
-        (ParamSpec("epsilon", "float", 0.001, minimum=0.0, min_inclusive=False,
-                   help="Added to the variance."),),
-        infer=_infer_same, count=_count_norm(2), keras_class="LayerNormalization",
+        "LayerNormalization",
+        "Normalization",
+        "Normalises each example over its features.",
+        (
+            ParamSpec(
+                "epsilon",
+                "float",
+                0.001,
+                minimum=0.0,
+                min_inclusive=False,
+                help="Added to the variance.",
+            ),
+        ),
+        infer=_infer_same,
+        count=_count_norm(2),
+        keras_class="LayerNormalization",
         has_weights=True,
     ),
     LayerKind(
-        "Embedding", "Core", "Maps token ids to vectors.",
+        "Embedding",
+        "Core",
+        "Maps token ids to vectors.",
         (
             ParamSpec("input_dim", "int", 1000, minimum=1, help="Vocabulary size."),
             ParamSpec("output_dim", "int", 64, minimum=1, help="Vector size."),
             ParamSpec("mask_zero", "bool", False, help="Treat id 0 as padding."),
         ),
-        infer=_infer_embedding, count=lambda p, s: p["input_dim"] * p["output_dim"],
-        keras_class="Embedding", key_params=("input_dim", "output_dim"), has_weights=True,
+        infer=_infer_embedding,
+        count=lambda p, s: p["input_dim"] * p["output_dim"],
+        keras_class="Embedding",
+        key_params=("input_dim", "output_dim"),
+        has_weights=True,
     ),
-    _recurrent("LSTM"), _recurrent("GRU"),
+    _recurrent("LSTM"),
+    _recurrent("GRU"),
     LayerKind(
-        "Bidirectional", "Recurrent", "An LSTM or GRU run forwards and backwards.",
+        "Bidirectional",
+        "Recurrent",
+        "An LSTM or GRU run forwards and backwards.",
         (
-            ParamSpec("layer", "choice", "LSTM", choices=("LSTM", "GRU"),
-                      help="The recurrent layer inside."),
+            ParamSpec(
+                "layer",
+                "choice",
+                "LSTM",
+                choices=("LSTM", "GRU"),
+                help="The recurrent layer inside.",
+            ),
             _units(32),
             ParamSpec("return_sequences", "bool", False, help="Output every step."),
-            ParamSpec("merge_mode", "choice", "concat",
-                      choices=("concat", "sum", "mul", "ave"),
-                      help="How the two directions combine."),
+            ParamSpec(
+                "merge_mode",
+                "choice",
+                "concat",
+                choices=("concat", "sum", "mul", "ave"),
+                help="How the two directions combine.",
+            ),
             _rate("dropout", 0.0, "Dropout on the inputs."),
         ),
         infer=_infer_recurrent(lambda p: 2 if p["merge_mode"] == "concat" else 1),
         count=lambda p, s: 2 * _recurrent_count(p["layer"], p["units"], s[0][-1] or 0),
-        keras_class="Bidirectional", key_params=("layer", "units", "return_sequences"),
+        keras_class="Bidirectional",
+        key_params=("layer", "units", "return_sequences"),
         has_weights=True,
     ),
     LayerKind(
-        "Concatenate", "Merge", "Joins its inputs along an axis.",
+        "Concatenate",
+        "Merge",
+        "Joins its inputs along an axis.",
         (ParamSpec("axis", "int", -1, help="Axis to join along; -1 is the last."),),
-        min_inputs=2, max_inputs=None, infer=_infer_concatenate, keras_class="Concatenate",
+        min_inputs=2,
+        max_inputs=None,
+        infer=_infer_concatenate,
+        keras_class="Concatenate",
     ),
     LayerKind(
-        "Add", "Merge", "Adds inputs of one shape.",
-        min_inputs=2, max_inputs=None, infer=_infer_add, keras_class="Add",
+        "Add",
+        "Merge",
+        "Adds inputs of one shape.",
+        min_inputs=2,
+        max_inputs=None,
+        infer=_infer_add,
+        keras_class="Add",
     ),
 )
 
-CATEGORIES = ("Input / Output", "Core", "Convolution", "Pooling", "Recurrent",
-              "Normalization", "Reshaping", "Merge")
+CATEGORIES = (
+    "Input / Output",
+    "Core",
+    "Convolution",
+    "Pooling",
+    "Recurrent",
+    "Normalization",
+    "Reshaping",
+    "Merge",
+)
 
 
 def get_kind(name: str) -> LayerKind:
@@ -461,4 +634,3 @@ def keras_config(kind: LayerKind, params: dict) -> dict:
     if kind.name == "Bidirectional":
         return {"merge_mode": p["merge_mode"]}
     return p
-

@@ -38,8 +38,15 @@ def copy_nodes(project: Project, node_ids) -> str:
             part.graph.insert_edge(edge)
     data = to_dict(part)
     # The dicts are the file's, so the clipboard shares its format version.
-    return json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION,
-                       "nodes": data["nodes"], "edges": data["edges"]}, indent=2)
+    return json.dumps(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "nodes": data["nodes"],
+            "edges": data["edges"],
+        },
+        indent=2,
+    )
 
 
 def paste_command(project: Project, text: str, offset=(40.0, 40.0)) -> Macro:
@@ -59,8 +66,9 @@ def paste_command(project: Project, text: str, offset=(40.0, 40.0)) -> Macro:
         name = node.name
         if scratch.node_by_name(name) is not None:
             name = scratch.unique_node_name(name)
-        pasted = Node(scratch.new_node_id(node.kind), node.kind, name, node.params,
-                      node.x + dx, node.y + dy)
+        pasted = Node(
+            scratch.new_node_id(node.kind), node.kind, name, node.params, node.x + dx, node.y + dy
+        )
         scratch.graph.add_node(pasted)
         new_id[node.id] = pasted.id
         commands.append(AddNode(pasted))
@@ -86,19 +94,26 @@ def _read(text: str) -> Project:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"cannot paste: not valid JSON: {exc.msg} at line {exc.lineno} "
-                         f"column {exc.colno}") from None
+        raise ValueError(
+            f"cannot paste: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise ValueError("cannot paste: not valid JSON: nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = describe(data.get("format")) if isinstance(data, dict) else "no object"
-        raise ValueError(f"cannot paste: the text is not MTL Studio nodes (format "
-                         f"{FORMAT!r} expected, got {found})")
+        raise ValueError(
+            f"cannot paste: the text is not MTL Studio nodes (format "
+            f"{FORMAT!r} expected, got {found})"
+        )
     extra = [k for k in data if k not in FIELDS]
     if extra:
         raise ValueError(f"cannot paste: {extra[0]}: unknown field (known: {', '.join(FIELDS)})")
-    as_file = {"format": FORMAT_NAME, "format_version": data.get("format_version"),
-               "nodes": data.get("nodes", []), "edges": data.get("edges", [])}
+    as_file = {
+        "format": FORMAT_NAME,
+        "format_version": data.get("format_version"),
+        "nodes": data.get("nodes", []),
+        "edges": data.get("edges", []),
+    }
     try:
         return from_dict(as_file)
     except (ProjectError, GraphError) as exc:

@@ -77,15 +77,18 @@ class RemoveNodes(Command):
 
     def __init__(self, node_ids) -> None:
         self.node_ids = list(dict.fromkeys(node_ids))
-        self.text = "Delete node" if len(self.node_ids) == 1 else f"Delete {len(self.node_ids)} nodes"
+        self.text = (
+            "Delete node" if len(self.node_ids) == 1 else f"Delete {len(self.node_ids)} nodes"
+        )
         self._edges: list[tuple[int, Edge]] = []
         self._nodes: list[tuple[int, Node]] = []
         self._outputs: list[tuple[str, str]] = []
 
     def do(self, project: Project) -> None:
         doomed = set(self.node_ids)
-        self._edges = [(i, e) for i, e in enumerate(project.edges)
-                       if e.source in doomed or e.target in doomed]
+        self._edges = [
+            (i, e) for i, e in enumerate(project.edges) if e.source in doomed or e.target in doomed
+        ]
         for _, edge in reversed(self._edges):
             project.disconnect(edge)
         self._outputs = []
@@ -317,7 +320,7 @@ class Macro(Command):
 
 
 def add_task_head(project: Project, node_id: str, units: int = 32) -> Macro:
-    """"Add task head" on a node: a Dense -> Output chain below it and a new
+    """ "Add task head" on a node: a Dense -> Output chain below it and a new
     task that learns the Output, as one undo step. The chain goes to the
     free place nearest under the node, beside the heads already there."""
     # Imported here: placement builds its own commands on this module.
@@ -329,15 +332,27 @@ def add_task_head(project: Project, node_id: str, units: int = 32) -> Macro:
         return name if project.node_by_name(name) is None else project.unique_node_name(name)
 
     x, y = spot_below(project, node_id, size=(NODE_WIDTH, ROW + NODE_HEIGHT))
-    dense = Node(project.new_node_id("Dense"), "Dense", free_name(f"{task_name}_hidden"),
-                 {"units": units}, x, y)
-    output = Node(project.new_node_id("Output"), "Output", free_name(f"{task_name}_out"),
-                  {}, x, y + ROW)
-    return Macro("Add task head", [
-        AddNode(dense), AddNode(output),
-        Connect(Edge(node_id, dense.id)), Connect(Edge(dense.id, output.id)),
-        AddTask(Task(task_name, output=output.id)),
-    ])
+    dense = Node(
+        project.new_node_id("Dense"),
+        "Dense",
+        free_name(f"{task_name}_hidden"),
+        {"units": units},
+        x,
+        y,
+    )
+    output = Node(
+        project.new_node_id("Output"), "Output", free_name(f"{task_name}_out"), {}, x, y + ROW
+    )
+    return Macro(
+        "Add task head",
+        [
+            AddNode(dense),
+            AddNode(output),
+            Connect(Edge(node_id, dense.id)),
+            Connect(Edge(dense.id, output.id)),
+            AddTask(Task(task_name, output=output.id)),
+        ],
+    )
 
 
 class UndoStack:
@@ -361,9 +376,14 @@ class UndoStack:
     the next save.
     """
 
-    def __init__(self, project: Project, *, limit: int | None = 500,
-                 merge_window: float = 1.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        limit: int | None = 500,
+        merge_window: float = 1.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if limit is not None and limit < 1:
             raise ValueError("the undo limit must be at least 1")
         self.project = project
@@ -398,9 +418,13 @@ class UndoStack:
         self.events.emit("changed")
 
     def _may_merge(self, now: float) -> bool:
-        return (self._last_push is not None and bool(self._done) and not self._undone
-                and self._clean_index != len(self._done)
-                and now - self._last_push <= self.merge_window)
+        return (
+            self._last_push is not None
+            and bool(self._done)
+            and not self._undone
+            and self._clean_index != len(self._done)
+            and now - self._last_push <= self.merge_window
+        )
 
     def _drop_beyond_limit(self) -> None:
         if self.limit is None:

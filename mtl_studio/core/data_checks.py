@@ -40,8 +40,9 @@ def source_groups(project: Project) -> list[tuple[DataSource, list[Task]]]:
     return groups
 
 
-def data_problems(project: Project, profiles: dict[str, DataProfile],
-                  project_dir: Path | None = None) -> list[Problem]:
+def data_problems(
+    project: Project, profiles: dict[str, DataProfile], project_dir: Path | None = None
+) -> list[Problem]:
     found: list[Problem] = []
     if not project.tasks and not project.data.chosen:
         found.append(_no_data(None, project.data))
@@ -80,10 +81,15 @@ def _no_data(task: str | None, source: DataSource) -> Problem:
 
 def not_classes_message(column: ColumnInfo, loss: str) -> str:
     """A classification loss on a measurement (is_measurement)."""
-    many = counted(column.distinct, "distinct value") if column.distinct else \
-        f"more than {MAX_CLASSES} distinct values"
-    return (f"{loss} learns classes but column {column.name!r} holds measurements ({many}, "
-            f"not all whole numbers): {REGRESSION_HINT}")
+    many = (
+        counted(column.distinct, "distinct value")
+        if column.distinct
+        else f"more than {MAX_CLASSES} distinct values"
+    )
+    return (
+        f"{loss} learns classes but column {column.name!r} holds measurements ({many}, "
+        f"not all whole numbers): {REGRESSION_HINT}"
+    )
 
 
 def _source_name(source: DataSource, profile: DataProfile) -> str:
@@ -119,41 +125,80 @@ def _input_problems(project, node, source, profile, where) -> list[Problem]:
     place = _place(project, node.id)
     names = source.inputs.get(node.id) or []
     if not names:
-        return [Problem(ERROR, place, f"no columns of {where} are mapped to this Input: "
-                                      "map its columns in the Data panel")]
+        return [
+            Problem(
+                ERROR,
+                place,
+                f"no columns of {where} are mapped to this Input: "
+                "map its columns in the Data panel",
+            )
+        ]
     missing = _missing(names, profile)
     if missing:
-        return [Problem(ERROR, place, f"{where} has no column {missing[0]!r} (mapped to this "
-                                      "Input): map existing columns")]
+        return [
+            Problem(
+                ERROR,
+                place,
+                f"{where} has no column {missing[0]!r} (mapped to this "
+                "Input): map existing columns",
+            )
+        ]
     labels = [n for n in names if profile.columns[n].kind == LABEL]
     if labels:
-        return [Problem(ERROR, place, f"column {labels[0]!r} of {where} holds text labels, "
-                                      "but an Input takes numbers: map numeric columns")]
+        return [
+            Problem(
+                ERROR,
+                place,
+                f"column {labels[0]!r} of {where} holds text labels, "
+                "but an Input takes numbers: map numeric columns",
+            )
+        ]
     shape = _columns_shape(names, profile)
     if shape is None:
-        return [Problem(ERROR, place, "the columns mapped to this Input cannot be stacked "
-                                      "(an array per example goes alone): map it alone")]
+        return [
+            Problem(
+                ERROR,
+                place,
+                "the columns mapped to this Input cannot be stacked "
+                "(an array per example goes alone): map it alone",
+            )
+        ]
     wanted = tuple(node.params["shape"])
     if not _fits(shape, wanted):
-        return [Problem(ERROR, place, f"this Input has shape {format_shape(wanted)} but its "
-                                      f"columns in "
-                                      f"{where} give {format_shape(shape)}: set its shape to "
-                                      f"{format_shape(shape)} or map other columns")]
+        return [
+            Problem(
+                ERROR,
+                place,
+                f"this Input has shape {format_shape(wanted)} but its "
+                f"columns in "
+                f"{where} give {format_shape(shape)}: set its shape to "
+                f"{format_shape(shape)} or map other columns",
+            )
+        ]
     return []
 
 
-def _target_problems(project: Project, task: Task, profile: DataProfile,
-                     where: str) -> list[Problem]:
+def _target_problems(
+    project: Project, task: Task, profile: DataProfile, where: str
+) -> list[Problem]:
     """Problems of the task's target: on the task when its columns or loss
     are wrong, on its Output when the Output's units are."""
     task_place = Place("task", task.name, f"task '{task.name}'")
     if not task.target:
-        return [Problem(ERROR, task_place, f"no target: choose its columns of {where} in the "
-                                           "Data panel")]
+        return [
+            Problem(
+                ERROR, task_place, f"no target: choose its columns of {where} in the Data panel"
+            )
+        ]
     missing = _missing(task.target, profile)
     if missing:
-        return [Problem(ERROR, task_place, f"{where} has no column {missing[0]!r} (its "
-                                           "target): choose existing columns")]
+        return [
+            Problem(
+                ERROR,
+                task_place,
+                f"{where} has no column {missing[0]!r} (its target): choose existing columns",
+            )
+        ]
     if task.output is None or task.output not in project.nodes:
         return []  # validation already says the task has no Output
     out = project.node(task.output)
@@ -163,41 +208,79 @@ def _target_problems(project: Project, task: Task, profile: DataProfile,
     one_column = len(task.target) == 1 and not column.shape
     # Training maps one target column to class ids (data/prepare.py): any
     # column for sparse or binary, a plain one for categorical.
-    mapped = len(task.target) == 1 and task.loss in CLASSIFICATION_LOSSES and (
-        one_column or task.loss != "categorical_crossentropy")
+    mapped = (
+        len(task.target) == 1
+        and task.loss in CLASSIFICATION_LOSSES
+        and (one_column or task.loss != "categorical_crossentropy")
+    )
     if mapped and is_measurement(column):
         return [Problem(ERROR, task_place, not_classes_message(column, task.loss))]
     if task.loss in CLASS_LOSSES and one_column:
         classes = column.classes or column.distinct
         if classes and units is not None and classes > units:
-            return [Problem(ERROR, place, (
-                f"column {column.name!r} of task '{task.name}' holds "
-                f"{counted(classes, 'class', 'classes')} but this Output has "
-                f"{counted(units, 'unit')}: set units to {classes}"))]
+            return [
+                Problem(
+                    ERROR,
+                    place,
+                    (
+                        f"column {column.name!r} of task '{task.name}' holds "
+                        f"{counted(classes, 'class', 'classes')} but this Output has "
+                        f"{counted(units, 'unit')}: set units to {classes}"
+                    ),
+                )
+            ]
         return []
     if task.loss == "binary_crossentropy" and one_column:
         if column.kind == LABEL and column.classes != 2:
-            return [Problem(ERROR, task_place, (
-                f"binary_crossentropy needs two classes but column {column.name!r} holds "
-                f"{column.classes}: use sparse_categorical_crossentropy with "
-                f"{counted(column.classes, 'unit')} and a softmax"))]
+            return [
+                Problem(
+                    ERROR,
+                    task_place,
+                    (
+                        f"binary_crossentropy needs two classes but column {column.name!r} holds "
+                        f"{column.classes}: use sparse_categorical_crossentropy with "
+                        f"{counted(column.classes, 'unit')} and a softmax"
+                    ),
+                )
+            ]
         return []
     if task.loss == "sparse_categorical_crossentropy":
         return []  # an array of class ids per example: prepare checks its shape
     labels = [n for n in task.target if profile.columns[n].kind == LABEL]
     if labels:
         info = profile.columns[labels[0]]
-        return [Problem(ERROR, task_place, (
-            f"column {info.name!r} holds class labels but the loss is {task.loss}: choose "
-            f"sparse_categorical_crossentropy with {counted(info.classes, 'unit')} and a "
-            "softmax"))]
+        return [
+            Problem(
+                ERROR,
+                task_place,
+                (
+                    f"column {info.name!r} holds class labels but the loss is {task.loss}: choose "
+                    f"sparse_categorical_crossentropy with {counted(info.classes, 'unit')} and a "
+                    "softmax"
+                ),
+            )
+        ]
     shape = _columns_shape(task.target, profile)
     if shape is not None and shape[-1:] != (units,) and units is not None:
         if len(shape) == 1:
-            return [Problem(ERROR, place, (
-                f"task '{task.name}' learns {counted(shape[0], 'target column')} but this "
-                f"Output has {counted(units, 'unit')}: set units to {shape[0]}"))]
-        return [Problem(WARNING, place, (
-            f"task '{task.name}' learns values of shape {format_shape(shape)} but this Output "
-            f"gives {units} per step: check its units"))]
+            return [
+                Problem(
+                    ERROR,
+                    place,
+                    (
+                        f"task '{task.name}' learns {counted(shape[0], 'target column')} but this "
+                        f"Output has {counted(units, 'unit')}: set units to {shape[0]}"
+                    ),
+                )
+            ]
+        return [
+            Problem(
+                WARNING,
+                place,
+                (
+                    f"task '{task.name}' learns values of shape {format_shape(shape)} but this Output "
+                    f"gives {units} per step: check its units"
+                ),
+            )
+        ]
     return []

@@ -90,16 +90,18 @@ def relative(path: str, folder: Path) -> str:
 @dataclass(frozen=True)
 class FileReport:
     task: str | None  # the task whose own source it is; None: the project's
-    path: str         # absolute
-    state: str        # "missing" or "changed"
+    path: str  # absolute
+    state: str  # "missing" or "changed"
     detail: str = ""
 
     @property
     def message(self) -> str:
         if self.state == "missing":
             return f"the data file of {owner_text(self.task)} is missing: {self.path}"
-        return f"the data file of {owner_text(self.task)} changed since the project was saved " \
-               f"({self.detail}): {self.path}"
+        return (
+            f"the data file of {owner_text(self.task)} changed since the project was saved "
+            f"({self.detail}): {self.path}"
+        )
 
 
 def check_files(project) -> list[FileReport]:
@@ -118,9 +120,14 @@ def check_files(project) -> list[FileReport]:
         if now is None:
             reports.append(FileReport(task, source.path, "missing", "cannot be read"))
         elif now["size"] != saved.get("size"):
-            reports.append(FileReport(task, source.path, "changed",
-                                      f"{saved.get('size')} bytes then, {now['size']} now"))
+            reports.append(
+                FileReport(
+                    task,
+                    source.path,
+                    "changed",
+                    f"{saved.get('size')} bytes then, {now['size']} now",
+                )
+            )
         elif now["sha256"] != saved.get("sha256"):
-            reports.append(FileReport(task, source.path, "changed",
-                                      "same size, other contents"))
+            reports.append(FileReport(task, source.path, "changed", "same size, other contents"))
     return reports

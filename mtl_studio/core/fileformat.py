@@ -19,7 +19,11 @@ from .datafiles import absolute, fingerprint, relative, sources
 from .graph import Edge, GraphError, Node
 from .params import describe
 from .project import (
-    TRAINING_CHECKS, Project, check_data_source, check_node_name, check_optimizer,
+    TRAINING_CHECKS,
+    Project,
+    check_data_source,
+    check_node_name,
+    check_optimizer,
 )
 from .settings import DataSource, OptimizerSpec, TrainingSettings
 from .tasks import TASK_FIELD_CHECKS, Task, check_task_name
@@ -35,8 +39,9 @@ SUFFIX = ".mtl.json"
 
 def _v1_to_v2(data: dict) -> dict:
     """Version 2 records each data file's size and hash ("fingerprint")."""
-    sources = [data.get("data")] + [t.get("data") for t in data.get("tasks") or []
-                                     if isinstance(t, dict)]
+    sources = [data.get("data")] + [
+        t.get("data") for t in data.get("tasks") or [] if isinstance(t, dict)
+    ]
     for source in sources:
         if isinstance(source, dict):
             source.setdefault("fingerprint", None)
@@ -62,6 +67,7 @@ class ProjectError(Exception):
 
 
 # --- writing -----------------------------------------------------------------
+
 
 def _optimizer_dict(spec: OptimizerSpec | None):
     if spec is None:
@@ -190,8 +196,7 @@ def save(project: Project, path: str | os.PathLike) -> None:
     _refresh_fingerprints(project, folder)
     text = dumps(project, folder)
     if not folder.is_dir():
-        raise ProjectError("", f"cannot write to {folder}: the folder does not exist",
-                           str(path))
+        raise ProjectError("", f"cannot write to {folder}: the folder does not exist", str(path))
     try:
         write_text(path, text)
     except OSError as exc:
@@ -213,8 +218,9 @@ class _Reader:
                 raise ProjectError(here, "is missing")
             return default
         value = obj[key]
-        if types is not None and (not isinstance(value, types) or
-                                  (isinstance(value, bool) and bool not in _tuple(types))):
+        if types is not None and (
+            not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types))
+        ):
             raise ProjectError(here, f"expected {_type_name(types)}, got {describe(value)}")
         return value
 
@@ -241,8 +247,15 @@ def _tuple(types) -> tuple:
 
 
 def _type_name(types) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "an object", type(None): "null"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }
     return " or ".join(names.get(t, t.__name__) for t in _tuple(types))
 
 
@@ -265,8 +278,16 @@ def _read_optimizer(r: _Reader, value, path: str) -> OptimizerSpec | None:
         raise ProjectError(f"{path}.{key}", str(exc)) from None
 
 
-_DATA_FIELDS = ("kind", "generator", "params", "path", "inputs", "standardize_inputs",
-                "standardize_targets", "fingerprint")
+_DATA_FIELDS = (
+    "kind",
+    "generator",
+    "params",
+    "path",
+    "inputs",
+    "standardize_inputs",
+    "standardize_targets",
+    "fingerprint",
+)
 
 
 def _read_data(r: _Reader, value, path: str) -> DataSource | None:
@@ -279,8 +300,9 @@ def _read_data(r: _Reader, value, path: str) -> DataSource | None:
         if isinstance(cols, str):
             inputs[key] = cols = [cols]
         if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
-            raise ProjectError(f"{path}.inputs.{key}",
-                               f"expected a list of column names, got {describe(cols)}")
+            raise ProjectError(
+                f"{path}.inputs.{key}", f"expected a list of column names, got {describe(cols)}"
+            )
     source = DataSource(
         kind=r.field(obj, "kind", path, str, "generator"),
         generator=r.field(obj, "generator", path, str, ""),
@@ -313,8 +335,9 @@ def _read_node(r: _Reader, value, path: str) -> Node:
         raise ProjectError(f"{path}.id", "must not be empty")
     kind_name = r.field(obj, "kind", path, str)
     if kind_name not in KINDS:
-        raise ProjectError(f"{path}.kind", f"unknown node kind {kind_name!r} "
-                                           f"(known: {', '.join(sorted(KINDS))})")
+        raise ProjectError(
+            f"{path}.kind", f"unknown node kind {kind_name!r} (known: {', '.join(sorted(KINDS))})"
+        )
     kind = KINDS[kind_name]
     name = r.check(check_node_name, r.field(obj, "name", path, str, node_id), f"{path}.name")
     raw = r.field(obj, "params", path, dict, {})
@@ -322,8 +345,9 @@ def _read_node(r: _Reader, value, path: str) -> Node:
     for key, v in raw.items():
         if key not in params:
             known = ", ".join(params) or "none"
-            raise ProjectError(f"{path}.params.{key}",
-                               f"unknown parameter of {kind_name} (known: {known})")
+            raise ProjectError(
+                f"{path}.params.{key}", f"unknown parameter of {kind_name} (known: {known})"
+            )
         params[key] = r.check(kind.param(key).check, v, f"{path}.params.{key}")
     pos = r.field(obj, "position", path, list, [0, 0])
     if len(pos) != 2 or not all(isinstance(c, _NUM) and not isinstance(c, bool) for c in pos):
@@ -331,8 +355,18 @@ def _read_node(r: _Reader, value, path: str) -> Node:
     return Node(node_id, kind_name, name, params, float(pos[0]), float(pos[1]))
 
 
-_TASK_FIELDS = ("name", "output", "loss", "weight", "metrics", "target", "color",
-                "optimizer", "schedule_weight", "data")
+_TASK_FIELDS = (
+    "name",
+    "output",
+    "loss",
+    "weight",
+    "metrics",
+    "target",
+    "color",
+    "optimizer",
+    "schedule_weight",
+    "data",
+)
 
 
 def _read_task(r: _Reader, value, path: str, node_ids) -> Task:
@@ -343,9 +377,14 @@ def _read_task(r: _Reader, value, path: str, node_ids) -> Task:
     if output is not None and output not in node_ids:
         raise ProjectError(f"{path}.output", f"refers to a missing node {output!r}")
     task = Task(name, output)
-    for key, types, default in (("loss", str, "mse"), ("weight", _NUM, 1.0),
-                                ("metrics", list, []), ("target", (list, str), []),
-                                ("color", str, ""), ("schedule_weight", _NUM, 1.0)):
+    for key, types, default in (
+        ("loss", str, "mse"),
+        ("weight", _NUM, 1.0),
+        ("metrics", list, []),
+        ("target", (list, str), []),
+        ("color", str, ""),
+        ("schedule_weight", _NUM, 1.0),
+    ):
         raw = r.field(obj, key, path, types, default)
         setattr(task, key, r.check(TASK_FIELD_CHECKS[key], raw, f"{path}.{key}"))
     task.optimizer = _read_optimizer(r, obj.get("optimizer"), f"{path}.optimizer")
@@ -372,11 +411,17 @@ def _read_training(r: _Reader, value, path: str) -> TrainingSettings:
 def _migrate(data: dict) -> dict:
     version = data.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ProjectError("format_version", f"expected a positive integer, got {describe(version)}")
+        raise ProjectError(
+            "format_version", f"expected a positive integer, got {describe(version)}"
+        )
     if version > FORMAT_VERSION:
-        raise ProjectError("format_version", (
-            f"the file has format version {version}, newer than this MTL Studio reads "
-            f"({FORMAT_VERSION}): update MTL Studio to open it"))
+        raise ProjectError(
+            "format_version",
+            (
+                f"the file has format version {version}, newer than this MTL Studio reads "
+                f"({FORMAT_VERSION}): update MTL Studio to open it"
+            ),
+        )
     while version < FORMAT_VERSION:
         if version not in MIGRATIONS:
             raise ProjectError("format_version", f"no migration from format version {version}")
@@ -390,11 +435,27 @@ def from_dict(data: Any) -> Project:
     r = _Reader()
     data = r.mapping(data, "")
     if data.get("format") != FORMAT_NAME:
-        raise ProjectError("format", f"expected {FORMAT_NAME!r}: this is not an MTL Studio "
-                                     f"project (got {describe(data.get('format'))})")
+        raise ProjectError(
+            "format",
+            f"expected {FORMAT_NAME!r}: this is not an MTL Studio "
+            f"project (got {describe(data.get('format'))})",
+        )
     data = _migrate(dict(data))
-    r.unknown(data, ("format", "format_version", "name", "description", "nodes", "edges",
-                     "tasks", "training", "data"), "")
+    r.unknown(
+        data,
+        (
+            "format",
+            "format_version",
+            "name",
+            "description",
+            "nodes",
+            "edges",
+            "tasks",
+            "training",
+            "data",
+        ),
+        "",
+    )
     project = Project(r.field(data, "name", "", str, "untitled"))
     project.description = r.field(data, "description", "", str, "")
 
@@ -421,11 +482,13 @@ def from_dict(data: Any) -> Project:
             raise ProjectError(path, f"duplicate edge {source} -> {target}")
         kind = KINDS[project.node(target).kind]
         if kind.max_inputs is not None and port >= kind.max_inputs:
-            raise ProjectError(f"{path}.port", f"{project.node(target).label} has "
-                                               f"no input port {port}")
+            raise ProjectError(
+                f"{path}.port", f"{project.node(target).label} has no input port {port}"
+            )
         if any(e.target == target and e.port == port for e in project.edges):
-            raise ProjectError(path, f"a second edge into port {port} of "
-                                     f"{project.node(target).label}")
+            raise ProjectError(
+                path, f"a second edge into port {port} of {project.node(target).label}"
+            )
         # Cycles are kept, not refused: validation reports them on the nodes
         # so the user can open the file and fix it on the canvas.
         project.graph.insert_edge(edge)
@@ -446,8 +509,9 @@ def loads(text: str, file: str | None = None) -> Project:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProjectError("", f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                               f"column {exc.colno}", file) from None
+        raise ProjectError(
+            "", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file
+        ) from None
     except RecursionError:
         raise ProjectError("", "not valid JSON: nested too deeply", file) from None
     try:

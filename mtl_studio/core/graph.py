@@ -111,8 +111,9 @@ class Graph:
         if port < 0 or (kind.max_inputs is not None and port >= kind.max_inputs):
             raise PortError(f"{dst.label} has no input port {port}")
         if any(e.port == port for e in self.inputs_of(target)):
-            raise PortError(f"{dst.label} already has an input on port {port}: "
-                            "remove that edge first")
+            raise PortError(
+                f"{dst.label} already has an input on port {port}: remove that edge first"
+            )
         if any(e.target == target for e in self.outputs_of(source)):
             raise GraphError(f"{src.label} already feeds {dst.label}")
 

@@ -20,8 +20,11 @@ DIRECTIONS = ("down", "right")
 
 
 def auto_layout(
-    project: Project, direction: str = "down", layer_gap: float = 130.0,
-    node_gap: float = 60.0, node_width: float = NODE_WIDTH,
+    project: Project,
+    direction: str = "down",
+    layer_gap: float = 130.0,
+    node_gap: float = 60.0,
+    node_width: float = NODE_WIDTH,
 ) -> dict[str, tuple[float, float]]:
     """The top-left corner (x, y) of every node's box.
 
@@ -123,8 +126,13 @@ def _sides(project: Project) -> dict[str, float]:
     return side
 
 
-def _order(rows: list[list[str]], side: dict[str, float], preds: dict[str, list[str]],
-           succs: dict[str, list[str]], pitch: float) -> dict[str, float]:
+def _order(
+    rows: list[list[str]],
+    side: dict[str, float],
+    preds: dict[str, list[str]],
+    succs: dict[str, list[str]],
+    pitch: float,
+) -> dict[str, float]:
     """Order each row (in place) by group, then by the barycenter of its
     neighbours above (sweeping down) or below (sweeping up); return the
     centre of every node across the flow."""
@@ -134,7 +142,7 @@ def _order(rows: list[list[str]], side: dict[str, float], preds: dict[str, list[
     for sweep in range(SWEEPS):
         downward = sweep % 2 == 0
         near = preds if downward else succs
-        for row in (rows[1:] if downward else rows[-2::-1]):
+        for row in rows[1:] if downward else rows[-2::-1]:
             key = {}
             for n in row:
                 xs = [centre[m] for m in near[n]]
@@ -144,8 +152,7 @@ def _order(rows: list[list[str]], side: dict[str, float], preds: dict[str, list[
     return centre
 
 
-def _place(row: list[str], side: dict[str, float], centre: dict[str, float],
-           pitch: float) -> None:
+def _place(row: list[str], side: dict[str, float], centre: dict[str, float], pitch: float) -> None:
     """Centre the row's trunk group (side 0) on the axis and let the groups
     left and right of it grow outwards, so a head keeps its side of the axis
     even in a layer the trunk does not reach."""

@@ -26,8 +26,10 @@ def parse(text: str) -> tuple[str | None, str]:
             raise ValueError
         check_task_name(task)
     except ValueError:
-        raise ValueError(f"expected 'total' or 'TASK:FIGURE' with FIGURE one of "
-                         f"{', '.join(FIGURES)}, got {text!r}") from None
+        raise ValueError(
+            f"expected 'total' or 'TASK:FIGURE' with FIGURE one of "
+            f"{', '.join(FIGURES)}, got {text!r}"
+        ) from None
     return task, figure
 
 

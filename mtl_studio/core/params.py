@@ -102,15 +102,15 @@ class ParamSpec:
         if isinstance(value, str):
             value = parse_shape(value)
         if not isinstance(value, (list, tuple)) or len(value) == 0:
-            raise ValueError(
-                f"expected a shape such as [10] or [28, 28, 1], got {describe(value)}"
-            )
+            raise ValueError(f"expected a shape such as [10] or [28, 28, 1], got {describe(value)}")
         dims = []
         for d in value:
             if d is None and self.allow_none:
                 dims.append(None)
-            elif isinstance(d, int) and not isinstance(d, bool) and (
-                d >= 1 or (d == -1 and self.allow_minus_one)
+            elif (
+                isinstance(d, int)
+                and not isinstance(d, bool)
+                and (d >= 1 or (d == -1 and self.allow_minus_one))
             ):
                 dims.append(d)
             else:

@@ -33,9 +33,14 @@ def node_boxes(project: Project) -> list[Box]:
     return [(n.x, n.y, NODE_WIDTH, NODE_HEIGHT) for n in project.nodes.values()]
 
 
-def free_spot(boxes: Iterable[Box], x: float, y: float,
-              size: tuple[float, float] = (NODE_WIDTH, NODE_HEIGHT),
-              keep_row: bool = False, gap: float = GAP) -> tuple[float, float]:
+def free_spot(
+    boxes: Iterable[Box],
+    x: float,
+    y: float,
+    size: tuple[float, float] = (NODE_WIDTH, NODE_HEIGHT),
+    keep_row: bool = False,
+    gap: float = GAP,
+) -> tuple[float, float]:
     """The top-left corner nearest to (x, y) where a box of `size` keeps
     `gap` clear of every box; (x, y) itself when it is free. With keep_row
     only x moves (a new head goes beside its siblings, not under them).
@@ -47,13 +52,22 @@ def free_spot(boxes: Iterable[Box], x: float, y: float,
     boxes = list(boxes)
     width, height = size
     xs = _candidates(x, [v for bx, _, bw, _ in boxes for v in (bx - width - gap, bx + bw + gap)])
-    ys = [y] if keep_row else _candidates(
-        y, [v for _, by, _, bh in boxes for v in (by - height - gap, by + bh + gap)])
+    ys = (
+        [y]
+        if keep_row
+        else _candidates(
+            y, [v for _, by, _, bh in boxes for v in (by - height - gap, by + bh + gap)]
+        )
+    )
 
     def free(cx: float, cy: float) -> bool:
-        return not any(cx < bx + bw + gap and bx < cx + width + gap
-                       and cy < by + bh + gap and by < cy + height + gap
-                       for bx, by, bw, bh in boxes)
+        return not any(
+            cx < bx + bw + gap
+            and bx < cx + width + gap
+            and cy < by + bh + gap
+            and by < cy + height + gap
+            for bx, by, bw, bh in boxes
+        )
 
     # The pairs (xs[i], ys[j]) in order of distance: both lists are sorted
     # by distance from (x, y), so a heap walks the grid without building it.
@@ -77,8 +91,9 @@ def _candidates(origin: float, sides: list[float]) -> list[float]:
     return sorted(set([origin, *sides]), key=lambda v: (abs(v - origin), v < origin))
 
 
-def spot_below(project: Project, node_id: str,
-               size: tuple[float, float] = (NODE_WIDTH, NODE_HEIGHT)) -> tuple[float, float]:
+def spot_below(
+    project: Project, node_id: str, size: tuple[float, float] = (NODE_WIDTH, NODE_HEIGHT)
+) -> tuple[float, float]:
     """A free place in the row below a node, as close under it as the
     boxes already there (its other children, say) allow."""
     node = project.node(node_id)
@@ -94,6 +109,7 @@ def new_node(project: Project, kind: str, x: float, y: float) -> Node:
 
 # Both adders return a Macro whose first command is the AddNode, so the
 # caller finds the new node in the same place whatever else comes with it.
+
 
 def add_node_near(project: Project, kind: str, x: float, y: float) -> Macro:
     """Add a node at the free place nearest to the corner (x, y): the spot

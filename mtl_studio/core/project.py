@@ -19,7 +19,13 @@ from .datafiles import absolute
 from .events import EventEmitter
 from .graph import Edge, Graph, GraphError, Node
 from .settings import (
-    DATA_KINDS, MODES, OPTIMIZERS, SCHEDULES, WEIGHTINGS, DataSource, OptimizerSpec,
+    DATA_KINDS,
+    MODES,
+    OPTIMIZERS,
+    SCHEDULES,
+    WEIGHTINGS,
+    DataSource,
+    OptimizerSpec,
     TrainingSettings,
 )
 from .tasks import TASK_COLORS, TASK_FIELD_CHECKS, Task, check_task_name
@@ -45,17 +51,18 @@ def check_project_name(name: object) -> str:
         raise ValueError(f"a project name cannot be empty, got {name!r}: type a name")
     name = name.strip()
     if any(not c.isprintable() for c in name):
-        raise ValueError("a project name is one line (no line breaks or tabs): "
-                         "type it on one line")
+        raise ValueError("a project name is one line (no line breaks or tabs): type it on one line")
     if len(name) > MAX_PROJECT_NAME:
-        raise ValueError(f"a project name has at most {MAX_PROJECT_NAME} characters, this one "
-                         f"has {len(name)}: shorten it")
+        raise ValueError(
+            f"a project name has at most {MAX_PROJECT_NAME} characters, this one "
+            f"has {len(name)}: shorten it"
+        )
     return name
 
 
 @dataclass(frozen=True)
 class Role:
-    """"input", "shared" (feeds two or more tasks), "head" (feeds one task)
+    """ "input", "shared" (feeds two or more tasks), "head" (feeds one task)
     or "unused" (feeds none), and the tasks the node feeds."""
 
     kind: str
@@ -214,8 +221,7 @@ class Project:
 
     def head_nodes(self, task_name: str) -> list[str]:
         """Nodes that belong to one task's head only."""
-        return [n for n, r in self.roles().items()
-                if r.kind == "head" and r.tasks == (task_name,)]
+        return [n for n, r in self.roles().items() if r.kind == "head" and r.tasks == (task_name,)]
 
     # --- edits (each checks, changes, then emits) ----------------------------
 
@@ -295,9 +301,7 @@ class Project:
             raise ValueError(f"a task's output must be an Output node, got {node_id!r}")
         owner = self.task_of_output(node_id)
         if owner is not None and owner.name != task_name:
-            raise ValueError(
-                f"{self.nodes[node_id].label} already belongs to task {owner.name!r}"
-            )
+            raise ValueError(f"{self.nodes[node_id].label} already belongs to task {owner.name!r}")
 
     def set_task_field(self, name: str, field: str, value) -> object:
         """Change one field of a task; return the old value."""
@@ -357,8 +361,10 @@ class Project:
 
 # --- checks of settings (shared with the file loader) ------------------------
 
+
 def _number(value, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
     import math
+
     bad = isinstance(value, bool) or not isinstance(value, (int, float))
     if not bad and integer and not float(value).is_integer():
         bad = True

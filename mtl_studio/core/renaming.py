@@ -26,8 +26,11 @@ class RenameTask(Macro):
     def kept_text(self) -> str:
         """What the user should hear about the nodes left alone, or "" (a
         sentence for the status bar)."""
-        return "; ".join(f"Node {name!r} keeps its name: a node named {wanted!r} already "
-                         "exists, rename one of them" for name, wanted in self.kept)
+        return "; ".join(
+            f"Node {name!r} keeps its name: a node named {wanted!r} already "
+            "exists, rename one of them"
+            for name, wanted in self.kept
+        )
 
 
 def rename_task(project: Project, old: str, new: str) -> RenameTask:
@@ -38,7 +41,7 @@ def rename_task(project: Project, old: str, new: str) -> RenameTask:
     for node_id in project.head_nodes(old):
         name = project.node(node_id).name
         if name.startswith(prefix) and len(name) > len(prefix) and new != old:
-            wanted[node_id] = f"{new}_{name[len(prefix):]}"
+            wanted[node_id] = f"{new}_{name[len(prefix) :]}"
     staying = {n.name for node_id, n in project.nodes.items() if node_id not in wanted}
     kept = [(project.node(n).name, name) for n, name in wanted.items() if name in staying]
     renames = {n: name for n, name in wanted.items() if name not in staying}

@@ -54,10 +54,12 @@ class TrainingSettings:
 def describe(t: TrainingSettings) -> str:
     """The settings of a run in one line, as `show` and the Results tab say them."""
     stop = f", early stopping after {t.patience} epochs" if t.early_stopping else ""
-    return (f"mode {t.mode}, weighting {t.weighting}, optimizer {t.optimizer.name} "
-            f"(learning rate {t.optimizer.learning_rate:g}), batch {t.batch_size}, "
-            f"epochs {t.epochs}, validation {t.validation_split:g}, test {t.test_split:g}, "
-            f"seed {t.seed}, best epoch by {t.monitor}{stop}")
+    return (
+        f"mode {t.mode}, weighting {t.weighting}, optimizer {t.optimizer.name} "
+        f"(learning rate {t.optimizer.learning_rate:g}), batch {t.batch_size}, "
+        f"epochs {t.epochs}, validation {t.validation_split:g}, test {t.test_split:g}, "
+        f"seed {t.seed}, best epoch by {t.monitor}{stop}"
+    )
 
 
 @dataclass

@@ -9,8 +9,13 @@ from dataclasses import dataclass, field
 from .settings import DataSource, OptimizerSpec
 
 LOSSES = (
-    "mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "l2",
+    "mse",
+    "mae",
+    "huber",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "l2",
 )
 # Half the sum of squares, as tf.nn.l2_loss (the classic TensorFlow tutorial).
 LOSS_LABELS = {
@@ -30,8 +35,16 @@ CLASSIFICATION_METRICS = frozenset({"accuracy", "auc", "precision", "recall"})
 
 # Colour-blind safe (Okabe and Ito), and none of them the trunk's grey-blue.
 TASK_COLORS = (
-    "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#56B4E9",
-    "#F0E442", "#882255", "#44AA99", "#999933",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#0072B2",
+    "#D55E00",
+    "#56B4E9",
+    "#F0E442",
+    "#882255",
+    "#44AA99",
+    "#999933",
 )
 TRUNK_COLOR = "#5B6B7F"
 INPUT_COLOR = "#3A3F47"
@@ -79,8 +92,13 @@ def _check_color(value: object) -> str:
 
 def _check_weight(value: object) -> float:
     import math
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0:
+
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"expected a number >= 0, got {value!r}")
     return float(value)
 
@@ -96,6 +114,7 @@ def _check_choice(options):
         if value not in options:
             raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
         return value
+
     return check
 
 

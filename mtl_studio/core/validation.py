@@ -76,12 +76,16 @@ def infer_shapes(project: Project) -> tuple[dict[str, Shape | None], list[Proble
         try:
             shapes[node_id] = kind.infer(node.params, in_shapes, node.label)
         except ShapeError as exc:
-            problems.append(Problem(ERROR, _node_place(project, node_id),
-                                    _without_subject(str(exc), node.label)))
+            problems.append(
+                Problem(
+                    ERROR, _node_place(project, node_id), _without_subject(str(exc), node.label)
+                )
+            )
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             # Parameters already reported as invalid can break the rule itself.
-            problems.append(Problem(ERROR, _node_place(project, node_id),
-                                    f"cannot work out its shape ({exc})"))
+            problems.append(
+                Problem(ERROR, _node_place(project, node_id), f"cannot work out its shape ({exc})")
+            )
     return shapes, problems
 
 
@@ -89,11 +93,13 @@ def _without_subject(message: str, label: str) -> str:
     """A shape rule's message starts with the node's label, as other callers
     need it; on a problem placed on the node it goes (the place names it)."""
     if message.startswith(label):
-        return message[len(label):].lstrip(": ")
+        return message[len(label) :].lstrip(": ")
     return message
 
 
-def parameter_count(project: Project, shapes: dict[str, Shape | None] | None = None) -> dict[str, int]:
+def parameter_count(
+    project: Project, shapes: dict[str, Shape | None] | None = None
+) -> dict[str, int]:
     """Number of weights per node, as Keras' count_params() would report."""
     if shapes is None:
         shapes, _ = infer_shapes(project)
@@ -108,8 +114,7 @@ def parameter_count(project: Project, shapes: dict[str, Shape | None] | None = N
     return counts
 
 
-def validate(project: Project, profiles: dict | None = None,
-             project_dir=None) -> list[Problem]:
+def validate(project: Project, profiles: dict | None = None, project_dir=None) -> list[Problem]:
     """Every problem of the project, each with its place.
 
     Without `profiles`, the design alone: what building or exporting a
@@ -125,8 +130,13 @@ def validate(project: Project, profiles: dict | None = None,
     if not project.input_nodes():
         add(Problem(ERROR, Place("project"), "the project has no Input node: add one"))
     if not project.tasks:
-        add(Problem(ERROR, Place("project"),
-                    "the project has no tasks: add an Output node and a task for it"))
+        add(
+            Problem(
+                ERROR,
+                Place("project"),
+                "the project has no tasks: add an Output node and a task for it",
+            )
+        )
 
     # Names, parameters.
     seen_names: dict[str, str] = {}
@@ -146,12 +156,22 @@ def validate(project: Project, profiles: dict | None = None,
     for edge in graph.edges:
         if edge.source not in nodes or edge.target not in nodes:
             missing = edge.source if edge.source not in nodes else edge.target
-            add(Problem(ERROR, Place("edge", f"{edge.source}->{edge.target}"),
-                        f"edge refers to a missing node {missing!r}: delete it"))
+            add(
+                Problem(
+                    ERROR,
+                    Place("edge", f"{edge.source}->{edge.target}"),
+                    f"edge refers to a missing node {missing!r}: delete it",
+                )
+            )
     cycle = graph.cycle_nodes()
     for node_id in cycle:
-        add(Problem(ERROR, _node_place(project, node_id),
-                    "is on a cycle: remove one of the edges of the loop"))
+        add(
+            Problem(
+                ERROR,
+                _node_place(project, node_id),
+                "is on a cycle: remove one of the edges of the loop",
+            )
+        )
 
     task_outputs = {t.output for t in project.tasks if t.output is not None}
     feeds_task: set[str] = set()
@@ -164,8 +184,7 @@ def validate(project: Project, profiles: dict | None = None,
         n_in = len(graph.inputs_of(node_id))
         if node.kind == "Input":
             if not graph.outputs_of(node_id):
-                add(Problem(ERROR, place,
-                            "is not connected: connect it to a layer or delete it"))
+                add(Problem(ERROR, place, "is not connected: connect it to a layer or delete it"))
             elif node_id not in feeds_task:
                 add(Problem(WARNING, place, "reaches no task output: connect it or delete it"))
             problem = _token_id_problem(project, node_id)
@@ -176,14 +195,26 @@ def validate(project: Project, profiles: dict | None = None,
             if kind.min_inputs == 1:
                 add(Problem(ERROR, place, "has no input: connect a layer into it"))
             else:
-                add(Problem(ERROR, place, f"needs at least {kind.min_inputs} inputs but has "
-                                          f"{n_in}: connect more layers into it"))
+                add(
+                    Problem(
+                        ERROR,
+                        place,
+                        f"needs at least {kind.min_inputs} inputs but has "
+                        f"{n_in}: connect more layers into it",
+                    )
+                )
         if node.kind == "Output":
             if node_id not in task_outputs:
                 add(Problem(ERROR, place, "belongs to no task: add a task that learns it"))
             if graph.outputs_of(node_id):
-                add(Problem(WARNING, place, "ends a task head but feeds other layers: "
-                                            "feed them from the layer before it"))
+                add(
+                    Problem(
+                        WARNING,
+                        place,
+                        "ends a task head but feeds other layers: "
+                        "feed them from the layer before it",
+                    )
+                )
         elif node_id not in feeds_task and node_id not in cycle:
             add(Problem(WARNING, place, "reaches no task output: connect it or delete it"))
 
@@ -202,12 +233,24 @@ def validate(project: Project, profiles: dict | None = None,
             add(Problem(ERROR, place, "has no Output node: choose one in the Tasks panel"))
             continue
         if task.output not in nodes or nodes[task.output].kind != "Output":
-            add(Problem(ERROR, place, f"learns {task.output!r}, which is not an Output node: "
-                                      "choose one in the Tasks panel"))
+            add(
+                Problem(
+                    ERROR,
+                    place,
+                    f"learns {task.output!r}, which is not an Output node: "
+                    "choose one in the Tasks panel",
+                )
+            )
             continue
         if task.output in owners:
-            add(Problem(ERROR, place, f"learns the same Output node as task "
-                                      f"'{owners[task.output]}': give it an Output of its own"))
+            add(
+                Problem(
+                    ERROR,
+                    place,
+                    f"learns the same Output node as task "
+                    f"'{owners[task.output]}': give it an Output of its own",
+                )
+            )
         owners.setdefault(task.output, task.name)
         problems.extend(_loss_problems(project, task, shapes.get(task.output)))
 
@@ -215,6 +258,7 @@ def validate(project: Project, profiles: dict | None = None,
     if profiles is not None:
         # Imported here: data_checks builds on this module's Problem and Place.
         from .data_checks import data_problems
+
         problems.extend(data_problems(project, profiles, project_dir))
     return problems
 
@@ -227,14 +271,22 @@ def _token_id_problem(project: Project, input_id: str) -> Problem | None:
     dtype = str(node.params.get("dtype", "float32"))
     if dtype.startswith(("int", "uint")):
         return None
-    embeddings = [project.node(n).label for n in project.graph.successors(input_id)
-                  if n in project.nodes and project.node(n).kind == "Embedding"]
+    embeddings = [
+        project.node(n).label
+        for n in project.graph.successors(input_id)
+        if n in project.nodes and project.node(n).kind == "Embedding"
+    ]
     if not embeddings:
         return None
-    return Problem(ERROR, _node_place(project, input_id), (
-        f"has dtype {dtype} but feeds {' and '.join(dict.fromkeys(embeddings))} "
-        "(float inputs are standardised by default): set its dtype to int32: an "
-        "Embedding takes whole-number token ids"))
+    return Problem(
+        ERROR,
+        _node_place(project, input_id),
+        (
+            f"has dtype {dtype} but feeds {' and '.join(dict.fromkeys(embeddings))} "
+            "(float inputs are standardised by default): set its dtype to int32: an "
+            "Embedding takes whole-number token ids"
+        ),
+    )
 
 
 def _training_problems(project: Project) -> list[Problem]:
@@ -243,31 +295,61 @@ def _training_problems(project: Project) -> list[Problem]:
     t = project.training
     place = Place("training", "", "training settings")
     found.extend(_setting_values(t, place))
-    shared_weights = [n for n in project.shared_nodes()
-                      if get_kind(project.node(n).kind).has_weights]
+    shared_weights = [
+        n for n in project.shared_nodes() if get_kind(project.node(n).kind).has_weights
+    ]
     if t.mode == "soft_sharing" and len(project.tasks) >= 2 and not project.shared_nodes():
-        found.append(Problem(WARNING, place,
-                             "soft sharing is chosen but no layer is shared between tasks"))
+        found.append(
+            Problem(WARNING, place, "soft sharing is chosen but no layer is shared between tasks")
+        )
     if t.mode == "alternating":
         if t.weighting != "fixed":
-            found.append(Problem(WARNING, place, (
-                f"weighting '{t.weighting}' applies to joint training: alternating mode trains "
-                "one task per step and ignores it")))
+            found.append(
+                Problem(
+                    WARNING,
+                    place,
+                    (
+                        f"weighting '{t.weighting}' applies to joint training: alternating mode trains "
+                        "one task per step and ignores it"
+                    ),
+                )
+            )
     else:
         for task in project.tasks:
             if task.data is not None:
-                found.append(Problem(ERROR, _task_place(task.name), (
-                    "has its own data set, which only alternating training supports: choose "
-                    "alternating mode, or use the project's data")))
+                found.append(
+                    Problem(
+                        ERROR,
+                        _task_place(task.name),
+                        (
+                            "has its own data set, which only alternating training supports: choose "
+                            "alternating mode, or use the project's data"
+                        ),
+                    )
+                )
         if t.weighting in ("gradnorm", "mgda"):
             if t.mode == "soft_sharing":
-                found.append(Problem(ERROR, place, (
-                    f"weighting '{t.weighting}' works on a shared trunk, which soft sharing "
-                    "does not have: choose joint mode or another weighting")))
+                found.append(
+                    Problem(
+                        ERROR,
+                        place,
+                        (
+                            f"weighting '{t.weighting}' works on a shared trunk, which soft sharing "
+                            "does not have: choose joint mode or another weighting"
+                        ),
+                    )
+                )
             elif project.tasks and not shared_weights:
-                found.append(Problem(ERROR, place, (
-                    f"weighting '{t.weighting}' needs a shared layer with weights: share a "
-                    "layer between the tasks, or choose another weighting")))
+                found.append(
+                    Problem(
+                        ERROR,
+                        place,
+                        (
+                            f"weighting '{t.weighting}' needs a shared layer with weights: share a "
+                            "layer between the tasks, or choose another weighting"
+                        ),
+                    )
+                )
     found.extend(_split_problems(project, place))
     return found
 
@@ -301,31 +383,66 @@ def _split_problems(project: Project, place: Place) -> list[Problem]:
         task_name, figure = monitor.parse(t.monitor)
     except ValueError:  # set_training refuses it; a settings object built in code may not
         task_name, figure = None, "loss"
-        found.append(Problem(ERROR, place, (
-            f"the best epoch is chosen by {t.monitor!r}, which is not a quantity a run "
-            f"records: {CHOOSE_MONITOR}")))
+        found.append(
+            Problem(
+                ERROR,
+                place,
+                (
+                    f"the best epoch is chosen by {t.monitor!r}, which is not a quantity a run "
+                    f"records: {CHOOSE_MONITOR}"
+                ),
+            )
+        )
     if task_name is not None:
         task = next((x for x in project.tasks if x.name == task_name), None)
         if task is None:
-            found.append(Problem(ERROR, place, (
-                f"the best epoch is chosen by task '{task_name}', which the project does not "
-                f"have: {CHOOSE_MONITOR}")))
+            found.append(
+                Problem(
+                    ERROR,
+                    place,
+                    (
+                        f"the best epoch is chosen by task '{task_name}', which the project does not "
+                        f"have: {CHOOSE_MONITOR}"
+                    ),
+                )
+            )
         elif figure != "loss" and figure not in task.metrics:
-            found.append(Problem(ERROR, place, (
-                f"the best epoch is chosen by {monitor.label(t.monitor)}, which the task does "
-                f"not compute: add {figure} to the metrics of task '{task_name}' in the Tasks "
-                f"panel, or {CHOOSE_MONITOR}")))
+            found.append(
+                Problem(
+                    ERROR,
+                    place,
+                    (
+                        f"the best epoch is chosen by {monitor.label(t.monitor)}, which the task does "
+                        f"not compute: add {figure} to the metrics of task '{task_name}' in the Tasks "
+                        f"panel, or {CHOOSE_MONITOR}"
+                    ),
+                )
+            )
     if t.early_stopping and t.validation_split <= 0:
-        found.append(Problem(ERROR, place, (
-            "early stopping watches the validation rows, but the validation split is 0: set "
-            "it above 0 in the Data panel, or turn early stopping off in the Training panel")))
+        found.append(
+            Problem(
+                ERROR,
+                place,
+                (
+                    "early stopping watches the validation rows, but the validation split is 0: set "
+                    "it above 0 in the Data panel, or turn early stopping off in the Training panel"
+                ),
+            )
+        )
     # With a little slack: 0.7 + 0.3 is 0.9999999999999999 in floats, and
     # leaves no rows all the same.
     if t.validation_split + t.test_split >= 1 - 1e-9:
-        found.append(Problem(ERROR, place, (
-            f"the validation split ({t.validation_split:g}) and the test share "
-            f"({t.test_split:g}) hold out every row, which leaves none to train on: lower "
-            "one of them in the Data panel, so that the two add up to less than 1")))
+        found.append(
+            Problem(
+                ERROR,
+                place,
+                (
+                    f"the validation split ({t.validation_split:g}) and the test share "
+                    f"({t.test_split:g}) hold out every row, which leaves none to train on: lower "
+                    "one of them in the Data panel, so that the two add up to less than 1"
+                ),
+            )
+        )
     return found
 
 
@@ -338,28 +455,61 @@ def _loss_problems(project: Project, task, shape) -> list[Problem]:
     found: list[Problem] = []
     if task.loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         if units == 1:
-            found.append(Problem(ERROR, place, (
-                f"{task.loss} needs one output unit per class but {out.label} has "
-                f"{counted(units, 'unit')}: "
-                "set units to the number of classes, or use binary_crossentropy with a sigmoid")))
+            found.append(
+                Problem(
+                    ERROR,
+                    place,
+                    (
+                        f"{task.loss} needs one output unit per class but {out.label} has "
+                        f"{counted(units, 'unit')}: "
+                        "set units to the number of classes, or use binary_crossentropy with a sigmoid"
+                    ),
+                )
+            )
         if activation != "softmax":
-            found.append(Problem(WARNING, place, (
-                f"{task.loss} expects probabilities but {out.label} has activation "
-                f"{activation}: set it to softmax")))
+            found.append(
+                Problem(
+                    WARNING,
+                    place,
+                    (
+                        f"{task.loss} expects probabilities but {out.label} has activation "
+                        f"{activation}: set it to softmax"
+                    ),
+                )
+            )
     elif task.loss == "binary_crossentropy":
         if activation != "sigmoid":
-            found.append(Problem(WARNING, place, (
-                f"binary_crossentropy expects probabilities but {out.label} has activation "
-                f"{activation}: set it to sigmoid")))
+            found.append(
+                Problem(
+                    WARNING,
+                    place,
+                    (
+                        f"binary_crossentropy expects probabilities but {out.label} has activation "
+                        f"{activation}: set it to sigmoid"
+                    ),
+                )
+            )
     elif activation in ("softmax", "sigmoid"):
-        found.append(Problem(WARNING, place, (
-            f"{task.loss} is a regression loss but {out.label} has activation {activation}: "
-            "use linear for regression, or a classification loss")))
+        found.append(
+            Problem(
+                WARNING,
+                place,
+                (
+                    f"{task.loss} is a regression loss but {out.label} has activation {activation}: "
+                    "use linear for regression, or a classification loss"
+                ),
+            )
+        )
     if task.loss not in CLASSIFICATION_LOSSES:
         bad = [m for m in task.metrics if m in CLASSIFICATION_METRICS]
         if bad:
-            found.append(Problem(WARNING, place, (
-                f"metric {', '.join(bad)} is for classification but the loss is {task.loss}")))
+            found.append(
+                Problem(
+                    WARNING,
+                    place,
+                    (f"metric {', '.join(bad)} is for classification but the loss is {task.loss}"),
+                )
+            )
     return found
 
 

@@ -8,6 +8,16 @@ from .prepare import DataSet, PreparedData, Split, load_source, prepare
 from .table import Table, read_csv, read_npz
 
 __all__ = [
-    "DataError", "DataSet", "GENERATORS", "Generator", "PreparedData", "Split", "Table",
-    "generate", "load_source", "prepare", "read_csv", "read_npz",
+    "DataError",
+    "DataSet",
+    "GENERATORS",
+    "Generator",
+    "PreparedData",
+    "Split",
+    "Table",
+    "generate",
+    "load_source",
+    "prepare",
+    "read_csv",
+    "read_npz",
 ]

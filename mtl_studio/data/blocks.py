@@ -23,14 +23,21 @@ BLOCK_ROWS = 8192
 def _missing(wanted: list[str], found: list[str], name: str) -> None:
     for column in wanted:
         if column not in found:
-            shown = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12
-                                            else "")
-            raise DataError(f"missing column (columns: {shown}): the run's model takes it as "
-                            "an input", name, column=column)
+            shown = ", ".join(found[:12]) + (
+                f", ... ({len(found)} in all)" if len(found) > 12 else ""
+            )
+            raise DataError(
+                f"missing column (columns: {shown}): the run's model takes it as an input",
+                name,
+                column=column,
+            )
 
 
-def csv_blocks(path: Path, columns: list[str], block_rows: int | None = None,
-               ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+def csv_blocks(
+    path: Path,
+    columns: list[str],
+    block_rows: int | None = None,
+) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """(index of the block's first example, column -> values, share of the
     file read) for each block of rows."""
     block_rows = block_rows or BLOCK_ROWS
@@ -63,16 +70,18 @@ def csv_blocks(path: Path, columns: list[str], block_rows: int | None = None,
                     value = _number(cell)
                     if value is None:
                         what = f"not a number: {cell!r}" if cell else "empty cell"
-                        raise DataError(f"{what}: the run's model takes numbers here", name,
-                                        row, column)
+                        raise DataError(
+                            f"{what}: the run's model takes numbers here", name, row, column
+                        )
                     values.append(value)
                 block.append(values)
                 if len(block) == block_rows:
                     yield start, _columns(block, columns), raw.tell() / size
                     start, block = start + len(block), []
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise DataError(f"cannot read the file as CSV text: {exc}", name,
-                            start + len(block) + CSV_FIRST_ROW) from None
+            raise DataError(
+                f"cannot read the file as CSV text: {exc}", name, start + len(block) + CSV_FIRST_ROW
+            ) from None
         if block or start == 0:
             yield start, _columns(block, columns), 1.0
 
@@ -94,13 +103,17 @@ def npz_blocks(path: Path, columns: list[str], block_rows: int | None = None):
     n = table.n_rows
     for start in range(0, max(n, 1), block_rows):
         for c in columns:
-            bad = ~np.isfinite(arrays[c][start:start + block_rows])
+            bad = ~np.isfinite(arrays[c][start : start + block_rows])
             if bad.any():
                 index = start + int(np.argwhere(bad)[0][0])
-                raise table.error("not a finite number: the run's model takes numbers here",
-                                  c, index)
-        yield start, {c: a[start:start + block_rows] for c, a in arrays.items()}, \
-            min(1.0, (start + block_rows) / max(n, 1))
+                raise table.error(
+                    "not a finite number: the run's model takes numbers here", c, index
+                )
+        yield (
+            start,
+            {c: a[start : start + block_rows] for c, a in arrays.items()},
+            min(1.0, (start + block_rows) / max(n, 1)),
+        )
 
 
 def blocks(path: Path, columns: list[str], block_rows: int | None = None):
@@ -109,5 +122,6 @@ def blocks(path: Path, columns: list[str], block_rows: int | None = None):
         return npz_blocks(path, columns, block_rows)
     if suffix == ".csv":
         return csv_blocks(path, columns, block_rows)
-    raise DataError("predictions are made from .csv or .npz files: save the data as one "
-                    "of them", str(path))
+    raise DataError(
+        "predictions are made from .csv or .npz files: save the data as one of them", str(path)
+    )

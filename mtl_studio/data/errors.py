@@ -16,8 +16,13 @@ class DataError(Exception):
     the data has no rows (NPZ arrays, generators).
     """
 
-    def __init__(self, message: str, file: str | None = None, row: int | None = None,
-                 column: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.file = file

@@ -31,8 +31,9 @@ def _examples() -> ParamSpec:
 
 
 def _seed() -> ParamSpec:
-    return ParamSpec("seed", "int", 0, minimum=0,
-                     help="The same seed always gives the same examples.")
+    return ParamSpec(
+        "seed", "int", 0, minimum=0, help="The same seed always gives the same examples."
+    )
 
 
 def _table(name: str, arrays: dict[str, np.ndarray]) -> Table:
@@ -42,17 +43,22 @@ def _table(name: str, arrays: dict[str, np.ndarray]) -> Table:
 
 # --- the classic TensorFlow multi-task tutorial --------------------------------
 
+
 def _tutorial_uniform(p: dict) -> Table:
     rng = np.random.default_rng(p["seed"])
     n = p["examples"]
-    return _table("tutorial_uniform", {
-        "X": rng.random((n, 10)),
-        "Y1": rng.random((n, 20)),
-        "Y2": rng.random((n, 20)),
-    })
+    return _table(
+        "tutorial_uniform",
+        {
+            "X": rng.random((n, 10)),
+            "Y1": rng.random((n, 20)),
+            "Y2": rng.random((n, 20)),
+        },
+    )
 
 
 # --- MMoE: two regression tasks of a chosen correlation ------------------------
+
 
 def _orthonormal_pair(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndarray]:
     """Two orthogonal unit vectors: Gram-Schmidt on two Gaussian vectors."""
@@ -84,6 +90,7 @@ def _correlated_regression(p: dict) -> Table:
 
 # --- GradNorm: regression tasks of very different scales -----------------------
 
+
 def _scale_regression(p: dict) -> Table:
     """Chen et al. 2018 (GradNorm), section 5.1: f_i(x) = sigma_i tanh((B + eps_i) x).
 
@@ -108,49 +115,80 @@ def _scale_regression(p: dict) -> Table:
     return _table("scale_regression", arrays)
 
 
-GENERATORS: dict[str, Generator] = {g.name: g for g in (
-    Generator(
-        "tutorial_uniform",
-        "The classic TensorFlow multi-task tutorial: X (10 values) and two "
-        "targets Y1, Y2 (20 values each), all uniform in [0, 1).",
-        (_examples(), _seed()),
-        _tutorial_uniform,
-    ),
-    Generator(
-        "correlated_regression",
-        "Two regression tasks whose correlation you choose (MMoE, Ma et al. "
-        "2018): X (features values), targets y1 and y2.",
-        (
-            _examples(),
-            ParamSpec("features", "int", 100, minimum=2, help="Input dimension d."),
-            ParamSpec("correlation", "float", 0.5, minimum=-1.0, maximum=1.0,
-                      help="Cosine of the two tasks' weight vectors."),
-            ParamSpec("scale", "float", 1.0, minimum=0.0, min_inclusive=False,
-                      help="Length c of the weight vectors."),
-            ParamSpec("sin_terms", "int", 10, minimum=0,
-                      help="Number m of sine terms that make the tasks non-linear."),
-            ParamSpec("noise", "float", 0.01, minimum=0.0,
-                      help="Standard deviation of the label noise."),
-            _seed(),
+GENERATORS: dict[str, Generator] = {
+    g.name: g
+    for g in (
+        Generator(
+            "tutorial_uniform",
+            "The classic TensorFlow multi-task tutorial: X (10 values) and two "
+            "targets Y1, Y2 (20 values each), all uniform in [0, 1).",
+            (_examples(), _seed()),
+            _tutorial_uniform,
         ),
-        _correlated_regression,
-    ),
-    Generator(
-        "scale_regression",
-        "Regression tasks of very different scales (GradNorm, Chen et al. 2018): "
-        "X (input_dim values), targets y1 .. yT (output_dim values each).",
-        (
-            _examples(),
-            ParamSpec("tasks", "int", 2, minimum=1, help="Number of tasks T."),
-            ParamSpec("input_dim", "int", 250, minimum=1, help="Values per input."),
-            ParamSpec("output_dim", "int", 100, minimum=1, help="Values per target."),
-            ParamSpec("sigma_max", "float", 100.0, minimum=0.0, min_inclusive=False,
-                      help="Scale of the last task; the first has scale 1."),
-            _seed(),
+        Generator(
+            "correlated_regression",
+            "Two regression tasks whose correlation you choose (MMoE, Ma et al. "
+            "2018): X (features values), targets y1 and y2.",
+            (
+                _examples(),
+                ParamSpec("features", "int", 100, minimum=2, help="Input dimension d."),
+                ParamSpec(
+                    "correlation",
+                    "float",
+                    0.5,
+                    minimum=-1.0,
+                    maximum=1.0,
+                    help="Cosine of the two tasks' weight vectors.",
+                ),
+                ParamSpec(
+                    "scale",
+                    "float",
+                    1.0,
+                    minimum=0.0,
+                    min_inclusive=False,
+                    help="Length c of the weight vectors.",
+                ),
+                ParamSpec(
+                    "sin_terms",
+                    "int",
+                    10,
+                    minimum=0,
+                    help="Number m of sine terms that make the tasks non-linear.",
+                ),
+                ParamSpec(
+                    "noise",
+                    "float",
+                    0.01,
+                    minimum=0.0,
+                    help="Standard deviation of the label noise.",
+                ),
+                _seed(),
+            ),
+            _correlated_regression,
         ),
-        _scale_regression,
-    ),
-)}
+        Generator(
+            "scale_regression",
+            "Regression tasks of very different scales (GradNorm, Chen et al. 2018): "
+            "X (input_dim values), targets y1 .. yT (output_dim values each).",
+            (
+                _examples(),
+                ParamSpec("tasks", "int", 2, minimum=1, help="Number of tasks T."),
+                ParamSpec("input_dim", "int", 250, minimum=1, help="Values per input."),
+                ParamSpec("output_dim", "int", 100, minimum=1, help="Values per target."),
+                ParamSpec(
+                    "sigma_max",
+                    "float",
+                    100.0,
+                    minimum=0.0,
+                    min_inclusive=False,
+                    help="Scale of the last task; the first has scale 1.",
+                ),
+                _seed(),
+            ),
+            _scale_regression,
+        ),
+    )
+}
 
 
 def generate(name: str, params: dict) -> Table:
@@ -165,8 +203,10 @@ def generate(name: str, params: dict) -> Table:
     specs = {spec.name: spec for spec in generator.params}
     for key in params:
         if key not in specs:
-            raise DataError(f"{where}: there is no parameter {key!r} "
-                            f"(parameters: {', '.join(specs)}): remove it")
+            raise DataError(
+                f"{where}: there is no parameter {key!r} "
+                f"(parameters: {', '.join(specs)}): remove it"
+            )
     clean = {}
     for spec in generator.params:
         try:

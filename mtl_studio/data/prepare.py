@@ -37,7 +37,7 @@ LISTED_COLUMNS = 12
 
 @dataclass
 class Split:
-    inputs: dict[str, np.ndarray]   # Input node name -> (n,) + input shape
+    inputs: dict[str, np.ndarray]  # Input node name -> (n,) + input shape
     targets: dict[str, np.ndarray]  # task name -> what its loss expects
 
     @property
@@ -48,8 +48,8 @@ class Split:
 
 @dataclass
 class DataSet:
-    label: str        # "the project's data" or "task 'a''s data", for messages
-    source: str       # file path or "generator NAME"
+    label: str  # "the project's data" or "task 'a''s data", for messages
+    source: str  # file path or "generator NAME"
     tasks: list[str]  # the tasks that learn from it, in task order
     train: Split
     val: Split
@@ -76,6 +76,7 @@ class PreparedData:
 
 # --- loading -------------------------------------------------------------------
 
+
 def load_source(source: DataSource, project_dir: Path | None) -> Table:
     """The source's table. A relative path is read from project_dir (the
     project file's folder), or from the current folder when it is None."""
@@ -91,18 +92,28 @@ def load_source(source: DataSource, project_dir: Path | None) -> Table:
     if not path.exists():
         hint = ""
         if not Path(source.path).is_absolute():
-            where = (f"the project file's folder ({base})" if project_dir is not None
-                     else f"the current folder ({base}) until the project is saved")
+            where = (
+                f"the project file's folder ({base})"
+                if project_dir is not None
+                else f"the current folder ({base}) until the project is saved"
+            )
             hint = f"; the path {source.path!r} is relative to {where}"
-        raise DataError(f"the file does not exist{hint}: check the path in the Data panel",
-                        str(path))
+        raise DataError(
+            f"the file does not exist{hint}: check the path in the Data panel", str(path)
+        )
     return READERS[source.kind](path)
 
 
 # --- prepare -------------------------------------------------------------------
 
-def prepare(project: Project, project_dir: Path | None = None, *, scale: bool = True,
-            classes: dict[str, list] | None = None) -> PreparedData:
+
+def prepare(
+    project: Project,
+    project_dir: Path | None = None,
+    *,
+    scale: bool = True,
+    classes: dict[str, list] | None = None,
+) -> PreparedData:
     """The project's data, split and (with `scale`) standardised as its
     sources say. scale=False keeps every number in its own units: what a
     model in real units takes and gives. `classes` (task -> labels, as a run
@@ -120,8 +131,7 @@ def prepare(project: Project, project_dir: Path | None = None, *, scale: bool = 
         for node in inputs_of(project, tasks):
             inputs[node.name] = _input_array(table, source, node, label)
             _check_same_shape(input_shapes, node, inputs[node.name].shape[1:], label)
-        targets = {t.name: _target(project, table, t, shapes, prepared.classes)
-                   for t in tasks}
+        targets = {t.name: _target(project, table, t, shapes, prepared.classes) for t in tasks}
         rows = split_rows(table.n_rows, project.training, label, table.source)
         train, val, test = (Split(_take(inputs, r), _take(targets, r)) for r in rows)
 
@@ -133,13 +143,15 @@ def prepare(project: Project, project_dir: Path | None = None, *, scale: bool = 
         if scale and source.standardize_targets:
             regression = [t.name for t in tasks if t.loss in REGRESSION_LOSSES]
             prepared.standardization["targets"].update(
-                _standardize(train.targets, (val.targets, test.targets), regression))
+                _standardize(train.targets, (val.targets, test.targets), regression)
+            )
         for split in (train, val, test):
             _to_float32(split.inputs)
             _to_float32(split.targets)
 
-        prepared.datasets.append(DataSet(label, table.source, [t.name for t in tasks],
-                                         train, val, test))
+        prepared.datasets.append(
+            DataSet(label, table.source, [t.name for t in tasks], train, val, test)
+        )
         for t in tasks:
             prepared.task_dataset[t.name] = index
     return prepared
@@ -165,10 +177,12 @@ def _check_same_shape(seen: dict, node: Node, shape: Shape, label: str) -> None:
         raise DataError(
             f"inputs of different shapes across task data sets: {node.label} is "
             f"{format_shape(first_shape)} in {first_label} and {format_shape(shape)} in "
-            f"{label}: map columns of the same shape in both")
+            f"{label}: map columns of the same shape in both"
+        )
 
 
 # --- columns -------------------------------------------------------------------
+
 
 def _fits(shape: Shape, wanted: Shape) -> bool:
     """Does an actual shape match a wanted one (None matches any length)?"""
@@ -182,8 +196,7 @@ def _check_columns(table: Table, names: list[str], fix: str) -> None:
             text = ", ".join(listed[:LISTED_COLUMNS])
             if len(listed) > LISTED_COLUMNS:
                 text += f", ... ({len(listed)} in all)"
-            raise DataError(f"missing column (columns: {text}): {fix}", table.source,
-                            column=name)
+            raise DataError(f"missing column (columns: {text}): {fix}", table.source, column=name)
 
 
 def _gather(table: Table, names: list[str], why: str) -> np.ndarray:
@@ -195,16 +208,19 @@ def _gather(table: Table, names: list[str], why: str) -> np.ndarray:
     else:
         for name, array in zip(names, arrays):
             if array.ndim >= 2:
-                raise table.error(f"an array of shape {format_shape(array.shape[1:])} per "
-                                  "example cannot be stacked with other columns: use it alone",
-                                  name)
+                raise table.error(
+                    f"an array of shape {format_shape(array.shape[1:])} per "
+                    "example cannot be stacked with other columns: use it alone",
+                    name,
+                )
         values = np.stack([table.numbers(name, why) for name in names], axis=1)
     _check_finite(table, names, values)
     return values
 
 
-def _first_bad(table: Table, names: list[str], values: np.ndarray, bad: np.ndarray,
-               what: str, fix: str) -> None:
+def _first_bad(
+    table: Table, names: list[str], values: np.ndarray, bad: np.ndarray, what: str, fix: str
+) -> None:
     """Raise at the first value where `bad` is true, naming its row and column
     (names are the stacked columns of `values`, or its one array)."""
     if not bad.any():
@@ -215,44 +231,63 @@ def _first_bad(table: Table, names: list[str], values: np.ndarray, bad: np.ndarr
 
 
 def _check_finite(table: Table, names: list[str], values: np.ndarray) -> None:
-    _first_bad(table, names, values, ~np.isfinite(values), "not a finite number",
-               "fill in the value or delete the example")
+    _first_bad(
+        table,
+        names,
+        values,
+        ~np.isfinite(values),
+        "not a finite number",
+        "fill in the value or delete the example",
+    )
 
 
 def _input_array(table: Table, source: DataSource, node: Node, label: str) -> np.ndarray:
     names = source.inputs.get(node.id)
     if not names:
-        raise DataError(f"{node.label} has no columns mapped in {label}: map its columns "
-                        "in the Data panel", table.source)
+        raise DataError(
+            f"{node.label} has no columns mapped in {label}: map its columns in the Data panel",
+            table.source,
+        )
     _check_columns(table, names, f"map existing columns to {node.label} in {label}")
-    values = _gather(table, names, f"{node.label} takes numbers only: fix the cell or "
-                                   "map other columns")
+    values = _gather(
+        table, names, f"{node.label} takes numbers only: fix the cell or map other columns"
+    )
     wanted = tuple(node.params["shape"])
     if not _fits(values.shape[1:], wanted):
         raise DataError(
             f"{node.label} expects examples of shape {format_shape(wanted)} but its columns "
             f"give {format_shape(values.shape[1:])}: map columns that give that shape, or "
-            "change the Input's shape", table.source)
+            "change the Input's shape",
+            table.source,
+        )
     if node.params["dtype"] == "int32":
         not_int = (values != np.round(values)) | (np.abs(values) > np.iinfo(np.int32).max)
-        _first_bad(table, names, values, not_int, "not a whole number",
-                   f"{node.label} has dtype int32 and takes whole numbers only")
+        _first_bad(
+            table,
+            names,
+            values,
+            not_int,
+            "not a whole number",
+            f"{node.label} has dtype int32 and takes whole numbers only",
+        )
         return values.astype(np.int32)
     return values
 
 
 # --- targets -------------------------------------------------------------------
 
-def _target(project: Project, table: Table, task: Task, shapes: dict,
-            classes: dict) -> np.ndarray:
+
+def _target(project: Project, table: Table, task: Task, shapes: dict, classes: dict) -> np.ndarray:
     """The task's target as its loss expects it; records mapped class labels."""
     if task.output is None or task.output not in project.nodes:
         raise DataError(f"task '{task.name}' has no Output node: choose one")
     out = project.node(task.output)
     shape = shapes.get(task.output)
     if shape is None:
-        raise DataError(f"the shape of {out.label} (task '{task.name}') is unknown: "
-                        "fix the problems validation lists first")
+        raise DataError(
+            f"the shape of {out.label} (task '{task.name}') is unknown: "
+            "fix the problems validation lists first"
+        )
     names = task.target
     if not names:
         raise DataError(f"task '{task.name}' has no target: choose its columns")
@@ -269,20 +304,28 @@ def _target(project: Project, table: Table, task: Task, shapes: dict,
         raise DataError(
             f"task '{task.name}' learns {learns} per example but its target gives "
             f"{format_shape(target.shape[1:])}: choose target columns that match, or change "
-            f"{out.label}", table.source)
+            f"{out.label}",
+            table.source,
+        )
     return target
 
 
 def _regression(table, task, out, shape, classes) -> np.ndarray:
-    return _gather(table, task.target, f"task '{task.name}' ({task.loss}) learns numbers: "
-                                       "fix the cell, or use a classification loss")
+    return _gather(
+        table,
+        task.target,
+        f"task '{task.name}' ({task.loss}) learns numbers: "
+        "fix the cell, or use a classification loss",
+    )
 
 
 def _one_column(table: Table, task: Task) -> tuple[str, np.ndarray]:
     if len(task.target) != 1:
-        raise DataError(f"task '{task.name}' ({task.loss}) learns one class per example but "
-                        f"has {len(task.target)} target columns: choose one column",
-                        table.source)
+        raise DataError(
+            f"task '{task.name}' ({task.loss}) learns one class per example but "
+            f"has {len(task.target)} target columns: choose one column",
+            table.source,
+        )
     name = task.target[0]
     values = table.columns[name]
     if table.kinds[name] == NUMERIC:
@@ -290,8 +333,9 @@ def _one_column(table: Table, task: Task) -> tuple[str, np.ndarray]:
         # The checks' rule (core/data_profile.py), on the whole column.
         info = column_info(name, values, NUMERIC)
         if is_measurement(info):
-            raise DataError(f"task '{task.name}': {not_classes_message(info, task.loss)}",
-                            table.source)
+            raise DataError(
+                f"task '{task.name}': {not_classes_message(info, task.loss)}", table.source
+            )
     return name, values
 
 
@@ -303,8 +347,7 @@ def _mapped(values: np.ndarray) -> tuple[np.ndarray, list]:
     return ids.reshape(values.shape), found.tolist()
 
 
-def _known_ids(table: Table, name: str, values: np.ndarray, labels: list,
-               task: Task) -> np.ndarray:
+def _known_ids(table: Table, name: str, values: np.ndarray, labels: list, task: Task) -> np.ndarray:
     """Class ids of the labels a run learned; a label it never saw is named
     with its row."""
     if table.kinds[name] == NUMERIC:
@@ -317,8 +360,11 @@ def _known_ids(table: Table, name: str, values: np.ndarray, labels: list,
     for i, key in enumerate(keys):
         if key not in lookup:
             shown = ", ".join(map(str, labels[:LISTED_COLUMNS]))
-            raise table.error(f"a class the run never learned: {key!r} (task '{task.name}' "
-                              f"knows {shown})", name, i // max(1, values[0].size))
+            raise table.error(
+                f"a class the run never learned: {key!r} (task '{task.name}' knows {shown})",
+                name,
+                i // max(1, values[0].size),
+            )
         ids[i] = lookup[key]
     return ids.reshape(values.shape)
 
@@ -335,10 +381,13 @@ def _sparse(table, task, out, shape, classes) -> np.ndarray:
             return values.astype(np.int32)  # already class ids
     ids, found = _mapped(values)
     if len(found) > units:
-        raise DataError(f"the column holds {counted(len(found), 'class', 'classes')} but "
-                        f"{out.label} of task '{task.name}' has {counted(units, 'unit')}: "
-                        f"set its units to {len(found)}",
-                        table.source, column=name)
+        raise DataError(
+            f"the column holds {counted(len(found), 'class', 'classes')} but "
+            f"{out.label} of task '{task.name}' has {counted(units, 'unit')}: "
+            f"set its units to {len(found)}",
+            table.source,
+            column=name,
+        )
     classes[task.name] = found
     return ids.astype(np.int32)
 
@@ -349,17 +398,26 @@ def _categorical(table, task, out, shape, classes) -> np.ndarray:
     if len(task.target) == 1 and first.ndim == len(shape):
         ids = _sparse(table, task, out, shape, classes)
         return np.eye(out.params["units"], dtype=np.float32)[ids]
-    return _gather(table, task.target, f"task '{task.name}' learns one-hot numbers: fix "
-                                       "the cell, or choose one column of class labels")
+    return _gather(
+        table,
+        task.target,
+        f"task '{task.name}' learns one-hot numbers: fix "
+        "the cell, or choose one column of class labels",
+    )
 
 
 def _binary(table, task, out, shape, classes) -> np.ndarray:
     """0/1 targets; one column of two other values (or text) is mapped to 0/1."""
     if len(task.target) > 1:
-        values = _gather(table, task.target, f"task '{task.name}' learns 0 or 1: fix the "
-                                             "cell")
-        _first_bad(table, task.target, values, (values != 0) & (values != 1),
-                   "not 0 or 1", f"task '{task.name}' (binary_crossentropy) learns 0 or 1")
+        values = _gather(table, task.target, f"task '{task.name}' learns 0 or 1: fix the cell")
+        _first_bad(
+            table,
+            task.target,
+            values,
+            (values != 0) & (values != 1),
+            "not 0 or 1",
+            f"task '{task.name}' (binary_crossentropy) learns 0 or 1",
+        )
         return values
     name, values = _one_column(table, task)
     if task.name in classes:
@@ -371,7 +429,10 @@ def _binary(table, task, out, shape, classes) -> np.ndarray:
             raise DataError(
                 f"binary_crossentropy needs two classes but the column has {len(found)} "
                 f"(task '{task.name}'): use sparse_categorical_crossentropy with one unit "
-                "per class", table.source, column=name)
+                "per class",
+                table.source,
+                column=name,
+            )
         values, classes[task.name] = ids, found
     values = values.astype(np.float64)
     return values[:, None] if values.ndim == 1 else values
@@ -386,6 +447,7 @@ _TARGETS = {
 
 # --- split and standardise -----------------------------------------------------
 
+
 def split_sizes(n: int, training: TrainingSettings) -> tuple[int, int]:
     """(validation rows, test rows) of n examples."""
     return splits.split_sizes(n, training.validation_split, training.test_split)
@@ -397,15 +459,16 @@ def split_rows(n: int, training: TrainingSettings, label: str, source: str):
     next, each split in the file's order. Too few rows left to train raise
     a DataError that names the data set."""
     try:
-        return splits.split_rows(n, training.validation_split, training.test_split,
-                                 training.seed)
+        return splits.split_rows(n, training.validation_split, training.test_split, training.seed)
     except ValueError:
         n_val, n_test = split_sizes(n, training)
         held = f"{n_val} for validation" + (f" and {n_test} for test" if n_test else "")
         raise DataError(
             f"{label} has {counted(n, 'example')}, which leaves {n - n_val - n_test} for "
             f"training after {held}: add examples or lower the validation or test share "
-            "(training needs at least 2)", source) from None
+            "(training needs at least 2)",
+            source,
+        ) from None
 
 
 def _take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:

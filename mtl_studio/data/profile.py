@@ -24,20 +24,28 @@ SAMPLE = 10_000
 
 
 def profile_table(table: Table) -> DataProfile:
-    columns = {name: column_info(name, values, table.kinds[name])
-               for name, values in table.columns.items()}
+    columns = {
+        name: column_info(name, values, table.kinds[name]) for name, values in table.columns.items()
+    }
     return DataProfile(table.source, table.n_rows, columns)
 
 
 def column_info(name: str, values: np.ndarray, kind: str) -> ColumnInfo:
     """What one column holds; training's preparation asks it of a target
     column too, so the checks and training judge a column alike."""
-    return ColumnInfo(name, kind, tuple(values.shape[1:]), class_count(values, kind),
-                      distinct_count(values), kind == NUMERIC and fractional(values))
+    return ColumnInfo(
+        name,
+        kind,
+        tuple(values.shape[1:]),
+        class_count(values, kind),
+        distinct_count(values),
+        kind == NUMERIC and fractional(values),
+    )
 
 
-def profile_sources(project, project_dir: Path | None = None
-                    ) -> tuple[dict[str, DataProfile], list[DataError]]:
+def profile_sources(
+    project, project_dir: Path | None = None
+) -> tuple[dict[str, DataProfile], list[DataError]]:
     """Read and profile every chosen source the project's tasks use (for
     the command line; the window does it off the GUI thread, one by one). A
     source that cannot be read gives its DataError instead."""

@@ -17,9 +17,14 @@ from .profile import profile_sources
 def file_problems(project: Project) -> list[Problem]:
     """Data files that are missing (errors: training would fail) or changed
     since the project was saved (warnings)."""
-    return [Problem(ERROR if r.state == "missing" else WARNING,
-                    Place("data", r.task or "", "data"), r.message)
-            for r in check_files(project)]
+    return [
+        Problem(
+            ERROR if r.state == "missing" else WARNING,
+            Place("data", r.task or "", "data"),
+            r.message,
+        )
+        for r in check_files(project)
+    ]
 
 
 def data_problems(project: Project, project_dir: Path | None) -> list[Problem]:
@@ -29,7 +34,9 @@ def data_problems(project: Project, project_dir: Path | None) -> list[Problem]:
     profiles, failures = profile_sources(project, project_dir)
     return check_against(project, profiles, project_dir) + [
         Problem(ERROR, Place("data", "", "data"), str(exc))
-        for exc in failures if exc.file not in missing]
+        for exc in failures
+        if exc.file not in missing
+    ]
 
 
 def all_problems(project: Project, project_dir: Path | None = None) -> list[Problem]:

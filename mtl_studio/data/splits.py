@@ -24,8 +24,13 @@ def split_rows(n, validation_split, test_split, seed):
     ValueError when fewer than 2 rows are left to train."""
     n_val, n_test = split_sizes(n, validation_split, test_split)
     if n - n_val - n_test < 2:
-        raise ValueError(f"{n} rows leave {n - n_val - n_test} for training after {n_val} "
-                         f"for validation and {n_test} for test (training needs at least 2)")
+        raise ValueError(
+            f"{n} rows leave {n - n_val - n_test} for training after {n_val} "
+            f"for validation and {n_test} for test (training needs at least 2)"
+        )
     order = np.random.default_rng(seed).permutation(n)
-    return (np.sort(order[n_val + n_test:]), np.sort(order[:n_val]),
-            np.sort(order[n_val:n_val + n_test]))
+    return (
+        np.sort(order[n_val + n_test :]),
+        np.sort(order[:n_val]),
+        np.sort(order[n_val : n_val + n_test]),
+    )

@@ -21,8 +21,7 @@ import numpy as np
 from ..core.data_profile import LABEL, NUMERIC
 from .errors import DataError
 
-__all__ = ["LABEL", "NUMERIC", "ReadCancelled", "Table", "read_csv", "read_csv_head",
-           "read_npz"]
+__all__ = ["LABEL", "NUMERIC", "ReadCancelled", "Table", "read_csv", "read_csv_head", "read_npz"]
 
 # Rows are counted as a spreadsheet shows them: the header is row 1, so
 # example 0 is row 2. Messages then point at the row the user sees.
@@ -32,8 +31,8 @@ CSV_FIRST_ROW = 2
 @dataclass
 class Table:
     columns: dict[str, np.ndarray]  # name -> array; first axis = example
-    kinds: dict[str, str]           # name -> NUMERIC or LABEL
-    source: str                     # the file path, or "generator NAME"
+    kinds: dict[str, str]  # name -> NUMERIC or LABEL
+    source: str  # the file path, or "generator NAME"
     # The row number a person sees for example 0 (CSV_FIRST_ROW for CSV);
     # None where examples have no row numbers (NPZ arrays, generators).
     first_row: int | None = None
@@ -42,8 +41,7 @@ class Table:
     def n_rows(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
-    def error(self, message: str, column: str | None = None,
-              index: int | None = None) -> DataError:
+    def error(self, message: str, column: str | None = None, index: int | None = None) -> DataError:
         """A DataError placed at example `index` (0-based) of `column`."""
         row = None
         if index is not None:
@@ -56,8 +54,12 @@ class Table:
     def head(self, rows: int) -> "Table":
         """The first rows, copied so that the whole table can go: what a
         preview keeps."""
-        return Table({k: v[:rows].copy() for k, v in self.columns.items()}, dict(self.kinds),
-                     self.source, self.first_row)
+        return Table(
+            {k: v[:rows].copy() for k, v in self.columns.items()},
+            dict(self.kinds),
+            self.source,
+            self.first_row,
+        )
 
     def numbers(self, name: str, why: str) -> np.ndarray:
         """The column as float64. A label column fails at its first cell that
@@ -102,7 +104,7 @@ def _unreadable(exc: OSError, name: str) -> DataError:
 # spaces, a bad row) goes through the csv module cell by cell, which finds
 # the exact row and column of a problem. Both give the same table.
 
-BLOCK_BYTES = 1 << 20      # about 7,000 rows of 20 numbers; ~40 ms of parsing
+BLOCK_BYTES = 1 << 20  # about 7,000 rows of 20 numbers; ~40 ms of parsing
 HEAD_BLOCK_BYTES = 1 << 16  # enough for a preview's rows in one read
 PREVIEW_ROWS = 100
 _BOM = b"\xef\xbb\xbf"  # the byte order mark Excel writes
@@ -169,8 +171,7 @@ class _CsvReader:
         with file:
             try:
                 size = os.fstat(file.fileno()).st_size
-                return self._parse(_blocks(file, self.block_bytes, self.name), size,
-                                   text_columns)
+                return self._parse(_blocks(file, self.block_bytes, self.name), size, text_columns)
             except OSError as exc:
                 raise _unreadable(exc, self.name) from None
 
@@ -188,13 +189,12 @@ class _CsvReader:
         self.header, self.text_columns = header, text_columns
         self.parts: list[list[np.ndarray]] = [[] for _ in header]
         self.record = CSV_FIRST_ROW  # the record number of the next row
-        self.line = 1 + lines        # the line number the next block starts on
+        self.line = 1 + lines  # the line number the next block starts on
         self.pending_blank: int | None = None
         self.n_rows = 0
         self._rows(rest, len(first), blocks, size)
         if not self.n_rows:
-            raise DataError("the file has a header but no data rows: add one row per example",
-                            name)
+            raise DataError("the file has a header but no data rows: add one row per example", name)
         columns, kinds = {}, {}
         for column, parts in zip(header, self.parts):
             columns[column] = np.concatenate(parts)
@@ -238,9 +238,8 @@ class _CsvReader:
             return block.decode("utf-8")
         except UnicodeDecodeError as exc:
             # The line of the first bad byte (the row, unless a cell spans lines).
-            line += block[:exc.start].count(b"\n")
-            raise DataError("not UTF-8 text: save the file as CSV UTF-8", self.name,
-                            line) from None
+            line += block[: exc.start].count(b"\n")
+            raise DataError("not UTF-8 text: save the file as CSV UTF-8", self.name, line) from None
 
     def _block(self, block: bytes) -> bool:
         """Add a block's rows; False once a head has all its rows."""
@@ -324,8 +323,11 @@ def _blocks(file, size: int, name: str):
         if first:
             data, first = data.removeprefix(_BOM), False
         if b"\x00" in data:
-            raise DataError("not a CSV text file: it holds binary data (NUL bytes); "
-                            "export the table as CSV UTF-8", name)
+            raise DataError(
+                "not a CSV text file: it holds binary data (NUL bytes); "
+                "export the table as CSV UTF-8",
+                name,
+            )
         if not data:
             if carry:
                 yield carry
@@ -359,13 +361,17 @@ def _fast_block(block: bytes, n_columns: int) -> np.ndarray | None:
             return None
     if not block.endswith(b"\n"):
         block += b"\n"
-    if (block.startswith((b"\n", b",")) or b"\n\n" in block or b",," in block
-            or b",\n" in block or b"\n," in block):
+    if (
+        block.startswith((b"\n", b","))
+        or b"\n\n" in block
+        or b",," in block
+        or b",\n" in block
+        or b"\n," in block
+    ):
         return None  # blank rows or empty cells
     raw = np.frombuffer(block, np.uint8)
     ends = np.flatnonzero(raw == ord("\n"))
-    commas_per_row = np.diff(np.searchsorted(np.flatnonzero(raw == ord(",")), ends),
-                             prepend=0)
+    commas_per_row = np.diff(np.searchsorted(np.flatnonzero(raw == ord(",")), ends), prepend=0)
     if (commas_per_row != n_columns - 1).any():
         return None  # a ragged row
     try:
@@ -392,16 +398,23 @@ def _check_header(header: list[str], name: str) -> None:
     if len(header) == 1:
         for sep, sep_name in ((";", "semicolons"), ("\t", "tabs")):
             if sep in header[0]:
-                raise DataError(f"the header is one column separated by {sep_name}: "
-                                "save the file comma separated", name, 1)
+                raise DataError(
+                    f"the header is one column separated by {sep_name}: "
+                    "save the file comma separated",
+                    name,
+                    1,
+                )
     seen: dict[str, int] = {}
     for j, column in enumerate(header):
         if not column:
-            raise DataError(f"column {j + 1} has no name: give it one in the header row",
-                            name, 1)
+            raise DataError(f"column {j + 1} has no name: give it one in the header row", name, 1)
         if column in seen:
-            raise DataError(f"the name is used by columns {seen[column] + 1} and {j + 1}: "
-                            "rename one of them", name, 1, column)
+            raise DataError(
+                f"the name is used by columns {seen[column] + 1} and {j + 1}: rename one of them",
+                name,
+                1,
+                column,
+            )
         seen[column] = j
 
 
@@ -409,14 +422,19 @@ def _check_row(cells: list[str], header: list[str], name: str, row: int) -> None
     if not any(cells):
         raise DataError("the row is empty: delete it", name, row)
     if len(cells) != len(header):
-        raise DataError(f"the row has {len(cells)} cells but the header has {len(header)}: "
-                        "give every row one cell per column", name, row)
+        raise DataError(
+            f"the row has {len(cells)} cells but the header has {len(header)}: "
+            "give every row one cell per column",
+            name,
+            row,
+        )
     for column, cell in zip(header, cells):
         if not cell:
             raise DataError("empty cell: fill it in or delete the row", name, row, column)
 
 
 # --- NPZ ----------------------------------------------------------------------
+
 
 def read_npz(path, progress: Callable[[float], object] | None = None) -> Table:
     """The arrays of a numpy .npz archive; nothing is ever unpickled.
@@ -429,8 +447,11 @@ def read_npz(path, progress: Callable[[float], object] | None = None) -> Table:
     except (ValueError, EOFError, zipfile.BadZipFile):
         raise DataError("not an NPZ file: save the arrays with numpy.savez", name) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError("not an NPZ file: it holds one array (a .npy file); "
-                        "save named arrays with numpy.savez(path, X=..., y=...)", name)
+        raise DataError(
+            "not an NPZ file: it holds one array (a .npy file); "
+            "save named arrays with numpy.savez(path, X=..., y=...)",
+            name,
+        )
     columns, kinds = {}, {}
     with archive:
         for i, key in enumerate(archive.files, start=1):
@@ -445,7 +466,10 @@ def read_npz(path, progress: Callable[[float], object] | None = None) -> Table:
             raise DataError(
                 f"arrays '{first}' ({len(columns[first])} examples) and '{key}' "
                 f"({len(values)} examples) differ in length: every array needs one entry "
-                "per example along its first axis", name, column=key)
+                "per example along its first axis",
+                name,
+                column=key,
+            )
     return Table(columns, kinds, name)
 
 
@@ -454,15 +478,21 @@ def _array(archive, key: str, name: str) -> tuple[np.ndarray, str]:
         values = archive[key]
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise DataError("an array of Python objects is refused (MTL Studio never "
-                            "unpickles data): store numbers or strings", name,
-                            column=key) from None
+            raise DataError(
+                "an array of Python objects is refused (MTL Studio never "
+                "unpickles data): store numbers or strings",
+                name,
+                column=key,
+            ) from None
         raise DataError(f"the array cannot be read ({exc})", name, column=key) from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"the array cannot be read ({exc})", name, column=key) from None
     if values.ndim == 0:
-        raise DataError("the array is a single value: it needs one entry per example "
-                        "along its first axis", name, column=key)
+        raise DataError(
+            "the array is a single value: it needs one entry per example along its first axis",
+            name,
+            column=key,
+        )
     if values.dtype.kind == "b":
         values = values.astype(np.int8)  # True/False as 1/0, so arithmetic works
     if values.dtype.kind in "iuf":
@@ -471,7 +501,11 @@ def _array(archive, key: str, name: str) -> tuple[np.ndarray, str]:
         try:
             return values.astype(str), LABEL
         except UnicodeDecodeError:
-            raise DataError("the byte strings are not ASCII: store them as str",
-                            name, column=key) from None
-    raise DataError(f"arrays of type {values.dtype} are not supported: store numbers or "
-                    "strings", name, column=key)
+            raise DataError(
+                "the byte strings are not ASCII: store them as str", name, column=key
+            ) from None
+    raise DataError(
+        f"arrays of type {values.dtype} are not supported: store numbers or strings",
+        name,
+        column=key,
+    )

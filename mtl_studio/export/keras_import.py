@@ -93,31 +93,38 @@ def write_project(result: ImportResult, out) -> None:
 
 def report_lines(result: ImportResult) -> list[str]:
     """What the command line prints and the window lists after an import."""
-    lines = [f"unknown layer {name!r} ({cls}): the graph is cut there"
-             for name, cls in result.unknown]
+    lines = [
+        f"unknown layer {name!r} ({cls}): the graph is cut there" for name, cls in result.unknown
+    ]
     return lines + [f"note: {note}" for note in result.notes]
 
 
 # --- the file ------------------------------------------------------------------
+
 
 def read_config(path: Path) -> dict:
     """The archive's config.json as a dict, after checking the file is one."""
     if not path.exists():
         raise KerasImportError(path, "no such file")
     if path.is_dir():
-        raise KerasImportError(path, "is a folder, not a .keras file (a SavedModel folder "
-                                     "cannot be imported: load it in Keras and save it as .keras)")
+        raise KerasImportError(
+            path,
+            "is a folder, not a .keras file (a SavedModel folder "
+            "cannot be imported: load it in Keras and save it as .keras)",
+        )
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
         raise KerasImportError(path, f"cannot read the file: {exc.strerror or exc}") from None
     if head == _HDF5_SIGNATURE:
-        raise KerasImportError(path, "is a legacy HDF5 (.h5) model: load it in Keras and "
-                                     "save it again as .keras")
+        raise KerasImportError(
+            path, "is a legacy HDF5 (.h5) model: load it in Keras and save it again as .keras"
+        )
     if path.suffix != ".keras":
-        raise KerasImportError(path, "is not a .keras file: save the model with "
-                                     "model.save('name.keras')")
+        raise KerasImportError(
+            path, "is not a .keras file: save the model with model.save('name.keras')"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo("config.json")
@@ -127,8 +134,9 @@ def read_config(path: Path) -> dict:
     except KeyError:
         raise KerasImportError(path, "is not a .keras archive: it holds no config.json") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError):
-        raise KerasImportError(path, "is not a .keras archive, or it is damaged "
-                                     "(not a readable zip file)") from None
+        raise KerasImportError(
+            path, "is not a .keras archive, or it is damaged (not a readable zip file)"
+        ) from None
     except OSError as exc:
         raise KerasImportError(path, f"cannot read the file: {exc.strerror or exc}") from None
     try:
@@ -166,9 +174,13 @@ def refuse_lambda(config: dict, path: Path) -> None:
     names = [_config_name(obj) for obj in _configs(config) if obj["class_name"] == "Lambda"]
     if names:
         listed = ", ".join(repr(n) for n in names if n) or "unnamed"
-        raise KerasImportError(path, (
-            f"holds a Lambda layer ({listed}), which is Python code and cannot be loaded "
-            "safely: rebuild the model with built-in layers in its place and save it again"))
+        raise KerasImportError(
+            path,
+            (
+                f"holds a Lambda layer ({listed}), which is Python code and cannot be loaded "
+                "safely: rebuild the model with built-in layers in its place and save it again"
+            ),
+        )
 
 
 _MISSING_CLASS = re.compile(r"Could not locate (class|function) '([^']+)'")
@@ -196,8 +208,10 @@ def _load_failure(exc: Exception, config: dict) -> str:
         users = [_config_name(obj) for obj in _configs(config) if obj["class_name"] == name]
         users = [user for user in users if user]
         where = f" in layer {users[0]!r}" if users else ""
-        return (f"holds custom code ({what} {name!r}{where}) that this program does not "
-                "have, and cannot be loaded safely: rebuild the model with built-in layers")
+        return (
+            f"holds custom code ({what} {name!r}{where}) that this program does not "
+            "have, and cannot be loaded safely: rebuild the model with built-in layers"
+        )
     if "Lambda" in text:
         return "holds a Lambda layer, which is Python code and cannot be loaded safely"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -205,6 +219,7 @@ def _load_failure(exc: Exception, config: dict) -> str:
 
 
 # --- the graph -------------------------------------------------------------------
+
 
 @dataclass
 class _Item:
@@ -276,7 +291,7 @@ class _GraphReader:
     # What a tensor is, and what it needs first.
 
     def _what(self, layer, call_index: int, scope: _Scope) -> str | None:
-        """"input", "model" (a nested model), a catalogue kind, or None."""
+        """ "input", "model" (a nested model), a catalogue kind, or None."""
         if isinstance(layer, self.k.layers.InputLayer):
             return "input"
         if self._is_nested_model(layer):
@@ -315,8 +330,10 @@ class _GraphReader:
         return self._add_layer(layer, layer._inbound_nodes[call_index], what, scope, tensor)
 
     def _is_nested_model(self, layer) -> bool:
-        return isinstance(layer, self.k.Model) and type(layer).__name__ in ("Functional",
-                                                                             "Sequential")
+        return isinstance(layer, self.k.Model) and type(layer).__name__ in (
+            "Functional",
+            "Sequential",
+        )
 
     def _inner_scope(self, model, call_index: int, scope: _Scope) -> _Scope | None:
         """The scope inside one call of a nested model, its inputs bound to
@@ -374,8 +391,10 @@ class _GraphReader:
         params, notes = mapping.read_params(self.k, kind, layer)
         main, extra = self._main_inputs(layer, call)
         if extra:
-            notes.append(f"{label}: its {', '.join(extra)} is not carried over (a node "
-                         "takes only its main input)")
+            notes.append(
+                f"{label}: its {', '.join(extra)} is not carried over (a node "
+                "takes only its main input)"
+            )
         self.notes.extend(notes)
         inputs = [self._ids[self._key(t, scope)] for t in main]
         return self._add(layer.name, kind, params, inputs, tensor)
@@ -392,12 +411,15 @@ class _GraphReader:
         self.notes.append(
             f"{mapping.layer_label(layer)} {why}: the graph is cut there. Its output becomes "
             f"the Input '{node_id}' of shape {shape}, and the layers that fed it end there: "
-            "put a catalogue layer in its place, or feed that input from data")
+            "put a catalogue layer in its place, or feed that input from data"
+        )
         return node_id
 
     def _note_opened(self, model) -> None:
-        note = (f"{type(model).__name__} model '{model.name}' inside the model is opened up: "
-                "its layers are nodes of the project")
+        note = (
+            f"{type(model).__name__} model '{model.name}' inside the model is opened up: "
+            "its layers are nodes of the project"
+        )
         if note not in self.notes:
             self.notes.append(note)
 
@@ -409,11 +431,11 @@ class _GraphReader:
         calls; a project node has one input, so each call became a node."""
         shared = [(layer, len(calls)) for layer, calls in self._calls.values() if len(calls) > 1]
         if shared:
-            listed = ", ".join(f"{mapping.layer_label(layer)} ({n} times)"
-                               for layer, n in shared)
+            listed = ", ".join(f"{mapping.layer_label(layer)} ({n} times)" for layer, n in shared)
             self.notes.append(
                 f"applied more than once, with shared weights: {listed}. The project holds "
-                "one node per call, and each node trains its own weights")
+                "one node per call, and each node trains its own weights"
+            )
 
 
 def named_outputs(model) -> list[tuple[str, object]]:
@@ -481,12 +503,12 @@ def _unique(base: str, taken) -> str:
 
 # --- outputs and tasks -----------------------------------------------------------
 
+
 def _consumers(items: dict[str, _Item], node_id: str) -> list[str]:
     return [item.id for item in items.values() if node_id in item.inputs]
 
 
-def output_node(items: dict[str, _Item], name: str, node_id: str,
-                notes: list[str]) -> str | None:
+def output_node(items: dict[str, _Item], name: str, node_id: str, notes: list[str]) -> str | None:
     """Turn the layer that ends a model output into an Output node; None
     (with a note) when it is not a Dense."""
     item = items[node_id]
@@ -498,11 +520,15 @@ def output_node(items: dict[str, _Item], name: str, node_id: str,
         if folded:
             return folded
     if item.kind == "Output":
-        notes.append(f"output '{name}' is the same tensor as an earlier output; "
-                     "no second task was made for it")
+        notes.append(
+            f"output '{name}' is the same tensor as an earlier output; "
+            "no second task was made for it"
+        )
         return None
-    notes.append(f"output '{name}' ends in {item.kind} '{item.id}', not in a Dense layer: "
-                 "no task was made for it; add an Output node after it and a task")
+    notes.append(
+        f"output '{name}' ends in {item.kind} '{item.id}', not in a Dense layer: "
+        "no task was made for it; add an Output node after it and a task"
+    )
     return None
 
 
@@ -520,8 +546,10 @@ def _fold_activation(items, act: _Item, name: str, notes: list[str]) -> str | No
     dense.kind = "Output"
     dense.params["activation"] = activation
     del items[act.id]
-    notes.append(f"output '{name}': the {activation} of Activation '{act.id}' is folded into "
-                 f"the Output '{dense.id}' before it")
+    notes.append(
+        f"output '{name}': the {activation} of Activation '{act.id}' is folded into "
+        f"the Output '{dense.id}' before it"
+    )
     return dense.id
 
 
@@ -539,10 +567,15 @@ def _per_output(value, name: str, index: int, is_per_output=lambda v: True):
 def _loss_weight(value, task: str, notes: list[str]) -> float:
     if value is None:
         return 1.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value < 0:
-        notes.append(f"task '{task}': loss weight {value!r} is not a number >= 0; "
-                     "the task uses 1.0")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        notes.append(
+            f"task '{task}': loss weight {value!r} is not a number >= 0; the task uses 1.0"
+        )
         return 1.0
     return float(value)
 
@@ -550,6 +583,7 @@ def _loss_weight(value, task: str, notes: list[str]) -> float:
 def _metric_specs(value, name: str, index: int, count: int) -> list:
     """A list of metrics is per output when it holds one list per output;
     a flat list applies to every output."""
+
     def per_output(v):
         return len(v) == count and all(isinstance(m, (list, tuple, type(None))) for m in v)
 
@@ -571,14 +605,16 @@ def make_tasks(items, outputs, compile_config: dict | None, notes: list[str]) ->
         task = _unique(task_name(name), {t.name for t in tasks})
         params = items[out].params
         loss_spec = _per_output(settings.get("loss"), name, index)
-        loss, loss_notes = mapping.task_loss(loss_spec, task, params.get("activation", "linear"),
-                                             params.get("units", 1))
+        loss, loss_notes = mapping.task_loss(
+            loss_spec, task, params.get("activation", "linear"), params.get("units", 1)
+        )
         notes.extend(loss_notes)
         if mapping.from_logits(loss_spec):
             _probabilities_from_logits(params, loss, task, notes)
         weight = _loss_weight(_per_output(settings.get("loss_weights"), name, index), task, notes)
         metrics, metric_notes = mapping.task_metrics(
-            _metric_specs(settings.get("metrics"), name, index, len(outputs)), task)
+            _metric_specs(settings.get("metrics"), name, index, len(outputs)), task
+        )
         notes.extend(metric_notes)
         tasks.append(Task(task, out, loss, weight, metrics))
     return tasks
@@ -588,21 +624,30 @@ def _probabilities_from_logits(params: dict, loss: str, task: str, notes: list[s
     """Keras' from_logits=True loss on a linear output trains the same as
     our loss (which takes probabilities) on a softmax or sigmoid output."""
     wanted = "sigmoid" if loss == "binary_crossentropy" else "softmax"
-    if loss in ("binary_crossentropy", "categorical_crossentropy",
-                "sparse_categorical_crossentropy") and params.get("activation") == "linear":
+    if (
+        loss
+        in ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+        and params.get("activation") == "linear"
+    ):
         params["activation"] = wanted
-        notes.append(f"task '{task}': the file's loss takes logits (from_logits=True) and "
-                     f"ours takes probabilities, so the Output gets activation {wanted}: it "
-                     "trains the same, and its outputs are now probabilities")
+        notes.append(
+            f"task '{task}': the file's loss takes logits (from_logits=True) and "
+            f"ours takes probabilities, so the Output gets activation {wanted}: it "
+            "trains the same, and its outputs are now probabilities"
+        )
     else:
-        notes.append(f"task '{task}': the file's loss takes logits (from_logits=True), "
-                     "which the task's loss does not: check the Output's activation")
+        notes.append(
+            f"task '{task}': the file's loss takes logits (from_logits=True), "
+            "which the task's loss does not: check the Output's activation"
+        )
 
 
 # --- the project -------------------------------------------------------------------
 
-def project_from_model(model, compile_config: dict | None = None,
-                       path: Path | None = None) -> ImportResult:
+
+def project_from_model(
+    model, compile_config: dict | None = None, path: Path | None = None
+) -> ImportResult:
     """The project of a loaded Keras model (see the top of this module);
     `path` is the file it came from, for the project's name and messages."""
     from ..training.tf_import import keras  # noqa: PLC0415 (TensorFlow only when needed)
@@ -614,17 +659,20 @@ def project_from_model(model, compile_config: dict | None = None,
     except (AttributeError, ValueError, TypeError):
         has_graph = False
     if not has_graph:
-        raise KerasImportError(where, (
-            "has no functional graph to read (a subclassed model, or a Sequential "
-            "model without an Input): build it with the functional API and save it again"))
+        raise KerasImportError(
+            where,
+            (
+                "has no functional graph to read (a subclassed model, or a Sequential "
+                "model without an Input): build it with the functional API and save it again"
+            ),
+        )
     reader = _GraphReader(keras())
     try:
         outputs = reader.read(model)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         # A graph built in a way this reader does not know: a message for
         # the user, with the cause chained for whoever debugs it.
-        raise KerasImportError(where, f"has a graph this import cannot read ({exc})") \
-            from exc
+        raise KerasImportError(where, f"has a graph this import cannot read ({exc})") from exc
     notes = reader.notes
     tasks = make_tasks(reader.items, outputs, compile_config, notes)
     project = _assemble(reader.items, tasks, name or "imported", notes)
@@ -635,8 +683,7 @@ def project_from_model(model, compile_config: dict | None = None,
     return ImportResult(project, reader.unknown, notes)
 
 
-def _assemble(items: dict[str, _Item], tasks: list[Task], name: str,
-              notes: list[str]) -> Project:
+def _assemble(items: dict[str, _Item], tasks: list[Task], name: str, notes: list[str]) -> Project:
     """Nodes, edges and tasks through the Project's own checked edits, then
     the auto layout so the canvas reads top to bottom."""
     project = Project(name)
@@ -663,8 +710,10 @@ def _shape_notes(project: Project, items: dict[str, _Item]) -> list[str]:
     for item in items.values():
         ours = shapes.get(item.id)
         if ours is not None and item.shape is not None and tuple(ours) != item.shape:
-            notes.append(f"{project.node(item.id).label} gives shape {format_shape(ours)} "
-                         f"where the Keras model gives {format_shape(item.shape)}")
+            notes.append(
+                f"{project.node(item.id).label} gives shape {format_shape(ours)} "
+                f"where the Keras model gives {format_shape(item.shape)}"
+            )
     return notes
 
 
@@ -672,15 +721,23 @@ def _closing_notes(project: Project, compile_config: dict | None) -> list[str]:
     notes = []
     problems = errors(validate(project))
     if problems:
-        notes.append(f"the project has {len(problems)} error(s) to fix before it can train, "
-                     f"first: {problems[0].place}: {problems[0].message}")
+        notes.append(
+            f"the project has {len(problems)} error(s) to fix before it can train, "
+            f"first: {problems[0].place}: {problems[0].message}"
+        )
     optimizer = (compile_config or {}).get("optimizer")
     if optimizer is not None:
         found, _ = mapping.spec_name(optimizer)
-        notes.append(f"the file's optimizer ({found}) is not carried over: the project has "
-                     "default training settings")
-    notes.append("the weights are not imported (a project file holds none): training "
-                 "starts from fresh weights")
-    notes.append("there is no data source yet: choose the data, map its columns to the "
-                 "inputs and to each task's target, and check the training settings")
+        notes.append(
+            f"the file's optimizer ({found}) is not carried over: the project has "
+            "default training settings"
+        )
+    notes.append(
+        "the weights are not imported (a project file holds none): training "
+        "starts from fresh weights"
+    )
+    notes.append(
+        "there is no data source yet: choose the data, map its columns to the "
+        "inputs and to each task's target, and check the training settings"
+    )
     return notes

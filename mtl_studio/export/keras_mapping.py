@@ -16,22 +16,43 @@ from ..core.params import ParamSpec
 
 # Options a catalogue node cannot hold, with the value the node behaves as.
 # A layer whose config has another value imports with a note saying so.
-_REGULARIZED = {"kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None}
+_REGULARIZED = {
+    "kernel_regularizer": None,
+    "bias_regularizer": None,
+    "activity_regularizer": None,
+    "kernel_constraint": None,
+    "bias_constraint": None,
+}
 _CONV = {**_REGULARIZED, "data_format": "channels_last", "dilation_rate": 1, "groups": 1}
 _POOL = {"data_format": "channels_last"}
-_NORM = {"center": True, "scale": True, "beta_regularizer": None, "gamma_regularizer": None,
-         "beta_constraint": None, "gamma_constraint": None}
-_RECURRENT = {**_REGULARIZED, "recurrent_regularizer": None, "recurrent_constraint": None,
-              "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
-              "return_state": False, "go_backwards": False, "stateful": False,
-              "recurrent_dropout": 0.0}
+_NORM = {
+    "center": True,
+    "scale": True,
+    "beta_regularizer": None,
+    "gamma_regularizer": None,
+    "beta_constraint": None,
+    "gamma_constraint": None,
+}
+_RECURRENT = {
+    **_REGULARIZED,
+    "recurrent_regularizer": None,
+    "recurrent_constraint": None,
+    "activation": "tanh",
+    "recurrent_activation": "sigmoid",
+    "use_bias": True,
+    "return_state": False,
+    "go_backwards": False,
+    "stateful": False,
+    "recurrent_dropout": 0.0,
+}
 FIXED_OPTIONS = {
     "Dense": {**_REGULARIZED, "lora_rank": None},
-    "Conv1D": _CONV, "Conv2D": _CONV,
-    "MaxPooling1D": _POOL, "MaxPooling2D": _POOL,
-    "AveragePooling1D": _POOL, "AveragePooling2D": _POOL,
+    "Conv1D": _CONV,
+    "Conv2D": _CONV,
+    "MaxPooling1D": _POOL,
+    "MaxPooling2D": _POOL,
+    "AveragePooling1D": _POOL,
+    "AveragePooling2D": _POOL,
     "GlobalMaxPooling1D": {**_POOL, "keepdims": False},
     "GlobalMaxPooling2D": {**_POOL, "keepdims": False},
     "GlobalAveragePooling1D": {**_POOL, "keepdims": False},
@@ -40,8 +61,11 @@ FIXED_OPTIONS = {
     "Dropout": {"noise_shape": None},
     "BatchNormalization": {**_NORM, "axis": -1, "synchronized": False, "renorm": False},
     "LayerNormalization": {**_NORM, "axis": -1, "rms_scaling": False},
-    "Embedding": {"embeddings_regularizer": None, "activity_regularizer": None,
-                  "embeddings_constraint": None},
+    "Embedding": {
+        "embeddings_regularizer": None,
+        "activity_regularizer": None,
+        "embeddings_constraint": None,
+    },
     "LSTM": _RECURRENT,
     "GRU": {**_RECURRENT, "reset_after": True},
     "ReLU": {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
@@ -69,6 +93,7 @@ def keras_class_name(layer) -> str:
 
 # --- which kind ----------------------------------------------------------------
 
+
 @lru_cache(maxsize=2)
 def _class_kinds(k) -> dict:
     """Keras class -> catalogue kind, for the kinds that are one Keras layer.
@@ -92,8 +117,9 @@ def kind_of(k, layer, call) -> str | None:
         return None  # e.g. an LSTM with return_state: our nodes have one output
     cls = type(layer)
     if cls is k.layers.Bidirectional:
-        ok = type(layer.forward_layer) in (k.layers.LSTM, k.layers.GRU) \
-            and type(layer.backward_layer) is type(layer.forward_layer)
+        ok = type(layer.forward_layer) in (k.layers.LSTM, k.layers.GRU) and type(
+            layer.backward_layer
+        ) is type(layer.forward_layer)
         return "Bidirectional" if ok else None
     if cls is k.layers.TimeDistributed:
         # TimeDistributed(Dense) is a Dense: Keras' Dense already works on
@@ -108,8 +134,10 @@ def why_unknown(k, layer, call) -> str:
     """Why kind_of found no kind, completing "Conv3D 'c' ..."."""
     if len(call.outputs) != 1:
         return f"returns {len(call.outputs)} tensors where a node returns one"
-    if type(layer) in _class_kinds(k) or type(layer).__name__ in ("Bidirectional",
-                                                                  "TimeDistributed"):
+    if type(layer) in _class_kinds(k) or type(layer).__name__ in (
+        "Bidirectional",
+        "TimeDistributed",
+    ):
         return "is used in a way the catalogue's kind cannot express"
     return "is not in the catalogue"
 
@@ -119,11 +147,15 @@ def _is_plain_add(k, layer, call) -> bool:
     if type(layer).__module__ != "keras.src.ops.numpy" or type(layer).__name__ != "Add":
         return False
     args = list(call.arguments.args)
-    return (len(args) == 2 and all(isinstance(a, k.KerasTensor) for a in args)
-            and tuple(args[0].shape) == tuple(args[1].shape))
+    return (
+        len(args) == 2
+        and all(isinstance(a, k.KerasTensor) for a in args)
+        and tuple(args[0].shape) == tuple(args[1].shape)
+    )
 
 
 # --- parameters ------------------------------------------------------------------
+
 
 def read_params(k, kind_name: str, layer) -> tuple[dict, list[str]]:
     """The node parameters of a layer of the given kind, and notes on
@@ -131,8 +163,10 @@ def read_params(k, kind_name: str, layer) -> tuple[dict, list[str]]:
     config = layer.get_config() if hasattr(layer, "get_config") else {}
     params, notes = _params_of(k, kind_name, layer, config)
     if config.get("trainable") is False:
-        notes.append(f"{layer_label(layer)} is frozen (trainable=False) in the file; a "
-                     "project trains every layer")
+        notes.append(
+            f"{layer_label(layer)} is frozen (trainable=False) in the file; a "
+            "project trains every layer"
+        )
     return params, notes
 
 
@@ -143,15 +177,17 @@ def _params_of(k, kind_name: str, layer, config: dict) -> tuple[dict, list[str]]
         return _bidirectional(config, label)
     if cls is k.layers.TimeDistributed:
         params, notes = _params_of(k, "Dense", layer.layer, layer.layer.get_config())
-        return params, notes + [f"{label} is imported as a Dense: a Dense acts on every "
-                                "step of a sequence by itself"]
+        return params, notes + [
+            f"{label} is imported as a Dense: a Dense acts on every step of a sequence by itself"
+        ]
     if cls is k.layers.ReLU:
         return {"activation": "relu"}, _fixed_options("ReLU", config, label)
     if cls is k.layers.Softmax:
         return {"activation": "softmax"}, _fixed_options("Softmax", config, label)
     params, notes = _catalogue_params(get_kind(kind_name), config, label)
-    if kind_name.startswith(("MaxPooling", "AveragePooling")) \
-            and params.get("strides") == params.get("pool_size"):
+    if kind_name.startswith(("MaxPooling", "AveragePooling")) and params.get(
+        "strides"
+    ) == params.get("pool_size"):
         params["strides"] = 0  # the catalogue's way of saying "the pool size"
     return params, notes + _fixed_options(cls.__name__, config, label)
 
@@ -168,8 +204,10 @@ def _catalogue_params(kind, config: dict, label: str) -> tuple[dict, list[str]]:
             params[spec.name] = spec.check(value)
         except ValueError as exc:
             params[spec.name] = spec.default
-            notes.append(f"{label}: {spec.name} {_short(config[spec.name])} is not supported "
-                         f"({exc}); the node uses {_short(spec.default)}")
+            notes.append(
+                f"{label}: {spec.name} {_short(config[spec.name])} is not supported "
+                f"({exc}); the node uses {_short(spec.default)}"
+            )
     return params, notes
 
 
@@ -179,8 +217,10 @@ def _one_size(spec: ParamSpec, value, label: str, notes: list[str]):
     if spec.type != "int" or not isinstance(value, (list, tuple)) or not value:
         return value
     if len(set(value)) > 1:
-        notes.append(f"{label}: {spec.name} {tuple(value)} differs between axes; the node "
-                     f"uses {value[0]} on every axis")
+        notes.append(
+            f"{label}: {spec.name} {tuple(value)} differs between axes; the node "
+            f"uses {value[0]} on every axis"
+        )
     return value[0]
 
 
@@ -199,8 +239,10 @@ def _fixed_options(class_name: str, config: dict, label: str) -> list[str]:
     notes = []
     for key, default in FIXED_OPTIONS.get(class_name, {}).items():
         if key in config and not _same(config[key], default):
-            notes.append(f"{label}: {key}={_short(config[key])} is not supported; the node "
-                         f"behaves as {key}={_short(default)}")
+            notes.append(
+                f"{label}: {key}={_short(config[key])} is not supported; the node "
+                f"behaves as {key}={_short(default)}"
+            )
     return notes
 
 
@@ -222,15 +264,19 @@ def _short(value) -> str:
 
 # --- losses and metrics -----------------------------------------------------------
 
+
 def _key(name: str) -> str:
-    """"MeanSquaredError", "mean_squared_error" -> "meansquarederror"."""
+    """ "MeanSquaredError", "mean_squared_error" -> "meansquarederror"."""
     return name.replace("_", "").lower()
 
 
 _LOSS_NAMES = {
-    "mse": "mse", "meansquarederror": "mse",
-    "mae": "mae", "meanabsoluteerror": "mae",
-    "huber": "huber", "huberloss": "huber",
+    "mse": "mse",
+    "meansquarederror": "mse",
+    "mae": "mae",
+    "meanabsoluteerror": "mae",
+    "huber": "huber",
+    "huberloss": "huber",
     "binarycrossentropy": "binary_crossentropy",
     "categoricalcrossentropy": "categorical_crossentropy",
     "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
@@ -239,18 +285,28 @@ _LOSS_NAMES = {
 _CLOSEST_LOSS = {
     "binaryfocalcrossentropy": "binary_crossentropy",
     "categoricalfocalcrossentropy": "categorical_crossentropy",
-    "kldivergence": "categorical_crossentropy", "kld": "categorical_crossentropy",
+    "kldivergence": "categorical_crossentropy",
+    "kld": "categorical_crossentropy",
     "categoricalhinge": "categorical_crossentropy",
-    "hinge": "binary_crossentropy", "squaredhinge": "binary_crossentropy",
+    "hinge": "binary_crossentropy",
+    "squaredhinge": "binary_crossentropy",
     "logcosh": "huber",
 }
 _METRIC_NAMES = {
-    "accuracy": "accuracy", "acc": "accuracy", "binaryaccuracy": "accuracy",
-    "categoricalaccuracy": "accuracy", "sparsecategoricalaccuracy": "accuracy",
-    "mae": "mae", "meanabsoluteerror": "mae",
-    "mse": "mse", "meansquarederror": "mse",
-    "rmse": "rmse", "rootmeansquarederror": "rmse",
-    "auc": "auc", "precision": "precision", "recall": "recall",
+    "accuracy": "accuracy",
+    "acc": "accuracy",
+    "binaryaccuracy": "accuracy",
+    "categoricalaccuracy": "accuracy",
+    "sparsecategoricalaccuracy": "accuracy",
+    "mae": "mae",
+    "meanabsoluteerror": "mae",
+    "mse": "mse",
+    "meansquarederror": "mse",
+    "rmse": "rmse",
+    "rootmeansquarederror": "rmse",
+    "auc": "auc",
+    "precision": "precision",
+    "recall": "recall",
 }
 
 
@@ -280,20 +336,25 @@ def task_loss(spec, task: str, activation: str, units: int) -> tuple[str, list[s
     """Our loss for a Keras loss spec (None: the file has none), with notes."""
     if spec is None:
         loss = default_loss(activation, units)
-        return loss, [f"task '{task}': the file names no loss; the task uses {loss}, "
-                      f"which fits its {activation} output"]
+        return loss, [
+            f"task '{task}': the file names no loss; the task uses {loss}, "
+            f"which fits its {activation} output"
+        ]
     name, config = spec_name(spec)
     key = _key(name)
     if key in _LOSS_NAMES:
         loss = _LOSS_NAMES[key]
         notes = []
         if loss == "huber" and config.get("delta", 1.0) != 1.0:
-            notes.append(f"task '{task}': Huber delta {config['delta']} is not supported; "
-                         "the task uses delta 1.0")
+            notes.append(
+                f"task '{task}': Huber delta {config['delta']} is not supported; "
+                "the task uses delta 1.0"
+            )
         return loss, notes
     loss = _CLOSEST_LOSS.get(key) or default_loss(activation, units)
-    return loss, [f"task '{task}': loss {name!r} is not supported; the task uses {loss}, "
-                  "the closest one"]
+    return loss, [
+        f"task '{task}': loss {name!r} is not supported; the task uses {loss}, the closest one"
+    ]
 
 
 def from_logits(spec) -> bool:

@@ -58,16 +58,28 @@ LOSS_CODE = {
 }
 # Leading arguments written without their keyword, as Keras examples do.
 POSITIONAL = {
-    "Dense": ("units",), "Conv1D": ("filters", "kernel_size"),
-    "Conv2D": ("filters", "kernel_size"), "Dropout": ("rate",),
-    "Activation": ("activation",), "Embedding": ("input_dim", "output_dim"),
-    "LSTM": ("units",), "GRU": ("units",), "Reshape": ("target_shape",),
+    "Dense": ("units",),
+    "Conv1D": ("filters", "kernel_size"),
+    "Conv2D": ("filters", "kernel_size"),
+    "Dropout": ("rate",),
+    "Activation": ("activation",),
+    "Embedding": ("input_dim", "output_dim"),
+    "LSTM": ("units",),
+    "GRU": ("units",),
+    "Reshape": ("target_shape",),
 }
 # Values that are Keras' own defaults, left out to keep the lines short.
 KERAS_DEFAULTS = {
-    "use_bias": True, "padding": "valid", "return_sequences": False, "dropout": 0.0,
-    "mask_zero": False, "merge_mode": "concat", "axis": -1, "epsilon": 0.001,
-    "momentum": 0.99, "strides": None,
+    "use_bias": True,
+    "padding": "valid",
+    "return_sequences": False,
+    "dropout": 0.0,
+    "mask_zero": False,
+    "merge_mode": "concat",
+    "axis": -1,
+    "epsilon": 0.001,
+    "momentum": 0.99,
+    "strides": None,
 }
 # The suffix of the model the script trains, in place of its own ".py":
 # NAME.trained.keras, never the NAME.keras of File > Export Keras Model
@@ -77,18 +89,17 @@ TRAINED_SUFFIX = ".trained.keras"
 TAKEN_NAMES = {"keras", "layers", "SEED", "tf", "np"}
 # What train() says of each mode.
 MODES = {
-    "joint": "Joint training: each step takes one batch of every task and updates "
-             "the whole model.",
+    "joint": "Joint training: each step takes one batch of every task and updates the whole model.",
     "soft_sharing": "Soft sharing: each task has its own tower (its own copy of the trunk), "
-                    "the penalty keeps the copies close, and each step takes one batch of "
-                    "every task and updates every tower.",
+    "the penalty keeps the copies close, and each step takes one batch of "
+    "every task and updates every tower.",
 }
 
 
 # --- the public API ----------------------------------------------------------------
 
-def script_text(project: Project, project_dir: Path | None, *,
-                out: Path | None = None) -> str:
+
+def script_text(project: Project, project_dir: Path | None, *, out: Path | None = None) -> str:
     """The training script of a valid project. Relative data paths are read
     from project_dir (the project file's folder; the current folder when
     None). With `out`, the script's own path, a data file in the script's
@@ -105,11 +116,11 @@ def write_script(project: Project, project_dir: Path | None, out: Path) -> None:
     try:
         atomic.write_text(out, text)
     except OSError as exc:
-        raise ScriptExportError(f"{out}: cannot write the script: "
-                                f"{exc.strerror or exc}") from None
+        raise ScriptExportError(f"{out}: cannot write the script: {exc.strerror or exc}") from None
 
 
 # --- checks ----------------------------------------------------------------------------
+
 
 def _check(project: Project) -> None:
     """Refuse a project that validate() finds errors in, as the project to
@@ -122,16 +133,19 @@ def _check(project: Project) -> None:
     for source, tasks in source_groups(project):
         for node in inputs_of(project, tasks):
             if not source.inputs.get(node.id):
-                raise ScriptExportError(f"{node.label} has no columns mapped in "
-                                        f"{data_set_label(tasks)}: map its columns in the "
-                                        "Data panel")
+                raise ScriptExportError(
+                    f"{node.label} has no columns mapped in "
+                    f"{data_set_label(tasks)}: map its columns in the "
+                    "Data panel"
+                )
     for task in project.tasks:
         if not task.target:
             raise ScriptExportError(f"task '{task.name}' has no target: choose its columns")
         if task.loss == "sparse_categorical_crossentropy" and len(task.target) != 1:
             raise ScriptExportError(
                 f"task '{task.name}' ({task.loss}) learns one class per example but has "
-                f"{len(task.target)} target columns: choose one column")
+                f"{len(task.target)} target columns: choose one column"
+            )
 
 
 def _generator_params(source: DataSource, label: str) -> dict:
@@ -139,16 +153,21 @@ def _generator_params(source: DataSource, label: str) -> dict:
     generators.generate() does."""
     generator = generators.GENERATORS.get(source.generator)
     if generator is None:
-        raise ScriptExportError(f"{label}: unknown generator {source.generator!r}: choose "
-                                f"one of {', '.join(generators.GENERATORS)}")
+        raise ScriptExportError(
+            f"{label}: unknown generator {source.generator!r}: choose "
+            f"one of {', '.join(generators.GENERATORS)}"
+        )
     specs = {spec.name for spec in generator.params}
     for key in source.params:
         if key not in specs:
-            raise ScriptExportError(f"{label}: generator '{generator.name}' has no "
-                                    f"parameter {key!r}: remove it")
+            raise ScriptExportError(
+                f"{label}: generator '{generator.name}' has no parameter {key!r}: remove it"
+            )
     try:
-        return {spec.name: spec.check(source.params.get(spec.name, spec.default))
-                for spec in generator.params}
+        return {
+            spec.name: spec.check(source.params.get(spec.name, spec.default))
+            for spec in generator.params
+        }
     except ValueError as exc:
         raise ScriptExportError(f"{label}: generator '{generator.name}': {exc}") from None
 
@@ -169,12 +188,13 @@ def _last_shared(project: Project) -> str | None:
 
 # --- the model: the builder's walk, as lines of code ------------------------------------
 
+
 @dataclass
 class Layer:
     node: Node
-    name: str           # the Keras layer name
-    var: str            # the Python variable holding its output
-    inputs: list[str]   # the variables it is called on
+    name: str  # the Keras layer name
+    var: str  # the Python variable holding its output
+    inputs: list[str]  # the variables it is called on
     tower: str | None = None  # soft sharing: the task whose tower holds this copy
 
 
@@ -218,8 +238,13 @@ def model_plan(project: Project, mode: str) -> ModelPlan:
     towers: dict[str | None, dict] = {}  # tower (task, or None) -> node id -> variable
     for call in calls:
         known = towers.setdefault(call.tower, dict(inputs))
-        layer = Layer(project.node(call.node_id), call.name, variable(call.name),
-                      [known[p] for p in graph.predecessors(call.node_id)], call.tower)
+        layer = Layer(
+            project.node(call.node_id),
+            call.name,
+            variable(call.name),
+            [known[p] for p in graph.predecessors(call.node_id)],
+            call.tower,
+        )
         plan.layers.append(layer)
         plan.names[call.key] = call.name
         known[call.node_id] = layer.var
@@ -254,9 +279,13 @@ def _wrapped(start: str, items: list, end: str, indent: int, width: int = 99) ->
     line = f"{start}{_literal(items)}{end}"
     if len(line) <= width:
         return line
-    inner = textwrap.fill(", ".join(_literal(i) for i in items) + ",", width,
-                          initial_indent=" " * (indent + 4),
-                          subsequent_indent=" " * (indent + 4), break_on_hyphens=False)
+    inner = textwrap.fill(
+        ", ".join(_literal(i) for i in items) + ",",
+        width,
+        initial_indent=" " * (indent + 4),
+        subsequent_indent=" " * (indent + 4),
+        break_on_hyphens=False,
+    )
     return f"{start}[\n{inner}\n{' ' * indent}]{end}"
 
 
@@ -265,8 +294,11 @@ def _is_default(keras_class: str, key: str, value) -> bool:
         return value == "linear"
     if key == "strides" and keras_class in ("Conv1D", "Conv2D"):
         return value == 1
-    return key in KERAS_DEFAULTS and KERAS_DEFAULTS[key] == value \
+    return (
+        key in KERAS_DEFAULTS
+        and KERAS_DEFAULTS[key] == value
         and type(KERAS_DEFAULTS[key]) is type(value)
+    )
 
 
 def _arguments(keras_class: str, config: dict, name: str) -> str:
@@ -274,8 +306,7 @@ def _arguments(keras_class: str, config: dict, name: str) -> str:
     args = []
     for key in POSITIONAL.get(keras_class, ()):
         args.append(_literal(config.pop(key)))
-    args += [f"{k}={_literal(v)}" for k, v in config.items()
-             if not _is_default(keras_class, k, v)]
+    args += [f"{k}={_literal(v)}" for k, v in config.items() if not _is_default(keras_class, k, v)]
     args.append(f"name={_literal(name)}")
     return ", ".join(args)
 
@@ -286,8 +317,11 @@ def layer_code(node: Node, name: str) -> str:
     config = keras_config(kind, node.params)
     if node.kind == "Bidirectional":
         p = node.params
-        inner = {"units": p["units"], "return_sequences": p["return_sequences"],
-                 "dropout": p["dropout"]}
+        inner = {
+            "units": p["units"],
+            "return_sequences": p["return_sequences"],
+            "dropout": p["dropout"],
+        }
         inner_name = f"{name}_{p['layer'].lower()}"
         wrapped = f"layers.{p['layer']}({_arguments(p['layer'], inner, inner_name)})"
         return f"layers.Bidirectional({wrapped}, {_arguments('Bidirectional', config, name)})"
@@ -297,25 +331,32 @@ def layer_code(node: Node, name: str) -> str:
 def _input_code(layer: Layer) -> str:
     p = layer.node.params
     dtype = "" if p["dtype"] == "float32" else f", dtype={_literal(p['dtype'])}"
-    return (f"    {layer.var} = keras.Input(shape={_literal(tuple(p['shape']))}{dtype}, "
-            f"name={_literal(layer.name)})")
+    return (
+        f"    {layer.var} = keras.Input(shape={_literal(tuple(p['shape']))}{dtype}, "
+        f"name={_literal(layer.name)})"
+    )
 
 
 def _role_comment(project: Project, layer: Layer, roles) -> str:
     role = roles[layer.node.id]
     if role.kind == "shared":
-        return "    # the shared trunk" if layer.tower is None else \
-            f"    # task {layer.tower}'s copy of the trunk"
+        return (
+            "    # the shared trunk"
+            if layer.tower is None
+            else f"    # task {layer.tower}'s copy of the trunk"
+        )
     return f"    # task {role.tasks[0]}'s head"
 
 
 def model_section(project: Project, plan: ModelPlan) -> str:
     roles = project.roles()
-    lines = ['def build_model():',
-             '    """The project\'s network, layer for layer as MTL Studio builds it: the',
-             '    same names in the same order, so the same seed gives the same initial',
-             '    weights."""',
-             "    keras.utils.set_random_seed(SEED)"]
+    lines = [
+        "def build_model():",
+        '    """The project\'s network, layer for layer as MTL Studio builds it: the',
+        "    same names in the same order, so the same seed gives the same initial",
+        '    weights."""',
+        "    keras.utils.set_random_seed(SEED)",
+    ]
     lines += [_input_code(layer) for layer in plan.inputs]
     comment = None
     for layer in plan.layers:
@@ -327,15 +368,18 @@ def model_section(project: Project, plan: ModelPlan) -> str:
         lines.append(f"    {layer.var} = {layer_code(layer.node, layer.name)}({args})")
     inputs = ", ".join(f"{_literal(i.name)}: {i.var}" for i in plan.inputs)
     outputs = ", ".join(f"{_literal(t)}: {v}" for t, v in plan.outputs.items())
-    lines += ["    return keras.Model(",
-              f"        inputs={{{inputs}}},",
-              f"        outputs={{{outputs}}},",
-              f"        name={_literal(model_name(project.name))},",
-              "    )"]
+    lines += [
+        "    return keras.Model(",
+        f"        inputs={{{inputs}}},",
+        f"        outputs={{{outputs}}},",
+        f"        name={_literal(model_name(project.name))},",
+        "    )",
+    ]
     return "\n".join(lines) + "\n"
 
 
 # --- the data: prepare(), as code -----------------------------------------------------
+
 
 def _generator_functions(name: str) -> list:
     """The generator's function and the module's helpers it calls, helpers first."""
@@ -344,8 +388,12 @@ def _generator_functions(name: str) -> list:
     def visit(fn) -> None:
         for called in re.findall(r"\b(_\w+)\(", inspect.getsource(fn)):
             helper = getattr(generators, called, None)
-            if inspect.isfunction(helper) and helper.__name__ != "_table" \
-                    and helper not in found and helper is not fn:
+            if (
+                inspect.isfunction(helper)
+                and helper.__name__ != "_table"
+                and helper not in found
+                and helper is not fn
+            ):
                 visit(helper)
         if fn not in found:
             found.append(fn)
@@ -387,9 +435,9 @@ def _target_code(project: Project, task: Task, shapes: dict) -> str:
 class DataSetCode:
     label: str
     constant: str  # DATA_FILE or GENERATOR_PARAMS, with a suffix for a task's own
-    value: str     # the constant's value, as code
+    value: str  # the constant's value, as code
     function: str  # the function that loads it
-    body: str      # that function's code
+    body: str  # that function's code
 
 
 class _Script:
@@ -440,14 +488,22 @@ class _Script:
         # One data set in alternating mode is still a list of data sets.
         listed = self.alternating and len(self.groups) == 1
         body = parts.fill(
-            parts.LOAD_DATA, function=function, what=f"{label[0].upper()}{label[1:]} ({what})",
-            read=read, inputs=inputs, targets=targets, open="[" if listed else "",
-            close="]" if listed else "", scale_inputs=_literal(scale_inputs),
-            scale_targets=_literal(scale_targets))
+            parts.LOAD_DATA,
+            function=function,
+            what=f"{label[0].upper()}{label[1:]} ({what})",
+            read=read,
+            inputs=inputs,
+            targets=targets,
+            open="[" if listed else "",
+            close="]" if listed else "",
+            scale_inputs=_literal(scale_inputs),
+            scale_targets=_literal(scale_targets),
+        )
         return DataSetCode(label, constant, value, function, body)
 
-    def _source_code(self, source: DataSource, tasks: list[Task],
-                     constant: str) -> tuple[str, str, str]:
+    def _source_code(
+        self, source: DataSource, tasks: list[Task], constant: str
+    ) -> tuple[str, str, str]:
         """(the constant's value, the expression that reads the table, what
         the table is), as code; a generator's functions join the script."""
         if source.kind != "generator":
@@ -455,31 +511,49 @@ class _Script:
         code, name = generator_code(source.generator)
         if code not in self.generated:
             self.generated += code
-        return (_literal(_generator_params(source, data_set_label(tasks))), f"{name}({constant})",
-                f"MTL Studio's generator '{source.generator}'")
+        return (
+            _literal(_generator_params(source, data_set_label(tasks))),
+            f"{name}({constant})",
+            f"MTL Studio's generator '{source.generator}'",
+        )
 
     def _columns_code(self, source: DataSource, tasks: list[Task]):
         """The lines of the inputs and targets dictionaries, and the names
         to standardise: prepare()'s column mapping and targets per loss."""
         shapes, _ = infer_shapes(self.project)
         nodes = inputs_of(self.project, tasks)
-        inputs = [_wrapped(f"        {_literal(n.name)}: numbers(table, ", source.inputs[n.id],
-                           ").astype(np.int32)," if n.params["dtype"] == "int32" else "),", 8)
-                  for n in nodes]
-        targets = [f"        {_literal(t.name)}: {_target_code(self.project, t, shapes)},"
-                   for t in tasks]
-        scale_inputs = [n.name for n in nodes if n.params["dtype"] != "int32"] \
-            if source.standardize_inputs else []
-        scale_targets = [t.name for t in tasks if t.loss in REGRESSION_LOSSES] \
-            if source.standardize_targets else []
+        inputs = [
+            _wrapped(
+                f"        {_literal(n.name)}: numbers(table, ",
+                source.inputs[n.id],
+                ").astype(np.int32)," if n.params["dtype"] == "int32" else "),",
+                8,
+            )
+            for n in nodes
+        ]
+        targets = [
+            f"        {_literal(t.name)}: {_target_code(self.project, t, shapes)}," for t in tasks
+        ]
+        scale_inputs = (
+            [n.name for n in nodes if n.params["dtype"] != "int32"]
+            if source.standardize_inputs
+            else []
+        )
+        scale_targets = (
+            [t.name for t in tasks if t.loss in REGRESSION_LOSSES]
+            if source.standardize_targets
+            else []
+        )
         return "\n".join(inputs), "\n".join(targets), scale_inputs, scale_targets
 
     def data_section(self) -> str:
         kinds = {s.kind for s, _ in self.groups}
-        pieces = [parts.READ_CSV if "csv" in kinds else "",
-                  parts.READ_NPZ if "npz" in kinds else "",
-                  parts.GENERATED_TABLE + self.generated if "generator" in kinds else "",
-                  parts.NUMBERS]
+        pieces = [
+            parts.READ_CSV if "csv" in kinds else "",
+            parts.READ_NPZ if "npz" in kinds else "",
+            parts.GENERATED_TABLE + self.generated if "generator" in kinds else "",
+            parts.NUMBERS,
+        ]
         losses = set(self.losses)
         if {"sparse_categorical_crossentropy", "categorical_crossentropy"} & losses:
             pieces.append(parts.CLASS_IDS)
@@ -491,9 +565,11 @@ class _Script:
         pieces += [d.body for d in self.data_sets]
         if len(self.data_sets) > 1:
             calls = ", ".join(f"{d.function}()" for d in self.data_sets)
-            pieces.append('def load_data():\n'
-                          '    """Every data set, in the order TASK_DATASET counts them."""\n'
-                          f"    return [{calls}]\n")
+            pieces.append(
+                "def load_data():\n"
+                '    """Every data set, in the order TASK_DATASET counts them."""\n'
+                f"    return [{calls}]\n"
+            )
         return _join(*pieces)
 
     # --- settings ---------------------------------------------------------------------
@@ -517,11 +593,15 @@ class _Script:
         if self.alternating:
             lines += self._alternating_settings()
         else:
-            lines += [f"OPTIMIZER = keras.optimizers.{OPTIMIZER_CLASSES[s.optimizer.name]}",
-                      f"LEARNING_RATE = {s.optimizer.learning_rate!r}"]
+            lines += [
+                f"OPTIMIZER = keras.optimizers.{OPTIMIZER_CLASSES[s.optimizer.name]}",
+                f"LEARNING_RATE = {s.optimizer.learning_rate!r}",
+            ]
         lines += self._weighting_settings()
-        lines.append(f"MODEL_FILE = Path(__file__).with_suffix({_literal(TRAINED_SUFFIX)})  "
-                     "# the trained model")
+        lines.append(
+            f"MODEL_FILE = Path(__file__).with_suffix({_literal(TRAINED_SUFFIX)})  "
+            "# the trained model"
+        )
         return "\n".join(lines) + "\n"
 
     def _layer_names(self, node_ids) -> list[str]:
@@ -532,22 +612,36 @@ class _Script:
         optimizers, layers, data = [], [], []
         for task in project.tasks:
             spec = task.optimizer or s.optimizer
-            optimizers.append(f"    {_literal(task.name)}: (keras.optimizers."
-                              f"{OPTIMIZER_CLASSES[spec.name]}, {spec.learning_rate!r}),")
-            layers.append(f"    {_literal(task.name)}: "
-                          f"{_literal(self._layer_names(project.task_nodes(task.name)))},")
+            optimizers.append(
+                f"    {_literal(task.name)}: (keras.optimizers."
+                f"{OPTIMIZER_CLASSES[spec.name]}, {spec.learning_rate!r}),"
+            )
+            layers.append(
+                f"    {_literal(task.name)}: "
+                f"{_literal(self._layer_names(project.task_nodes(task.name)))},"
+            )
         index = {t.name: i for i, (_, tasks) in enumerate(self.groups) for t in tasks}
         data = {t.name: index[t.name] for t in project.tasks}
-        lines = ["# Each task's optimizer and learning rate.",
-                 "TASK_OPTIMIZERS = {", *optimizers, "}",
-                 "# The layers each task's steps update: the shared trunk and its head.",
-                 "TASK_LAYERS = {", *layers, "}",
-                 f"TASK_DATASET = {_literal(data)}  # each task's data set (see load_data)"]
+        lines = [
+            "# Each task's optimizer and learning rate.",
+            "TASK_OPTIMIZERS = {",
+            *optimizers,
+            "}",
+            "# The layers each task's steps update: the shared trunk and its head.",
+            "TASK_LAYERS = {",
+            *layers,
+            "}",
+            f"TASK_DATASET = {_literal(data)}  # each task's data set (see load_data)",
+        ]
         chances = [t.schedule_weight for t in project.tasks]
-        lines.append(f"SCHEDULE = {_literal(s.schedule)}  # the task of each step: random, "
-                     "round_robin or proportional")
-        lines.append(f"SCHEDULE_WEIGHTS = {_literal(chances)}  # each task's relative chance "
-                     "per step (random)")
+        lines.append(
+            f"SCHEDULE = {_literal(s.schedule)}  # the task of each step: random, "
+            "round_robin or proportional"
+        )
+        lines.append(
+            f"SCHEDULE_WEIGHTS = {_literal(chances)}  # each task's relative chance "
+            "per step (random)"
+        )
         return lines
 
     def _weighting_settings(self) -> list[str]:
@@ -555,15 +649,18 @@ class _Script:
         if self.soft:
             tied = []
             for node_id in _weighted(project, project.shared_nodes()):
-                tied.append([self.plan.names[(node_id, t)]
-                             for t in project.roles()[node_id].tasks])
-            lines += [f"SOFT_SHARING_LAMBDA = {s.soft_sharing_lambda!r}",
-                      "# Each trunk layer's copy in every task's tower, tied by the penalty.",
-                      f"TIED_LAYERS = {_literal(tied)}"]
+                tied.append([self.plan.names[(node_id, t)] for t in project.roles()[node_id].tasks])
+            lines += [
+                f"SOFT_SHARING_LAMBDA = {s.soft_sharing_lambda!r}",
+                "# Each trunk layer's copy in every task's tower, tied by the penalty.",
+                f"TIED_LAYERS = {_literal(tied)}",
+            ]
         if self.weighting == "gradnorm":
             last = self._layer_names([_last_shared(project)])
-            lines += [f"GRADNORM_ALPHA = {s.gradnorm_alpha!r}  # the restoring force",
-                      f"LAST_SHARED_LAYERS = {_literal(last)}  # where gradient norms are taken"]
+            lines += [
+                f"GRADNORM_ALPHA = {s.gradnorm_alpha!r}  # the restoring force",
+                f"LAST_SHARED_LAYERS = {_literal(last)}  # where gradient norms are taken",
+            ]
         if self.weighting == "dwa":
             lines.append(f"DWA_TEMPERATURE = {s.dwa_temperature!r}")
         if self.weighting == "mgda":
@@ -574,8 +671,11 @@ class _Script:
     # --- training ---------------------------------------------------------------------
 
     def training_section(self) -> str:
-        losses = "# Each task's loss.\nLOSSES = {\n" + "".join(
-            f"    {_literal(t.name)}: {LOSS_CODE[t.loss]},\n" for t in self.project.tasks) + "}\n"
+        losses = (
+            "# Each task's loss.\nLOSSES = {\n"
+            + "".join(f"    {_literal(t.name)}: {LOSS_CODE[t.loss]},\n" for t in self.project.tasks)
+            + "}\n"
+        )
         summed = [t.name for t in self.project.tasks if batch_sum_loss(t.loss)]
         if summed:
             losses += f"BATCH_SUM_TASKS = {_literal(summed)}  # losses summed over the batch\n"
@@ -584,11 +684,20 @@ class _Script:
             pieces += [parts.ALTERNATING_BATCHES, parts.ALTERNATING_TRAIN]
         else:
             w = parts.weighting(self.weighting, self.soft)
-            pieces += [parts.SOFT_SHARING if self.soft else "", *w.helpers, w.step,
-                       parts.JOINT_BATCHES,
-                       parts.fill(parts.JOINT_TRAIN, docstring=self._train_doc(w),
-                                  setup=w.setup, call=w.call, epoch_end=w.epoch_end,
-                                  shown=w.shown)]
+            pieces += [
+                parts.SOFT_SHARING if self.soft else "",
+                *w.helpers,
+                w.step,
+                parts.JOINT_BATCHES,
+                parts.fill(
+                    parts.JOINT_TRAIN,
+                    docstring=self._train_doc(w),
+                    setup=w.setup,
+                    call=w.call,
+                    epoch_end=w.epoch_end,
+                    shown=w.shown,
+                ),
+            ]
         pieces.append(parts.fill(parts.REPORT, batch_sum=parts.BATCH_SUM if summed else ""))
         return _join(*pieces)
 
@@ -611,8 +720,11 @@ class _Script:
 
     def header(self) -> str:
         """The docstring: where the script came from, when, and what it does."""
-        where = f" in {_literal(Path(self.project_dir).as_posix())}" \
-            if self.project_dir is not None else ""
+        where = (
+            f" in {_literal(Path(self.project_dir).as_posix())}"
+            if self.project_dir is not None
+            else ""
+        )
         script = self.out.name if self.out is not None else "this_script.py"
         stem = Path(script).stem
         about = (
@@ -623,12 +735,15 @@ class _Script:
             "MTL Studio's. It prints each task's losses per epoch and saves the trained "
             f"model next to this file as {stem}{TRAINED_SUFFIX}: it leaves alone any "
             f"{stem}.keras exported from MTL Studio. It needs numpy and TensorFlow 2.16 or "
-            "later (Keras 3), nothing else.")
-        return (f'"""Train the multi-task model of an MTL Studio project.\n\n'
-                f"{textwrap.fill(about, 79, break_on_hyphens=False)}\n\n"
-                f"    python {script} [--epochs N] [--steps N] [--losses-json FILE] "
-                "[--no-save]\n"
-                '"""\n')
+            "later (Keras 3), nothing else."
+        )
+        return (
+            f'"""Train the multi-task model of an MTL Studio project.\n\n'
+            f"{textwrap.fill(about, 79, break_on_hyphens=False)}\n\n"
+            f"    python {script} [--epochs N] [--steps N] [--losses-json FILE] "
+            "[--no-save]\n"
+            '"""\n'
+        )
 
     def text(self) -> str:
         kinds = {s.kind for s, _ in self.groups}
@@ -637,12 +752,17 @@ class _Script:
             stdlib.append("csv")
         if self.alternating or "math." in self.generated:
             stdlib.append("math")
-        imports = parts.fill(parts.IMPORTS, stdlib="".join(
-            f"import {name}\n" for name in sorted(stdlib)))
-        return _join(self.header() + "\n" + imports, self.settings_section(),
-                     _rule("Data") + "\n\n" + self.data_section(),
-                     _rule("Model") + "\n\n" + model_section(self.project, self.plan),
-                     _rule("Training") + "\n\n" + self.training_section(), parts.MAIN)
+        imports = parts.fill(
+            parts.IMPORTS, stdlib="".join(f"import {name}\n" for name in sorted(stdlib))
+        )
+        return _join(
+            self.header() + "\n" + imports,
+            self.settings_section(),
+            _rule("Data") + "\n\n" + self.data_section(),
+            _rule("Model") + "\n\n" + model_section(self.project, self.plan),
+            _rule("Training") + "\n\n" + self.training_section(),
+            parts.MAIN,
+        )
 
 
 def _rule(title: str) -> str:

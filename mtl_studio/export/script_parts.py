@@ -31,7 +31,7 @@ def source(*functions) -> str:
     return "\n\n".join(inspect.getsource(fn) for fn in functions)
 
 
-IMPORTS = '''\
+IMPORTS = """\
 ${stdlib}from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no TensorFlow start-up not
 import keras  # noqa: E402 (after the environment settings above)
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
-'''
+"""
 
 # --- data (mtl_studio/data/table.py and prepare.py) ------------------------------
 
@@ -132,7 +132,9 @@ def binary_targets(table, names, task):
     return values[:, None] if values.ndim == 1 else values
 '''
 
-SPLIT_AND_SCALE = source(splits.split_sizes, splits.split_rows) + '''
+SPLIT_AND_SCALE = (
+    source(splits.split_sizes, splits.split_rows)
+    + '''
 
 def rows_of(arrays):
     return len(next(iter(arrays.values())))
@@ -169,6 +171,7 @@ def split_and_scale(inputs, targets, scale_inputs, scale_targets):
     standardize(train_y, val_y, scale_targets)
     return (float32(train_x), float32(train_y)), (float32(val_x), float32(val_y))
 '''
+)
 
 LOAD_DATA = '''
 def ${function}():
@@ -252,9 +255,9 @@ def soft_sharing_penalty(groups):
 # --- weighting (mtl_studio/training/weighting.py) --------------------------------
 
 # The forward pass every joint step starts with, inside the tape.
-FORWARD = '''\
+FORWARD = """\
             out = model(x, training=True)
-            losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])'''
+            losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])"""
 
 
 class Weighting:
@@ -262,20 +265,34 @@ class Weighting:
     the lines of train() that set it up, call the step and end an epoch,
     and the helpers it needs."""
 
-    def __init__(self, doc: str, setup: str, step: str, helpers: tuple[str, ...] = (),
-                 call: str = "train_step(x, y)", epoch_end: str = "",
-                 shown: str = "") -> None:
-        self.doc = doc          # what train() says of it
-        self.setup = setup      # train() lines that make `train_step`
-        self.step = step        # the make_train_step function
+    def __init__(
+        self,
+        doc: str,
+        setup: str,
+        step: str,
+        helpers: tuple[str, ...] = (),
+        call: str = "train_step(x, y)",
+        epoch_end: str = "",
+        shown: str = "",
+    ) -> None:
+        self.doc = doc  # what train() says of it
+        self.setup = setup  # train() lines that make `train_step`
+        self.step = step  # the make_train_step function
         self.helpers = helpers  # functions the step uses
-        self.call = call        # the expression that runs one step
+        self.call = call  # the expression that runs one step
         self.epoch_end = epoch_end  # train() lines at each epoch end
-        self.shown = shown      # the weights printed at each epoch end, if they change
+        self.shown = shown  # the weights printed at each epoch end, if they change
 
 
-def _step(doc: str, args: str, before: str, tape: str, after: str,
-          persistent: bool = False, step_arg: str = "") -> str:
+def _step(
+    doc: str,
+    args: str,
+    before: str,
+    tape: str,
+    after: str,
+    persistent: bool = False,
+    step_arg: str = "",
+) -> str:
     """A make_train_step function: `before` sets up (after the variables),
     `tape` computes the terms after the forward pass, `after` turns the
     tape into `grads`."""
@@ -303,8 +320,7 @@ def _penalty(soft: bool) -> str:
 
 
 def _variables(extra: str = "") -> str:
-    return (f"    variables = model.trainable_variables{extra}\n"
-            "    optimizer.build(variables)\n")
+    return f"    variables = model.trainable_variables{extra}\n    optimizer.build(variables)\n"
 
 
 def _tied(soft: bool) -> str:
@@ -314,9 +330,12 @@ def _tied(soft: bool) -> str:
 def weighted_sum(soft: bool, doc: str) -> str:
     """Fixed weights, and DWA's (a variable changed at each epoch end)."""
     return _step(
-        doc, "weights", _variables() + _tied(soft),
+        doc,
+        "weights",
+        _variables() + _tied(soft),
         f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n",
-        "        grads = tape.gradient(total, variables)\n")
+        "        grads = tape.gradient(total, variables)\n",
+    )
 
 
 def uncertainty(soft: bool) -> str:
@@ -324,14 +343,18 @@ def uncertainty(soft: bool) -> str:
         "One joint step with uncertainty weighting (Kendall et al. 2018): the\n"
         "    objective is sum_k exp(-s_k) L_k + s_k with learned log-variances s_k,\n"
         "    trained by the same optimizer; a task's weight is exp(-s_k).",
-        "log_var", _variables(" + [log_var]") + _tied(soft),
-        "            total = tf.reduce_sum(tf.exp(-log_var) * losses + log_var)"
-        f"{_penalty(soft)}\n",
-        "        grads = tape.gradient(total, variables)\n")
+        "log_var",
+        _variables(" + [log_var]") + _tied(soft),
+        f"            total = tf.reduce_sum(tf.exp(-log_var) * losses + log_var){_penalty(soft)}\n",
+        "        grads = tape.gradient(total, variables)\n",
+    )
 
 
 def gradnorm(soft: bool) -> str:
-    before = _variables() + _tied(soft) + '''\
+    before = (
+        _variables()
+        + _tied(soft)
+        + """\
     last_shared = weights_of(model, LAST_SHARED_LAYERS)
     k = len(TASKS)
     initial_losses = tf.Variable(np.ones(k, np.float32), trainable=False)
@@ -340,10 +363,13 @@ def gradnorm(soft: bool) -> str:
     weight_optimizer = keras.optimizers.Adam(LEARNING_RATE)
     trained_weights = tf.Variable(weights.numpy(), trainable=True)
     weight_optimizer.build([trained_weights])
-'''
-    tape = ("            per_task = [losses[i] for i in range(k)]\n"
-            f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n")
-    after = '''\
+"""
+    )
+    tape = (
+        "            per_task = [losses[i] for i in range(k)]\n"
+        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n"
+    )
+    after = """\
         plain = tf.stop_gradient(losses)
         initial_losses.assign(tf.where(started, initial_losses, plain))  # the first step's
         started.assign(True)
@@ -360,45 +386,61 @@ def gradnorm(soft: bool) -> str:
         weight_optimizer.apply([tf.sign(g - target) * norms], [trained_weights])
         w = tf.maximum(trained_weights, 1e-6)
         weights.assign(w * k / tf.reduce_sum(w))  # renormalised to sum to K
-'''
+"""
     return _step(
         "One joint step with GradNorm (Chen et al. 2018): the task weights are\n"
         "    learned so that each task's gradient norm on the last shared layer,\n"
         "    G_k = w_k |grad L_k|, moves toward mean(G) r_k^alpha, r_k being the\n"
         "    task's relative inverse training rate.",
-        "weights", before, tape, after, persistent=True)
+        "weights",
+        before,
+        tape,
+        after,
+        persistent=True,
+    )
 
 
 def pcgrad(soft: bool) -> str:
     tape = "            weighted = [weights[i] * losses[i] for i in range(len(TASKS))]\n"
-    after = '''\
+    after = """\
         flat = tf.stack([flatten(tape.gradient(term, variables), variables)
                          for term in weighted])
         grads = unflatten(tf.reduce_sum(pcgrad_project(flat, step, SEED), axis=0), variables)
-'''
+"""
     if soft:
         tape += "            penalty = soft_sharing_penalty(tied)\n"
-        after += '''\
+        after += """\
         penalty_grads = tape.gradient(penalty, variables)
         grads = [g if p is None else g + p for g, p in zip(grads, penalty_grads)]
-'''
+"""
     return _step(
         "One joint step with PCGrad (Yu et al. 2020): each task's weighted\n"
         "    gradient is projected off the gradients it conflicts with, then the\n"
         "    projections are summed.",
-        "weights", _variables() + _tied(soft), tape, after, persistent=True,
-        step_arg=", step")
+        "weights",
+        _variables() + _tied(soft),
+        tape,
+        after,
+        persistent=True,
+        step_arg=", step",
+    )
 
 
 def mgda(soft: bool) -> str:
-    before = _variables() + _tied(soft) + '''\
+    before = (
+        _variables()
+        + _tied(soft)
+        + """\
     shared_ids = {id(v) for v in weights_of(model, SHARED_LAYERS)}
     shared = [i for i, v in enumerate(variables) if id(v) in shared_ids]
     shared_variables = [variables[i] for i in shared]
-'''
-    tape = ("            per_task = [losses[i] for i in range(len(TASKS))]\n"
-            f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n")
-    after = '''\
+"""
+    )
+    tape = (
+        "            per_task = [losses[i] for i in range(len(TASKS))]\n"
+        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n"
+    )
+    after = """\
         flat = tf.stack([flatten(tape.gradient(loss, shared_variables), shared_variables)
                          for loss in per_task])
         coefficients = min_norm_coefficients(flat)
@@ -408,12 +450,17 @@ def mgda(soft: bool) -> str:
         grads = tape.gradient(total, variables)
         for n, i in enumerate(shared):
             grads[i] = combined[n]
-'''
+"""
     return _step(
         "One joint step with MGDA (Sener and Koltun 2018): the shared trunk\n"
         "    moves along the min-norm convex combination of the task gradients\n"
         "    (alpha); each head takes its own task's gradient.",
-        "weights, alpha", before, tape, after, persistent=True)
+        "weights, alpha",
+        before,
+        tape,
+        after,
+        persistent=True,
+    )
 
 
 def weighting(name: str, soft: bool) -> Weighting:
@@ -422,16 +469,18 @@ def weighting(name: str, soft: bool) -> Weighting:
         return Weighting(
             "fixed task weights (the objective is sum_k w_k L_k)",
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
-            weighted_sum(soft, "One joint step: the weighted sum of the task losses, one "
-                               "update."))
+            weighted_sum(soft, "One joint step: the weighted sum of the task losses, one update."),
+        )
     if name == "uncertainty":
         return Weighting(
             "uncertainty weighting (learned log-variances)",
             "    # The log-variances start where exp(-s) is each task's weight.\n"
             "    start = -np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
-            "    log_var = tf.Variable(start.astype(np.float32), name=\"log_variance\")\n"
+            '    log_var = tf.Variable(start.astype(np.float32), name="log_variance")\n'
             "    train_step = make_train_step(model, optimizer, log_var)\n",
-            uncertainty(soft), shown=", np.exp(-log_var.numpy())")
+            uncertainty(soft),
+            shown=", np.exp(-log_var.numpy())",
+        )
     if name == "dwa":
         return Weighting(
             "dynamic weight average (weights follow the loss change rates)",
@@ -440,29 +489,36 @@ def weighting(name: str, soft: bool) -> Weighting:
             "    weights = tf.Variable(np.ones(len(TASKS), np.float32), trainable=False)\n"
             "    history = []\n"
             "    train_step = make_train_step(model, optimizer, weights)\n",
-            weighted_sum(soft, "One joint step: the weighted sum of the task losses, one "
-                               "update."),
+            weighted_sum(soft, "One joint step: the weighted sum of the task losses, one update."),
             (source(weighting_math.dwa_weights),),
             epoch_end="        history.append([means[task] for task in TASKS])\n"
-                      "        if len(history) >= 2:\n"
-                      "            weights.assign(dwa_weights(history[-1], history[-2], "
-                      "DWA_TEMPERATURE))\n",
-            shown=", weights.numpy()")
+            "        if len(history) >= 2:\n"
+            "            weights.assign(dwa_weights(history[-1], history[-2], "
+            "DWA_TEMPERATURE))\n",
+            shown=", weights.numpy()",
+        )
     if name == "gradnorm":
         return Weighting(
             "GradNorm (learned weights balance the gradient norms)",
             "    start = np.asarray(TASK_WEIGHTS, np.float32)\n"
             "    weights = tf.Variable(start * len(TASKS) / start.sum(), trainable=False)\n"
             "    train_step = make_train_step(model, optimizer, weights)\n",
-            gradnorm(soft), shown=", weights.numpy()")
+            gradnorm(soft),
+            shown=", weights.numpy()",
+        )
     if name == "pcgrad":
         return Weighting(
             "PCGrad (conflicting task gradients projected apart)",
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
-            pcgrad(soft), (source(weighting_math.flatten, weighting_math.unflatten,
-                                  weighting_math.pcgrad_project),),
+            pcgrad(soft),
+            (
+                source(
+                    weighting_math.flatten, weighting_math.unflatten, weighting_math.pcgrad_project
+                ),
+            ),
             # The step number (1-based) seeds PCGrad's random order.
-            call="train_step(x, y, tf.constant(step, tf.int64))")
+            call="train_step(x, y, tf.constant(step, tf.int64))",
+        )
     if name == "mgda":
         return Weighting(
             "MGDA (the trunk follows a min-norm gradient combination)",
@@ -470,9 +526,16 @@ def weighting(name: str, soft: bool) -> Weighting:
             "                        trainable=False)\n"
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
             "alpha)\n",
-            mgda(soft), (source(weighting_math.flatten, weighting_math.unflatten,
-                                weighting_math.min_norm_coefficients),),
-            shown=", alpha.numpy()")
+            mgda(soft),
+            (
+                source(
+                    weighting_math.flatten,
+                    weighting_math.unflatten,
+                    weighting_math.min_norm_coefficients,
+                ),
+            ),
+            shown=", alpha.numpy()",
+        )
     raise ValueError(f"unknown weighting {name!r}")
 
 
@@ -607,11 +670,11 @@ def report(epoch, epochs, train_losses, val_losses, weights=None):
     print(line, flush=True)
 '''
 
-BATCH_SUM = '''\
+BATCH_SUM = """\
     for task in BATCH_SUM_TASKS:  # a sum over the batch: scaled to one training batch
         if task in losses:
             losses[task] *= batch / n
-'''
+"""
 
 MAIN = '''
 

@@ -32,8 +32,9 @@ def joint_batches(seed, epoch, n, batch, steps):
     return order[: steps * batch].reshape(-1, batch).astype(np.int32)
 
 
-def alternating_plan(seed, epoch, steps, schedule, chances, task_data, sizes, batches,
-                     task_ids=None):
+def alternating_plan(
+    seed, epoch, steps, schedule, chances, task_data, sizes, batches, task_ids=None
+):
     """The task of each step of one alternating epoch, and its batch rows.
 
     The schedule picks the tasks: "round_robin" in turn, "random" with each
@@ -66,7 +67,7 @@ def alternating_plan(seed, epoch, steps, schedule, chances, task_data, sizes, ba
         per_pass = max(1, n // b)
         for pass_no in range(math.ceil(len(where) / per_pass)):
             order = np.random.default_rng([seed, epoch, 2, k, pass_no]).permutation(n)
-            block = where[pass_no * per_pass:(pass_no + 1) * per_pass]
+            block = where[pass_no * per_pass : (pass_no + 1) * per_pass]
             taken = order[: len(block) * b].reshape(len(block), b)
             rows[block, :b] = taken
             if b < widest:

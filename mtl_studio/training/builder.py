@@ -53,8 +53,9 @@ class BuiltModel:
         """For each tied weight, its variables across the towers (trainable only)."""
         groups = []
         for group in self.tied:
-            per_task = [self.model.get_layer(name).trainable_weights
-                        for name in group.layers.values()]
+            per_task = [
+                self.model.get_layer(name).trainable_weights for name in group.layers.values()
+            ]
             groups.extend([list(vs) for vs in zip(*per_task)])
         return groups
 
@@ -66,8 +67,12 @@ def make_layer(kind_name: str, params: dict, name: str):
     config = keras_config(kind, params)
     if kind_name == "Bidirectional":
         inner_cls = getattr(k.layers, params["layer"])
-        inner = inner_cls(params["units"], return_sequences=params["return_sequences"],
-                          dropout=params["dropout"], name=f"{name}_{params['layer'].lower()}")
+        inner = inner_cls(
+            params["units"],
+            return_sequences=params["return_sequences"],
+            dropout=params["dropout"],
+            name=f"{name}_{params['layer'].lower()}",
+        )
         return k.layers.Bidirectional(inner, name=name, **config)
     cls = getattr(k.layers, kind.keras_class)
     return cls(name=name, **config)
@@ -89,8 +94,9 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
     inputs = {}
     for node_id in input_ids:
         node = project.node(node_id)
-        inputs[node_id] = k.Input(shape=tuple(node.params["shape"]),
-                                  dtype=node.params["dtype"], name=node.name)
+        inputs[node_id] = k.Input(
+            shape=tuple(node.params["shape"]), dtype=node.params["dtype"], name=node.name
+        )
 
     built = BuiltModel(None, mode, [project.node(n).name for n in inputs], {})
     towers: dict[str | None, dict] = {}  # tower (task, or None) -> node id -> tensor
@@ -99,8 +105,7 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
         tensors = towers.setdefault(call.tower, dict(inputs))
         layer = make_layer(node.kind, node.params, call.name)
         built.layers[call.key] = call.name
-        tensors[call.node_id] = _call(layer, [tensors[p] for p in
-                                              graph.predecessors(call.node_id)])
+        tensors[call.node_id] = _call(layer, [tensors[p] for p in graph.predecessors(call.node_id)])
     outputs = {}
     for task in project.tasks:
         tensors = towers[task.name if mode == "soft_sharing" else None]
@@ -112,18 +117,21 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
         copied = {call.node_id for call in calls if call.key[1] is not None}
         for node_id in graph.topological_order()[0]:
             if node_id in copied and get_kind(project.node(node_id).kind).has_weights:
-                built.tied.append(TiedGroup(node_id, {
-                    t: built.layers[(node_id, t)] for t in roles[node_id].tasks}))
+                built.tied.append(
+                    TiedGroup(
+                        node_id, {t: built.layers[(node_id, t)] for t in roles[node_id].tasks}
+                    )
+                )
 
     model_inputs = {project.node(n).name: t for n, t in inputs.items()}
-    built.model = k.Model(inputs=model_inputs, outputs=outputs,
-                          name=model_name(project.name))
+    built.model = k.Model(inputs=model_inputs, outputs=outputs, name=model_name(project.name))
     return built
 
 
 @dataclass(frozen=True)
 class LayerCall:
     """One layer of the model, as build_model creates it."""
+
     node_id: str
     name: str  # the Keras layer's name
     # (node id, task) for a tower's copy of a shared node, else (node id, None).
@@ -142,8 +150,9 @@ def layer_calls(project: Project, mode: str) -> tuple[list[str], list[LayerCall]
     order = [n for n in order if n in used]
     inputs = [n for n in order if project.node(n).kind == "Input"]
     if mode != "soft_sharing":
-        return inputs, [LayerCall(n, project.node(n).name, (n, None), None)
-                        for n in order if n not in inputs]
+        return inputs, [
+            LayerCall(n, project.node(n).name, (n, None), None) for n in order if n not in inputs
+        ]
     # Soft sharing: a tower per task; each shared node gets a copy per task,
     # named after both (tied by the penalty), head nodes keep their names.
     roles = project.roles()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atomic import replacing
+
 FORMAT = "mtl-studio-checkpoint"
 VERSION = 1
 
@@ -51,11 +52,14 @@ def assign(variables: dict, values: dict[str, np.ndarray], path) -> None:
     """Put saved values into the run's variables, checking that they fit."""
     missing = sorted(set(variables) - set(values))
     if missing:
-        raise CheckpointError(f"{path}: the checkpoint lacks {missing[0]} "
-                              "(it was made for a different model)")
+        raise CheckpointError(
+            f"{path}: the checkpoint lacks {missing[0]} (it was made for a different model)"
+        )
     for name, var in variables.items():
         value = values[name]
         if tuple(value.shape) != tuple(var.shape):
-            raise CheckpointError(f"{path}: {name} has shape {value.shape} in the checkpoint "
-                                  f"but {tuple(var.shape)} in the model")
+            raise CheckpointError(
+                f"{path}: {name} has shape {value.shape} in the checkpoint "
+                f"but {tuple(var.shape)} in the model"
+            )
         var.assign(value)

@@ -56,8 +56,10 @@ class Run:
         files = self.summary.get("files", {})
         name = files.get(f"model_{which}") or files.get("model_last")
         if not name:
-            raise RunError(f"{self.folder}: the run saved no model (status "
-                           f"{self.summary.get('status', 'unknown')}): train it first")
+            raise RunError(
+                f"{self.folder}: the run saved no model (status "
+                f"{self.summary.get('status', 'unknown')}): train it first"
+            )
         return self.folder / name
 
 
@@ -68,8 +70,9 @@ def open_run(folder: Path) -> Run:
         project = load(folder / run_folder.PROJECT_COPY)
         info = json.loads((folder / run_folder.RUN_INFO).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RunError(f"{folder}: not a finished run folder (no {Path(exc.filename).name})") \
-            from None
+        raise RunError(
+            f"{folder}: not a finished run folder (no {Path(exc.filename).name})"
+        ) from None
     except (OSError, ValueError) as exc:
         raise RunError(f"{folder}: cannot read the run ({exc})") from None
     except ProjectError as exc:
@@ -94,8 +97,10 @@ def _predict(model, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 # --- evaluate ------------------------------------------------------------------
 
-def evaluate(run: Run, data: Path | None = None, split: str = "test", which: str = "best",
-             write: bool = True) -> dict:
+
+def evaluate(
+    run: Run, data: Path | None = None, split: str = "test", which: str = "best", write: bool = True
+) -> dict:
     """Scores per task on a split of the run's data (or on every row of
     `data`), each beside the trivial predictor of the run's training rows.
     Raises DataError (the data does not fit) or RunError (unreadable)."""
@@ -106,8 +111,13 @@ def evaluate(run: Run, data: Path | None = None, split: str = "test", which: str
     part = split if data is None else "train"  # a new file: every row
     note = ""
     if data is None and split == "test" and not any(d.test.n for d in own.datasets):
-        part, note = "val", ("the run has no test rows (test share 0): scored on the "
-                             "validation rows, which chose the best epoch")
+        part, note = (
+            "val",
+            (
+                "the run has no test rows (test share 0): scored on the "
+                "validation rows, which chose the best epoch"
+            ),
+        )
     model_path = run.model_path(which)
     model = load_model(model_path)
     tasks, arrays = {}, {}
@@ -119,16 +129,21 @@ def evaluate(run: Run, data: Path | None = None, split: str = "test", which: str
         for task in dataset.tasks:
             loss = run.project.task(task).loss
             train = own.dataset_of(task).train.targets[task]
-            tasks[task] = scores.task_scores(loss, rows.targets[task], predicted[task], train,
-                                             run.classes.get(task))
+            tasks[task] = scores.task_scores(
+                loss, rows.targets[task], predicted[task], train, run.classes.get(task)
+            )
             if loss in scores.REGRESSION:  # for a predicted-against-actual plot
                 arrays[f"{task}:truth"] = rows.targets[task].reshape(rows.n, -1)
                 arrays[f"{task}:predicted"] = predicted[task].reshape(rows.n, -1)
-    result = {"run": str(run.folder), "model": model_path.name,
-              "best_epoch": (run.summary.get("best_epoch") or {}).get("epoch"),
-              "data": str(data) if data else "the run's data",
-              "split": part if data is None else "all rows", "note": note,
-              "tasks": {t.name: tasks[t.name] for t in run.project.tasks if t.name in tasks}}
+    result = {
+        "run": str(run.folder),
+        "model": model_path.name,
+        "best_epoch": (run.summary.get("best_epoch") or {}).get("epoch"),
+        "data": str(data) if data else "the run's data",
+        "split": part if data is None else "all rows",
+        "note": note,
+        "tasks": {t.name: tasks[t.name] for t in run.project.tasks if t.name in tasks},
+    }
     if write:
         write_evaluation(run.folder, result, arrays)
     return result
@@ -178,6 +193,7 @@ def read_evaluation(folder: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
 
 # --- predict -------------------------------------------------------------------
 
+
 def input_columns(project: Project) -> dict[str, list[str]]:
     """Input node name -> the columns that feed it, from the run's mapping
     (the project's data, or the first task data set that maps it)."""
@@ -206,8 +222,11 @@ def output_columns(run: Run) -> list[str]:
 def _rows(run: Run, out: dict[str, np.ndarray], n: int) -> list[list]:
     columns = []
     for task in run.project.tasks:
-        values = np.asarray(out[task.name]).reshape(n, -1) if task.loss in scores.REGRESSION \
+        values = (
+            np.asarray(out[task.name]).reshape(n, -1)
+            if task.loss in scores.REGRESSION
             else np.asarray(out[task.name])
+        )
         if task.loss in scores.REGRESSION:
             names = list(task.target) or [task.name]
             if values.shape[1] != len(names):  # one column per output value
@@ -232,13 +251,17 @@ def _labels(p: np.ndarray, loss: str, labels: list | None):
         chosen = np.take_along_axis(p, ids[..., None], axis=-1)[..., 0]
         ids, chosen = ids.reshape(len(p), -1), chosen.reshape(len(p), -1)
     names = [str(x) for x in labels] if labels else None
-    text = [" ".join(names[i] if names and i < len(names) else str(i) for i in row)
-            for row in ids]
+    text = [" ".join(names[i] if names and i < len(names) else str(i) for i in row) for row in ids]
     return np.array(text, dtype=object), chosen.mean(axis=1)
 
 
-def predict_file(run: Run, data: Path, out: Path, which: str = "best",
-                 progress: Callable[[float, int], object] | None = None) -> int:
+def predict_file(
+    run: Run,
+    data: Path,
+    out: Path,
+    which: str = "best",
+    progress: Callable[[float, int], object] | None = None,
+) -> int:
     """Write one row of predictions per row of `data`, in order, to `out`
     (a CSV written whole or not at all). Returns the number of rows.
     `progress(share, rows)` after each block; returning False cancels."""
@@ -256,8 +279,10 @@ def predict_file(run: Run, data: Path, out: Path, which: str = "best",
                     n = len(next(iter(columns.values()))) if columns else 0
                     if n == 0:
                         continue
-                    inputs = {name: _feed(columns, cols, dtypes[name], data, start)
-                              for name, cols in feeds.items()}
+                    inputs = {
+                        name: _feed(columns, cols, dtypes[name], data, start)
+                        for name, cols in feeds.items()
+                    }
                     writer.writerows(_rows(run, _predict(model, inputs), n))
                     done += n
                     if progress is not None and progress(share, done) is False:
@@ -278,8 +303,11 @@ def _feed(columns: dict[str, np.ndarray], names: list[str], dtype: str, data, st
         bad = values != np.round(values)
         if bad.any():
             i, j = np.argwhere(bad.reshape(len(values), -1))[0][:2]
-            raise DataError("not a whole number: the model takes integer ids here", str(data),
-                            column=names[min(j, len(names) - 1)],
-                            row=None if str(data).endswith(".npz") else start + i + 2)
+            raise DataError(
+                "not a whole number: the model takes integer ids here",
+                str(data),
+                column=names[min(j, len(names) - 1)],
+                row=None if str(data).endswith(".npz") else start + i + 2,
+            )
         return values.astype(np.int32)
     return values.astype(np.float32)

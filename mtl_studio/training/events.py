@@ -95,7 +95,7 @@ def format_duration(seconds: float) -> str:
 
 
 def format_rate(steps_per_second: float) -> str:
-    """"493 steps/s", "0.42 steps/s": a short run's rate is not "0"."""
+    """ "493 steps/s", "0.42 steps/s": a short run's rate is not "0"."""
     if steps_per_second >= 100:
         return f"{steps_per_second:,.0f} steps/s"
     return f"{steps_per_second:.2g} steps/s"

@@ -20,7 +20,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
         j = i
         while j + 1 < len(values) and sorted_vals[j + 1] == sorted_vals[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
         i = j + 1
     return ranks
 
@@ -55,8 +55,11 @@ def compute(metric: str, loss: str, y_true: np.ndarray, y_pred: np.ndarray) -> f
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
         k = y_pred.shape[-1]
-        ids = (np.asarray(y_true).astype(np.int64) if loss.startswith("sparse")
-               else np.argmax(y_true, axis=-1))
+        ids = (
+            np.asarray(y_true).astype(np.int64)
+            if loss.startswith("sparse")
+            else np.argmax(y_true, axis=-1)
+        )
         ids = ids.reshape(y_pred.shape[:-1])
         guess = np.argmax(y_pred, axis=-1)
         if metric == "accuracy":
@@ -89,5 +92,5 @@ def compute(metric: str, loss: str, y_true: np.ndarray, y_pred: np.ndarray) -> f
         err = np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape) - y_pred
     if metric == "mae":
         return float(np.mean(np.abs(err)))
-    mse = float(np.mean(err ** 2))
+    mse = float(np.mean(err**2))
     return mse if metric == "mse" else float(np.sqrt(mse))

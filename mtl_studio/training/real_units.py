@@ -21,8 +21,9 @@ def _scaler(stats: dict, name: str, invert: bool = False):
     mean = np.asarray(stats["mean"], np.float64)
     std = np.asarray(stats["std"], np.float64)
     axis = -1 if mean.ndim <= 1 else tuple(range(1, mean.ndim + 1))
-    return keras().layers.Normalization(axis=axis, mean=mean, variance=np.square(std),
-                                        invert=invert, name=name)
+    return keras().layers.Normalization(
+        axis=axis, mean=mean, variance=np.square(std), invert=invert, name=name
+    )
 
 
 def real_units_model(model, data: PreparedData, tasks: list[str], name: str):
@@ -35,15 +36,18 @@ def real_units_model(model, data: PreparedData, tasks: list[str], name: str):
     raw = {}
     for tensor in model.inputs:
         input_name = tensor.name.split(":")[0]
-        raw[input_name] = k.Input(shape=tuple(tensor.shape[1:]), dtype=tensor.dtype,
-                                  name=input_name)
+        raw[input_name] = k.Input(
+            shape=tuple(tensor.shape[1:]), dtype=tensor.dtype, name=input_name
+        )
     targets = data.standardization.get("targets", {})
     outputs = {}
     for index, dataset in enumerate(data.datasets):
         stats = data.standardization.get("inputs", {}).get(str(index), {})
         suffix = f"_{index}" if len(data.datasets) > 1 else ""
-        scaled = {n: _scaler(stats[n], f"scale_{n}{suffix}")(x) if n in stats else x
-                  for n, x in raw.items()}
+        scaled = {
+            n: _scaler(stats[n], f"scale_{n}{suffix}")(x) if n in stats else x
+            for n, x in raw.items()
+        }
         out = model(scaled)
         for task in dataset.tasks:
             y = out[task]

@@ -73,8 +73,9 @@ class RunRecorder:
         self._csv_file = open(history, "w" if new_file else "a", newline="", encoding="utf-8")
         self._csv = csv.writer(self._csv_file)
         if new_file:
-            self._csv.writerow(["step", "epoch", "task", "split", "loss", "weight",
-                                "wall_seconds"] + self.metrics)
+            self._csv.writerow(
+                ["step", "epoch", "task", "split", "loss", "weight", "wall_seconds"] + self.metrics
+            )
         self._tb = tf().summary.create_file_writer(str(self.out / TENSORBOARD))
 
     def _keep(self, previous: dict) -> None:
@@ -83,8 +84,11 @@ class RunRecorder:
         for task, values in previous.get("tasks", {}).items():
             if task not in self.tasks:
                 continue
-            for key, target in (("final_train_loss", self.last_train), ("val_loss", self.last_val),
-                                ("weight", self.weights)):
+            for key, target in (
+                ("final_train_loss", self.last_train),
+                ("val_loss", self.last_val),
+                ("weight", self.weights),
+            ):
                 if values.get(key) is not None:
                     target[task] = values[key]
             if values.get("val_metrics"):
@@ -142,11 +146,21 @@ class RunRecorder:
                 loss = e.losses[task][i]
                 if np.isfinite(loss):
                     # The weight in force at this very step, when the event has it.
-                    weight = e.weights[task][i] if e.weights else \
-                        self.weights.get(task, float("nan"))
-                    rows.append([int(step), e.epoch, task, "train", f"{loss:.7g}",
-                                 f"{weight:.6g}",
-                                 f"{wall[i] + self.wall_before:.3f}"] + [""] * len(self.metrics))
+                    weight = (
+                        e.weights[task][i] if e.weights else self.weights.get(task, float("nan"))
+                    )
+                    rows.append(
+                        [
+                            int(step),
+                            e.epoch,
+                            task,
+                            "train",
+                            f"{loss:.7g}",
+                            f"{weight:.6g}",
+                            f"{wall[i] + self.wall_before:.3f}",
+                        ]
+                        + [""] * len(self.metrics)
+                    )
         if e.weights:
             self.weights = {task: float(w[-1]) for task, w in e.weights.items()}
         self._csv.writerows(rows)
@@ -171,9 +185,11 @@ class RunRecorder:
 
     def _on_EpochEnd(self, e: ev.EpochEnd) -> None:
         if e.best_epoch is not None:
-            self.best = {"epoch": e.best_epoch, "step": e.best_step,
-                         "value": e.monitored if e.best_epoch == e.epoch else
-                         (self.best or {}).get("value")}
+            self.best = {
+                "epoch": e.best_epoch,
+                "step": e.best_step,
+                "value": e.monitored if e.best_epoch == e.epoch else (self.best or {}).get("value"),
+            }
         self.last_val = dict(e.val_losses)
         self.last_metrics = {t: dict(m) for t, m in e.val_metrics.items()}
         self.epochs_done = e.epoch
@@ -183,10 +199,18 @@ class RunRecorder:
         for task in self.tasks:
             if task in e.val_losses:
                 metrics = e.val_metrics.get(task, {})
-                rows.append([e.step, e.epoch, task, "val", f"{e.val_losses[task]:.7g}",
-                             f"{self.weights.get(task, float('nan')):.6g}",
-                             f"{time.time() - self.started + self.wall_before:.3f}"]
-                            + [_cell(metrics.get(m)) for m in self.metrics])
+                rows.append(
+                    [
+                        e.step,
+                        e.epoch,
+                        task,
+                        "val",
+                        f"{e.val_losses[task]:.7g}",
+                        f"{self.weights.get(task, float('nan')):.6g}",
+                        f"{time.time() - self.started + self.wall_before:.3f}",
+                    ]
+                    + [_cell(metrics.get(m)) for m in self.metrics]
+                )
         self._csv.writerows(rows)
         with self._tb.as_default(step=e.step):
             for task, loss in e.val_losses.items():
@@ -201,8 +225,9 @@ class RunRecorder:
         self.step = e.step
 
     def _on_SettingChanged(self, e: ev.SettingChanged) -> None:
-        self.changes.append({"step": e.step, "setting": e.setting, "task": e.task,
-                             "value": e.value})
+        self.changes.append(
+            {"step": e.step, "setting": e.setting, "task": e.task, "value": e.value}
+        )
 
     def _on_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished = e
@@ -239,13 +264,19 @@ class RunRecorder:
                 task: {
                     "final_train_loss": _finite(self.last_train.get(task)),
                     "val_loss": _finite(self.last_val.get(task)),
-                    "val_metrics": {m: _finite(v) for m, v in self.last_metrics.get(task, {}).items()},
+                    "val_metrics": {
+                        m: _finite(v) for m, v in self.last_metrics.get(task, {}).items()
+                    },
                     "weight": _finite(self.weights.get(task)),
                 }
                 for task in self.tasks
             },
-            "best_epoch": self.best and {**self.best, "value": _finite(self.best["value"]),
-                                         "monitor": self.project.training.monitor},
+            "best_epoch": self.best
+            and {
+                **self.best,
+                "value": _finite(self.best["value"]),
+                "monitor": self.project.training.monitor,
+            },
             "early_stopped": bool(e and e.early_stopped),
             "setting_changes": self.changes,
             "files": files or {},
@@ -259,7 +290,8 @@ def _SCALAR_METADATA():
     from tensorflow.core.framework import summary_pb2  # noqa: PLC0415 (after tf_import)
 
     return summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    )
 
 
 def _cell(value) -> str:

@@ -38,10 +38,16 @@ class RunOutcome:
     unwritable: bool = False  # the run folder could not be written (a file error)
 
 
-def run_project(project: Project, project_dir: Path | None, out: Path, *,
-                resume: bool = False, epochs: int | None = None,
-                listeners: list[Callable[[list], None]] = (),
-                on_trainer: Callable[[object], None] | None = None) -> RunOutcome:
+def run_project(
+    project: Project,
+    project_dir: Path | None,
+    out: Path,
+    *,
+    resume: bool = False,
+    epochs: int | None = None,
+    listeners: list[Callable[[list], None]] = (),
+    on_trainer: Callable[[object], None] | None = None,
+) -> RunOutcome:
     """Train `project` into the folder `out` (resume=True: go on from its
     checkpoint; `epochs` then is the total to reach). `listeners` get each
     batch of events as it is recorded; `on_trainer(trainer)` is called once
@@ -59,8 +65,9 @@ def run_project(project: Project, project_dir: Path | None, out: Path, *,
             run_folder.start(project, project_dir, out)
         recorder = RunRecorder(out, project, resume=resume)
         recorder.listeners.extend(listeners)
-        trainer = Trainer(project, project_dir, recorder,
-                          checkpoint_path=out / run_folder.CHECKPOINT)
+        trainer = Trainer(
+            project, project_dir, recorder, checkpoint_path=out / run_folder.CHECKPOINT
+        )
         if on_trainer is not None:
             on_trainer(trainer)
         if resume:
@@ -88,8 +95,12 @@ def run_project(project: Project, project_dir: Path | None, out: Path, *,
                 recorder.close()
             except Exception:  # noqa: BLE001 - the first error is the one to show
                 pass
-        return RunOutcome(finished, out, error_log=error_log,
-                          unwritable=isinstance(exc, run_folder.RunFolderError))
+        return RunOutcome(
+            finished,
+            out,
+            error_log=error_log,
+            unwritable=isinstance(exc, run_folder.RunFolderError),
+        )
 
 
 def _expected_errors() -> tuple[type, ...]:

@@ -53,8 +53,10 @@ def start(project: Project, project_dir: Path | None, out: Path) -> None:
         # The copy keeps its data paths relative to the run folder (as any
         # project file does); the absolute ones find the data again when
         # the run folder alone has moved.
-        files = {_owner_key(task): str(Path(absolute(s.path, project_dir or Path.cwd())))
-                 for task, s in sources(project)}
+        files = {
+            _owner_key(task): str(Path(absolute(s.path, project_dir or Path.cwd())))
+            for task, s in sources(project)
+        }
         info = {"project_dir": str(project_dir) if project_dir else None, "data_files": files}
         (out / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     except (OSError, ProjectError) as exc:
@@ -96,8 +98,12 @@ def finish(trainer, recorder, finished: ev.RunFinished, out: Path) -> tuple[dict
     summary. Returns the summary and the warnings to show (a model that
     could not be written is a warning: the history and checkpoint stand)."""
     warnings = []
-    files = {"history": "history.csv", "summary": "summary.json", "tensorboard": "tensorboard/",
-             "project": PROJECT_COPY}
+    files = {
+        "history": "history.csv",
+        "summary": "summary.json",
+        "tensorboard": "tensorboard/",
+        "project": PROJECT_COPY,
+    }
     if finished.status in ("completed", "stopped", "nan") and getattr(trainer, "model", None):
         files.update(save_models(trainer, out, warnings))
     if (out / CHECKPOINT).exists():
@@ -105,8 +111,9 @@ def finish(trainer, recorder, finished: ev.RunFinished, out: Path) -> tuple[dict
     if trainer._data is not None:
         # What a prediction needs to be read back: class ids -> labels, and
         # the scaling of inputs and targets.
-        recorder.extra.update(classes=trainer._data.classes,
-                              standardization=trainer._data.standardization)
+        recorder.extra.update(
+            classes=trainer._data.classes, standardization=trainer._data.standardization
+        )
     return recorder.close(files), warnings
 
 
@@ -120,15 +127,17 @@ def save_models(trainer, out: Path, warnings: list[str]) -> dict[str, str]:
     last = trainer.weight_values()
     plan = [("model_last", MODEL_LAST, last, "last_epoch")]
     if trainer.best_values is not None:
-        plan.append(("model_best", MODEL_BEST, trainer.best_values,
-                     f"best_epoch_{trainer.best['epoch']}"))
+        plan.append(
+            ("model_best", MODEL_BEST, trainer.best_values, f"best_epoch_{trainer.best['epoch']}")
+        )
     written = {}
     try:
         for role, filename, values, label in plan:
             trainer.use_weights(values)
             try:
-                model = real_units_model(trainer.model, trainer._data, trainer.tasks,
-                                         f"{name}_{label}")
+                model = real_units_model(
+                    trainer.model, trainer._data, trainer.tasks, f"{name}_{label}"
+                )
                 save_keras(model, out / filename)
                 written[role] = filename
             except (OSError, ValueError) as exc:

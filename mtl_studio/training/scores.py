@@ -20,7 +20,8 @@ import numpy as np
 
 REGRESSION = frozenset({"mse", "mae", "huber", "l2"})
 CLASSIFICATION = frozenset(
-    {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"})
+    {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"}
+)
 # Which way is better, per figure.
 LOWER_IS_BETTER = frozenset({"mae", "rmse", "log_loss"})
 # Probabilities are clipped so one confident wrong answer costs a finite amount.
@@ -32,8 +33,13 @@ REL_TOL, ABS_TOL = 1e-9, 1e-12
 SHOWN_CLASSES = 12
 
 
-def task_scores(loss: str, truth: np.ndarray, pred: np.ndarray, train_truth: np.ndarray,
-                labels: list | None = None) -> dict:
+def task_scores(
+    loss: str,
+    truth: np.ndarray,
+    pred: np.ndarray,
+    train_truth: np.ndarray,
+    labels: list | None = None,
+) -> dict:
     """{"kind", "n", "figures": {name: {"model", "trivial", "better",
     "beats_trivial"}}} plus "confusion": {"labels", "matrix"} for classes."""
     truth, pred, train_truth = np.asarray(truth), np.asarray(pred), np.asarray(train_truth)
@@ -50,6 +56,7 @@ def task_scores(loss: str, truth: np.ndarray, pred: np.ndarray, train_truth: np.
 
 
 # --- helpers -------------------------------------------------------------------
+
 
 def _number(x) -> float | None:
     """A plain float, or None for NaN, infinity or nothing."""
@@ -91,20 +98,20 @@ def _per_example(a: np.ndarray) -> int:
 
 # --- regression ----------------------------------------------------------------
 
+
 def _regression_figures(truth: np.ndarray, pred: np.ndarray) -> dict:
     """truth, pred: (n, columns) float64."""
     if truth.size == 0:
         return {"mae": None, "rmse": None, "r2": None}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         err = truth - pred
-        sse = np.sum(err ** 2, axis=0)
+        sse = np.sum(err**2, axis=0)
         # Constant truth has no variance to explain; test with max == min since
         # the mean of equal floats can differ from them in the last bit.
         varies = np.ptp(truth, axis=0) > 0
         sst = np.sum((truth - truth.mean(axis=0)) ** 2, axis=0)
         r2 = [_number(1.0 - e / s) if v else None for e, s, v in zip(sse, sst, varies)]
-        return {"mae": np.mean(np.abs(err)), "rmse": np.sqrt(np.mean(err ** 2)),
-                "r2": _mean(r2)}
+        return {"mae": np.mean(np.abs(err)), "rmse": np.sqrt(np.mean(err**2)), "r2": _mean(r2)}
 
 
 def _regression(truth, pred, train_truth) -> dict:
@@ -117,11 +124,15 @@ def _regression(truth, pred, train_truth) -> dict:
         trivial = _regression_figures(truth, np.broadcast_to(train.mean(axis=0), truth.shape))
     else:
         trivial = dict.fromkeys(model)
-    return {"kind": "regression", "n": len(truth),
-            "figures": {k: _figure(k, model[k], trivial[k]) for k in model}}
+    return {
+        "kind": "regression",
+        "n": len(truth),
+        "figures": {k: _figure(k, model[k], trivial[k]) for k in model},
+    }
 
 
 # --- classification ------------------------------------------------------------
+
 
 def _confusion(truth_ids: np.ndarray, guess_ids: np.ndarray, k: int) -> np.ndarray:
     """k x k counts, rows = true class, columns = predicted class."""
@@ -186,8 +197,10 @@ def _categorical(loss, truth, pred, train_truth, labels) -> dict:
     ids = _ids(loss, truth, k, "the truth")
     n, steps = ids.shape
     if pred.size != n * steps * k:
-        raise ValueError(f"prediction of shape {pred.shape} does not give {steps} rows of "
-                         f"{k} probabilities per example")
+        raise ValueError(
+            f"prediction of shape {pred.shape} does not give {steps} rows of "
+            f"{k} probabilities per example"
+        )
     probs = pred.reshape(n, steps, k).astype(np.float64)
     sequence = steps > 1
     model, matrix = _class_figures(ids, probs, sequence)
@@ -199,9 +212,12 @@ def _categorical(loss, truth, pred, train_truth, labels) -> dict:
         trivial, _ = _class_figures(ids, np.broadcast_to(freq, probs.shape), sequence)
     else:
         trivial = dict.fromkeys(model)
-    return {"kind": "sequence" if sequence else "classification", "n": n,
-            "figures": {name: _figure(name, model[name], trivial[name]) for name in model},
-            "confusion": {"labels": _labels(labels, k), "matrix": matrix.tolist()}}
+    return {
+        "kind": "sequence" if sequence else "classification",
+        "n": n,
+        "figures": {name: _figure(name, model[name], trivial[name]) for name in model},
+        "confusion": {"labels": _labels(labels, k), "matrix": matrix.tolist()},
+    }
 
 
 def _binary_figures(truth: np.ndarray, probs: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -213,10 +229,11 @@ def _binary_figures(truth: np.ndarray, probs: np.ndarray) -> tuple[dict, np.ndar
         return {"accuracy": None, "macro_f1": None, "log_loss": None}, matrix
     p_true = np.where(truth, probs, 1 - probs)
     columns = range(truth.shape[1])
-    return {"accuracy": np.mean(truth == guess),  # equal columns, so mean of means
-            "macro_f1": _mean([_macro_f1(_confusion(truth[:, c], guess[:, c], 2))
-                               for c in columns]),
-            "log_loss": _mean([_log_loss(p_true[:, c]) for c in columns])}, matrix
+    return {
+        "accuracy": np.mean(truth == guess),  # equal columns, so mean of means
+        "macro_f1": _mean([_macro_f1(_confusion(truth[:, c], guess[:, c], 2)) for c in columns]),
+        "log_loss": _mean([_log_loss(p_true[:, c]) for c in columns]),
+    }, matrix
 
 
 def _binary(truth, pred, train_truth, labels) -> dict:
@@ -231,12 +248,16 @@ def _binary(truth, pred, train_truth, labels) -> dict:
         trivial, _ = _binary_figures(truth, np.broadcast_to(freq, probs.shape))
     else:
         trivial = dict.fromkeys(model)
-    return {"kind": "classification", "n": len(truth),
-            "figures": {name: _figure(name, model[name], trivial[name]) for name in model},
-            "confusion": {"labels": _labels(labels, 2), "matrix": matrix.tolist()}}
+    return {
+        "kind": "classification",
+        "n": len(truth),
+        "figures": {name: _figure(name, model[name], trivial[name]) for name in model},
+        "confusion": {"labels": _labels(labels, 2), "matrix": matrix.tolist()},
+    }
 
 
 # --- reporting -----------------------------------------------------------------
+
 
 def _text(x) -> str:
     return "-" if x is None else f"{x:.4g}"
@@ -253,8 +274,10 @@ def _confusion_lines(confusion: dict) -> list[str]:
     names = [labels[i][:12] for i in shown]
     cells = [[str(matrix[i, j]) for j in shown] for i in shown]
     width = max(len(s) for s in names + [c for row in cells for c in row] + ["true"])
-    lines = ["  confusion (rows: true class, columns: predicted class)",
-             "    " + " " * width + " " + " ".join(s.rjust(width) for s in names)]
+    lines = [
+        "  confusion (rows: true class, columns: predicted class)",
+        "    " + " " * width + " " + " ".join(s.rjust(width) for s in names),
+    ]
     for name, row in zip(names, cells):
         lines.append("    " + name.rjust(width) + " " + " ".join(c.rjust(width) for c in row))
     if k > SHOWN_CLASSES:
@@ -268,16 +291,30 @@ def format_table(scores: dict[str, dict]) -> str:
     rows = [["task", "figure", "model", "trivial", ""]]
     blocks = []  # per task: (its rows, its confusion lines)
     for task, s in scores.items():
-        task_rows = [[task, name, _text(f["model"]), _text(f["trivial"]),
-                      "not better than trivial" if f["beats_trivial"] is False else ""]
-                     for name, f in s["figures"].items()]
+        task_rows = [
+            [
+                task,
+                name,
+                _text(f["model"]),
+                _text(f["trivial"]),
+                "not better than trivial" if f["beats_trivial"] is False else "",
+            ]
+            for name, f in s["figures"].items()
+        ]
         rows += task_rows
         blocks.append((task_rows, _confusion_lines(s["confusion"]) if "confusion" in s else []))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
 
     def line(r):
-        return "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
-                          r[2].rjust(widths[2]), r[3].rjust(widths[3]), r[4]]).rstrip()
+        return "  ".join(
+            [
+                r[0].ljust(widths[0]),
+                r[1].ljust(widths[1]),
+                r[2].rjust(widths[2]),
+                r[3].rjust(widths[3]),
+                r[4],
+            ]
+        ).rstrip()
 
     out = [line(rows[0])]
     for task_rows, confusion in blocks:

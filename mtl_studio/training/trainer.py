@@ -53,11 +53,18 @@ class TrainingError(Exception):
 
 
 class Trainer:
-    def __init__(self, project: Project, project_dir: Path | None = None,
-                 callback: Callable[[list], None] | None = None, *,
-                 checkpoint_path: Path | None = None, data: PreparedData | None = None,
-                 flush_seconds: float = FLUSH_SECONDS, xla: bool = True,
-                 task_order=None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        project_dir: Path | None = None,
+        callback: Callable[[list], None] | None = None,
+        *,
+        checkpoint_path: Path | None = None,
+        data: PreparedData | None = None,
+        flush_seconds: float = FLUSH_SECONDS,
+        xla: bool = True,
+        task_order=None,
+    ) -> None:
         self.project = project.copy()  # a frozen copy: edits elsewhere never reach a run
         self.project_dir = project_dir
         self.callback = callback
@@ -130,7 +137,8 @@ class Trainer:
             own = data.datasets[1]
             raise TrainingError(
                 f"{mode} training needs one data set for all tasks, but {own.label} is "
-                "separate: use alternating mode, or give every task the project's data")
+                "separate: use alternating mode, or give every task the project's data"
+            )
         self._check_monitor(data)
         t = tf()
         self.built = build_model(self.project, mode=mode, seed=self.settings.seed)
@@ -144,23 +152,36 @@ class Trainer:
         # the graph, not copied into it as constants would be).
         self.train_x, self.train_y = [], []
         for d in data.datasets:
-            self.train_x.append({k: t.Variable(v, trainable=False) for k, v in d.train.inputs.items()})
-            self.train_y.append({k: t.Variable(v, trainable=False) for k, v in d.train.targets.items()})
+            self.train_x.append(
+                {k: t.Variable(v, trainable=False) for k, v in d.train.inputs.items()}
+            )
+            self.train_y.append(
+                {k: t.Variable(v, trainable=False) for k, v in d.train.targets.items()}
+            )
 
         self.variables = list(self.model.trainable_variables)
         index = {id(v): i for i, v in enumerate(self.variables)}
         self.shared_index = self._variable_indices(self.project.shared_nodes(), index)
         weights = [task.weight for task in self.project.tasks]
-        self.strategy = make_strategy(self.settings.weighting if mode != "alternating" else "fixed",
-                                      self.tasks, weights, self.settings, self.settings.seed)
+        self.strategy = make_strategy(
+            self.settings.weighting if mode != "alternating" else "fixed",
+            self.tasks,
+            weights,
+            self.settings,
+            self.settings.seed,
+        )
         if self.strategy.name == "gradnorm":
             self.strategy.last_shared = self._last_shared_layer(index)
             if not self.strategy.last_shared:
-                raise TrainingError("GradNorm needs a shared trunk with weights: share a layer "
-                                    "between the tasks, or choose another weighting")
+                raise TrainingError(
+                    "GradNorm needs a shared trunk with weights: share a layer "
+                    "between the tasks, or choose another weighting"
+                )
         if self.strategy.name in ("mgda",) and not self.shared_index:
-            raise TrainingError("MGDA needs a shared trunk with weights: share a layer between "
-                                "the tasks, or choose another weighting")
+            raise TrainingError(
+                "MGDA needs a shared trunk with weights: share a layer between "
+                "the tasks, or choose another weighting"
+            )
 
         opt = self.settings.optimizer
         if mode == "alternating":
@@ -192,14 +213,20 @@ class Trainer:
         task, figure = monitor.parse(self.settings.monitor)
         if task is not None:
             if task not in self.tasks:
-                raise TrainingError(f"the best epoch is chosen by task '{task}', which the "
-                                    "project does not have: choose another monitored quantity")
+                raise TrainingError(
+                    f"the best epoch is chosen by task '{task}', which the "
+                    "project does not have: choose another monitored quantity"
+                )
             if figure != "loss" and figure not in self.project.task(task).metrics:
-                raise TrainingError(f"the best epoch is chosen by {monitor.label(self.settings.monitor)}, "
-                                    f"which the task does not compute: add {figure} to its metrics")
+                raise TrainingError(
+                    f"the best epoch is chosen by {monitor.label(self.settings.monitor)}, "
+                    f"which the task does not compute: add {figure} to its metrics"
+                )
         if self.settings.early_stopping and not any(d.val.n for d in data.datasets):
-            raise TrainingError("early stopping watches validation figures, but there are no "
-                                "validation rows: set a validation share above 0")
+            raise TrainingError(
+                "early stopping watches validation figures, but there are no "
+                "validation rows: set a validation share above 0"
+            )
 
     def _variable_indices(self, node_ids, index) -> list[int]:
         found = []
@@ -247,8 +274,12 @@ class Trainer:
         strategy = self.strategy
         with t.GradientTape(persistent=strategy.needs_persistent_tape) as tape:
             out = self.model(x, training=True)
-            losses = t.stack([fn(t.gather(y[name], rows), out[name])
-                              for fn, name in zip(self.loss_fns, self.tasks)])
+            losses = t.stack(
+                [
+                    fn(t.gather(y[name], rows), out[name])
+                    for fn, name in zip(self.loss_fns, self.tasks)
+                ]
+            )
             terms = strategy.terms(losses, self._penalty())
         self.step_var.assign_add(1)
         # The weights in force for this step, before an adaptive update.
@@ -315,8 +346,10 @@ class Trainer:
         t = tf()
         width = 2 * len(self.tasks) + 2
 
-        @t.function(input_signature=[t.TensorSpec([None], t.int32),
-                                     t.TensorSpec([None, None], t.int32)], jit_compile=xla)
+        @t.function(
+            input_signature=[t.TensorSpec([None], t.int32), t.TensorSpec([None, None], t.int32)],
+            jit_compile=xla,
+        )
         def call(task_ids, indices):
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
@@ -339,8 +372,11 @@ class Trainer:
         t = tf()
         try:
             out = self._call(block)
-        except (t.errors.InvalidArgumentError, t.errors.UnimplementedError,
-                t.errors.InternalError) as exc:
+        except (
+            t.errors.InvalidArgumentError,
+            t.errors.UnimplementedError,
+            t.errors.InternalError,
+        ) as exc:
             if not self.xla:
                 raise
             self.xla = False
@@ -364,14 +400,24 @@ class Trainer:
             flat = []
             for loss in losses:
                 grads = tape.gradient(loss, shared)
-                flat.append(t.concat([t.reshape(g if g is not None else t.zeros_like(v), [-1])
-                                      for g, v in zip(grads, shared)], 0))
+                flat.append(
+                    t.concat(
+                        [
+                            t.reshape(g if g is not None else t.zeros_like(v), [-1])
+                            for g, v in zip(grads, shared)
+                        ],
+                        0,
+                    )
+                )
             del tape
             values = []
             for a, b in pairs:
                 denom = t.norm(flat[a]) * t.norm(flat[b])
-                values.append(t.where(denom > 0, t.reduce_sum(flat[a] * flat[b]) /
-                                      t.maximum(denom, 1e-30), 0.0))
+                values.append(
+                    t.where(
+                        denom > 0, t.reduce_sum(flat[a] * flat[b]) / t.maximum(denom, 1e-30), 0.0
+                    )
+                )
             return t.stack(values)
 
         self._cosine_pairs = pairs
@@ -384,13 +430,20 @@ class Trainer:
         seed = self.settings.seed
         data = self._data
         if self.settings.mode != "alternating":
-            return None, batches.joint_batches(seed, epoch, data.datasets[0].train.n,
-                                               self.batch[0], self.steps_per_epoch)
+            return None, batches.joint_batches(
+                seed, epoch, data.datasets[0].train.n, self.batch[0], self.steps_per_epoch
+            )
         tasks = self.project.tasks
         return batches.alternating_plan(
-            seed, epoch, self.steps_per_epoch, self.settings.schedule,
-            [t.schedule_weight for t in tasks], [data.task_dataset[t.name] for t in tasks],
-            *self._sizes_and_batches(), task_ids=self._given_tasks(epoch))
+            seed,
+            epoch,
+            self.steps_per_epoch,
+            self.settings.schedule,
+            [t.schedule_weight for t in tasks],
+            [data.task_dataset[t.name] for t in tasks],
+            *self._sizes_and_batches(),
+            task_ids=self._given_tasks(epoch),
+        )
 
     def _given_tasks(self, epoch: int) -> np.ndarray | None:
         """The task of each step of `epoch` from task_order, or None."""
@@ -399,11 +452,18 @@ class Trainer:
         order = self.task_order
         unknown = [t for t in order if t not in self.tasks]
         if unknown:
-            raise TrainingError(f"task_order names task '{unknown[0]}', which the project "
-                                f"does not have (tasks: {', '.join(self.tasks)})")
+            raise TrainingError(
+                f"task_order names task '{unknown[0]}', which the project "
+                f"does not have (tasks: {', '.join(self.tasks)})"
+            )
         first = epoch * self.steps_per_epoch
-        return np.array([self.tasks.index(order[(first + i) % len(order)])
-                         for i in range(self.steps_per_epoch)], np.int32)
+        return np.array(
+            [
+                self.tasks.index(order[(first + i) % len(order)])
+                for i in range(self.steps_per_epoch)
+            ],
+            np.int32,
+        )
 
     # --- running ------------------------------------------------------------------
 
@@ -417,8 +477,18 @@ class Trainer:
             epochs = epochs or self.settings.epochs
             total_steps = epochs * self.steps_per_epoch
             self._started = time.perf_counter()
-            self._emit(ev.RunStarted(self.tasks, self.settings.mode, self.strategy.name,
-                                     total_steps, self.steps_per_epoch, epochs, self.step), True)
+            self._emit(
+                ev.RunStarted(
+                    self.tasks,
+                    self.settings.mode,
+                    self.strategy.name,
+                    total_steps,
+                    self.steps_per_epoch,
+                    epochs,
+                    self.step,
+                ),
+                True,
+            )
             self._emit(ev.Weights(self.step, self._weights()))
             self._snapshot = self._values()
             step_times: list[tuple[float, int]] = [(time.perf_counter(), self.step)]
@@ -437,14 +507,16 @@ class Trainer:
                         return self._finish_stopped(epoch)
                     self._apply_controls()
                     n = min(spc, self.steps_per_epoch - in_epoch)
-                    block = (None if plan[0] is None else plan[0][in_epoch:in_epoch + n],
-                             plan[1][in_epoch:in_epoch + n])
+                    block = (
+                        None if plan[0] is None else plan[0][in_epoch : in_epoch + n],
+                        plan[1][in_epoch : in_epoch + n],
+                    )
                     out = (self._first_call(block) if self._first else self._call(block)).numpy()
                     bad = self._first_bad(out, block[0])
                     if bad is not None:
                         return self._finish_nan(epoch, in_epoch, bad, out)
                     self._report_steps(out, epoch, n)
-                    self._add_epoch_losses(out[:, :len(self.tasks)])
+                    self._add_epoch_losses(out[:, : len(self.tasks)])
                     self.step += n
                     in_epoch += n
                     self._report_cosine(plan, in_epoch - n)
@@ -455,8 +527,10 @@ class Trainer:
                 if self._no_longer_improving():
                     return self._finish(self._early_stop_event(epoch + 1))
             if self.step > total_steps:
-                message = (f"nothing to train: the run is already at step {self.step}, past "
-                           f"the {epochs} epoch(s) asked for; ask for more epochs")
+                message = (
+                    f"nothing to train: the run is already at step {self.step}, past "
+                    f"the {epochs} epoch(s) asked for; ask for more epochs"
+                )
             else:
                 message = f"trained {epochs} epoch(s), {self.step} steps"
             return self._finish(ev.RunFinished("completed", self.step, epochs, message))
@@ -465,18 +539,23 @@ class Trainer:
         except Exception as exc:  # an exception inside training: report, never die silently
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.error_traceback = traceback.format_exc()
-            return self._finish(ev.RunFinished("error", self.step, epoch,
-                                               f"training failed: {detail}"))
+            return self._finish(
+                ev.RunFinished("error", self.step, epoch, f"training failed: {detail}")
+            )
 
     def _first_bad(self, out: np.ndarray, task_ids: np.ndarray | None):
         """(row, task) of the first loss that is not finite, or None. In
         alternating mode only the task trained at each step counts (the
         others are NaN by design); task None means the penalty."""
         k = len(self.tasks)
-        trained = np.ones((out.shape[0], k), bool) if task_ids is None else \
-            np.eye(k, dtype=bool)[task_ids]
-        bad = np.concatenate([trained & ~np.isfinite(out[:, :k]),
-                              ~np.isfinite(out[:, k + 1:k + 2])], axis=1)
+        trained = (
+            np.ones((out.shape[0], k), bool)
+            if task_ids is None
+            else np.eye(k, dtype=bool)[task_ids]
+        )
+        bad = np.concatenate(
+            [trained & ~np.isfinite(out[:, :k]), ~np.isfinite(out[:, k + 1 : k + 2])], axis=1
+        )
         if not bad.any():
             return None
         row, col = np.argwhere(bad)[0]
@@ -489,8 +568,9 @@ class Trainer:
         losses = {name: out[:, i].copy() for i, name in enumerate(self.tasks)}
         penalty = out[:, k + 1].copy() if self.settings.mode == "soft_sharing" else None
         weights = {name: out[:, k + 2 + i].copy() for i, name in enumerate(self.tasks)}
-        self._emit(ev.StepLosses(steps, epoch + 1, losses, out[:, k].copy(), penalty, wall,
-                                 weights))
+        self._emit(
+            ev.StepLosses(steps, epoch + 1, losses, out[:, k].copy(), penalty, wall, weights)
+        )
         if self.step + n < (epoch + 1) * self.steps_per_epoch:
             # The weights after this block's updates (the epoch's end reports
             # its own, after an epoch-wise method such as DWA has moved them).
@@ -511,8 +591,10 @@ class Trainer:
         x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
         y = {k: t.gather(v, rows) for k, v in self.train_y[0].items()}
         values = self._cosine(x, y).numpy()
-        pairs = {(self.tasks[a], self.tasks[b]): float(v)
-                 for (a, b), v in zip(self._cosine_pairs, values)}
+        pairs = {
+            (self.tasks[a], self.tasks[b]): float(v)
+            for (a, b), v in zip(self._cosine_pairs, values)
+        }
         self._emit(ev.GradientCosine(self.step, pairs))
 
     def _report_progress(self, times, total_steps: int, epoch: int, epochs: int) -> None:
@@ -539,8 +621,19 @@ class Trainer:
         self._snapshot = self._values()
         value = self.monitored(val_losses, val_metrics)
         self._track_best(epoch + 1, value)
-        self._emit(ev.EpochEnd(epoch + 1, self.step, train, val_losses, val_metrics, value,
-                               self.best["epoch"], self.best["step"]), True)
+        self._emit(
+            ev.EpochEnd(
+                epoch + 1,
+                self.step,
+                train,
+                val_losses,
+                val_metrics,
+                value,
+                self.best["epoch"],
+                self.best["step"],
+            ),
+            True,
+        )
         self._emit(ev.Weights(self.step, self._weights()))
         if self.checkpoint_path:
             self.save_checkpoint(self.checkpoint_path)
@@ -554,8 +647,9 @@ class Trainer:
         if task is None:
             if not val_losses:
                 return None
-            value = sum(t.weight * val_losses[t.name] for t in self.project.tasks
-                        if t.name in val_losses)
+            value = sum(
+                t.weight * val_losses[t.name] for t in self.project.tasks if t.name in val_losses
+            )
         elif figure == "loss":
             value = val_losses.get(task)
         else:
@@ -567,9 +661,13 @@ class Trainer:
         validation rows) the latest epoch is the best one can say."""
         _, figure = monitor.parse(self.settings.monitor)
         best = self.best["value"] if self.best else None
-        if self.best is None or (value is not None and
-                                 monitor.improved(value, best, figure, self.settings.min_delta)) \
-                or (value is None and best is None):
+        if (
+            self.best is None
+            or (
+                value is not None and monitor.improved(value, best, figure, self.settings.min_delta)
+            )
+            or (value is None and best is None)
+        ):
             self.best = {"epoch": epoch, "step": self.step, "value": value}
             self.best_values = self.weight_values()
             self.since_best = 0
@@ -584,9 +682,11 @@ class Trainer:
         s = self.settings
         best = self.best
         shown = f" ({best['value']:.4g})" if best["value"] is not None else ""
-        message = (f"stopped early after epoch {epoch}: {monitor.label(s.monitor)} has not "
-                   f"improved by more than {s.min_delta:g} for {s.patience} epoch(s); the "
-                   f"best epoch is {best['epoch']}{shown}")
+        message = (
+            f"stopped early after epoch {epoch}: {monitor.label(s.monitor)} has not "
+            f"improved by more than {s.min_delta:g} for {s.patience} epoch(s); the "
+            f"best epoch is {best['epoch']}{shown}"
+        )
         return ev.RunFinished("completed", self.step, epoch, message, early_stopped=True)
 
     def weight_values(self) -> list[np.ndarray]:
@@ -612,15 +712,16 @@ class Trainer:
             if batch_sum_loss(task.loss):
                 value *= self.batch[self._data.task_dataset[task.name]] / part.n
             losses[task.name] = value
-            metric_values[task.name] = {m: metrics_mod.compute(m, task.loss, truth, pred)
-                                        for m in task.metrics}
+            metric_values[task.name] = {
+                m: metrics_mod.compute(m, task.loss, truth, pred) for m in task.metrics
+            }
         return losses, metric_values
 
     def _predict(self, inputs: dict) -> dict:
         n = len(next(iter(inputs.values())))
         parts = []
         for start in range(0, n, EVAL_CHUNK):
-            chunk = {k: v[start:start + EVAL_CHUNK] for k, v in inputs.items()}
+            chunk = {k: v[start : start + EVAL_CHUNK] for k, v in inputs.items()}
             parts.append({k: np.asarray(v) for k, v in self._forward(chunk).items()})
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -663,11 +764,17 @@ class Trainer:
         return {k: np.array(v.numpy()) for k, v in self.state_variables().items()}
 
     def save_checkpoint(self, path: Path) -> None:
-        meta = {"step": self.step, "mode": self.settings.mode, "weighting": self.strategy.name,
-                "tasks": self.tasks, "dwa_history": getattr(self.strategy, "history", None),
-                "epoch_sums": self._epoch_sums.tolist(),
-                "epoch_counts": self._epoch_counts.tolist(),
-                "best": self.best, "since_best": self.since_best}
+        meta = {
+            "step": self.step,
+            "mode": self.settings.mode,
+            "weighting": self.strategy.name,
+            "tasks": self.tasks,
+            "dwa_history": getattr(self.strategy, "history", None),
+            "epoch_sums": self._epoch_sums.tolist(),
+            "epoch_counts": self._epoch_counts.tolist(),
+            "best": self.best,
+            "since_best": self.since_best,
+        }
         values = self._values()
         for i, value in enumerate(self.best_values or []):
             values[f"best/{i}"] = value
@@ -678,8 +785,10 @@ class Trainer:
         self.setup()
         values, meta = ckpt.load(path)
         if meta.get("tasks") != self.tasks or meta.get("mode") != self.settings.mode:
-            raise TrainingError(f"{path}: the checkpoint is of another project or mode "
-                                f"(tasks {meta.get('tasks')}, mode {meta.get('mode')})")
+            raise TrainingError(
+                f"{path}: the checkpoint is of another project or mode "
+                f"(tasks {meta.get('tasks')}, mode {meta.get('mode')})"
+            )
         ckpt.assign(self.state_variables(), values, path)
         self.step = int(meta["step"])
         self._epoch_sums[:] = meta.get("epoch_sums", 0.0)
@@ -695,8 +804,9 @@ class Trainer:
     def _finish_stopped(self, epoch: int) -> ev.RunFinished:
         if self.checkpoint_path:
             self.save_checkpoint(self.checkpoint_path)
-        return self._finish(ev.RunFinished("stopped", self.step, epoch,
-                                           f"stopped at step {self.step}"))
+        return self._finish(
+            ev.RunFinished("stopped", self.step, epoch, f"stopped at step {self.step}")
+        )
 
     def _finish_nan(self, epoch: int, in_epoch: int, bad, out) -> ev.RunFinished:
         row, task = bad
@@ -708,9 +818,11 @@ class Trainer:
         # the checkpoint on disk, if any, is that state too and stays.
         ckpt.assign(self.state_variables(), self._snapshot, None)
         self.step = int(self._snapshot["step"]) if "step" in self._snapshot else self.step
-        message = (f"{what} became NaN or infinite at step {step} (epoch {epoch + 1}): "
-                   "lower the learning rate, check the data for extreme values, or "
-                   "standardise the targets; the weights are back at the last good epoch")
+        message = (
+            f"{what} became NaN or infinite at step {step} (epoch {epoch + 1}): "
+            "lower the learning rate, check the data for extreme values, or "
+            "standardise the targets; the weights are back at the last good epoch"
+        )
         return self._finish(ev.RunFinished("nan", step, epoch + 1, message, task))
 
     def _finish(self, event: ev.RunFinished) -> ev.RunFinished:
@@ -734,6 +846,10 @@ class Trainer:
 
 def _make_optimizer(name: str, learning_rate: float):
     k = keras()
-    classes = {"adam": k.optimizers.Adam, "adamw": k.optimizers.AdamW, "sgd": k.optimizers.SGD,
-               "rmsprop": k.optimizers.RMSprop}
+    classes = {
+        "adam": k.optimizers.Adam,
+        "adamw": k.optimizers.AdamW,
+        "sgd": k.optimizers.SGD,
+        "rmsprop": k.optimizers.RMSprop,
+    }
     return classes[name](learning_rate=learning_rate)

@@ -32,8 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .tf_import import keras, tf
-from .weighting_math import (dwa_weights, flatten, min_norm_coefficients, pcgrad_project,
-                             unflatten)
+from .weighting_math import dwa_weights, flatten, min_norm_coefficients, pcgrad_project, unflatten
 
 STRATEGIES = ("fixed", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda")
 
@@ -153,8 +152,9 @@ class DynamicWeightAverage(Strategy):
     def after_epoch(self, epoch_losses):
         self.history.append([float(x) for x in epoch_losses])
         if len(self.history) >= 2:
-            self.w.assign(dwa_weights(self.history[-1], self.history[-2],
-                                      self.settings.dwa_temperature))
+            self.w.assign(
+                dwa_weights(self.history[-1], self.history[-2], self.settings.dwa_temperature)
+            )
 
 
 class GradNorm(Strategy):
@@ -165,8 +165,9 @@ class GradNorm(Strategy):
         super().__init__(tasks, weights, settings, seed)
         t = tf()
         self.w.assign(self.w * self.k / tf().reduce_sum(self.w))
-        self.initial = t.Variable(np.ones(self.k, np.float32), trainable=False,
-                                  name="initial_losses")
+        self.initial = t.Variable(
+            np.ones(self.k, np.float32), trainable=False, name="initial_losses"
+        )
         self.started = t.Variable(False, trainable=False, name="gradnorm_started")
         self.optimizer = keras().optimizers.Adam(settings.optimizer.learning_rate)
         self.w_train = t.Variable(self.w.numpy(), trainable=True, name="gradnorm_weights")
@@ -174,8 +175,12 @@ class GradNorm(Strategy):
         self.last_shared: list[int] = []  # set by the trainer: the last shared layer's kernel
 
     def state(self):
-        st = {"w": self.w, "initial": self.initial, "started": self.started,
-              "w_train": self.w_train}
+        st = {
+            "w": self.w,
+            "initial": self.initial,
+            "started": self.started,
+            "w_train": self.w_train,
+        }
         for i, v in enumerate(self.optimizer.variables):
             st[f"optimizer_{i}"] = v
         return st
@@ -198,8 +203,9 @@ class GradNorm(Strategy):
         self.started.assign(True)
         grads = tape.gradient(terms.total, list(variables))
         layer = [variables[i] for i in self.last_shared]
-        norms = t.stack([t.linalg.global_norm(tape.gradient(terms.per_task[k], layer))
-                         for k in range(self.k)])
+        norms = t.stack(
+            [t.linalg.global_norm(tape.gradient(terms.per_task[k], layer)) for k in range(self.k)]
+        )
         self.w_train.assign(self.w)
         self.optimizer.apply([self.weight_gradient(losses, norms)], [self.w_train])
         w = t.maximum(self.w_train, 1e-6)
@@ -219,8 +225,9 @@ class PCGrad(Strategy):
     def gradients(self, tape, terms, variables, shared, step):
         t = tf()
         variables = list(variables)
-        flat = t.stack([flatten(tape.gradient(terms.weighted[k], variables), variables)
-                        for k in range(self.k)])
+        flat = t.stack(
+            [flatten(tape.gradient(terms.weighted[k], variables), variables) for k in range(self.k)]
+        )
         projected = pcgrad_project(flat, step, self.seed)
         grads = unflatten(t.reduce_sum(projected, axis=0), variables)
         if terms.penalty is not None:
@@ -235,8 +242,9 @@ class MGDA(Strategy):
 
     def __init__(self, tasks, weights, settings, seed=0) -> None:
         super().__init__(tasks, weights, settings, seed)
-        self.alpha = tf().Variable(np.full(self.k, 1.0 / self.k, np.float32), trainable=False,
-                                   name="mgda_alpha")
+        self.alpha = tf().Variable(
+            np.full(self.k, 1.0 / self.k, np.float32), trainable=False, name="mgda_alpha"
+        )
 
     def state(self):
         return {"w": self.w, "alpha": self.alpha}
@@ -248,8 +256,12 @@ class MGDA(Strategy):
         t = tf()
         variables = list(variables)
         shared_vars = [variables[i] for i in shared]
-        flat = t.stack([flatten(tape.gradient(terms.per_task[k], shared_vars), shared_vars)
-                        for k in range(self.k)])
+        flat = t.stack(
+            [
+                flatten(tape.gradient(terms.per_task[k], shared_vars), shared_vars)
+                for k in range(self.k)
+            ]
+        )
         alpha = min_norm_coefficients(flat)
         self.alpha.assign(alpha)
         combined = unflatten(t.tensordot(alpha, flat, axes=1), shared_vars)
@@ -261,6 +273,12 @@ class MGDA(Strategy):
 
 
 def make_strategy(name: str, tasks, weights, settings, seed: int = 0) -> Strategy:
-    classes = {"fixed": Strategy, "uncertainty": Uncertainty, "dwa": DynamicWeightAverage,
-               "gradnorm": GradNorm, "pcgrad": PCGrad, "mgda": MGDA}
+    classes = {
+        "fixed": Strategy,
+        "uncertainty": Uncertainty,
+        "dwa": DynamicWeightAverage,
+        "gradnorm": GradNorm,
+        "pcgrad": PCGrad,
+        "mgda": MGDA,
+    }
     return classes[name](tasks, weights, settings, seed)

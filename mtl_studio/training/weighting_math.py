@@ -41,8 +41,13 @@ def dwa_weights(last, before, temperature):
 def flatten(grads, variables):
     """The gradients of `variables` as one vector (zeros where a variable
     has none)."""
-    return tf.concat([tf.reshape(g if g is not None else tf.zeros_like(v), [-1])
-                      for g, v in zip(grads, variables)], axis=0)
+    return tf.concat(
+        [
+            tf.reshape(g if g is not None else tf.zeros_like(v), [-1])
+            for g, v in zip(grads, variables)
+        ],
+        axis=0,
+    )
 
 
 def unflatten(vector, variables):
@@ -50,7 +55,7 @@ def unflatten(vector, variables):
     out, start = [], 0
     for v in variables:
         size = int(np.prod(v.shape))
-        out.append(tf.reshape(vector[start:start + size], v.shape))
+        out.append(tf.reshape(vector[start : start + size], v.shape))
         start += size
     return out
 
@@ -66,8 +71,11 @@ def pcgrad_project(flat, step, seed):
         g = flat[i]
         # A random order as the argsort of random numbers: unlike a shuffle
         # op, XLA can compile it.
-        order = tf.argsort(tf.random.stateless_uniform(
-            [k], seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64) * k + i])))
+        order = tf.argsort(
+            tf.random.stateless_uniform(
+                [k], seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64) * k + i])
+            )
+        )
         for n in range(k):
             j = order[n]
             other = tf.gather(flat, j)
@@ -101,6 +109,7 @@ def min_norm_coefficients(flat, iterations=250):
         step = tf.where(gd > 1e-20, -tf.tensordot(d, grad, 1) / tf.maximum(gd, 1e-20), 0.0)
         return i + 1, alpha + tf.clip_by_value(step, 0.0, 1.0) * d
 
-    _, alpha = tf.while_loop(lambda i, a: i < iterations, frank_wolfe_step,
-                             (tf.constant(0), tf.fill([k], 1.0 / k)))
+    _, alpha = tf.while_loop(
+        lambda i, a: i < iterations, frank_wolfe_step, (tf.constant(0), tf.fill([k], 1.0 / k))
+    )
     return alpha

@@ -39,9 +39,11 @@ def run(project: str | None = None) -> int:
     if error is not None:
         QMessageBox.warning(window, "Cannot open the project", str(error))
     if os.environ.get(PROBE):
+
         def report():
             heavy = "tensorflow" in sys.modules
             print(f"shown {time.time():.4f} tensorflow_imported={heavy}", flush=True)
             app.quit()
+
         QTimer.singleShot(0, report)
     return app.exec()

@@ -39,8 +39,9 @@ class _Job(QRunnable):
 _running: set = set()  # keeps the signal objects alive until they fire
 
 
-def run_in_background(fn: Callable[[], object], on_done: Callable[[object], None],
-                      on_error: Callable[[str], None]) -> None:
+def run_in_background(
+    fn: Callable[[], object], on_done: Callable[[object], None], on_error: Callable[[str], None]
+) -> None:
     job = _Job(fn)
     signals = job.signals
     _running.add(signals)

@@ -92,11 +92,17 @@ class DataEdits:
         source = self.current_source()
         kind = kind or (source.kind if source.kind != "generator" else "csv")
         other = "npz" if kind == "csv" else "csv"
-        start = str(Path(source.path).parent) if source.path else str(
-            self.document.project_dir or Path.home())
+        start = (
+            str(Path(source.path).parent)
+            if source.path
+            else str(self.document.project_dir or Path.home())
+        )
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose the data file", start,
-            f"{FILE_FILTERS[kind]};;{FILE_FILTERS[other]};;All files (*)")
+            self,
+            "Choose the data file",
+            start,
+            f"{FILE_FILTERS[kind]};;{FILE_FILTERS[other]};;All files (*)",
+        )
         if not path:
             return False
         self.open_file(path)
@@ -109,8 +115,14 @@ class DataEdits:
         path = Path(path).expanduser().absolute()
         kind = "npz" if path.suffix.lower() == ".npz" else "csv"
         # A new file: the fingerprint of the old one (core/datafiles.py) goes.
-        source = dataclasses.replace(self.current_source(), kind=kind, path=str(path),
-                                     generator="", params={}, fingerprint=None)
+        source = dataclasses.replace(
+            self.current_source(),
+            kind=kind,
+            path=str(path),
+            generator="",
+            params={},
+            fingerprint=None,
+        )
         owner = self.owner()
         key = self.store.key(source)
         if self.candidate is not None and self.candidate[2] != key:
@@ -128,9 +140,12 @@ class DataEdits:
         if source.kind == "generator" and source.generator == name:
             return
         defaults = {spec.name: spec.default for spec in GENERATORS[name].params}
-        self._push_source(dataclasses.replace(source, kind="generator", generator=name,
-                                              params=defaults, path="", fingerprint=None),
-                          self.owner())
+        self._push_source(
+            dataclasses.replace(
+                source, kind="generator", generator=name, params=defaults, path="", fingerprint=None
+            ),
+            self.owner(),
+        )
 
     def set_generator_param(self, name: str, value) -> bool:
         """Set one parameter of the generator shown; False (and the reason
@@ -163,8 +178,14 @@ class DataEdits:
         source = self.current_source()
         loaded = self.current_loaded()
         try:
-            command = map_input(self.document.project, self.owner(), source, input_id,
-                                list(columns), loaded.profile if loaded else None)
+            command = map_input(
+                self.document.project,
+                self.owner(),
+                source,
+                input_id,
+                list(columns),
+                loaded.profile if loaded else None,
+            )
         except ValueError as exc:
             self._tell(str(exc), mapping=True)
             return False
@@ -178,7 +199,8 @@ class DataEdits:
         if self.slot is None or self.slot.kind != INPUT:
             return False
         return self.set_input_columns(
-            self.slot.key, slot_columns(self.document.project, self.current_source(), self.slot))
+            self.slot.key, slot_columns(self.document.project, self.current_source(), self.slot)
+        )
 
     def set_target_columns(self, task_name: str, columns: list[str]) -> bool:
         if list(self.document.project.task(task_name).target) == list(columns):
@@ -224,8 +246,9 @@ class DataEdits:
         if on and name not in columns:
             # Keep the data's column order: features stay in file order.
             order = self.columns_model.names()
-            columns = sorted(columns + [name],
-                             key=lambda c: order.index(c) if c in order else len(order))
+            columns = sorted(
+                columns + [name], key=lambda c: order.index(c) if c in order else len(order)
+            )
         elif not on:
             columns = [c for c in columns if c != name]
         if self.slot.kind == INPUT:

@@ -18,7 +18,10 @@ from ..core.datafiles import FileReport, check_files
 from .background import run_in_background
 from .document import Document
 
-FILTERS = {"csv": "CSV files (*.csv);;All files (*)", "npz": "NumPy archives (*.npz);;All files (*)"}
+FILTERS = {
+    "csv": "CSV files (*.csv);;All files (*)",
+    "npz": "NumPy archives (*.npz);;All files (*)",
+}
 
 LOCATE, KEEP = "locate", "keep"
 
@@ -45,14 +48,17 @@ def ask(parent: QWidget, report: FileReport) -> str:
     if report.state == "missing":
         box.setWindowTitle("Data file missing")
         box.setText(report.message[:1].upper() + report.message[1:] + ".")
-        box.setInformativeText("Point to where the file is now, or do it later in the "
-                               "Data panel. Training needs it.")
+        box.setInformativeText(
+            "Point to where the file is now, or do it later in the Data panel. Training needs it."
+        )
         keep_text = "Later"
     else:
         box.setWindowTitle("Data file changed")
         box.setText(report.message[:1].upper() + report.message[1:] + ".")
-        box.setInformativeText("Runs will use the file as it is now; saving the project "
-                               "records it. Or point to the file the project was made with.")
+        box.setInformativeText(
+            "Runs will use the file as it is now; saving the project "
+            "records it. Or point to the file the project was made with."
+        )
         keep_text = "Use It as It Is"
     locate = box.addButton("Locate...", QMessageBox.AcceptRole)
     box.addButton(keep_text, QMessageBox.RejectRole)
@@ -62,8 +68,9 @@ def ask(parent: QWidget, report: FileReport) -> str:
 
 def choose_file(parent: QWidget, report: FileReport, kind: str) -> str:
     start = str(Path(report.path).parent) if Path(report.path).parent.is_dir() else ""
-    path, _ = QFileDialog.getOpenFileName(parent, f"Locate {Path(report.path).name}", start,
-                                          FILTERS.get(kind, "All files (*)"))
+    path, _ = QFileDialog.getOpenFileName(
+        parent, f"Locate {Path(report.path).name}", start, FILTERS.get(kind, "All files (*)")
+    )
     return path
 
 

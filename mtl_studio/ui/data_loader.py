@@ -61,9 +61,9 @@ class SourceRead(QObject):
     # core.data_profile.source_key): a cancelled read still ending and a
     # newer read of the same file are told apart by who sent.
     head_ready = Signal(object, object)  # Table: the first rows, before the whole is read
-    progress = Signal(object, float)     # share of the file read, 0 to 1
-    finished = Signal(object, object)    # Loaded
-    failed = Signal(object, str)         # the message, with file, row and column
+    progress = Signal(object, float)  # share of the file read, 0 to 1
+    finished = Signal(object, object)  # Loaded
+    failed = Signal(object, str)  # the message, with file, row and column
     cancelled = Signal(object)
 
     def __init__(self, source: DataSource, key: str, project_dir: Path | None) -> None:
@@ -148,13 +148,16 @@ class SourceRead(QObject):
 
 # --- preview ----------------------------------------------------------------------
 
+
 def cell_text(value) -> str:
     """One cell as a person reads it: 0.25, 17, red, or [0.1, 0.2, 0.3, …]
     for an example that is an array."""
     if isinstance(value, np.ndarray):
         flat = value.ravel()
-        shown = ", ".join(cell_text(v) if not isinstance(v, (float, np.floating))
-                          else f"{float(v):.4g}" for v in flat[:3])
+        shown = ", ".join(
+            cell_text(v) if not isinstance(v, (float, np.floating)) else f"{float(v):.4g}"
+            for v in flat[:3]
+        )
         return f"[{shown}, …]" if len(flat) > 3 else f"[{shown}]"
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"

@@ -63,9 +63,11 @@ def columns_shape(profile: DataProfile, names: list[str]) -> tuple:
         return tuple(infos[0].shape)
     arrays = [i.name for i in infos if i.shape]
     if arrays:
-        raise ValueError(f"'{arrays[0]}' holds {format_shape(profile.columns[arrays[0]].shape)} "
-                         "values per example and cannot be stacked with other columns: "
-                         "map it alone")
+        raise ValueError(
+            f"'{arrays[0]}' holds {format_shape(profile.columns[arrays[0]].shape)} "
+            "values per example and cannot be stacked with other columns: "
+            "map it alone"
+        )
     return (len(names),)
 
 
@@ -74,8 +76,14 @@ def source_command(project: Project, owner: str | None, source: DataSource) -> C
     return SetTaskField(owner, "data", source) if owner else SetData(source)
 
 
-def map_input(project: Project, owner: str | None, source: DataSource, input_id: str,
-              columns: list[str], profile: DataProfile | None) -> Command | None:
+def map_input(
+    project: Project,
+    owner: str | None,
+    source: DataSource,
+    input_id: str,
+    columns: list[str],
+    profile: DataProfile | None,
+) -> Command | None:
     """Map columns to an Input and give the Input the shape they have, as
     one undo step (a Macro); None when that changes nothing."""
     inputs = dict(source.inputs)
@@ -103,9 +111,16 @@ def used_by(project: Project, source: DataSource, slots: list[Slot]) -> dict[str
     return uses
 
 
-def mapping_note(project: Project, slot: Slot | None, row: _Row | None, *, notice: str,
-                 waiting_for: str | None, shared_by: str | None,
-                 loaded: bool) -> tuple[str, str]:
+def mapping_note(
+    project: Project,
+    slot: Slot | None,
+    row: _Row | None,
+    *,
+    notice: str,
+    waiting_for: str | None,
+    shared_by: str | None,
+    loaded: bool,
+) -> tuple[str, str]:
     """What the panel says under the mapping table, and its severity ("",
     "warning" or "error"): why the last tick was refused (notice), else why
     nothing can be ticked (a file being read, a task that uses the
@@ -114,11 +129,14 @@ def mapping_note(project: Project, slot: Slot | None, row: _Row | None, *, notic
     if notice:
         return notice[:1].upper() + notice[1:], "error"
     if waiting_for:
-        return (f"{waiting_for} becomes the data once all of it is read; its columns show "
-                "then."), ""
+        return (
+            f"{waiting_for} becomes the data once all of it is read; its columns show then."
+        ), ""
     if shared_by:
-        return (f"Task {shared_by} learns from the project's data: tick “Own data set” to give "
-                "it a data set of its own."), ""
+        return (
+            f"Task {shared_by} learns from the project's data: tick “Own data set” to give "
+            "it a data set of its own."
+        ), ""
     if slot is None:
         return "Add an Input node or a task to map columns to it.", ""
     if not loaded:
@@ -126,8 +144,9 @@ def mapping_note(project: Project, slot: Slot | None, row: _Row | None, *, notic
     if row is not None and row.problem:
         return row.problem[:1].upper() + row.problem[1:] + ".", row.severity
     if slot.kind == INPUT:
-        return (f"Tick the columns that feed “{slot_name(project, slot)}”; its shape follows "
-                "them."), ""
+        return (
+            f"Tick the columns that feed “{slot_name(project, slot)}”; its shape follows them."
+        ), ""
     return f"Tick the column(s) task “{slot.key}” learns.", ""
 
 
@@ -152,9 +171,9 @@ class _Row:
     label: str
     columns: str
     shape: str
-    color: str = ""           # a task's colour, for its swatch
-    problem: str = ""         # why the row is shown in red or amber
-    severity: str = ""        # "", "error" or "warning"
+    color: str = ""  # a task's colour, for its swatch
+    problem: str = ""  # why the row is shown in red or amber
+    severity: str = ""  # "", "error" or "warning"
     # An Input whose columns give another shape than it has: that shape.
     data_shape: tuple | None = None
 
@@ -166,8 +185,9 @@ class MappingModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[_Row] = []
 
-    def update(self, project: Project, source: DataSource, slots: list[Slot],
-               profile: DataProfile | None) -> None:
+    def update(
+        self, project: Project, source: DataSource, slots: list[Slot], profile: DataProfile | None
+    ) -> None:
         rows = [self._row(project, source, slot, profile) for slot in slots]
         if [r.slot for r in rows] != [r.slot for r in self.rows]:
             self.beginResetModel()
@@ -176,15 +196,16 @@ class MappingModel(QAbstractTableModel):
         else:
             self.rows = rows
             if rows:
-                self.dataChanged.emit(self.index(0, 0),
-                                      self.index(len(rows) - 1, len(MAPPING_COLUMNS) - 1))
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(rows) - 1, len(MAPPING_COLUMNS) - 1)
+                )
 
     @staticmethod
-    def _row(project: Project, source: DataSource, slot: Slot,
-             profile: DataProfile | None) -> _Row:
+    def _row(project: Project, source: DataSource, slot: Slot, profile: DataProfile | None) -> _Row:
         names = slot_columns(project, source, slot)
-        listed = ", ".join(names) if len(names) <= 3 else \
-            f"{', '.join(names[:2])}, … ({len(names)})"
+        listed = (
+            ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])}, … ({len(names)})"
+        )
         row = _Row(slot, "", listed or "none", "")
         missing = [n for n in names if profile is not None and n not in profile.columns]
         if slot.kind == INPUT:
@@ -199,9 +220,12 @@ class MappingModel(QAbstractTableModel):
                     row.problem, row.severity = str(exc), "error"
                 else:
                     if len(given) != len(wanted) or any(
-                            w is not None and w != g for w, g in zip(wanted, given)):
-                        row.problem = (f"the columns give {format_shape(given)} per example "
-                                       f"but {node.name} takes {format_shape(wanted)}")
+                        w is not None and w != g for w, g in zip(wanted, given)
+                    ):
+                        row.problem = (
+                            f"the columns give {format_shape(given)} per example "
+                            f"but {node.name} takes {format_shape(wanted)}"
+                        )
                         row.severity = "warning"
                         row.data_shape = given
             if not names:
@@ -255,8 +279,11 @@ class MappingModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and row.severity and column > 0:
             return QColor(ERROR_COLOR if row.severity == "error" else WARNING_COLOR)
         if role == Qt.ItemDataRole.ToolTipRole:
-            what = ("Input node: the columns that feed it" if row.slot.kind == INPUT
-                    else "Task: the columns it learns")
+            what = (
+                "Input node: the columns that feed it"
+                if row.slot.kind == INPUT
+                else "Task: the columns it learns"
+            )
             return f"{what}\n{row.problem}" if row.problem else what
         return None
 
@@ -282,18 +309,27 @@ class ColumnsModel(QAbstractTableModel):
         self.use_colors: dict[str, str] = {}
         self.editable = False
 
-    def update(self, project: Project, profile: DataProfile | None, checked,
-               uses: dict[str, list[Slot]], editable: bool) -> None:
+    def update(
+        self,
+        project: Project,
+        profile: DataProfile | None,
+        checked,
+        uses: dict[str, list[Slot]],
+        editable: bool,
+    ) -> None:
         infos = list(profile.columns.values()) if profile is not None else []
         self.checked, self.editable = set(checked), editable
         # Names, and the colour of the first task among the users (a swatch
         # tells a target from an Input at a glance).
-        self.uses = {name: ", ".join(slot_name(project, s) for s in slots)
-                     for name, slots in uses.items()}
-        self.use_colors = {name: project.task_color(target.key)
-                           for name, slots in uses.items()
-                           for target in [next((s for s in slots if s.kind == TARGET), None)]
-                           if target is not None}
+        self.uses = {
+            name: ", ".join(slot_name(project, s) for s in slots) for name, slots in uses.items()
+        }
+        self.use_colors = {
+            name: project.task_color(target.key)
+            for name, slots in uses.items()
+            for target in [next((s for s in slots if s.kind == TARGET), None)]
+            if target is not None
+        }
         if [i.name for i in infos] != [i.name for i in self.infos]:
             self.beginResetModel()
             self.infos = infos
@@ -301,8 +337,9 @@ class ColumnsModel(QAbstractTableModel):
         else:
             self.infos = infos
             if infos:
-                self.dataChanged.emit(self.index(0, 0),
-                                      self.index(len(infos) - 1, len(COLUMN_HEADERS) - 1))
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(infos) - 1, len(COLUMN_HEADERS) - 1)
+                )
 
     def names(self) -> list[str]:
         return [i.name for i in self.infos]
@@ -317,9 +354,11 @@ class ColumnsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMN_HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return {USE: "Used by the mapping row chosen above",
-                    CLASSES: "Distinct values: of a label column, or of a numeric column "
-                             "of whole numbers with few values (likely class ids)"}.get(section)
+            return {
+                USE: "Used by the mapping row chosen above",
+                CLASSES: "Distinct values: of a label column, or of a numeric column "
+                "of whole numbers with few values (likely class ids)",
+            }.get(section)
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -332,8 +371,9 @@ class ColumnsModel(QAbstractTableModel):
         info = self.infos[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.CheckStateRole and column == USE:
-            return (Qt.CheckState.Checked if info.name in self.checked
-                    else Qt.CheckState.Unchecked).value
+            return (
+                Qt.CheckState.Checked if info.name in self.checked else Qt.CheckState.Unchecked
+            ).value
         if role == Qt.ItemDataRole.DisplayRole:
             if column == NAME:
                 return info.name
@@ -343,8 +383,11 @@ class ColumnsModel(QAbstractTableModel):
                 return str(info.classes) if info.classes else ""
             if column == USED_BY:
                 return self.uses.get(info.name, "")
-        if role == Qt.ItemDataRole.DecorationRole and column == USED_BY \
-                and info.name in self.use_colors:
+        if (
+            role == Qt.ItemDataRole.DecorationRole
+            and column == USED_BY
+            and info.name in self.use_colors
+        ):
             return color_icon(self.use_colors[info.name])
         if role == Qt.ItemDataRole.ToolTipRole and column == NAME:
             return info.name  # (elided when the list is narrow)

@@ -31,6 +31,7 @@ from .data_edits import DataEdits
 from .data_loader import Loaded, cell_text
 from .data_mapping import TARGET, Slot, mapping_note, scope_slots, slot_columns, used_by
 from .data_panel_widgets import build_widgets
+
 # Defined here before the split; still importable from here.
 from .data_panel_widgets import CompactTableView, NoteLabel, table_height  # noqa: F401
 from .data_store import DataStore
@@ -82,23 +83,22 @@ class DataPanel(DataEdits, DocumentView):
         """The widgets' signals to the edits (and to reload and cancel_read).
         Connected here, not where the widgets are built: that module knows
         nothing of the edits, and the panel has both."""
-        self.scope_combo.activated.connect(
-            lambda i: self.set_scope(self.scope_combo.itemData(i)))
+        self.scope_combo.activated.connect(lambda i: self.set_scope(self.scope_combo.itemData(i)))
         self.own_data_check.clicked.connect(self.set_own_data)
-        self.kind_combo.activated.connect(
-            lambda i: self.choose_kind(self.kind_combo.itemData(i)))
+        self.kind_combo.activated.connect(lambda i: self.choose_kind(self.kind_combo.itemData(i)))
         self.generator_combo.activated.connect(
-            lambda i: self.choose_generator(self.generator_combo.itemData(i)))
+            lambda i: self.choose_generator(self.generator_combo.itemData(i))
+        )
         self.browse_button.clicked.connect(lambda: self.browse())
         self.reload_button.clicked.connect(self.reload)
         self.cancel_button.clicked.connect(self.cancel_read)
         self.shape_button.clicked.connect(self.use_data_shape)
         self.mapping_view.selectionModel().selectionChanged.connect(self._slot_chosen)
         self.columns_model.toggled.connect(self._column_toggled)
-        self.standardize_inputs_check.clicked.connect(
-            lambda on: self.set_standardize("inputs", on))
+        self.standardize_inputs_check.clicked.connect(lambda on: self.set_standardize("inputs", on))
         self.standardize_targets_check.clicked.connect(
-            lambda on: self.set_standardize("targets", on))
+            lambda on: self.set_standardize("targets", on)
+        )
         self.split_spin.valueChanged.connect(self.set_validation_split)
         self.test_spin.valueChanged.connect(self.set_test_split)
 
@@ -116,8 +116,9 @@ class DataPanel(DataEdits, DocumentView):
 
     def current_source(self) -> DataSource:
         task = self.scope_task()
-        return task.data if task is not None and task.data is not None \
-            else self.document.project.data
+        return (
+            task.data if task is not None and task.data is not None else self.document.project.data
+        )
 
     def current_key(self) -> str:
         return self.store.key(self.current_source())
@@ -149,9 +150,14 @@ class DataPanel(DataEdits, DocumentView):
         super().set_document(document)
 
     def _follow_store(self, store: DataStore, on: bool) -> None:
-        pairs = ((store.started, self._read_started), (store.preview_ready, self._read_head),
-                 (store.progress, self._read_progress), (store.profile_ready, self._read_finished),
-                 (store.failed, self._read_failed), (store.cancelled, self._read_cancelled))
+        pairs = (
+            (store.started, self._read_started),
+            (store.preview_ready, self._read_head),
+            (store.progress, self._read_progress),
+            (store.profile_ready, self._read_finished),
+            (store.failed, self._read_failed),
+            (store.cancelled, self._read_cancelled),
+        )
         for signal, slot in pairs:
             if on:
                 signal.connect(slot)
@@ -219,8 +225,10 @@ class DataPanel(DataEdits, DocumentView):
         self.standardize_targets_check.setChecked(source.standardize_targets)
         for widget in (self.standardize_inputs_check, self.standardize_targets_check):
             widget.setEnabled(not trying and (self.scope is None or self.owner() is not None))
-        for spin, value in ((self.split_spin, project.training.validation_split),
-                            (self.test_spin, project.training.test_split)):
+        for spin, value in (
+            (self.split_spin, project.training.validation_split),
+            (self.test_spin, project.training.test_split),
+        ):
             blocked = spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(blocked)
@@ -228,7 +236,8 @@ class DataPanel(DataEdits, DocumentView):
     def _show_scope(self) -> None:
         project = self.document.project
         per_task = project.training.mode == "alternating" or any(
-            t.data is not None for t in project.tasks)
+            t.data is not None for t in project.tasks
+        )
         self.scope_bar.setVisible(per_task)
         if not per_task:
             self.scope = None  # no hidden choice of whose data is shown
@@ -254,8 +263,9 @@ class DataPanel(DataEdits, DocumentView):
                 widget.hide()  # now, not when the deletion comes round
                 widget.deleteLater()
             self.param_fields = {}
-            self.generator_description.setText(generator.description if generator else
-                                               "Choose a generator.")
+            self.generator_description.setText(
+                generator.description if generator else "Choose a generator."
+            )
             for i, spec in enumerate(generator.params if generator else ()):
                 field = ParamField(spec, self._param_committed)
                 label = QLabel(spec.name.replace("_", " "))
@@ -266,8 +276,7 @@ class DataPanel(DataEdits, DocumentView):
                 self.params_grid.addWidget(field, row, 2 * column + 1)
         if generator is not None:
             for spec in generator.params:
-                self.param_fields[spec.name].show_value(source.params.get(spec.name,
-                                                                          spec.default))
+                self.param_fields[spec.name].show_value(source.params.get(spec.name, spec.default))
 
     def _show_reading(self, shown: DataSource, key: str) -> None:
         reading = self.store.is_reading(key)
@@ -277,8 +286,10 @@ class DataPanel(DataEdits, DocumentView):
         loaded = self.store.loaded(key)
         if loaded is not None:
             profile = loaded.profile
-            status = (f"{profile.rows:,} rows, {len(profile.columns)} "
-                      f"column{'s' if len(profile.columns) != 1 else ''}")
+            status = (
+                f"{profile.rows:,} rows, {len(profile.columns)} "
+                f"column{'s' if len(profile.columns) != 1 else ''}"
+            )
         elif shown.kind != "generator" and not shown.path:
             status = "Choose a file with Browse…"
         else:
@@ -307,16 +318,20 @@ class DataPanel(DataEdits, DocumentView):
         for column, name in enumerate(self.preview_model.names):
             texts = [cell_text(v) for v in head.columns[name][:FIT_ROWS]] + [name]
             longest = max(texts, key=len)
-            header.resizeSection(column, min(MAX_COLUMN_WIDTH,
-                                             metrics.horizontalAdvance(longest) + padding))
+            header.resizeSection(
+                column, min(MAX_COLUMN_WIDTH, metrics.horizontalAdvance(longest) + padding)
+            )
 
     def _show_mapping(self, source: DataSource, loaded: Loaded | None, editable: bool) -> None:
         project = self.document.project
         profile = loaded.profile if loaded is not None else None
         slots = scope_slots(project, self.scope)
         self.mapping_model.update(project, source, slots, profile)
-        height = self.mapping_view.horizontalHeader().sizeHint().height() + sum(
-            self.mapping_view.rowHeight(r) for r in range(len(slots))) + 4
+        height = (
+            self.mapping_view.horizontalHeader().sizeHint().height()
+            + sum(self.mapping_view.rowHeight(r) for r in range(len(slots)))
+            + 4
+        )
         self.mapping_view.setFixedHeight(min(max(height, 60), 170))
         if self.slot not in slots:
             self.slot = slots[0] if slots else None
@@ -329,8 +344,13 @@ class DataPanel(DataEdits, DocumentView):
             self.mapping_view.clearSelection()
         selection.blockSignals(blocked)
         checked = slot_columns(project, source, self.slot) if self.slot else []
-        self.columns_model.update(project, profile, checked, used_by(project, source, slots),
-                                  editable and loaded is not None and self.slot is not None)
+        self.columns_model.update(
+            project,
+            profile,
+            checked,
+            used_by(project, source, slots),
+            editable and loaded is not None and self.slot is not None,
+        )
         self.columns_view.setEnabled(editable)
         self.mapping_view.setEnabled(editable)
         chosen = self.mapping_model.rows[row] if row >= 0 else None
@@ -338,14 +358,23 @@ class DataPanel(DataEdits, DocumentView):
 
     def _show_note(self, chosen, loaded: bool, editable: bool) -> None:
         task = self.scope_task()
-        waiting = Path(self.candidate[0].path).name \
-            if not editable and self.candidate is not None else None
+        waiting = (
+            Path(self.candidate[0].path).name
+            if not editable and self.candidate is not None
+            else None
+        )
         text, severity = mapping_note(
-            self.document.project, self.slot, chosen, notice=self.mapping_notice,
-            waiting_for=waiting, shared_by=task.name if task and task.data is None else None,
-            loaded=loaded)
-        self.mapping_note.set_note(text, {"error": ERROR_COLOR, "warning": WARNING_COLOR}
-                                   .get(severity, ""))
+            self.document.project,
+            self.slot,
+            chosen,
+            notice=self.mapping_notice,
+            waiting_for=waiting,
+            shared_by=task.name if task and task.data is None else None,
+            loaded=loaded,
+        )
+        self.mapping_note.set_note(
+            text, {"error": ERROR_COLOR, "warning": WARNING_COLOR}.get(severity, "")
+        )
         fix = chosen.data_shape if chosen is not None and editable else None
         self.shape_button.setVisible(fix is not None)
         if fix is not None:
@@ -354,8 +383,9 @@ class DataPanel(DataEdits, DocumentView):
     # --- reading (the document's store reads; the panel shows) -----------------------
 
     def _shown_source(self) -> DataSource:
-        return self.candidate[0] if self._shown_key() != self.current_key() \
-            else self.current_source()
+        return (
+            self.candidate[0] if self._shown_key() != self.current_key() else self.current_source()
+        )
 
     def _read_started(self, key: str) -> None:
         if key == self._shown_key():
@@ -377,12 +407,17 @@ class DataPanel(DataEdits, DocumentView):
             source, owner = self.candidate[0], self.candidate[1]
             self._drop_candidate()
             project = self.document.project
-            current = project.task(owner).data if owner in {t.name for t in project.tasks} \
+            current = (
+                project.task(owner).data
+                if owner in {t.name for t in project.tasks}
                 else project.data
+            )
             # The same file chosen again is read afresh but is no edit (and
             # keeps the fingerprint it was saved with).
-            if current is None or dataclasses.replace(
-                    source, fingerprint=current.fingerprint) != current:
+            if (
+                current is None
+                or dataclasses.replace(source, fingerprint=current.fingerprint) != current
+            ):
                 self._push_source(source, owner)
         self._show()
         self.read_finished.emit(key)

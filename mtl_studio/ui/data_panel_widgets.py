@@ -12,9 +12,24 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QTextLayout
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
-    QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
-    QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..data.generators import GENERATORS
@@ -29,8 +44,11 @@ def table_height(view: QTableView, rows: int) -> int:
     """The height of a table that shows its header, `rows` rows and a
     horizontal scroll bar. (The header is counted as a row: it has no
     height of its own before the table has columns.)"""
-    return ((rows + 1) * view.verticalHeader().defaultSectionSize()
-            + view.horizontalScrollBar().sizeHint().height() + 2 * view.frameWidth())
+    return (
+        (rows + 1) * view.verticalHeader().defaultSectionSize()
+        + view.horizontalScrollBar().sizeHint().height()
+        + 2 * view.frameWidth()
+    )
 
 
 class NoteLabel(QLabel):
@@ -76,8 +94,11 @@ class NoteLabel(QLabel):
         rows = [self.full[a:b].strip() for a, b in zip(starts, ends)]
         cut = len(rows) > self.lines
         if cut:
-            rows = rows[:self.lines - 1] + [self.fontMetrics().elidedText(
-                self.full[starts[self.lines - 1]:], Qt.TextElideMode.ElideRight, width)]
+            rows = rows[: self.lines - 1] + [
+                self.fontMetrics().elidedText(
+                    self.full[starts[self.lines - 1] :], Qt.TextElideMode.ElideRight, width
+                )
+            ]
         self.setText("\n".join(rows))
         self.setToolTip(self.full if cut else "")
 
@@ -90,8 +111,6 @@ class CompactTableView(QTableView):
 
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self.minimumHeight())
-
-
 
 
 def build_widgets(panel: QWidget) -> None:
@@ -145,8 +164,7 @@ def _scope_bar(panel: QWidget) -> None:
     panel.scope_combo = QComboBox()
     panel.scope_combo.setToolTip("Alternating mode: a task can learn from its own data set")
     panel.own_data_check = QCheckBox("Own data set")
-    panel.own_data_check.setToolTip(
-        "Give this task a data set of its own instead of the project's")
+    panel.own_data_check.setToolTip("Give this task a data set of its own instead of the project's")
     panel.scope_bar = QWidget()
     scope_row = QHBoxLayout(panel.scope_bar)
     scope_row.setContentsMargins(0, 0, 0, 0)
@@ -162,7 +180,8 @@ def _source_form(panel: QWidget) -> None:
         panel.kind_combo.addItem(label, kind)
     # Room beside it for what was read, in a narrow dock too.
     panel.kind_combo.setSizeAdjustPolicy(
-        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+    )
     panel.kind_combo.setMinimumContentsLength(12)
     panel.path_edit = QLineEdit()
     panel.path_edit.setReadOnly(True)
@@ -229,7 +248,8 @@ def _tables(panel: QWidget) -> QWidget:
     panel.preview_view.setModel(panel.preview_model)
     panel.preview_view.setAlternatingRowColors(True)
     panel.preview_view.verticalHeader().setToolTip(
-        "The row in the file (the header is row 1), as error messages count")
+        "The row in the file (the header is row 1), as error messages count"
+    )
 
     # The mapping and the columns.
     panel.mapping_model = MappingModel(panel)
@@ -253,8 +273,9 @@ def _tables(panel: QWidget) -> QWidget:
     note_layout.setContentsMargins(0, 0, 0, 0)
     note_layout.addWidget(panel.mapping_note, 1)
     note_layout.addWidget(panel.shape_button, 0, Qt.AlignmentFlag.AlignTop)
-    note_row.setFixedHeight(max(panel.mapping_note.height(),
-                                panel.shape_button.sizeHint().height()))
+    note_row.setFixedHeight(
+        max(panel.mapping_note.height(), panel.shape_button.sizeHint().height())
+    )
     panel.columns_model = ColumnsModel(panel)
     panel.columns_view = CompactTableView()
     panel.columns_view.setModel(panel.columns_model)
@@ -289,16 +310,20 @@ def _options(panel: QWidget) -> QFormLayout:
     neither): they say which rows train."""
     panel.standardize_inputs_check = QCheckBox("inputs")
     panel.standardize_inputs_check.setToolTip(
-        "Scale each input value by the mean and standard deviation of the training split")
+        "Scale each input value by the mean and standard deviation of the training split"
+    )
     panel.standardize_targets_check = QCheckBox("regression targets")
     panel.standardize_targets_check.setToolTip(
-        "The same for the targets of regression tasks; predictions are scaled back")
+        "The same for the targets of regression tasks; predictions are scaled back"
+    )
     panel.split_spin = FloatSpinBox(decimals=3)
     panel.split_spin.setRange(0.0, 0.95)
     panel.split_spin.setSingleStep(0.05)
     panel.split_spin.setKeyboardTracking(False)
-    panel.split_spin.setToolTip("Share of the rows held out to measure the validation loss "
-                                "each epoch, drawn with the project's seed (every data set)")
+    panel.split_spin.setToolTip(
+        "Share of the rows held out to measure the validation loss "
+        "each epoch, drawn with the project's seed (every data set)"
+    )
     # Beside it, the same way: the rows kept out of the run altogether.
     panel.test_spin = FloatSpinBox(decimals=3)
     panel.test_spin.setRange(0.0, 0.95)
@@ -307,7 +332,8 @@ def _options(panel: QWidget) -> QFormLayout:
     panel.test_spin.setToolTip(
         "Share of the rows held out from training, early stopping and the choice of the "
         "best epoch, drawn with the project's seed (every data set); `mtl-studio "
-        "evaluate` and the Results view score them")
+        "evaluate` and the Results view score them"
+    )
     panel.test_label = QLabel("Test share")
     panel.test_label.setToolTip(panel.test_spin.toolTip())
     panel.test_label.setBuddy(panel.test_spin)

@@ -45,11 +45,11 @@ Stamp = tuple[int, int] | None
 
 class DataStore(QObject):
     # Each signal carries the source's key (core.data_profile.source_key).
-    started = Signal(str)                # a read began
+    started = Signal(str)  # a read began
     preview_ready = Signal(str, object)  # Table: the first rows of a file still being read
-    progress = Signal(str, float)        # share of the file read, 0 to 1
+    progress = Signal(str, float)  # share of the file read, 0 to 1
     profile_ready = Signal(str, object)  # Loaded: read whole; the document has its profile
-    failed = Signal(str, str)            # the message, with file, row and column
+    failed = Signal(str, str)  # the message, with file, row and column
     cancelled = Signal(str)
 
     def __init__(self, document: "Document") -> None:
@@ -139,7 +139,8 @@ class DataStore(QObject):
         """The project changed (called by the Document before its views
         hear of it, so they see the reads this starts)."""
         if event.type in ("data_changed", "task_added") or (
-                event.type == "task_changed" and event["field"] == "data"):
+            event.type == "task_changed" and event["field"] == "data"
+        ):
             self.read_project()
 
     # --- internals ------------------------------------------------------------------
@@ -177,9 +178,13 @@ class DataStore(QObject):
         self.started.emit(key)
 
     def _watch(self, read: SourceRead, on: bool) -> None:
-        pairs = ((read.head_ready, self._on_head), (read.progress, self._on_progress),
-                 (read.finished, self._on_finished), (read.failed, self._on_failed),
-                 (read.cancelled, self._on_cancelled))
+        pairs = (
+            (read.head_ready, self._on_head),
+            (read.progress, self._on_progress),
+            (read.finished, self._on_finished),
+            (read.failed, self._on_failed),
+            (read.cancelled, self._on_cancelled),
+        )
         for signal, slot in pairs:
             if on:
                 signal.connect(slot)
@@ -228,8 +233,10 @@ class DataStore(QObject):
     def _on_cancelled(self, read: SourceRead) -> None:
         if not self._current(read):
             return
-        self._failures[read.key] = (self._end(read),
-                                    "The read was cancelled: press Reload to read the file.")
+        self._failures[read.key] = (
+            self._end(read),
+            "The read was cancelled: press Reload to read the file.",
+        )
         self.cancelled.emit(read.key)
 
     def _forget_old(self) -> None:

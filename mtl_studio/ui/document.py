@@ -39,8 +39,12 @@ class Document(QObject):
     # A refused edit or other short news for the status bar.
     message = Signal(str)
 
-    def __init__(self, project: Project | None = None, path: Path | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        project: Project | None = None,
+        path: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.project = project if project is not None else Project()
         self.path = Path(path) if path else None

@@ -54,9 +54,12 @@ def _refuse_errors(window, what: str) -> bool:
     script of it would not build."""
     problems = errors(window.document.problems)
     if problems:
-        QMessageBox.warning(window, f"Cannot export the {what}",
-                            "Fix the project's errors first:\n\n" +
-                            "\n".join(f"{p.place}: {p.message}" for p in problems[:10]))
+        QMessageBox.warning(
+            window,
+            f"Cannot export the {what}",
+            "Fix the project's errors first:\n\n"
+            + "\n".join(f"{p.place}: {p.message}" for p in problems[:10]),
+        )
     return bool(problems)
 
 
@@ -80,6 +83,7 @@ def _in_background(window, action, busy: str, job, done) -> None:
 
 # --- export ---------------------------------------------------------------------------
 
+
 def export_keras(window) -> None:
     if _refuse_errors(window, "model"):
         return
@@ -97,9 +101,13 @@ def export_keras(window) -> None:
         save_keras(built.model, path)
         return built.model.count_params()
 
-    _in_background(window, window.act_export, f"Exporting {path.name}...", job,
-                   lambda count: window.show_notice(
-                       f"Exported {path} ({count:,} weights)"))
+    _in_background(
+        window,
+        window.act_export,
+        f"Exporting {path.name}...",
+        job,
+        lambda count: window.show_notice(f"Exported {path} ({count:,} weights)"),
+    )
 
 
 def export_script(window) -> None:
@@ -134,6 +142,7 @@ def export_diagram(window) -> None:
 
 # --- import ---------------------------------------------------------------------------
 
+
 def import_keras(window) -> None:
     """Load a .keras model in the background, then open it as a new,
     unsaved project and say what could not be imported."""
@@ -150,8 +159,13 @@ def import_keras(window) -> None:
         except KerasImportError as exc:  # the user's file: its message, not a trace
             return exc
 
-    _in_background(window, window.act_import, f"Importing {path.name}...", job,
-                   lambda result: opened(window, path, result))
+    _in_background(
+        window,
+        window.act_import,
+        f"Importing {path.name}...",
+        job,
+        lambda result: opened(window, path, result),
+    )
 
 
 def opened(window, path: Path, result) -> None:
@@ -162,7 +176,8 @@ def opened(window, path: Path, result) -> None:
     window.set_document(Document(result.project))
     window.show_notice(
         f"Imported {path.name}: {len(result.project.nodes)} nodes, "
-        f"{len(result.project.tasks)} tasks")
+        f"{len(result.project.tasks)} tasks"
+    )
     from ..export.keras_import import report_lines
 
     lines = report_lines(result)

@@ -7,8 +7,16 @@ import html
 from typing import Callable
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSpinBox,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.catalogue import get_kind
@@ -17,7 +25,12 @@ from ..core.params import ParamSpec, format_shape
 from ..core.validation import ERROR, parameter_count
 from .document import Document
 from .widgets import (
-    ERROR_COLOR, WARNING_COLOR, DocumentView, ErrorLabel, FloatSpinBox, float_step,
+    ERROR_COLOR,
+    WARNING_COLOR,
+    DocumentView,
+    ErrorLabel,
+    FloatSpinBox,
+    float_step,
     push_or_reason,
 )
 
@@ -36,8 +49,12 @@ class ParamField(QWidget):
     when a user's edit ends (Enter or focus out for typed values, at once
     for a check box or a combo), so typing 128 is one edit, not three."""
 
-    def __init__(self, spec: ParamSpec, on_commit: Callable[["ParamField"], None],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        spec: ParamSpec,
+        on_commit: Callable[["ParamField"], None],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.spec = spec
         self.editor = self._make_editor(spec)
@@ -57,8 +74,10 @@ class ParamField(QWidget):
             # Exclusive bounds are allowed here and refused, with the
             # reason, by the spec's check when the edit is committed.
             number = int if spec.type == "int" else float
-            box.setRange(number(-limit if spec.minimum is None else spec.minimum),
-                         number(limit if spec.maximum is None else spec.maximum))
+            box.setRange(
+                number(-limit if spec.minimum is None else spec.minimum),
+                number(limit if spec.maximum is None else spec.maximum),
+            )
             if spec.type == "float":
                 box.setSingleStep(float_step(spec.default))
             return box
@@ -96,8 +115,9 @@ class ParamField(QWidget):
         if isinstance(editor, QCheckBox):
             editor.setChecked(bool(value))
         elif isinstance(editor, QComboBox):
-            editor.setCurrentIndex(list(self.spec.choices).index(value)
-                                   if value in self.spec.choices else -1)
+            editor.setCurrentIndex(
+                list(self.spec.choices).index(value) if value in self.spec.choices else -1
+            )
         elif isinstance(editor, QLineEdit):
             editor.setText(shape_text(value) if isinstance(value, (list, tuple)) else str(value))
         elif value is not None:
@@ -174,8 +194,9 @@ class Inspector(DocumentView):
         self.scroll.setVisible(single)
         if not single:
             count = len(selection)
-            self.hint.setText("Select one node to edit it" if count == 0
-                              else f"{count} nodes selected")
+            self.hint.setText(
+                "Select one node to edit it" if count == 0 else f"{count} nodes selected"
+            )
             return
         node = self.document.project.node(self.node_id)
         kind = get_kind(node.kind)
@@ -241,7 +262,8 @@ class Inspector(DocumentView):
         if self.node_id is None or self.node_id not in self.document.project.nodes:
             return
         if event.type.startswith("task_") or (
-                event.type == "node_changed" and event["node_id"] == self.node_id):
+            event.type == "node_changed" and event["node_id"] == self.node_id
+        ):
             self._show_values()
             # The project moved on (an edit, an undo): old reasons are stale.
             self.name_error.show_reason(None)
@@ -279,4 +301,3 @@ class Inspector(DocumentView):
         field.error.show_reason(reason)
         if reason:
             field.show_value(current)
-

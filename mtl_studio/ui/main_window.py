@@ -8,7 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
     QTabWidget,
 )
 
@@ -128,8 +134,11 @@ class MainWindow(QMainWindow):
         self.problems_panel = ProblemsPanel(self.document, self)
         self.data_panel = DataPanel(self.document, self)
         self.training_panel = TrainingPanel(
-            self.document, self.runs,
-            (self.act_train, self.act_pause, self.act_stop, self.act_continue), self)
+            self.document,
+            self.runs,
+            (self.act_train, self.act_pause, self.act_stop, self.act_continue),
+            self,
+        )
         self.docks = [
             self._dock("Layers", self.palette, Qt.LeftDockWidgetArea, "palette"),
             self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspector"),
@@ -163,15 +172,26 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open...", self.open_dialog, QKeySequence.Open)
         self.act_save = a("&Save", self.save, QKeySequence.Save)
         self.act_save_as = a("Save &As...", self.save_as, QKeySequence.SaveAs)
-        self.act_export = a("Export &Keras Model...", lambda: exchange.export_keras(self),
-                            tip="Write the untrained model as a .keras file")
-        self.act_export_script = a("Export Training &Script...",
-                                   lambda: exchange.export_script(self),
-                                   tip="Write a standalone Keras script that trains the project")
-        self.act_export_diagram = a("Export &Diagram...", lambda: exchange.export_diagram(self),
-                                    tip="Write a picture of the network as SVG or PNG")
-        self.act_import = a("&Import Keras Model...", lambda: exchange.import_keras(self),
-                            tip="Open a multi-output .keras model as a new project")
+        self.act_export = a(
+            "Export &Keras Model...",
+            lambda: exchange.export_keras(self),
+            tip="Write the untrained model as a .keras file",
+        )
+        self.act_export_script = a(
+            "Export Training &Script...",
+            lambda: exchange.export_script(self),
+            tip="Write a standalone Keras script that trains the project",
+        )
+        self.act_export_diagram = a(
+            "Export &Diagram...",
+            lambda: exchange.export_diagram(self),
+            tip="Write a picture of the network as SVG or PNG",
+        )
+        self.act_import = a(
+            "&Import Keras Model...",
+            lambda: exchange.import_keras(self),
+            tip="Open a multi-output .keras model as a new project",
+        )
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
         self.act_undo = a("&Undo", self.document_undo, QKeySequence.Undo)
         self.act_redo = a("&Redo", self.document_redo, "Ctrl+Shift+Z")
@@ -181,36 +201,63 @@ class MainWindow(QMainWindow):
         self.act_duplicate = a("&Duplicate", self.duplicate, "Ctrl+D")
         self.act_delete = a("&Delete", self.delete_selection, QKeySequence.Delete)
         self.act_select_all = a("Select &All", self.select_all, QKeySequence.SelectAll)
-        self.act_task_head = a("Add Task &Head", self.add_task_head, "Ctrl+H",
-                               "Add a Dense -> Output head and a task below the selected node")
+        self.act_task_head = a(
+            "Add Task &Head",
+            self.add_task_head,
+            "Ctrl+H",
+            "Add a Dense -> Output head and a task below the selected node",
+        )
         self.act_zoom_in = a("Zoom &In", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
         self.act_zoom_out = a("Zoom &Out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
         self.act_fit = a("&Fit to View", self.view_fit, "Ctrl+0")
         self.act_layout = a("Auto &Layout", self.auto_layout, "Ctrl+L")
         self.act_train = a("&Train", self.train, "F5", "Train the project as it is now")
-        self.act_pause = a("&Pause", self.pause_or_resume, "F6",
-                           "Pause the run after the current steps, or resume it")
-        self.act_stop = a("&Stop", self.stop_training, "Shift+F5",
-                          "Stop the run; its checkpoint stays to continue from")
-        self.act_continue = a("&Continue from Checkpoint", self.continue_training,
-                              tip="Go on training the last run from its checkpoint")
+        self.act_pause = a(
+            "&Pause",
+            self.pause_or_resume,
+            "F6",
+            "Pause the run after the current steps, or resume it",
+        )
+        self.act_stop = a(
+            "&Stop",
+            self.stop_training,
+            "Shift+F5",
+            "Stop the run; its checkpoint stays to continue from",
+        )
+        self.act_continue = a(
+            "&Continue from Checkpoint",
+            self.continue_training,
+            tip="Go on training the last run from its checkpoint",
+        )
         self.act_show_network = a("&Network", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
-        self.act_show_curves = a("Training &Curves", lambda: self.tabs.setCurrentIndex(1),
-                                 "Ctrl+2")
-        self.act_show_results = a("&Results", lambda: self.tabs.setCurrentWidget(self.results),
-                                  "Ctrl+3")
-        self.act_open_run = a("&Open Run...", self.open_run, "Ctrl+Shift+O",
-                              "Show an earlier run's curves and results from its folder; "
-                              "Continue from Checkpoint then goes on from it")
-        self.act_predict = a("&Predict on File...", self.predict_on_file,
-                             tip="Predict with the shown run's model on a CSV or NPZ file, "
-                                 "in the data's own units")
-        self.act_tensorboard = a("Open in &TensorBoard", self.open_tensorboard,
-                                 tip="Show the project's runs in TensorBoard, in the browser")
-        self.act_plots_room = a("&Hide Side Panels on the Curves Tab", self._apply_plots_room,
-                                "Ctrl+Shift+F",
-                                "While the training curves show, hide the side panels so "
-                                "the plots have the room; they come back on the Network tab")
+        self.act_show_curves = a("Training &Curves", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        self.act_show_results = a(
+            "&Results", lambda: self.tabs.setCurrentWidget(self.results), "Ctrl+3"
+        )
+        self.act_open_run = a(
+            "&Open Run...",
+            self.open_run,
+            "Ctrl+Shift+O",
+            "Show an earlier run's curves and results from its folder; "
+            "Continue from Checkpoint then goes on from it",
+        )
+        self.act_predict = a(
+            "&Predict on File...",
+            self.predict_on_file,
+            tip="Predict with the shown run's model on a CSV or NPZ file, in the data's own units",
+        )
+        self.act_tensorboard = a(
+            "Open in &TensorBoard",
+            self.open_tensorboard,
+            tip="Show the project's runs in TensorBoard, in the browser",
+        )
+        self.act_plots_room = a(
+            "&Hide Side Panels on the Curves Tab",
+            self._apply_plots_room,
+            "Ctrl+Shift+F",
+            "While the training curves show, hide the side panels so "
+            "the plots have the room; they come back on the Network tab",
+        )
         self.act_plots_room.setCheckable(True)
         self.act_plots_room.setText("Hide Side Panels on the Curves Tab")
         self.act_plots_room.setIconText("Hide panels")
@@ -219,8 +266,15 @@ class MainWindow(QMainWindow):
         # Shortcuts work wherever the focus is in the window, but Delete and
         # the clipboard keys must not steal from text fields: those actions
         # check the focus before acting.
-        for action in (self.act_undo, self.act_redo, self.act_cut, self.act_copy,
-                       self.act_paste, self.act_delete, self.act_select_all):
+        for action in (
+            self.act_undo,
+            self.act_redo,
+            self.act_cut,
+            self.act_copy,
+            self.act_paste,
+            self.act_delete,
+            self.act_select_all,
+        ):
             action.setShortcutContext(Qt.WindowShortcut)
         # Also on the window itself: shortcuts keep working with the menu bar
         # hidden or native.
@@ -249,16 +303,35 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
 
         edit = bar.addMenu("&Edit")
-        for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy,
-                       self.act_paste, self.act_duplicate, self.act_delete, None,
-                       self.act_select_all, None, self.act_task_head):
+        for action in (
+            self.act_undo,
+            self.act_redo,
+            None,
+            self.act_cut,
+            self.act_copy,
+            self.act_paste,
+            self.act_duplicate,
+            self.act_delete,
+            None,
+            self.act_select_all,
+            None,
+            self.act_task_head,
+        ):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         view = bar.addMenu("&View")
-        for action in (self.act_show_network, self.act_show_curves, self.act_show_results,
-                       self.act_plots_room, None,
-                       self.act_zoom_in,
-                       self.act_zoom_out, self.act_fit, None, self.act_layout):
+        for action in (
+            self.act_show_network,
+            self.act_show_curves,
+            self.act_show_results,
+            self.act_plots_room,
+            None,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_fit,
+            None,
+            self.act_layout,
+        ):
             view.addSeparator() if action is None else view.addAction(action)
         view.addSeparator()
         panels = view.addMenu("&Panels")
@@ -266,8 +339,17 @@ class MainWindow(QMainWindow):
             panels.addAction(dock.toggleViewAction())
 
         run = bar.addMenu("&Run")
-        for action in (self.act_train, self.act_pause, self.act_stop, None, self.act_continue,
-                       self.act_open_run, None, self.act_predict, self.act_tensorboard):
+        for action in (
+            self.act_train,
+            self.act_pause,
+            self.act_stop,
+            None,
+            self.act_continue,
+            self.act_open_run,
+            None,
+            self.act_predict,
+            self.act_tensorboard,
+        ):
             run.addSeparator() if action is None else run.addAction(action)
 
         help_menu = bar.addMenu("&Help")
@@ -276,15 +358,30 @@ class MainWindow(QMainWindow):
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
-        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
-                       self.act_redo, None, self.act_task_head, self.act_layout, self.act_fit,
-                       None, self.act_train, self.act_pause, self.act_stop):
+        for action in (
+            self.act_new,
+            self.act_open,
+            self.act_save,
+            None,
+            self.act_undo,
+            self.act_redo,
+            None,
+            self.act_task_head,
+            self.act_layout,
+            self.act_fit,
+            None,
+            self.act_train,
+            self.act_pause,
+            self.act_stop,
+        ):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Project "))
         self.name_field = QLineEdit()
-        self.name_field.setToolTip("The project's name: it names the model, the diagram, "
-                                   "the exported script and the run summaries")
+        self.name_field.setToolTip(
+            "The project's name: it names the model, the diagram, "
+            "the exported script and the run summaries"
+        )
         self.name_field.setPlaceholderText(UNTITLED)
         self.name_field.setMaximumWidth(220)
         self.name_field.editingFinished.connect(self._name_edited)
@@ -327,8 +424,9 @@ class MainWindow(QMainWindow):
             return  # nothing typed since the field last showed the name
         self.name_field.setModified(False)
         name = self.name_field.text().strip()
-        if name == self.document.project.name or (not name and
-                                                  self.document.project.name == UNTITLED):
+        if name == self.document.project.name or (
+            not name and self.document.project.name == UNTITLED
+        ):
             return
         if not self.document.push(SetProjectName(name)):  # refused: the notice says why
             self._show_name()
@@ -342,8 +440,13 @@ class MainWindow(QMainWindow):
         old = self.document
         self.document = document
         self.view.set_document(document)
-        for panel in (self.inspector, self.tasks_panel, self.problems_panel, self.training_panel,
-                      self.data_panel):
+        for panel in (
+            self.inspector,
+            self.tasks_panel,
+            self.problems_panel,
+            self.training_panel,
+            self.data_panel,
+        ):
             panel.set_document(document)
         self._follow(document)
         old.close()
@@ -388,8 +491,12 @@ class MainWindow(QMainWindow):
         if not self.document.is_modified:
             return True
         answer = QMessageBox.question(
-            self, APP_NAME, f"Save the changes to {self.document.title}?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+            self,
+            APP_NAME,
+            f"Save the changes to {self.document.title}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Save,
+        )
         if answer == QMessageBox.Save:
             return self.save()
         return answer == QMessageBox.Discard
@@ -438,8 +545,9 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as", str(self._save_start()),
-                                              FILE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project as", str(self._save_start()), FILE_FILTER
+        )
         if not path:
             return False
         if not path.endswith(".json"):
@@ -448,7 +556,7 @@ class MainWindow(QMainWindow):
         if self.document.project.name == UNTITLED:
             # A project nobody named takes its file's name, in the same
             # undo history as any rename.
-            name = path.name[:-len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
+            name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
             self.document.push(SetProjectName(name or UNTITLED))
         return self._save_to(path)
 
@@ -551,16 +659,14 @@ class MainWindow(QMainWindow):
             self.show_notice(f"Nothing to paste: {exc}")
             return
         if self.document.push(command):
-            self.document.set_selection([c.node.id for c in command.commands
-                                         if hasattr(c, "node")])
+            self.document.set_selection([c.node.id for c in command.commands if hasattr(c, "node")])
 
     def duplicate(self) -> None:
         if not self.document.selection:
             return
         command = clipboard.duplicate_command(self.document.project, self.document.selection)
         if self.document.push(command):
-            self.document.set_selection([c.node.id for c in command.commands
-                                         if hasattr(c, "node")])
+            self.document.set_selection([c.node.id for c in command.commands if hasattr(c, "node")])
 
     def delete_selection(self) -> None:
         """Delete the selected nodes (with their edges) and selected edges, as
@@ -568,8 +674,11 @@ class MainWindow(QMainWindow):
         if self._text_focus():
             return
         nodes = list(self.document.selection)
-        edges = [e for e in self.view.graph_scene.selected_edges()
-                 if e.source not in nodes and e.target not in nodes]
+        edges = [
+            e
+            for e in self.view.graph_scene.selected_edges()
+            if e.source not in nodes and e.target not in nodes
+        ]
         commands = [Disconnect(e) for e in edges]
         if nodes:
             commands.append(RemoveNodes(nodes))
@@ -618,7 +727,8 @@ class MainWindow(QMainWindow):
         self.results.message.connect(self.show_notice)
         runs.run_opened.connect(self._run_opened)
         runs.open_failed.connect(
-            lambda reason: QMessageBox.warning(self, "Cannot open the run", reason))
+            lambda reason: QMessageBox.warning(self, "Cannot open the run", reason)
+        )
         self.tensorboard.message.connect(self.show_notice)
         self._edit_noted = False
         self._close_confirmed = False
@@ -741,7 +851,8 @@ class MainWindow(QMainWindow):
             self._edit_noted = True
             self.show_notice(
                 "This edit applies to the next run; the current run trains the project as "
-                "it was when you pressed Train")
+                "it was when you pressed Train"
+            )
 
     def _run_finished(self, finished) -> None:
         self.plots.refresh()
@@ -753,8 +864,10 @@ class MainWindow(QMainWindow):
         if finished.status in ("completed", "stopped"):
             self.show_notice(finished.message[:1].upper() + finished.message[1:])
             return
-        title = {"nan": "Training stopped: the loss is not a number",
-                 "invalid": "Cannot train"}.get(finished.status, "Training failed")
+        title = {
+            "nan": "Training stopped: the loss is not a number",
+            "invalid": "Cannot train",
+        }.get(finished.status, "Training failed")
         text = finished.message[:1].upper() + finished.message[1:]
         if self.runs.error_log:
             text += f"\n\nDetails for a bug report are in {self.runs.error_log}."
@@ -764,10 +877,15 @@ class MainWindow(QMainWindow):
     # --- help ---------------------------------------------------------------------------
 
     def about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", (
-            f"<h3>{APP_NAME} {__version__}</h3>"
-            "<p>Design, train and export multi-task neural networks.</p>"
-            "<p>Built on TensorFlow (Keras 3), PySide6, numpy and pyqtgraph.</p>"))
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            (
+                f"<h3>{APP_NAME} {__version__}</h3>"
+                "<p>Design, train and export multi-task neural networks.</p>"
+                "<p>Built on TensorFlow (Keras 3), PySide6, numpy and pyqtgraph.</p>"
+            ),
+        )
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS_HELP)
@@ -798,8 +916,12 @@ class MainWindow(QMainWindow):
             return
         if self.runs.busy:
             answer = QMessageBox.question(
-                self, APP_NAME, "A training run is in progress. Stop it and close?",
-                QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+                self,
+                APP_NAME,
+                "A training run is in progress. Stop it and close?",
+                QMessageBox.Yes | QMessageBox.Cancel,
+                QMessageBox.Cancel,
+            )
             if answer != QMessageBox.Yes:
                 event.ignore()
                 return

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QLabel,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.catalogue import CATEGORIES, KINDS
@@ -73,13 +79,18 @@ class LayerPalette(QWidget):
         """The catalogue is the same for every project: nothing to do."""
 
     def kind_items(self) -> list[QTreeWidgetItem]:
-        return [self.tree.topLevelItem(i).child(j)
-                for i in range(self.tree.topLevelItemCount())
-                for j in range(self.tree.topLevelItem(i).childCount())]
+        return [
+            self.tree.topLevelItem(i).child(j)
+            for i in range(self.tree.topLevelItemCount())
+            for j in range(self.tree.topLevelItem(i).childCount())
+        ]
 
     def visible_kinds(self) -> list[str]:
-        return [item.data(0, _KIND_ROLE) for item in self.kind_items()
-                if not item.isHidden() and not item.parent().isHidden()]
+        return [
+            item.data(0, _KIND_ROLE)
+            for item in self.kind_items()
+            if not item.isHidden() and not item.parent().isHidden()
+        ]
 
     def _fill(self) -> None:
         for category in CATEGORIES:
@@ -91,8 +102,11 @@ class LayerPalette(QWidget):
                     item = QTreeWidgetItem(group, [kind.name])
                     item.setData(0, _KIND_ROLE, kind.name)
                     item.setToolTip(0, kind.description)
-                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                                  | Qt.ItemFlag.ItemIsDragEnabled)
+                    item.setFlags(
+                        Qt.ItemFlag.ItemIsEnabled
+                        | Qt.ItemFlag.ItemIsSelectable
+                        | Qt.ItemFlag.ItemIsDragEnabled
+                    )
         self.tree.expandAll()
 
     def _filter(self, text: str) -> None:

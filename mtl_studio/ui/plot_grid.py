@@ -18,8 +18,9 @@ MAX_COLUMNS = 4
 SPACING = 4
 
 
-def columns_for(width: int, count: int, min_width: int = MIN_PLOT_WIDTH,
-                max_columns: int = MAX_COLUMNS) -> int:
+def columns_for(
+    width: int, count: int, min_width: int = MIN_PLOT_WIDTH, max_columns: int = MAX_COLUMNS
+) -> int:
     """How many plots of at least min_width fit side by side in `width`
     (at least one, at most max_columns, never more than there are plots)."""
     fit = (width + SPACING) // (min_width + SPACING)
@@ -79,8 +80,9 @@ class PlotGrid(QScrollArea):
                 self.grid.setColumnStretch(c, 1 if c < columns else 0)
         rows = math.ceil(count / columns) if count else 0
         margins = self.grid.contentsMargins()
-        self.host.setMinimumHeight(rows * MIN_PLOT_HEIGHT + max(rows - 1, 0) * SPACING
-                                   + margins.top() + margins.bottom())
+        self.host.setMinimumHeight(
+            rows * MIN_PLOT_HEIGHT + max(rows - 1, 0) * SPACING + margins.top() + margins.bottom()
+        )
         # Places now, not at the next turn of the event loop: a caller may
         # ask at once which plots are on screen.
         self.grid.activate()

@@ -43,7 +43,6 @@ MARKER_SPACING_PX = 12
 MARKER_SIZE = 5
 
 
-
 def color(hex_color: str, alpha: int = 255) -> QColor:
     c = QColor(hex_color or FOREGROUND)
     c.setAlpha(alpha)
@@ -53,8 +52,9 @@ def color(hex_color: str, alpha: int = 255) -> QColor:
 def mix(a: str, b: str) -> str:
     """The colour of a pair of tasks: halfway between theirs."""
     ca, cb = QColor(a or FOREGROUND), QColor(b or FOREGROUND)
-    return QColor((ca.red() + cb.red()) // 2, (ca.green() + cb.green()) // 2,
-                  (ca.blue() + cb.blue()) // 2).name()
+    return QColor(
+        (ca.red() + cb.red()) // 2, (ca.green() + cb.green()) // 2, (ca.blue() + cb.blue()) // 2
+    ).name()
 
 
 class Span:
@@ -71,7 +71,7 @@ class Span:
     def update(self, values: np.ndarray) -> None:
         if len(values) < self.n:
             self.reset()
-        new = values[self.n:]
+        new = values[self.n :]
         self.n = len(values)
         new = new[np.isfinite(new)]
         if not len(new):
@@ -98,9 +98,19 @@ class Curve:
     for the current run's task curves. setData is called only when the
     series grew or a setting changed."""
 
-    def __init__(self, run: RunCurves, series: Series, hex_color: str, *, smooths: bool,
-                 overlay: bool = False, val: bool = False, steps: bool = False,
-                 faint: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self,
+        run: RunCurves,
+        series: Series,
+        hex_color: str,
+        *,
+        smooths: bool,
+        overlay: bool = False,
+        val: bool = False,
+        steps: bool = False,
+        faint: bool = True,
+        name: str | None = None,
+    ) -> None:
         self.run, self.series, self.color = run, series, hex_color
         self.smooths, self.overlay, self.val, self.steps = smooths, overlay, val, steps
         self.smoother = Smoother()
@@ -111,8 +121,11 @@ class Curve:
         # One pixel: a wider pen is drawn segment by segment, which made a
         # plot's paint 2.5 times as long (docs/benchmarks.md). Full colour
         # over the faint raw curve is what makes the line to read stand out.
-        pen = pg.mkPen(color(hex_color, alpha), width=1,
-                       style=Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine)
+        pen = pg.mkPen(
+            color(hex_color, alpha),
+            width=1,
+            style=Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine,
+        )
         if overlay:
             # Longer dashes than a validation curve's, so the two do not mix.
             pen.setDashPattern([7, 4])
@@ -123,16 +136,20 @@ class Curve:
         if val:
             # Small hollow markers (white inside): the line stays readable
             # through them.
-            self._symbol = dict(symbol="o", symbolSize=MARKER_SIZE - 1 if overlay else MARKER_SIZE,
-                                symbolPen=pg.mkPen(color(hex_color, alpha), width=1.2),
-                                symbolBrush=pg.mkBrush(BACKGROUND))
+            self._symbol = dict(
+                symbol="o",
+                symbolSize=MARKER_SIZE - 1 if overlay else MARKER_SIZE,
+                symbolPen=pg.mkPen(color(hex_color, alpha), width=1.2),
+                symbolBrush=pg.mkBrush(BACKGROUND),
+            )
             options.update(self._symbol)
             self.markers = True
         self.main = self._item(**options)
         self.faint = None
         if smooths and faint and not overlay:
-            self.faint = self._item(pen=pg.mkPen(color(hex_color, FAINT_ALPHA), width=1),
-                                    connect="finite")
+            self.faint = self._item(
+                pen=pg.mkPen(color(hex_color, FAINT_ALPHA), width=1), connect="finite"
+            )
             self.faint.setZValue(-1)
             self.faint.hide()
 
@@ -240,8 +257,9 @@ class _Extent(pg.GraphicsObject):
         self.x: tuple[float, float] | None = None
         self.y: tuple[float, float] | None = None
 
-    def set(self, x: tuple[float, float] | None = None,
-            y: tuple[float, float] | None = None) -> bool:
+    def set(
+        self, x: tuple[float, float] | None = None, y: tuple[float, float] | None = None
+    ) -> bool:
         x = self.x if x is None else x
         y = self.y if y is None else y
         if (x, y) == (self.x, self.y):
@@ -281,8 +299,17 @@ class Plot:
     """One plot: its view, the current run's curves, the earlier runs'
     overlays by run, the marks and the hover cursor, and its range."""
 
-    def __init__(self, key: str, kind: str, title: str, y_label: str, *, loss: bool,
-                 always: bool, include: tuple[float, ...] = ()) -> None:
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        title: str,
+        y_label: str,
+        *,
+        loss: bool,
+        always: bool,
+        include: tuple[float, ...] = (),
+    ) -> None:
         self.key, self.kind, self.loss, self.always = key, kind, loss, always
         self.include = include  # values the y range always shows (0 for a cosine)
         self.log = False
@@ -303,11 +330,15 @@ class Plot:
         self.item.showGrid(x=True, y=True)
         self.item.setDownsampling(auto=True, mode="peak")
         self.item.setClipToView(True)
-        self.legend = self.item.addLegend(offset=(-2, 2), labelTextSize="8pt",
-                                          labelTextColor=FOREGROUND, horSpacing=4,
-                                          verSpacing=-6,
-                                          brush=pg.mkBrush(255, 255, 255, 170),
-                                          pen=pg.mkPen("#D5DAE1"))
+        self.legend = self.item.addLegend(
+            offset=(-2, 2),
+            labelTextSize="8pt",
+            labelTextColor=FOREGROUND,
+            horSpacing=4,
+            verSpacing=-6,
+            brush=pg.mkBrush(255, 255, 255, 170),
+            pen=pg.mkPen("#D5DAE1"),
+        )
         self.legend.hide()
         self.extent = _Extent()
         self.item.addItem(self.extent)
@@ -318,8 +349,7 @@ class Plot:
         self.marks: list[pg.InfiniteLine] = []
         self.best_line: pg.InfiniteLine | None = None  # made at the first best epoch
         self.zero_line: pg.InfiniteLine | None = None  # the cosine plot's
-        self.cursor = pg.InfiniteLine(angle=90, movable=False,
-                                      pen=pg.mkPen(CURSOR_COLOR, width=1))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOR, width=1))
         self.cursor.setZValue(20)
         self.cursor.hide()
         self.item.addItem(self.cursor, ignoreBounds=True)
@@ -371,8 +401,9 @@ class Plot:
     def width_px(self) -> float:
         return float(self.item.vb.width() or self.view.width())
 
-    def set_best(self, x: float | None, text: str = "", tip: str = "",
-                 labelled: bool = True) -> None:
+    def set_best(
+        self, x: float | None, text: str = "", tip: str = "", labelled: bool = True
+    ) -> None:
         """The best epoch's line at x (hidden when None): one line per plot,
         made once and moved, and touched only when something changed, so
         the plot's redraw (which calls this) paints nothing more."""
@@ -385,9 +416,20 @@ class Plot:
             pen = pg.mkPen(color(BEST_COLOR), width=1, style=Qt.PenStyle.CustomDashLine)
             pen.setDashPattern(BEST_DASHES)
             line = pg.InfiniteLine(
-                pos=x, angle=90, movable=False, pen=pen, label=text if labelled else None,
-                labelOpts=dict(position=0.97, color=MARK_COLOR, anchors=[(0, 0), (1, 0)],
-                               fill=pg.mkBrush(255, 255, 255, 170)) if labelled else None)
+                pos=x,
+                angle=90,
+                movable=False,
+                pen=pen,
+                label=text if labelled else None,
+                labelOpts=dict(
+                    position=0.97,
+                    color=MARK_COLOR,
+                    anchors=[(0, 0), (1, 0)],
+                    fill=pg.mkBrush(255, 255, 255, 170),
+                )
+                if labelled
+                else None,
+            )
             line.setZValue(5)  # under the setting marks and the cursor
             line.setToolTip(tip)
             self.item.addItem(line, ignoreBounds=True)

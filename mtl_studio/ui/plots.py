@@ -27,14 +27,36 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QLabel, QListWidget, QListWidgetItem, QMenu,
-    QMessageBox, QSizePolicy, QSlider, QStackedWidget, QToolBar, QToolButton, QVBoxLayout,
-    QWidget, QWidgetAction,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QSlider,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
 )
 
 from .plot_grid import PlotGrid
 from .plot_items import (
-    COSINE, FOREGROUND, MARK_COLOR, OVERVIEW, PENALTY, TASK, TOTAL, WEIGHTS, Curve, Plot,
+    COSINE,
+    FOREGROUND,
+    MARK_COLOR,
+    OVERVIEW,
+    PENALTY,
+    TASK,
+    TOTAL,
+    WEIGHTS,
+    Curve,
+    Plot,
     mix,
 )
 from .plot_ranges import x_end
@@ -125,10 +147,12 @@ class PlotsPanel(QWidget):
         self.smoothing_slider.setFixedWidth(110)
         self.smoothing_slider.setToolTip(
             "Exponential moving average of the curves (bias-corrected); "
-            "the raw curve stays visible, faint, under the smoothed one")
+            "the raw curve stays visible, faint, under the smoothed one"
+        )
         self.smoothing_value = QLabel()
-        self.smoothing_value.setMinimumWidth(self.smoothing_value.fontMetrics()
-                                             .horizontalAdvance("0.00") + 4)
+        self.smoothing_value.setMinimumWidth(
+            self.smoothing_value.fontMetrics().horizontalAdvance("0.00") + 4
+        )
         self.log_check = QCheckBox("Log scale")
         self.log_check.setToolTip("Logarithmic y axis for the loss plots")
         self.axis_combo = QComboBox()
@@ -142,7 +166,8 @@ class PlotsPanel(QWidget):
         self.compare_button = QToolButton()
         self.compare_button.setText("Compare runs")
         self.compare_button.setToolTip(
-            "Draw earlier runs of this session under the current one (dashed, lighter)")
+            "Draw earlier runs of this session under the current one (dashed, lighter)"
+        )
         self.compare_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.compare_button)
         action = QWidgetAction(menu)
@@ -196,8 +221,7 @@ class PlotsPanel(QWidget):
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.readout.setStyleSheet(f"color: {FOREGROUND}; padding: 2px 4px;")
-        self.readout.setFixedHeight(self.readout.fontMetrics().lineSpacing() * READOUT_LINES
-                                    + 6)
+        self.readout.setFixedHeight(self.readout.fontMetrics().lineSpacing() * READOUT_LINES + 6)
         page = QWidget()
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
@@ -220,7 +244,8 @@ class PlotsPanel(QWidget):
         self.smoothing_slider.valueChanged.connect(self._slider_moved)
         self.log_check.toggled.connect(self.set_log_scale)
         self.axis_combo.currentIndexChanged.connect(
-            lambda _: self.set_x_axis(self.axis_combo.currentData()))
+            lambda _: self.set_x_axis(self.axis_combo.currentData())
+        )
         self._update_controls()
 
     # --- settings -----------------------------------------------------------------
@@ -257,7 +282,7 @@ class PlotsPanel(QWidget):
         self._setting_changed()
 
     def set_x_axis(self, axis: str) -> None:
-        """"step", "epoch" or "wall": every plot, mark and the read-out follow."""
+        """ "step", "epoch" or "wall": every plot, mark and the read-out follow."""
         if axis not in X_AXES:
             raise ValueError(f"x axis must be one of {X_AXES}, got {axis!r}")
         if self.axis_combo.currentData() != axis:
@@ -322,8 +347,9 @@ class PlotsPanel(QWidget):
             item = QListWidgetItem(run.label)
             item.setData(Qt.ItemDataRole.UserRole, index)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if run in self.overlaid
-                               else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                Qt.CheckState.Checked if run in self.overlaid else Qt.CheckState.Unchecked
+            )
             item.setToolTip(f"{run.label}: {run.status}, {run.step} steps")
             self.compare_list.addItem(item)
         self.compare_list.blockSignals(False)
@@ -374,50 +400,92 @@ class PlotsPanel(QWidget):
         self._curves.clear()
         self._marks_drawn = 0
 
-        plot = self._new_plot(OVERVIEW, OVERVIEW,
-                              "All tasks: loss relative to its first value",
-                              "L / L(0)", loss=True, always=False)
-        plot.item.setToolTip("Each task's training loss divided by its first value "
-                             "(L_i / L_i(0), the ratio GradNorm balances): tasks whose "
-                             "losses live on different scales on one axis. 0.1 means "
-                             "the loss fell tenfold.")
+        plot = self._new_plot(
+            OVERVIEW,
+            OVERVIEW,
+            "All tasks: loss relative to its first value",
+            "L / L(0)",
+            loss=True,
+            always=False,
+        )
+        plot.item.setToolTip(
+            "Each task's training loss divided by its first value "
+            "(L_i / L_i(0), the ratio GradNorm balances): tasks whose "
+            "losses live on different scales on one axis. 0.1 means "
+            "the loss fell tenfold."
+        )
         for task in run.tasks:
-            self._add_curve(plot, ("ratio", task), run.ratio[task],
-                            run.colors.get(task, FOREGROUND), smooths=True, faint=False,
-                            name=task)
+            self._add_curve(
+                plot,
+                ("ratio", task),
+                run.ratio[task],
+                run.colors.get(task, FOREGROUND),
+                smooths=True,
+                faint=False,
+                name=task,
+            )
         # Many tasks: the names side by side, so the legend stays short.
         plot.legend.setColumnCount(max(1, math.ceil(len(run.tasks) / LEGEND_ROWS)))
         for task in run.tasks:
             color = run.colors.get(task, FOREGROUND)
-            plot = self._new_plot(f"task:{task}", TASK,
-                                  f"<span style='color:{color}'>&#9632;</span> {task} loss "
-                                  f"<span style='color:#8A94A3'>(train; validation dashed)"
-                                  f"</span>", "loss", loss=True, always=True)
+            plot = self._new_plot(
+                f"task:{task}",
+                TASK,
+                f"<span style='color:{color}'>&#9632;</span> {task} loss "
+                f"<span style='color:#8A94A3'>(train; validation dashed)"
+                f"</span>",
+                "loss",
+                loss=True,
+                always=True,
+            )
             self._add_curve(plot, ("train", task), run.train[task], color, smooths=True)
             self._add_curve(plot, ("val", task), run.val[task], color, smooths=False, val=True)
-        plot = self._new_plot(TOTAL, TOTAL, "Weighted total loss", "loss", loss=True,
-                              always=True)
+        plot = self._new_plot(TOTAL, TOTAL, "Weighted total loss", "loss", loss=True, always=True)
         self._add_curve(plot, ("total", ""), run.total, FOREGROUND, smooths=True)
-        plot = self._new_plot(PENALTY, PENALTY, "Soft-sharing penalty", "penalty",
-                              loss=True, always=False)
+        plot = self._new_plot(
+            PENALTY, PENALTY, "Soft-sharing penalty", "penalty", loss=True, always=False
+        )
         self._add_curve(plot, ("penalty", ""), run.penalty, MARK_COLOR, smooths=True)
-        plot = self._new_plot(WEIGHTS, WEIGHTS, "Loss weights", "weight", loss=False,
-                              always=False, include=(0.0,))
+        plot = self._new_plot(
+            WEIGHTS, WEIGHTS, "Loss weights", "weight", loss=False, always=False, include=(0.0,)
+        )
         for task in run.tasks:
             # No legend: the colours are the tasks', as in the task plots' titles.
-            self._add_curve(plot, ("weight", task), run.weights[task],
-                            run.colors.get(task, FOREGROUND), smooths=False, steps=True)
-        plot = self._new_plot(COSINE, COSINE, "Gradient cosine on the shared trunk",
-                              "cosine", loss=False, always=False, include=(0.0,))
-        plot.item.setToolTip("Cosine similarity of two tasks' gradients on the shared "
-                             "layers. Below 0 the tasks pull the trunk in opposite "
-                             "directions.")
-        zero = pg.InfiniteLine(pos=0, angle=0, movable=False,
-                               pen=pg.mkPen(FOREGROUND, width=1),
-                               label="below 0: tasks pull the trunk apart",
-                               labelOpts=dict(position=0.02, anchors=[(0, 0), (0, 0)],
-                                              color=FOREGROUND,
-                                              fill=pg.mkBrush(255, 255, 255, 190)))
+            self._add_curve(
+                plot,
+                ("weight", task),
+                run.weights[task],
+                run.colors.get(task, FOREGROUND),
+                smooths=False,
+                steps=True,
+            )
+        plot = self._new_plot(
+            COSINE,
+            COSINE,
+            "Gradient cosine on the shared trunk",
+            "cosine",
+            loss=False,
+            always=False,
+            include=(0.0,),
+        )
+        plot.item.setToolTip(
+            "Cosine similarity of two tasks' gradients on the shared "
+            "layers. Below 0 the tasks pull the trunk in opposite "
+            "directions."
+        )
+        zero = pg.InfiniteLine(
+            pos=0,
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(FOREGROUND, width=1),
+            label="below 0: tasks pull the trunk apart",
+            labelOpts=dict(
+                position=0.02,
+                anchors=[(0, 0), (0, 0)],
+                color=FOREGROUND,
+                fill=pg.mkBrush(255, 255, 255, 190),
+            ),
+        )
         plot.zero_line = zero
         plot.item.addItem(zero, ignoreBounds=True)  # the plot's range includes 0 itself
         self._sync_cosine(run)
@@ -458,19 +526,46 @@ class PlotsPanel(QWidget):
         if self._x_by_user and plot.item.vb.autoRangeEnabled()[0]:
             self._follow_data_x()
 
-    def _new_plot(self, key: str, kind: str, title: str, y_label: str, *, loss: bool,
-                  always: bool, include: tuple[float, ...] = ()) -> Plot:
+    def _new_plot(
+        self,
+        key: str,
+        kind: str,
+        title: str,
+        y_label: str,
+        *,
+        loss: bool,
+        always: bool,
+        include: tuple[float, ...] = (),
+    ) -> Plot:
         plot = Plot(key, kind, title, y_label, loss=loss, always=always, include=include)
         plot.view.setParent(self.grid.host)  # Qt deletes it with the panel, shown or not
         plot.view.hide()
         self.plots[key] = plot
         return plot
 
-    def _add_curve(self, plot: Plot, key: tuple, series: Series, color: str, *,
-                   smooths: bool, val: bool = False, steps: bool = False, faint: bool = True,
-                   name: str | None = None) -> None:
-        curve = Curve(self.current, series, color, smooths=smooths, val=val, steps=steps,
-                      faint=faint, name=name)
+    def _add_curve(
+        self,
+        plot: Plot,
+        key: tuple,
+        series: Series,
+        color: str,
+        *,
+        smooths: bool,
+        val: bool = False,
+        steps: bool = False,
+        faint: bool = True,
+        name: str | None = None,
+    ) -> None:
+        curve = Curve(
+            self.current,
+            series,
+            color,
+            smooths=smooths,
+            val=val,
+            steps=steps,
+            faint=faint,
+            name=name,
+        )
         plot.add(curve)
         self._curves[key] = curve
 
@@ -484,8 +579,15 @@ class PlotsPanel(QWidget):
         for pair, series in run.cosine.items():
             if ("cosine", pair) not in self._curves:
                 color = mix(run.colors.get(pair[0], ""), run.colors.get(pair[1], ""))
-                self._add_curve(plot, ("cosine", pair), series, color, smooths=True,
-                                faint=named, name=f"{pair[0]} · {pair[1]}" if named else None)
+                self._add_curve(
+                    plot,
+                    ("cosine", pair),
+                    series,
+                    color,
+                    smooths=True,
+                    faint=named,
+                    name=f"{pair[0]} · {pair[1]}" if named else None,
+                )
                 plot.stale = True
 
     def _add_overlay(self, run: RunCurves) -> None:
@@ -513,8 +615,16 @@ class PlotsPanel(QWidget):
                 continue
             name = None if val or key in named else run.label
             named.add(key)
-            curve = Curve(run, series, color, smooths=smooths, overlay=True, val=val,
-                          steps=key == WEIGHTS, name=name)
+            curve = Curve(
+                run,
+                series,
+                color,
+                smooths=smooths,
+                overlay=True,
+                val=val,
+                steps=key == WEIGHTS,
+                name=name,
+            )
             curve.main.setToolTip(run.label)
             self.plots[key].add(curve, overlay_of=run)  # takes the plot's log mode
 
@@ -551,14 +661,20 @@ class PlotsPanel(QWidget):
             # a redraw of every plot in view over the period.
             cost = sum(p.cost_ms for p in on_screen)
             self.period_ms = min(max(cost / DRAW_SHARE, MIN_REDRAW_MS), MAX_REDRAW_MS)
-            ready = sorted((p for p in due if (start - p.drawn_at) * 1000 >= self.period_ms),
-                           key=lambda p: p.drawn_at)
-            per_call = (max(1, math.ceil(len(on_screen) * DRAIN_MS / self.period_ms))
-                        if self.period_ms > DRAIN_MS else len(due))
+            ready = sorted(
+                (p for p in due if (start - p.drawn_at) * 1000 >= self.period_ms),
+                key=lambda p: p.drawn_at,
+            )
+            per_call = (
+                max(1, math.ceil(len(on_screen) * DRAIN_MS / self.period_ms))
+                if self.period_ms > DRAIN_MS
+                else len(due)
+            )
             if len(ready) > per_call or len(ready) < len(due):
                 # The rest: at the next call, or when the first of them is due.
-                waits = [self.period_ms / 1000 - (start - p.drawn_at) for p in due
-                         if p not in ready]
+                waits = [
+                    self.period_ms / 1000 - (start - p.drawn_at) for p in due if p not in ready
+                ]
                 self._redraw_later(DRAIN_MS / 1000 if len(ready) > per_call else min(waits))
             due = ready[:per_call]
         axis, smoothing = self.x_axis, self.smoothing
@@ -608,16 +724,22 @@ class PlotsPanel(QWidget):
         else:
             # A run read back from its folder may have no total (soft
             # sharing's penalty is not in history.csv): its task curves'.
-            spans = [c.x(self.x_axis) for c in (self._curves.get(("train", t))
-                                                for t in run.tasks) if c and len(c.series)]
+            spans = [
+                c.x(self.x_axis)
+                for c in (self._curves.get(("train", t)) for t in run.tasks)
+                if c and len(c.series)
+            ]
             if not spans:
                 return
             first = float(min(x[0] for x in spans))
             last = float(max(x[-1] for x in spans))
         cap = None
         if run.total_steps and self.x_axis in ("step", "epoch"):
-            cap = run.total_steps if self.x_axis == "step" else (
-                run.total_steps / run.steps_per_epoch)
+            cap = (
+                run.total_steps
+                if self.x_axis == "step"
+                else (run.total_steps / run.steps_per_epoch)
+            )
         self._x_span = (first, x_end(first, last, cap))
 
     def _visible_keys(self) -> tuple[str, ...]:
@@ -633,8 +755,9 @@ class PlotsPanel(QWidget):
                 # (a relayout mid-run costs a long stall).
                 # A run read back from its folder expects none: history.csv
                 # has no cosines (run_history.py), so no empty plot for them.
-                shown = plot.has_data() or (len(run.tasks) > 1 and bool(run.cosine)
-                                            and run.mode in ("joint", "alternating"))
+                shown = plot.has_data() or (
+                    len(run.tasks) > 1 and bool(run.cosine) and run.mode in ("joint", "alternating")
+                )
             else:
                 shown = plot.always or plot.has_data()
             if shown:
@@ -659,12 +782,20 @@ class PlotsPanel(QWidget):
             for plot in self.plots.values():
                 labelled = plot.kind == WEIGHTS
                 line = pg.InfiniteLine(
-                    pos=run.mark_x(mark, self.x_axis), angle=90, movable=False,
+                    pos=run.mark_x(mark, self.x_axis),
+                    angle=90,
+                    movable=False,
                     pen=pg.mkPen(MARK_COLOR, width=1, style=Qt.PenStyle.DashLine),
                     label=mark.text if labelled else None,
-                    labelOpts=dict(position=0.6 - 0.1 * (index % 4), color=MARK_COLOR,
-                                   fill=pg.mkBrush(255, 255, 255, 200),
-                                   anchors=[(0, 0), (0, 0)]) if labelled else None)
+                    labelOpts=dict(
+                        position=0.6 - 0.1 * (index % 4),
+                        color=MARK_COLOR,
+                        fill=pg.mkBrush(255, 255, 255, 200),
+                        anchors=[(0, 0), (0, 0)],
+                    )
+                    if labelled
+                    else None,
+                )
                 line.mark = mark
                 line.setToolTip(tip)
                 line.setZValue(10)
@@ -761,12 +892,10 @@ class PlotsPanel(QWidget):
         Path(path).write_bytes(bytes(data))
 
     def export_csv_dialog(self) -> None:
-        self._export_dialog("Export curves as CSV", "csv", "CSV files (*.csv)",
-                            self.export_csv)
+        self._export_dialog("Export curves as CSV", "csv", "CSV files (*.csv)", self.export_csv)
 
     def export_png_dialog(self) -> None:
-        self._export_dialog("Export plots as PNG", "png", "PNG images (*.png)",
-                            self.export_png)
+        self._export_dialog("Export plots as PNG", "png", "PNG images (*.png)", self.export_png)
 
     def _export_dialog(self, title: str, suffix: str, filters: str, write) -> None:
         if self.current is None:
@@ -781,5 +910,6 @@ class PlotsPanel(QWidget):
         try:
             write(path)
         except OSError as exc:
-            QMessageBox.warning(self, "Export failed",
-                                f"Could not write {path}:\n{exc.strerror or exc}")
+            QMessageBox.warning(
+                self, "Export failed", f"Could not write {path}:\n{exc.strerror or exc}"
+            )

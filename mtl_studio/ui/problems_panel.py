@@ -62,8 +62,9 @@ class ProblemsPanel(DocumentView):
         }
         # sorted() is stable: within a severity, validation's own order stays.
         for problem in sorted(problems, key=lambda p: p.severity != ERROR):
-            item = QTreeWidgetItem(self.tree, [problem.severity.capitalize(), str(problem.place),
-                                               problem.message])
+            item = QTreeWidgetItem(
+                self.tree, [problem.severity.capitalize(), str(problem.place), problem.message]
+            )
             item.setIcon(0, icons.get(problem.severity, icons["warning"]))
             item.setToolTip(2, problem.message)
             item.setData(0, _PLACE_ROLE, (problem.place.kind, problem.place.id))

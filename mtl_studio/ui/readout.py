@@ -13,7 +13,13 @@ import numpy as np
 
 # The kinds of plot (the panel keys its plots "task:NAME", "overview", ...).
 TASK, OVERVIEW, TOTAL, PENALTY, WEIGHTS, COSINE = (
-    "task", "overview", "total", "penalty", "weights", "cosine")
+    "task",
+    "overview",
+    "total",
+    "penalty",
+    "weights",
+    "cosine",
+)
 COSINE_READOUT_PAIRS = 6  # the most opposed pairs named in the read-out
 
 # value(curve key, with_raw) -> the text of that curve's value at x, or None
@@ -32,8 +38,14 @@ def x_text(x: float, axis: str) -> str:
     return f"{x:.1f} s"
 
 
-def readout_text(tasks: list[str], x: float, axis: str, key: str | None, value: Value,
-                 cosines: list[tuple[float, tuple[str, str]]]) -> str:
+def readout_text(
+    tasks: list[str],
+    x: float,
+    axis: str,
+    key: str | None,
+    value: Value,
+    cosines: list[tuple[float, tuple[str, str]]],
+) -> str:
     """The values at x in the plot `key` (None: every plot): a task's train
     loss (smoothed, then raw) and nearest validation loss, the overview's
     ratios, the total, the penalty, the weights, the most opposed gradient

@@ -18,8 +18,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QProgressBar, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.settings import describe
@@ -28,8 +40,15 @@ from .widgets import ERROR_COLOR
 
 SPLIT_CHOICES = (("Test rows", "test"), ("Validation rows", "val"), ("Training rows", "train"))
 MODEL_CHOICES = (("Best epoch", "best"), ("Last epoch", "last"))
-FIGURE_NAMES = {"mae": "MAE", "rmse": "RMSE", "r2": "R²", "accuracy": "accuracy",
-                "macro_f1": "macro F1", "log_loss": "log loss", "token_accuracy": "token accuracy"}
+FIGURE_NAMES = {
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "r2": "R²",
+    "accuracy": "accuracy",
+    "macro_f1": "macro F1",
+    "log_loss": "log loss",
+    "token_accuracy": "token accuracy",
+}
 SCATTER_POINTS = 5000  # more points than this are sampled: the plot stays quick
 PLOT_SIZE = (320, 280)
 MATRIX_CLASSES = 12  # a bigger confusion matrix is cut to its busiest classes
@@ -62,18 +81,23 @@ class ResultsView(QWidget):
         self.split_combo = QComboBox()
         for label, value in SPLIT_CHOICES:
             self.split_combo.addItem(label, value)
-        self.split_combo.setToolTip("Which rows of the run's data to score. The test rows "
-                                    "were never trained on nor used to choose the best epoch.")
+        self.split_combo.setToolTip(
+            "Which rows of the run's data to score. The test rows "
+            "were never trained on nor used to choose the best epoch."
+        )
         self.model_combo = QComboBox()
         for label, value in MODEL_CHOICES:
             self.model_combo.addItem(label, value)
-        self.model_combo.setToolTip("The model of the best epoch (model-best.keras) or of the "
-                                    "last (model-last.keras)")
+        self.model_combo.setToolTip(
+            "The model of the best epoch (model-best.keras) or of the last (model-last.keras)"
+        )
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Score the chosen model on the chosen rows again")
         self.predict_button = QPushButton("Predict on File...")
-        self.predict_button.setToolTip("Write the model's predictions for a CSV or NPZ file, "
-                                       "in the data's own units, to a CSV file")
+        self.predict_button.setToolTip(
+            "Write the model's predictions for a CSV or NPZ file, "
+            "in the data's own units, to a CSV file"
+        )
         self.cancel_button = QPushButton("Cancel")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -102,14 +126,17 @@ class ResultsView(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.PlainText)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Task", "Figure", "Model", "Trivial predictor",
-                                              "Against the trivial predictor"])
+        self.table.setHorizontalHeaderLabels(
+            ["Task", "Figure", "Model", "Trivial predictor", "Against the trivial predictor"]
+        )
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setToolTip("The trivial predictor guesses the training rows' mean "
-                              "(regression) or their most frequent class: a figure in red "
-                              "is no better than that guess")
+        self.table.setToolTip(
+            "The trivial predictor guesses the training rows' mean "
+            "(regression) or their most frequent class: a figure in red "
+            "is no better than that guess"
+        )
         self.charts = QWidget()
         self.charts_layout = QGridLayout(self.charts)
         self.charts_layout.setContentsMargins(0, 0, 0, 0)
@@ -128,8 +155,9 @@ class ResultsView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.status)
         layout.addWidget(scroll, 1)
-        self._show_nothing("No run to show yet: train the project, or open a run with "
-                           "Run > Open Run...")
+        self._show_nothing(
+            "No run to show yet: train the project, or open a run with Run > Open Run..."
+        )
         self._set_busy(False)
 
     # --- which run ---------------------------------------------------------------
@@ -142,9 +170,11 @@ class ResultsView(QWidget):
         self._wanted = False
         self._set_busy(self.busy)
         if self.folder is None:
-            self._show_nothing("Training: the run's results come when it ends." if training
-                               else "No run to show yet: train the project, or open a run "
-                                    "with Run > Open Run...")
+            self._show_nothing(
+                "Training: the run's results come when it ends."
+                if training
+                else "No run to show yet: train the project, or open a run with Run > Open Run..."
+            )
             return
         if self._show_kept():
             return
@@ -190,13 +220,15 @@ class ResultsView(QWidget):
         folder, split = self.folder, self.split_combo.currentData()
         which = self.model_combo.currentData()
         self._wanted = False
-        self._set_busy(True, f"Evaluating the {which} model on the "
-                             f"{self.split_combo.currentText().lower()}...")
+        self._set_busy(
+            True, f"Evaluating the {which} model on the {self.split_combo.currentText().lower()}..."
+        )
 
         def work():
             run = open_run(folder)
             result = evaluate(run, None, split, which)
             from ..training.evaluation import read_evaluation  # noqa: PLC0415
+
             return folder, result, (read_evaluation(folder) or (result, {}))[1]
 
         run_in_background(work, self._evaluated, self._failed)
@@ -213,8 +245,9 @@ class ResultsView(QWidget):
         self._set_busy(False)
         # The evaluation's own errors read as sentences; drop the class name.
         text = detail.split(": ", 1)[1] if ": " in detail else detail
-        self.status.setText(f"<span style='color:{ERROR_COLOR}'>Could not evaluate: "
-                            f"{_escape(text)}</span>")
+        self.status.setText(
+            f"<span style='color:{ERROR_COLOR}'>Could not evaluate: {_escape(text)}</span>"
+        )
         self.message.emit(f"Could not evaluate the run: {text}")
 
     # --- show ----------------------------------------------------------------------
@@ -233,8 +266,10 @@ class ResultsView(QWidget):
         tasks = result["tasks"]
         n = max((s["n"] for s in tasks.values()), default=0)
         tasks_of_run = self._project_tasks()
-        heading = (f"{Path(result['run']).name}: {result['model']}{best}, on the run's "
-                   f"{rows} ({n} examples)")
+        heading = (
+            f"{Path(result['run']).name}: {result['model']}{best}, on the run's "
+            f"{rows} ({n} examples)"
+        )
         if self._trained is not None:
             heading += f"\nTrained with {describe(self._trained.training)}"
         self.heading.setText(heading)
@@ -245,8 +280,12 @@ class ResultsView(QWidget):
         units = {t.name: ", ".join(t.target) for t in tasks_of_run}
         for task, scores in tasks.items():
             if f"{task}:truth" in arrays:
-                chart = scatter_chart(task, arrays[f"{task}:truth"], arrays[f"{task}:predicted"],
-                                      units.get(task, task))
+                chart = scatter_chart(
+                    task,
+                    arrays[f"{task}:truth"],
+                    arrays[f"{task}:predicted"],
+                    units.get(task, task),
+                )
             elif "confusion" in scores:
                 chart = confusion_chart(task, scores["confusion"])
             else:
@@ -260,21 +299,30 @@ class ResultsView(QWidget):
         worse = QBrush(QColor(ERROR_COLOR))
         verdicts = {True: "better", False: "no better", None: ""}
         for i, (task, name, f) in enumerate(rows):
-            cells = [task, FIGURE_NAMES.get(name, name), figure_text(f["model"]),
-                     figure_text(f["trivial"]), verdicts[f["beats_trivial"]]]
+            cells = [
+                task,
+                FIGURE_NAMES.get(name, name),
+                figure_text(f["model"]),
+                figure_text(f["trivial"]),
+                verdicts[f["beats_trivial"]],
+            ]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if j in (2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 if f["beats_trivial"] is False and j in (2, 4):
                     item.setForeground(worse)
-                    item.setToolTip(f"no better than the trivial predictor "
-                                    f"({f['better']} is better)")
+                    item.setToolTip(
+                        f"no better than the trivial predictor ({f['better']} is better)"
+                    )
                 self.table.setItem(i, j, item)
         self.table.show()
         self.table.resizeColumnsToContents()
-        height = self.table.horizontalHeader().height() + 4 + sum(
-            self.table.rowHeight(i) for i in range(len(rows)))
+        height = (
+            self.table.horizontalHeader().height()
+            + 4
+            + sum(self.table.rowHeight(i) for i in range(len(rows)))
+        )
         self.table.setFixedHeight(height)
 
     def _project_tasks(self) -> list:
@@ -308,13 +356,15 @@ class ResultsView(QWidget):
     def predict_on_file(self) -> None:
         if self.folder is None or self.busy:
             return
-        data, _ = QFileDialog.getOpenFileName(self, "Predict on file", "",
-                                              "Data files (*.csv *.npz)")
+        data, _ = QFileDialog.getOpenFileName(
+            self, "Predict on file", "", "Data files (*.csv *.npz)"
+        )
         if not data:
             return
         start = str(Path(data).with_name(Path(data).stem + "-predictions.csv"))
-        out, _ = QFileDialog.getSaveFileName(self, "Save predictions as", start,
-                                             "CSV files (*.csv)")
+        out, _ = QFileDialog.getSaveFileName(
+            self, "Save predictions as", start, "CSV files (*.csv)"
+        )
         if out:
             self.predict(Path(data), Path(out))
 
@@ -342,8 +392,11 @@ class ResultsView(QWidget):
             progress.deleteLater()
             path, rows = value
             self._set_busy(False)
-            text = (f"Prediction cancelled: {path.name} left as it was" if rows is None
-                    else f"Wrote {rows} predictions to {path}")
+            text = (
+                f"Prediction cancelled: {path.name} left as it was"
+                if rows is None
+                else f"Wrote {rows} predictions to {path}"
+            )
             self.status.setText(text)
             self.message.emit(text)
 
@@ -364,8 +417,12 @@ class ResultsView(QWidget):
     def _set_busy(self, busy: bool, text: str = "", progress: bool = False) -> None:
         self.busy = busy
         idle = not busy and self.folder is not None
-        for widget in (self.evaluate_button, self.predict_button, self.split_combo,
-                       self.model_combo):
+        for widget in (
+            self.evaluate_button,
+            self.predict_button,
+            self.split_combo,
+            self.model_combo,
+        ):
             widget.setEnabled(idle)
         self.progress.setVisible(busy and progress)
         self.cancel_button.setVisible(busy and progress)
@@ -374,8 +431,7 @@ class ResultsView(QWidget):
             self.status.setText(text)
 
 
-def scatter_chart(task: str, truth: np.ndarray, predicted: np.ndarray,
-                  target: str) -> QGroupBox:
+def scatter_chart(task: str, truth: np.ndarray, predicted: np.ndarray, target: str) -> QGroupBox:
     """Predicted against actual with the y = x line: points on the line are
     right; a cloud flat along the line's width is a model that learned little."""
     box = QGroupBox(f"{task}: predicted against actual")
@@ -388,8 +444,9 @@ def scatter_chart(task: str, truth: np.ndarray, predicted: np.ndarray,
     plot.addItem(pg.ScatterPlotItem(x, y, size=5, pen=None, brush=pg.mkBrush(0, 114, 178, 140)))
     if len(x):
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
-        plot.addItem(pg.PlotDataItem([lo, hi], [lo, hi], pen=pg.mkPen("#555", width=1,
-                                                                        style=Qt.DashLine)))
+        plot.addItem(
+            pg.PlotDataItem([lo, hi], [lo, hi], pen=pg.mkPen("#555", width=1, style=Qt.DashLine))
+        )
     plot.setLabel("bottom", f"actual {target}")
     plot.setLabel("left", f"predicted {target}")
     plot.scatter_points = len(x)  # for tests
@@ -418,18 +475,26 @@ def confusion_chart(task: str, confusion: dict) -> QGroupBox:
             item.setTextAlignment(Qt.AlignCenter)
             # Right answers in blue, wrong ones in red; light enough to read.
             share = shares[i, j]
-            item.setBackground(QColor(int(255 - 110 * share), int(255 - 70 * share), 255)
-                               if i == j else
-                               QColor(255, int(255 - 110 * share), int(255 - 110 * share)))
+            item.setBackground(
+                QColor(int(255 - 110 * share), int(255 - 70 * share), 255)
+                if i == j
+                else QColor(255, int(255 - 110 * share), int(255 - 110 * share))
+            )
             table.setItem(i, j, item)
     table.resizeColumnsToContents()
     table.resizeRowsToContents()
     # Sized to its cells (headers by their size hints: not laid out yet).
     frame = 2 * table.frameWidth() + 2
-    width = table.verticalHeader().sizeHint().width() + frame + sum(
-        table.columnWidth(j) for j in range(len(labels)))
-    height = table.horizontalHeader().sizeHint().height() + frame + sum(
-        table.rowHeight(i) for i in range(len(labels)))
+    width = (
+        table.verticalHeader().sizeHint().width()
+        + frame
+        + sum(table.columnWidth(j) for j in range(len(labels)))
+    )
+    height = (
+        table.horizontalHeader().sizeHint().height()
+        + frame
+        + sum(table.rowHeight(i) for i in range(len(labels)))
+    )
     table.setFixedSize(min(width, PLOT_SIZE[0] * 2), min(height, PLOT_SIZE[1] * 2))
     layout = QVBoxLayout(box)
     layout.addWidget(table, 0, Qt.AlignLeft | Qt.AlignTop)

@@ -103,8 +103,9 @@ class RunController(QObject):
 
     def folder_for(self, document: Document) -> Path:
         """A new run's folder, under runs_root_for(document)."""
-        return run_folder.unique_folder(self.runs_root_for(document),
-                                        run_folder.new_folder_name(document.path))
+        return run_folder.unique_folder(
+            self.runs_root_for(document), run_folder.new_folder_name(document.path)
+        )
 
     def start(self, document: Document) -> str | None:
         """Train the document's project as it is now. Returns None, or the
@@ -117,19 +118,28 @@ class RunController(QObject):
         out = self.folder_for(document)
         tasks = [t.name for t in project.tasks]
         curves = RunCurves(
-            f"Run {len(self.runs) + 1}: {_mode_label(project.training)}", tasks,
-            {t: project.task_color(t) for t in tasks}, mode=project.training.mode,
-            weighting=project.training.weighting, folder=str(out),
-            monitor=project.training.monitor)
+            f"Run {len(self.runs) + 1}: {_mode_label(project.training)}",
+            tasks,
+            {t: project.task_color(t) for t in tasks},
+            mode=project.training.mode,
+            weighting=project.training.weighting,
+            folder=str(out),
+            monitor=project.training.monitor,
+        )
         self.runs.append(curves)
         self._launch(TrainingWorker(project, project_dir, out, parent=self), curves, project)
         return None
 
     def can_continue(self) -> bool:
         c = self.curves
-        return (not self.busy and self.opening is None and c is not None
-                and c.status in ("completed", "stopped", "nan") and bool(c.folder)
-                and (Path(c.folder) / run_folder.CHECKPOINT).exists())
+        return (
+            not self.busy
+            and self.opening is None
+            and c is not None
+            and c.status in ("completed", "stopped", "nan")
+            and bool(c.folder)
+            and (Path(c.folder) / run_folder.CHECKPOINT).exists()
+        )
 
     def continue_run(self) -> str | None:
         """Go on from the last run's checkpoint: to its planned epochs after
@@ -144,8 +154,11 @@ class RunController(QObject):
             return str(exc)
         epochs_done = c.step // c.steps_per_epoch
         epochs = None if c.status != "completed" else epochs_done + project.training.epochs
-        self._launch(TrainingWorker(project, project_dir, out, resume=True, epochs=epochs,
-                                    parent=self), c, project)
+        self._launch(
+            TrainingWorker(project, project_dir, out, resume=True, epochs=epochs, parent=self),
+            c,
+            project,
+        )
         return None
 
     # --- runs from disk -------------------------------------------------------------------
@@ -175,8 +188,11 @@ class RunController(QObject):
             except RunOpenError as exc:  # says what is wrong, with the file
                 return exc
 
-        run_in_background(read, self._read, lambda detail: self._read(
-            RunOpenError(f"{folder}: cannot read the run: {detail}")))
+        run_in_background(
+            read,
+            self._read,
+            lambda detail: self._read(RunOpenError(f"{folder}: cannot read the run: {detail}")),
+        )
         return None
 
     def _read(self, result) -> None:
@@ -280,8 +296,8 @@ class RunController(QObject):
         self.worker = None
         worker.deleteLater()
         finished = self.finished_event or ev.RunFinished(
-            "error", self.curves.step if self.curves else 0, 0,
-            "training ended without a report")
+            "error", self.curves.step if self.curves else 0, 0, "training ended without a report"
+        )
         if self.curves is not None:
             self.curves.status, self.curves.message = finished.status, finished.message
             self.curves.version += 1

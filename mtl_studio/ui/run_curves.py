@@ -30,30 +30,32 @@ class Series:
         self.n = 0
 
     def append(self, step, wall, value) -> None:
-        step, wall, value = np.broadcast_arrays(np.atleast_1d(np.asarray(step, float)),
-                                                np.atleast_1d(np.asarray(wall, float)),
-                                                np.atleast_1d(np.asarray(value, float)))
+        step, wall, value = np.broadcast_arrays(
+            np.atleast_1d(np.asarray(step, float)),
+            np.atleast_1d(np.asarray(wall, float)),
+            np.atleast_1d(np.asarray(value, float)),
+        )
         k = len(value)
         if self.n + k > self._data.shape[1]:
             grown = np.empty((3, max(2 * self._data.shape[1], self.n + k)))
-            grown[:, :self.n] = self._data[:, :self.n]
+            grown[:, : self.n] = self._data[:, : self.n]
             self._data = grown
-        self._data[0, self.n:self.n + k] = step
-        self._data[1, self.n:self.n + k] = wall
-        self._data[2, self.n:self.n + k] = value
+        self._data[0, self.n : self.n + k] = step
+        self._data[1, self.n : self.n + k] = wall
+        self._data[2, self.n : self.n + k] = value
         self.n += k
 
     @property
     def step(self) -> np.ndarray:
-        return self._data[0, :self.n]
+        return self._data[0, : self.n]
 
     @property
     def wall(self) -> np.ndarray:
-        return self._data[1, :self.n]
+        return self._data[1, : self.n]
 
     @property
     def value(self) -> np.ndarray:
-        return self._data[2, :self.n]
+        return self._data[2, : self.n]
 
     def __len__(self) -> int:
         return self.n
@@ -88,11 +90,11 @@ class Divided:
             end = len(values)
             if end > len(self._buf):
                 grown = np.empty(max(2 * len(self._buf), end, 1024))
-                grown[:self.n] = self._buf[:self.n]
+                grown[: self.n] = self._buf[: self.n]
                 self._buf = grown
-            self._buf[self.n:end] = values[self.n:end] / divisor
+            self._buf[self.n : end] = values[self.n : end] / divisor
             self.n = end
-        return self._buf[:len(values)]
+        return self._buf[: len(values)]
 
 
 class Ratio:
@@ -212,8 +214,14 @@ class RunCurves:
                 self._rewind(e.start_step)
 
     def _rewind(self, step: int) -> None:
-        for series in (*self.train.values(), *self.val.values(), *self.weights.values(),
-                       self.total, self.penalty, *self.cosine.values()):
+        for series in (
+            *self.train.values(),
+            *self.val.values(),
+            *self.weights.values(),
+            self.total,
+            self.penalty,
+            *self.cosine.values(),
+        ):
             series.truncate(step)
         self.step = step
 
@@ -224,7 +232,7 @@ class RunCurves:
         training, not at the first report (28 lines for 8 tasks: a stall)."""
         if self.mode in ("joint", "alternating"):
             for i, a in enumerate(self.tasks):
-                for b in self.tasks[i + 1:]:
+                for b in self.tasks[i + 1 :]:
                     self.cosine.setdefault((a, b), Series(256))
 
     def _on_StepLosses(self, e: ev.StepLosses) -> None:
@@ -249,8 +257,9 @@ class RunCurves:
             series = self.weights.get(task)
             # One point per report is plenty; repeats at the same step (an
             # epoch end right after its last block) add nothing.
-            if series is not None and not (len(series) and series.step[-1] == e.step
-                                           and series.value[-1] == value):
+            if series is not None and not (
+                len(series) and series.step[-1] == e.step and series.value[-1] == value
+            ):
                 series.append(e.step, self.wall, value)
 
     def _on_GradientCosine(self, e: ev.GradientCosine) -> None:
@@ -323,7 +332,7 @@ class RunCurves:
 
     @property
     def best_text(self) -> str:
-        """"best epoch 7", as the plots label the line."""
+        """ "best epoch 7", as the plots label the line."""
         return f"best epoch {self.best_epoch}" if self.best_epoch is not None else ""
 
     @property
@@ -337,14 +346,23 @@ class RunCurves:
                 by = f" by {monitors.label(self.monitor)}"
             except ValueError:
                 by = f" by {self.monitor}"
-        value = (f" ({self.best_value:.4g})" if self.best_value is not None
-                 and np.isfinite(self.best_value) else "")
-        return (f"Best epoch {self.best_epoch} (step {self.best_step}){by}{value}: "
-                f"the weights of model-best.keras")
+        value = (
+            f" ({self.best_value:.4g})"
+            if self.best_value is not None and np.isfinite(self.best_value)
+            else ""
+        )
+        return (
+            f"Best epoch {self.best_epoch} (step {self.best_step}){by}{value}: "
+            f"the weights of model-best.keras"
+        )
 
     def point_count(self) -> int:
-        return (sum(len(s) for s in self.train.values()) + len(self.total)
-                + len(self.penalty) + sum(len(s) for s in self.val.values()))
+        return (
+            sum(len(s) for s in self.train.values())
+            + len(self.total)
+            + len(self.penalty)
+            + sum(len(s) for s in self.val.values())
+        )
 
     def rows(self):
         """Every point as (curve, task, step, epoch, wall_seconds, value)."""
@@ -358,8 +376,14 @@ class RunCurves:
             for i in range(len(s)):
                 yield curve, task, int(s.step[i]), epochs[i], s.wall[i], s.value[i]
         for m in self.marks:
-            yield f"set_{m.setting}", m.task or "", m.step, m.step / self.steps_per_epoch, \
-                m.wall, m.value
+            yield (
+                f"set_{m.setting}",
+                m.task or "",
+                m.step,
+                m.step / self.steps_per_epoch,
+                m.wall,
+                m.value,
+            )
 
     def to_csv(self, path: Path) -> None:
         """All curves of the run in one long table; raises OSError."""
@@ -393,7 +417,7 @@ class Smoother:
 
     @property
     def out(self) -> np.ndarray:
-        return self._out[:self.n]
+        return self._out[: self.n]
 
     def of(self, values: np.ndarray, smoothing: float) -> np.ndarray:
         values = np.asarray(values, float)
@@ -405,13 +429,13 @@ class Smoother:
             # hold a view of the old values.
             self.smoothing, self._out, self.n, self.carry = b, np.empty(0), 0, (0.0, 0.0)
         if self.n < len(values):
-            new, self.carry = _ema_tail(values[self.n:], b, self.carry)
+            new, self.carry = _ema_tail(values[self.n :], b, self.carry)
             end = self.n + len(new)
             if end > len(self._out):
                 grown = np.empty(max(2 * len(self._out), end, 1024))
-                grown[:self.n] = self._out[:self.n]
+                grown[: self.n] = self._out[: self.n]
                 self._out = grown
-            self._out[self.n:end] = new
+            self._out[self.n : end] = new
             self.n = end
         return self.out
 
@@ -426,7 +450,7 @@ def _ema_tail(values: np.ndarray, b: float, carry: tuple[float, float]):
     w = finite * (1 - b)
     block = int(min(1024, max(1, 100 / -np.log10(b))))  # b^-block <= 1e100
     k = np.arange(block)
-    powers, inverse = b ** k, b ** -k.astype(float)
+    powers, inverse = b**k, b ** -k.astype(float)
     num, den = np.empty_like(v), np.empty_like(v)
     carry_num, carry_den = carry
     for start in range(0, len(v), block):

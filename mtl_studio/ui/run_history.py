@@ -59,8 +59,10 @@ def curves_from_folder(folder: Path) -> RunCurves:
         raise RunOpenError(f"{folder}: there is no such folder")
     history = folder / HISTORY
     if not history.is_file():
-        raise RunOpenError(f"{folder}: not a run folder: it has no {HISTORY} (a run folder "
-                           f"holds {HISTORY}, {SUMMARY} and {PROJECT_COPY})")
+        raise RunOpenError(
+            f"{folder}: not a run folder: it has no {HISTORY} (a run folder "
+            f"holds {HISTORY}, {SUMMARY} and {PROJECT_COPY})"
+        )
     project = _project(folder)
     tasks = [t.name for t in project.tasks]
     summary = read_summary(folder)
@@ -68,9 +70,15 @@ def curves_from_folder(folder: Path) -> RunCurves:
 
     mode = _text(summary, "mode", folder) or project.training.mode
     weighting = _text(summary, "weighting", folder) or project.training.weighting
-    curves = RunCurves(folder.name, tasks, {t: project.task_color(t) for t in tasks},
-                       mode=mode, weighting=weighting, folder=str(folder),
-                       monitor=project.training.monitor)
+    curves = RunCurves(
+        folder.name,
+        tasks,
+        {t: project.task_color(t) for t in tasks},
+        mode=mode,
+        weighting=weighting,
+        folder=str(folder),
+        monitor=project.training.monitor,
+    )
     curves.cosine.clear()  # not in history.csv: no empty plot that waits for them
 
     train = table["split"] == SPLITS.index("train")
@@ -91,30 +99,44 @@ def curves_from_folder(folder: Path) -> RunCurves:
         curves.val[task].append(table["step"][rows], table["wall"][rows], table["loss"][rows])
     if mode != "soft_sharing" and kept_train.any():
         rows = np.flatnonzero(kept_train)
-        steps, first, inverse = np.unique(table["step"][rows], return_index=True,
-                                          return_inverse=True)
+        steps, first, inverse = np.unique(
+            table["step"][rows], return_index=True, return_inverse=True
+        )
         weighted = table["weight"][rows] * table["loss"][rows]
-        curves.total.append(steps, table["wall"][rows][first],
-                            np.bincount(inverse, weights=weighted, minlength=len(steps)))
+        curves.total.append(
+            steps,
+            table["wall"][rows][first],
+            np.bincount(inverse, weights=weighted, minlength=len(steps)),
+        )
 
     last_step = int(table["step"].max()) if len(table["step"]) else 0
     curves.step = max(last_step, _int(summary, "steps", folder) or 0)
     curves.wall = float(table["wall"].max()) if len(table["wall"]) else 0.0
-    curves.steps_per_epoch = (_int(summary, "steps_per_epoch", folder)
-                              or _steps_per_epoch(table)) or 1
+    curves.steps_per_epoch = (
+        _int(summary, "steps_per_epoch", folder) or _steps_per_epoch(table)
+    ) or 1
     curves.status = _text(summary, "status", folder) or "unknown"
     curves.message = _text(summary, "message", folder) or (
-        "" if summary else f"the run has no {SUMMARY}: it did not finish (it may have been "
-                           "interrupted, or may still be training)")
+        ""
+        if summary
+        else f"the run has no {SUMMARY}: it did not finish (it may have been "
+        "interrupted, or may still be training)"
+    )
     planned = project.training.epochs * curves.steps_per_epoch
     # A run that did not complete goes on to its planned epochs: the x axis
     # shows them, as it did while the run trained.
-    curves.total_steps = curves.step if curves.status == "completed" else max(curves.step,
-                                                                              planned)
+    curves.total_steps = curves.step if curves.status == "completed" else max(curves.step, planned)
     _best(curves, summary, folder)
     for change in _changes(summary, folder):
-        curves.marks.append(Mark(change["step"], curves.wall_at(change["step"]),
-                                 change["setting"], change["task"], change["value"]))
+        curves.marks.append(
+            Mark(
+                change["step"],
+                curves.wall_at(change["step"]),
+                change["setting"],
+                change["task"],
+                change["value"],
+            )
+        )
     curves.version += 1
     return curves
 
@@ -150,8 +172,9 @@ def read_summary(folder: Path) -> dict:
 
 
 def _bad(folder: Path, key: str, expected: str, value) -> RunOpenError:
-    return RunOpenError(f"{Path(folder) / SUMMARY}: '{key}' should be {expected}, "
-                        f"got {json.dumps(value)}")
+    return RunOpenError(
+        f"{Path(folder) / SUMMARY}: '{key}' should be {expected}, got {json.dumps(value)}"
+    )
 
 
 def _text(summary: dict, key: str, folder: Path) -> str:
@@ -178,9 +201,12 @@ def _best(curves: RunCurves, summary: dict, folder: Path) -> None:
     best = summary.get("best_epoch")
     if best is None:
         return
-    if not (isinstance(best, dict) and isinstance(best.get("epoch"), int)
-            and isinstance(best.get("step"), int)
-            and (best.get("value") is None or _number(best["value"]))):
+    if not (
+        isinstance(best, dict)
+        and isinstance(best.get("epoch"), int)
+        and isinstance(best.get("step"), int)
+        and (best.get("value") is None or _number(best["value"]))
+    ):
         raise _bad(folder, "best_epoch", 'null or {"epoch": N, "step": N, "value": X}', best)
     curves.best_epoch, curves.best_step = best["epoch"], best["step"]
     curves.best_value = None if best.get("value") is None else float(best["value"])
@@ -191,13 +217,17 @@ def _best(curves: RunCurves, summary: dict, folder: Path) -> None:
 def _changes(summary: dict, folder: Path) -> list[dict]:
     changes = summary.get("setting_changes") or []
     ok = isinstance(changes, list) and all(
-        isinstance(c, dict) and isinstance(c.get("step"), int)
+        isinstance(c, dict)
+        and isinstance(c.get("step"), int)
         and c.get("setting") in ("weight", "learning_rate")
-        and (c.get("task") is None or isinstance(c["task"], str)) and _number(c.get("value"))
-        for c in changes)
+        and (c.get("task") is None or isinstance(c["task"], str))
+        and _number(c.get("value"))
+        for c in changes
+    )
     if not ok:
-        raise _bad(folder, "setting_changes",
-                   'a list of {"step", "setting", "task", "value"}', changes)
+        raise _bad(
+            folder, "setting_changes", 'a list of {"step", "setting", "task", "value"}', changes
+        )
     return changes
 
 
@@ -240,13 +270,12 @@ def _read_history(path: Path, tasks: list[str]) -> dict[str, np.ndarray]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RunOpenError(f"{path}: cannot read the file: {exc}") from None
-    text = text[:text.rfind("\n") + 1]
+    text = text[: text.rfind("\n") + 1]
     head, _, body = text.partition("\n")
     header = next(csv.reader([head]), [])
-    if header[:len(HEADER)] != HEADER:
+    if header[: len(HEADER)] != HEADER:
         got = head.strip()[:120] or "an empty file"
-        raise RunOpenError(f"{path}: line 1: expected the header {','.join(HEADER)},... "
-                           f"got {got}")
+        raise RunOpenError(f"{path}: line 1: expected the header {','.join(HEADER)},... got {got}")
     width = len(header)
     rows = body.count("\n")
     if not rows:
@@ -265,8 +294,7 @@ def _read_history(path: Path, tasks: list[str]) -> dict[str, np.ndarray]:
 def _parsed(body: str, tasks: list[str]) -> dict[str, np.ndarray]:
     """The quick reading; ValueError for anything the careful one must explain."""
     options = dict(delimiter=",", comments=None, ndmin=2, encoding=None)
-    numbers = np.loadtxt(io.StringIO(body), usecols=[i for _, i in NUMBERS], dtype=float,
-                         **options)
+    numbers = np.loadtxt(io.StringIO(body), usecols=[i for _, i in NUMBERS], dtype=float, **options)
     names = np.loadtxt(io.StringIO(body), usecols=[i for _, i in NAMES], dtype=str, **options)
     table = {name: numbers[:, k].copy() for k, (name, _) in enumerate(NUMBERS)}
     for k, ((name, _), allowed) in enumerate(zip(NAMES, (tasks, SPLITS))):
@@ -293,8 +321,9 @@ def _read_rows(path: Path, body: str, width: int, tasks: list[str]) -> dict[str,
     lengths = list(map(len, rows))
     if any(n != width for n in lengths):
         line = next(i for i, n in enumerate(lengths, start=2) if n != width)
-        raise RunOpenError(f"{path}: line {line}: {lengths[line - 2]} cells, expected "
-                           f"{width} as in the header")
+        raise RunOpenError(
+            f"{path}: line {line}: {lengths[line - 2]} cells, expected {width} as in the header"
+        )
     columns = list(zip(*rows))
     table: dict[str, np.ndarray] = {}
     for name, index in NUMBERS:
@@ -302,21 +331,27 @@ def _read_rows(path: Path, body: str, width: int, tasks: list[str]) -> dict[str,
             table[name] = np.array(columns[index], dtype=float)
         except ValueError:
             line, cell = _first_bad(columns[index], float)
-            raise RunOpenError(f"{path}: line {line}: column '{HEADER[index]}' is "
-                               f"{cell!r}, not a number") from None
+            raise RunOpenError(
+                f"{path}: line {line}: column '{HEADER[index]}' is {cell!r}, not a number"
+            ) from None
         if name in ("step", "epoch") and not _whole(table[name]).all():
             line = int(np.argmax(~_whole(table[name]))) + 2
-            raise RunOpenError(f"{path}: line {line}: column '{name}' is "
-                               f"{columns[index][line - 2]!r}, not a whole number")
-    for (name, index), allowed, what in zip(NAMES, (tasks, SPLITS),
-                                            ("a task of the run's project", "train or val")):
+            raise RunOpenError(
+                f"{path}: line {line}: column '{name}' is "
+                f"{columns[index][line - 2]!r}, not a whole number"
+            )
+    for (name, index), allowed, what in zip(
+        NAMES, (tasks, SPLITS), ("a task of the run's project", "train or val")
+    ):
         lookup = {value: i for i, value in enumerate(allowed)}
         ids = np.array([lookup.get(cell, -1) for cell in columns[index]], np.int64)
         if (ids < 0).any():
             line = int(np.argmax(ids < 0)) + 2
-            raise RunOpenError(f"{path}: line {line}: column '{name}' is "
-                               f"{columns[index][line - 2]!r}, not {what} "
-                               f"({', '.join(allowed)})")
+            raise RunOpenError(
+                f"{path}: line {line}: column '{name}' is "
+                f"{columns[index][line - 2]!r}, not {what} "
+                f"({', '.join(allowed)})"
+            )
         table[name] = ids
     return table
 
@@ -349,9 +384,16 @@ def project_runs(root: Path) -> list[dict]:
     for folder in folders:
         if not ((folder / HISTORY).is_file() or (folder / SUMMARY).is_file()):
             continue
-        entry = {"name": folder.name, "path": folder, "status": "unfinished", "epochs": None,
-                 "best_epoch": None, "steps": None, "started": _started(folder),
-                 "message": ""}
+        entry = {
+            "name": folder.name,
+            "path": folder,
+            "status": "unfinished",
+            "epochs": None,
+            "best_epoch": None,
+            "steps": None,
+            "started": _started(folder),
+            "message": "",
+        }
         try:
             summary = read_summary(folder)
         except RunOpenError as exc:
@@ -360,15 +402,16 @@ def project_runs(root: Path) -> list[dict]:
         if summary:
             best = summary.get("best_epoch")
             entry.update(
-                status=summary.get("status") if isinstance(summary.get("status"), str)
+                status=summary.get("status")
+                if isinstance(summary.get("status"), str)
                 else "unknown",
-                epochs=summary.get("epochs") if isinstance(summary.get("epochs"), int)
-                else None,
+                epochs=summary.get("epochs") if isinstance(summary.get("epochs"), int) else None,
                 steps=summary.get("steps") if isinstance(summary.get("steps"), int) else None,
-                best_epoch=best.get("epoch") if isinstance(best, dict)
-                and isinstance(best.get("epoch"), int) else None,
-                message=summary.get("message") if isinstance(summary.get("message"), str)
-                else "")
+                best_epoch=best.get("epoch")
+                if isinstance(best, dict) and isinstance(best.get("epoch"), int)
+                else None,
+                message=summary.get("message") if isinstance(summary.get("message"), str) else "",
+            )
         runs.append(entry)
     runs.sort(key=lambda r: (r["started"], r["name"]), reverse=True)
     return runs

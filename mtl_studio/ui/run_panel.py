@@ -6,22 +6,39 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton,
-    QVBoxLayout, QWidget,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..training import events as ev
 from .run_controller import RunController
 from .widgets import ERROR_COLOR, WARNING_COLOR, FloatSpinBox, float_step
 
-STATE_TEXT = {"idle": "", "starting": "Building the model and compiling the step...",
-              "running": "Training", "paused": "Paused: Resume goes on from the same step",
-              "stopping": "Stopping after the current steps..."}
+STATE_TEXT = {
+    "idle": "",
+    "starting": "Building the model and compiling the step...",
+    "running": "Training",
+    "paused": "Paused: Resume goes on from the same step",
+    "stopping": "Stopping after the current steps...",
+}
 # What a run that ended says in place of its speed and time left.
-ENDED = {"completed": "finished in {}", "stopped": "stopped after {}", "nan": "ended after {}",
-         "error": "ended after {}", "invalid": "did not start"}
-FROZEN_NOTE = ("The run trains the project as it was when you pressed Train; "
-               "edits apply to the next run.")
+ENDED = {
+    "completed": "finished in {}",
+    "stopped": "stopped after {}",
+    "nan": "ended after {}",
+    "error": "ended after {}",
+    "invalid": "did not start",
+}
+FROZEN_NOTE = (
+    "The run trains the project as it was when you pressed Train; edits apply to the next run."
+)
 
 
 def run_state_text(curves, state: str) -> str:
@@ -30,8 +47,7 @@ def run_state_text(curves, state: str) -> str:
     The training panel and the window's status bar show it."""
     p: ev.Progress | None = curves.progress if curves is not None else None
     if state == "running" and p is not None:
-        return (f"{p.steps_per_second:,.0f} steps/s \u00b7 "
-                f"{ev.format_duration(p.seconds_left)} left")
+        return f"{p.steps_per_second:,.0f} steps/s \u00b7 {ev.format_duration(p.seconds_left)} left"
     if state == "paused":
         return f"paused at step {curves.step:,}" if curves is not None and curves.step else "paused"
     if state == "stopping":
@@ -74,8 +90,10 @@ class RunPanel(QWidget):
         self.note.hide()
 
         self.live = QGroupBox("Change during the run")
-        self.live.setToolTip("Takes effect at the next step, is marked on the curves and "
-                             "recorded in the run's history")
+        self.live.setToolTip(
+            "Takes effect at the next step, is marked on the curves and "
+            "recorded in the run's history"
+        )
         self.live_grid = QGridLayout(self.live)
         self.apply = QPushButton("Apply", self.live)
         self.apply.clicked.connect(self.apply_live)
@@ -121,8 +139,9 @@ class RunPanel(QWidget):
             return
         self.progress.setRange(0, max(1, p.total_steps))
         self.progress.setValue(min(p.step, p.total_steps))
-        self.progress.setFormat(f"epoch {p.epoch}/{p.epochs} \u00b7 step {p.step:,}/"
-                                f"{p.total_steps:,}")
+        self.progress.setFormat(
+            f"epoch {p.epoch}/{p.epochs} \u00b7 step {p.step:,}/{p.total_steps:,}"
+        )
 
     def run_finished(self, finished: ev.RunFinished) -> None:
         self.show_progress()
@@ -192,8 +211,9 @@ class RunPanel(QWidget):
             grid.addWidget(weight, row, 1)
             rate = None
             if alternating:
-                rate = self._spin((task.optimizer or project.training.optimizer).learning_rate,
-                                  1e-9, 10)
+                rate = self._spin(
+                    (task.optimizer or project.training.optimizer).learning_rate, 1e-9, 10
+                )
                 grid.addWidget(rate, row, 2)
             self.live_rows[task.name] = (weight, rate)
         row = len(project.tasks) + 1

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread
 
 from ..core.project import Project
 from ..training.run import run_project
+
 # Training runs below the window's priority: when the window has work (a
 # paint, a click) the scheduler gives it a core at once instead of sharing
 # one with training's threads, and training still takes every cycle the
@@ -73,9 +74,15 @@ class TrainingWorker(QThread):
     checkpoint. The run's end arrives as a RunFinished event in the buffer,
     then QThread.finished."""
 
-    def __init__(self, project: Project, project_dir: Path | None, out: Path,
-                 resume: bool = False, epochs: int | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        project_dir: Path | None,
+        out: Path,
+        resume: bool = False,
+        epochs: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.project = project
         self.project_dir = project_dir
@@ -126,9 +133,15 @@ class TrainingWorker(QThread):
 
     def run(self) -> None:
         lower_training_priority()  # before TensorFlow starts its threads from here
-        outcome = run_project(self.project, self.project_dir, self.out, resume=self.resume,
-                              epochs=self.epochs, listeners=[self.buffer.put],
-                              on_trainer=self._hold)
+        outcome = run_project(
+            self.project,
+            self.project_dir,
+            self.out,
+            resume=self.resume,
+            epochs=self.epochs,
+            listeners=[self.buffer.put],
+            on_trainer=self._hold,
+        )
         with self._lock:
             self._trainer = None
         self.summary, self.warnings = outcome.summary, outcome.warnings

@@ -10,8 +10,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QLabel,
-    QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from .run_history import project_runs
@@ -56,12 +65,15 @@ class RunsDialog(QDialog):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
+        )
         self.open_button = self.buttons.button(QDialogButtonBox.StandardButton.Open)
         self.browse_button = QPushButton("Browse...")
-        self.browse_button.setToolTip("Open any run folder (one with history.csv and "
-                                      "summary.json), from this project or another")
+        self.browse_button.setToolTip(
+            "Open any run folder (one with history.csv and "
+            "summary.json), from this project or another"
+        )
         self.buttons.addButton(self.browse_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.accepted.connect(lambda: self._open(self.tree.currentItem()))
         self.buttons.rejected.connect(self.reject)
@@ -82,15 +94,17 @@ class RunsDialog(QDialog):
         for run in self.runs:
             epochs = NONE if run["epochs"] is None else str(run["epochs"])
             best = NONE if run["best_epoch"] is None else str(run["best_epoch"])
-            item = QTreeWidgetItem([run["name"], run["status"], epochs, best,
-                                    _date(run["started"])])
+            item = QTreeWidgetItem(
+                [run["name"], run["status"], epochs, best, _date(run["started"])]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, str(run["path"]))
             tip = str(run["path"]) + (f"\n{run['message']}" if run["message"] else "")
             for column in range(len(COLUMNS)):
                 item.setToolTip(column, tip)
             for column in (2, 3):
-                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight
-                                      | Qt.AlignmentFlag.AlignVCenter)
+                item.setTextAlignment(
+                    column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                )
             self.tree.addTopLevelItem(item)
         has_runs = bool(self.runs)
         self.tree.setVisible(has_runs)

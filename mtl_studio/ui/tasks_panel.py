@@ -8,8 +8,17 @@ from typing import Callable
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QColorDialog, QComboBox, QHBoxLayout, QHeaderView, QPushButton,
-    QSizePolicy, QStyledItemDelegate, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QColorDialog,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSizePolicy,
+    QStyledItemDelegate,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.commands import AddTask, RemoveTask, SetTaskField
@@ -21,8 +30,14 @@ from .widgets import DocumentView, FloatSpinBox, color_icon
 COLUMNS = ("", "Task", "Loss", "Weight", "Metrics", "Target", "Output")
 COLOR, NAME, LOSS, WEIGHT, METRICS, TARGET, OUTPUT = range(len(COLUMNS))
 # The task field each editable column sets.
-FIELDS = {NAME: "name", LOSS: "loss", WEIGHT: "weight", METRICS: "metrics",
-          TARGET: "target", OUTPUT: "output"}
+FIELDS = {
+    NAME: "name",
+    LOSS: "loss",
+    WEIGHT: "weight",
+    METRICS: "metrics",
+    TARGET: "target",
+    OUTPUT: "output",
+}
 _EDIT = Qt.ItemDataRole.EditRole
 # Node events that can change an Output's name in the table (moves cannot).
 _NODE_EDITS = ("node_added", "node_changed", "node_removed")
@@ -59,8 +74,9 @@ class TaskTableModel(QAbstractTableModel):
             self.endResetModel()
         elif (event.type.startswith("task_") or event.type in _NODE_EDITS) and self.rowCount():
             # Any field, a colour that follows the order, an Output's name.
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(self.rowCount() - 1, len(COLUMNS) - 1))
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1)
+            )
 
     # --- reading ----------------------------------------------------------
 
@@ -89,14 +105,17 @@ class TaskTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == COLOR:
             return color_icon(self.document.project.task_color(task.name))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return {COLOR: "Double-click to choose the task's colour",
-                    LOSS: LOSS_LABELS.get(task.loss),
-                    OUTPUT: "The Output node this task learns"}.get(column)
+            return {
+                COLOR: "Double-click to choose the task's colour",
+                LOSS: LOSS_LABELS.get(task.loss),
+                OUTPUT: "The Output node this task learns",
+            }.get(column)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(task, column)
         if role == _EDIT:
             return {WEIGHT: task.weight, OUTPUT: task.output or ""}.get(
-                column, self._text(task, column))
+                column, self._text(task, column)
+            )
         return None
 
     def _text(self, task: Task, column: int) -> str:
@@ -140,8 +159,9 @@ class ChoiceDelegate(QStyledItemDelegate):
     """A combo box editor whose choice is committed as soon as it is made.
     `options(index)` gives (label, value) pairs."""
 
-    def __init__(self, options: Callable[[QModelIndex], list[tuple[str, str]]],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, options: Callable[[QModelIndex], list[tuple[str, str]]], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.options = options
 
@@ -231,7 +251,8 @@ class TasksPanel(DocumentView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.view.setItemDelegateForColumn(
-            LOSS, ChoiceDelegate(lambda index: [(loss, loss) for loss in LOSSES], self))
+            LOSS, ChoiceDelegate(lambda index: [(loss, loss) for loss in LOSSES], self)
+        )
         self.view.setItemDelegateForColumn(OUTPUT, ChoiceDelegate(self._output_options, self))
         self.view.setItemDelegateForColumn(WEIGHT, WeightDelegate(self))
 
@@ -311,6 +332,5 @@ class TasksPanel(DocumentView):
         """Output nodes the task may learn: its own and those no task has."""
         project = self.document.project
         task = self.model.task_at(index.row())
-        free = [n for n in project.output_nodes()
-                if project.task_of_output(n.id) in (None, task)]
+        free = [n for n in project.output_nodes() if project.task_of_output(n.id) in (None, task)]
         return [("none", "")] + [(n.name, n.id) for n in free]

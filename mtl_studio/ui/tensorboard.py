@@ -22,8 +22,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import (QElapsedTimer, QObject, QProcess, QProcessEnvironment, QTimer, QUrl,
-                            Signal)
+from PySide6.QtCore import (
+    QElapsedTimer,
+    QObject,
+    QProcess,
+    QProcessEnvironment,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 
@@ -36,8 +43,16 @@ INSTALL_COMMAND = f'"{sys.executable}" -m pip install tensorboard'
 def tensorboard_command(logdir: Path, port: int) -> tuple[str, list[str]]:
     """The program and arguments that run TensorBoard on logdir at port: the
     one place they are spelled (the tests start it through the launcher)."""
-    return sys.executable, ["-m", "tensorboard.main", "--logdir", str(logdir),
-                            "--host", HOST, "--port", str(port)]
+    return sys.executable, [
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(logdir),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
 
 
 def tensorboard_installed() -> bool:
@@ -67,13 +82,15 @@ def _forget(pid: int) -> None:
     (tensorboard.manager's info file; TensorBoard removes it on a clean exit)."""
     try:
         (Path(tempfile.gettempdir()) / ".tensorboard-info" / f"pid-{pid}.info").unlink(
-            missing_ok=True)
+            missing_ok=True
+        )
     except OSError:
         pass
 
 
 def _reported(method):
     """A slot that turns any failure into a message instead of raising into Qt."""
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
@@ -81,6 +98,7 @@ def _reported(method):
         except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             self.message.emit(f"TensorBoard: {type(exc).__name__}: {exc}")
             return None
+
     return wrapper
 
 
@@ -133,12 +151,13 @@ class TensorBoardLauncher(QObject):
                 self._show()
             return
         if not has_runs(folder):
-            self.message.emit(f"TensorBoard: no runs yet: train first ({folder} is "
-                              f"{'empty' if folder.is_dir() else 'not there'})")
+            self.message.emit(
+                f"TensorBoard: no runs yet: train first ({folder} is "
+                f"{'empty' if folder.is_dir() else 'not there'})"
+            )
             return
         if not tensorboard_installed():
-            self.message.emit("TensorBoard is not installed: install it with "
-                              f"{INSTALL_COMMAND}")
+            self.message.emit(f"TensorBoard is not installed: install it with {INSTALL_COMMAND}")
             return
         self.stop()
         self._start(folder, project)
@@ -199,8 +218,10 @@ class TensorBoardLauncher(QObject):
             seconds = self.timeout_ms // 1000
             last = self._last_words()
             self.stop()
-            self.message.emit(f"TensorBoard did not answer within {seconds} s; stopped it"
-                              + (f" ({last})" if last else ""))
+            self.message.emit(
+                f"TensorBoard did not answer within {seconds} s; stopped it"
+                + (f" ({last})" if last else "")
+            )
             return
         if self._reply is None:
             request = QNetworkRequest(QUrl(self._address()))

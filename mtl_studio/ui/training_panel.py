@@ -12,8 +12,9 @@ from .training_settings import TrainingSettingsForm
 
 
 class TrainingPanel(QScrollArea):
-    def __init__(self, document: Document, controller: RunController, actions,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, document: Document, controller: RunController, actions, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.run_panel = RunPanel(controller, actions)
         self.settings_form = TrainingSettingsForm(document)

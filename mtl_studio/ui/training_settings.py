@@ -7,8 +7,16 @@ or task event and keeps nothing of its own."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QSpinBox,
-    QTableWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core import monitor
@@ -16,14 +24,25 @@ from ..core.commands import SetTaskField, SetTraining
 from ..core.settings import MODES, OPTIMIZERS, SCHEDULES, WEIGHTINGS, OptimizerSpec
 from .widgets import DocumentView, ErrorLabel, FloatSpinBox, float_step, push_or_reason
 
-MODE_LABELS = {"joint": "Joint (weighted sum)", "alternating": "Alternating (a task per batch)",
-               "soft_sharing": "Soft sharing (a tower per task)"}
-WEIGHTING_LABELS = {"fixed": "Fixed weights", "uncertainty": "Uncertainty (Kendall)",
-                    "dwa": "Dynamic weight average", "gradnorm": "GradNorm",
-                    "pcgrad": "PCGrad (project conflicts)", "mgda": "MGDA (min-norm)"}
+MODE_LABELS = {
+    "joint": "Joint (weighted sum)",
+    "alternating": "Alternating (a task per batch)",
+    "soft_sharing": "Soft sharing (a tower per task)",
+}
+WEIGHTING_LABELS = {
+    "fixed": "Fixed weights",
+    "uncertainty": "Uncertainty (Kendall)",
+    "dwa": "Dynamic weight average",
+    "gradnorm": "GradNorm",
+    "pcgrad": "PCGrad (project conflicts)",
+    "mgda": "MGDA (min-norm)",
+}
 OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
-SCHEDULE_LABELS = {"random": "Random (by share)", "round_robin": "Round robin",
-                   "proportional": "Proportional to data size"}
+SCHEDULE_LABELS = {
+    "random": "Random (by share)",
+    "round_robin": "Round robin",
+    "proportional": "Proportional to data size",
+}
 PROJECT_OPTIMIZER = "Project's"
 # Task table columns in alternating mode.
 TASK, TASK_OPTIMIZER, TASK_RATE, TASK_SHARE = range(4)
@@ -37,8 +56,10 @@ def monitor_choices(project) -> list[tuple[str, str]]:
     project holds; validation says what to change."""
     choices = [(monitor.TOTAL, "Weighted total validation loss")]
     for task in project.tasks:
-        choices += [(f"{task.name}:{figure}", f"{task.name}: validation {figure}")
-                    for figure in ("loss", *task.metrics)]
+        choices += [
+            (f"{task.name}:{figure}", f"{task.name}: validation {figure}")
+            for figure in ("loss", *task.metrics)
+        ]
     current = project.training.monitor
     if current not in dict(choices):
         try:
@@ -46,8 +67,9 @@ def monitor_choices(project) -> list[tuple[str, str]]:
         except ValueError:
             choices.append((current, f"{current} (unknown)"))
         else:
-            missing = "not computed" if any(t.name == name for t in project.tasks) \
-                else "no such task"
+            missing = (
+                "not computed" if any(t.name == name for t in project.tasks) else "no such task"
+            )
             choices.append((current, f"{name}: validation {figure} ({missing})"))
     return choices
 
@@ -99,12 +121,14 @@ class TrainingSettingsForm(DocumentView):
         self.task_table.horizontalHeader().setStretchLastSection(True)
         self.task_table.setToolTip(
             "Alternating mode: each task's own optimizer (or the project's), and its share "
-            "of the batches under the random schedule")
+            "of the batches under the random schedule"
+        )
         # The best epoch and early stopping.
         self.monitor = QComboBox()
         # Task names can be long: the dock's width decides, not the longest.
         self.monitor.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.monitor.setMinimumContentsLength(12)
         self.early_stopping = QCheckBox("Stop when no longer improving")
         self.patience = _int(1, 100000)
@@ -116,21 +140,33 @@ class TrainingSettingsForm(DocumentView):
         rows = [
             ("Mode", self.mode, "How the tasks share the training steps"),
             ("Weighting", self.weighting, "How the task losses are weighted in the sum"),
-            ("GradNorm alpha", self.gradnorm_alpha,
-             "Restoring force: higher pulls the tasks' training rates together harder"),
-            ("DWA temperature", self.dwa_temperature,
-             "Higher makes the weights more even across tasks"),
+            (
+                "GradNorm alpha",
+                self.gradnorm_alpha,
+                "Restoring force: higher pulls the tasks' training rates together harder",
+            ),
+            (
+                "DWA temperature",
+                self.dwa_temperature,
+                "Higher makes the weights more even across tasks",
+            ),
             ("Optimizer", self.optimizer, ""),
             ("Learning rate", self.learning_rate, ""),
             ("Schedule", self.schedule, "Which task's batch comes next"),
-            ("Soft-sharing lambda", self.soft_sharing_lambda,
-             "Weight of the squared distance between the towers' tied weights"),
+            (
+                "Soft-sharing lambda",
+                self.soft_sharing_lambda,
+                "Weight of the squared distance between the towers' tied weights",
+            ),
             ("Batch size", self.batch_size, ""),
             ("Epochs", self.epochs, ""),
             ("Seed", self.seed, "Same seed, same initial weights and batch order"),
-            ("Steps per call", self.steps_per_call,
-             "Training steps run inside one compiled call: more is faster, fewer reacts "
-             "to Pause sooner"),
+            (
+                "Steps per call",
+                self.steps_per_call,
+                "Training steps run inside one compiled call: more is faster, fewer reacts "
+                "to Pause sooner",
+            ),
         ]
         self.rows = {}
         for label, widget, tip in rows:
@@ -143,20 +179,32 @@ class TrainingSettingsForm(DocumentView):
         self.best_form = QFormLayout(self.best_box)
         self.best_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         best_rows = [
-            ("Best epoch by", self.monitor,
-             "The validation figure that picks the run's best epoch, whose model is saved as "
-             "model-best.keras; early stopping watches it too. The weighted total adds each "
-             "task's validation loss times its weight as set in the Tasks panel"),
-            ("Early stopping", self.early_stopping,
-             "Stop the run when the quantity chosen in Best epoch by has not improved by more "
-             "than the minimum change for as many epochs as the patience (needs a validation "
-             "split above 0, in the Data panel)"),
-            ("Patience (epochs)", self.patience,
-             "How many epochs without an improvement early stopping waits before it stops "
-             "the run"),
-            ("Minimum change", self.min_delta,
-             "A change of the quantity in Best epoch by must be larger than this to count as "
-             "an improvement, for the best epoch and for early stopping"),
+            (
+                "Best epoch by",
+                self.monitor,
+                "The validation figure that picks the run's best epoch, whose model is saved as "
+                "model-best.keras; early stopping watches it too. The weighted total adds each "
+                "task's validation loss times its weight as set in the Tasks panel",
+            ),
+            (
+                "Early stopping",
+                self.early_stopping,
+                "Stop the run when the quantity chosen in Best epoch by has not improved by more "
+                "than the minimum change for as many epochs as the patience (needs a validation "
+                "split above 0, in the Data panel)",
+            ),
+            (
+                "Patience (epochs)",
+                self.patience,
+                "How many epochs without an improvement early stopping waits before it stops "
+                "the run",
+            ),
+            (
+                "Minimum change",
+                self.min_delta,
+                "A change of the quantity in Best epoch by must be larger than this to count as "
+                "an improvement, for the best epoch and for early stopping",
+            ),
         ]
         for label, widget, tip in best_rows:
             widget.setToolTip(tip)
@@ -173,8 +221,15 @@ class TrainingSettingsForm(DocumentView):
 
         for name in ("mode", "weighting", "optimizer", "schedule"):
             getattr(self, name).activated.connect(lambda i, n=name: self._choice_edited(n))
-        for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda", "batch_size",
-                     "epochs", "seed", "steps_per_call"):
+        for name in (
+            "gradnorm_alpha",
+            "dwa_temperature",
+            "soft_sharing_lambda",
+            "batch_size",
+            "epochs",
+            "seed",
+            "steps_per_call",
+        ):
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.learning_rate.valueChanged.connect(self._rate_edited)
         self.monitor.activated.connect(lambda i: self._set("monitor", self.monitor.itemData(i)))
@@ -199,9 +254,17 @@ class TrainingSettingsForm(DocumentView):
                 combo.setCurrentIndex(combo.findData(getattr(settings, name)))
             self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))
             self.learning_rate.setValue(settings.optimizer.learning_rate)
-            for name in ("gradnorm_alpha", "dwa_temperature", "soft_sharing_lambda",
-                         "batch_size", "epochs", "seed", "steps_per_call", "patience",
-                         "min_delta"):
+            for name in (
+                "gradnorm_alpha",
+                "dwa_temperature",
+                "soft_sharing_lambda",
+                "batch_size",
+                "epochs",
+                "seed",
+                "steps_per_call",
+                "patience",
+                "min_delta",
+            ):
                 getattr(self, name).setValue(getattr(settings, name))
             self._fill_monitor()
             self.early_stopping.setChecked(settings.early_stopping)
@@ -257,11 +320,15 @@ class TrainingSettingsForm(DocumentView):
             share.setValue(task.schedule_weight)
             share.setEnabled(project.training.schedule == "random")
             share.valueChanged.connect(
-                lambda v, t=task.name: self._push(SetTaskField(t, "schedule_weight", v)))
+                lambda v, t=task.name: self._push(SetTaskField(t, "schedule_weight", v))
+            )
             table.setCellWidget(row, TASK_SHARE, share)
         table.resizeColumnsToContents()
-        height = table.horizontalHeader().height() + sum(
-            table.rowHeight(r) for r in range(table.rowCount())) + 4
+        height = (
+            table.horizontalHeader().height()
+            + sum(table.rowHeight(r) for r in range(table.rowCount()))
+            + 4
+        )
         table.setFixedHeight(min(height, 220))
 
     # --- editing -------------------------------------------------------------------
@@ -306,4 +373,3 @@ class TrainingSettingsForm(DocumentView):
         current = self.document.project.task(task).optimizer
         if current is not None and current.learning_rate != value:
             self._push(SetTaskField(task, "optimizer", OptimizerSpec(current.name, value)))
-

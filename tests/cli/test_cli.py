@@ -39,11 +39,14 @@ def test_validate_lists_problems_with_places(capsys, broken):
     assert "1 error," in out
 
 
-@pytest.mark.parametrize("content, words", [
-    ("{", "not valid JSON"),
-    (json.dumps({"format": "mtl-studio-project", "format_version": 99}), "format_version"),
-    ("", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("{", "not valid JSON"),
+        (json.dumps({"format": "mtl-studio-project", "format_version": 99}), "format_version"),
+        ("", "not valid JSON"),
+    ],
+)
 def test_unreadable_files_exit_2_with_a_message(capsys, tmp_path, content, words):
     path = tmp_path / "bad.mtl.json"
     path.write_text(content)
@@ -76,6 +79,7 @@ def test_export_keras_writes_a_model_that_loads_in_safe_mode(capsys, tmp_path):
     code, out, _ = run(capsys, "export", "energy", "--keras", str(out_path))
     assert code == 0 and "3,746 weights" in out
     from mtl_studio.training.tf_import import keras
+
     model = keras().models.load_model(out_path, safe_mode=True)
     assert model.count_params() == 3746
     assert sorted(model.output_names) == ["cooling", "heating"]
@@ -87,10 +91,13 @@ def test_export_refuses_an_invalid_project(capsys, tmp_path, broken):
     assert not (tmp_path / "m.keras").exists()
 
 
-@pytest.mark.parametrize("target, words", [
-    ("missing_dir/m.keras", "does not exist"),
-    ("m.h5", "must end in .keras"),
-])
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ("missing_dir/m.keras", "does not exist"),
+        ("m.h5", "must end in .keras"),
+    ],
+)
 def test_export_bad_output_paths(capsys, tmp_path, target, words):
     code, _, err = run(capsys, "export", "tutorial", "--keras", str(tmp_path / target))
     assert code == 2 and words in err
@@ -101,11 +108,13 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     data = to_dict(two_task_project())
     data["nodes"][3]["params"]["units"] = -4
     bad.write_text(json.dumps(data))
-    result = subprocess.run([sys.executable, "-m", "mtl_studio", "validate", str(bad)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mtl_studio", "validate", str(bad)], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"mtl-studio: {bad}: nodes[3].params.units: expected a positive integer, got -4")
+        f"mtl-studio: {bad}: nodes[3].params.units: expected a positive integer, got -4"
+    )
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -140,8 +149,10 @@ def test_validate_checks_the_graph_against_its_data(capsys, tmp_path):
     code, out, _ = run(capsys, "validate", str(tmp_path / "p.mtl.json"))
     assert code == 1
     assert "error: Input 'x': this Input has shape (10,) but its columns in d.csv give (2,)" in out
-    assert "error: Output 'out_b': column 'kind' of task 'b' holds 4 classes but this Output " \
+    assert (
+        "error: Output 'out_b': column 'kind' of task 'b' holds 4 classes but this Output "
         "has 3 units: set units to 4" in out
+    )
 
 
 def test_validate_says_a_project_has_no_data(capsys, tmp_path):
@@ -149,8 +160,7 @@ def test_validate_says_a_project_has_no_data(capsys, tmp_path):
     path.write_text(dumps(two_task_project()))
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 1
-    assert "error: data: no data is chosen: choose a file or a generator in the Data panel" \
-        in out
+    assert "error: data: no data is chosen: choose a file or a generator in the Data panel" in out
 
 
 def test_validate_reports_an_unreadable_data_file_with_its_place(capsys, tmp_path):

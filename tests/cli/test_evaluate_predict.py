@@ -11,8 +11,16 @@ from mtl_studio.cli import main
 from mtl_studio.core.fileformat import dumps, load
 from mtl_studio.examples import example_path
 
-FEATURES = ["relative_compactness", "surface_area", "wall_area", "roof_area",
-            "overall_height", "orientation", "glazing_area", "glazing_area_distribution"]
+FEATURES = [
+    "relative_compactness",
+    "surface_area",
+    "wall_area",
+    "roof_area",
+    "overall_height",
+    "orientation",
+    "glazing_area",
+    "glazing_area_distribution",
+]
 
 
 @pytest.fixture(scope="module")
@@ -94,32 +102,41 @@ def test_predict_writes_real_units_and_labels_in_row_order(run, tmp_path, monkey
     assert len(got) == 25
 
     from mtl_studio.training.tf_import import keras
+
     model = keras().saving.load_model(run / "model-best.keras", safe_mode=True)
     from mtl_studio.training.evaluation import input_columns
+
     columns = input_columns(load(run / "project.mtl.json"))["design"]
     assert "overall_height" not in columns  # the class target is not an input
     x = np.array([[float(r[c]) for c in columns] for r in rows], np.float32)
     expected = model.predict({"design": x}, verbose=0)
-    np.testing.assert_allclose([float(r["heating_load"]) for r in got],
-                               expected["heating_load"][:, 0], rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(r["heating_load"]) for r in got], expected["heating_load"][:, 0], rtol=1e-5
+    )
     labels = np.array(["3.5", "7.0"])[expected["tall"].argmax(axis=1)]
     assert [r["tall"] for r in got] == labels.tolist()
-    np.testing.assert_allclose([float(r["tall_probability"]) for r in got],
-                               expected["tall"].max(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(r["tall_probability"]) for r in got], expected["tall"].max(axis=1), rtol=1e-5
+    )
 
     # In blocks of 4 rows: the same file.
     import mtl_studio.data.blocks as blocks
+
     monkeypatch.setattr(blocks, "BLOCK_ROWS", 4)
     again = tmp_path / "again.csv"
     assert main(["predict", str(run), str(data), "--out", str(again)]) == 0
     blockwise = list(csv.DictReader(again.open()))
     assert [r["tall"] for r in blockwise] == [r["tall"] for r in got]
-    np.testing.assert_allclose([float(r["heating_load"]) for r in blockwise],
-                               [float(r["heating_load"]) for r in got], rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(r["heating_load"]) for r in blockwise],
+        [float(r["heating_load"]) for r in got],
+        rtol=1e-5,
+    )
 
 
-def test_predict_names_a_bad_cell_and_a_missing_column_and_keeps_the_old_output(run, tmp_path,
-                                                                              capsys):
+def test_predict_names_a_bad_cell_and_a_missing_column_and_keeps_the_old_output(
+    run, tmp_path, capsys
+):
     rows = data_rows(6)
     rows[3] = dict(rows[3], glazing_area="n/a")
     data = write(tmp_path / "bad.csv", rows, FEATURES)

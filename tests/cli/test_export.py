@@ -17,12 +17,15 @@ def test_a_diagram_of_a_project_with_errors_is_still_written(capsys, tmp_path, b
     assert code == 0 and (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--diagram", "{tmp}/d.pdf"], ".svg or .png"),
-    (["--diagram", "{tmp}/missing/d.svg"], "does not exist"),
-    (["--script", "{tmp}/missing/t.py"], "does not exist"),
-    ([], "say what to write"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--diagram", "{tmp}/d.pdf"], ".svg or .png"),
+        (["--diagram", "{tmp}/missing/d.svg"], "does not exist"),
+        (["--script", "{tmp}/missing/t.py"], "does not exist"),
+        ([], "say what to write"),
+    ],
+)
 def test_export_refuses_bad_targets_with_a_message(capsys, tmp_path, args, words):
     args = [a.format(tmp=tmp_path) for a in args]
     code, _, err = run(capsys, "export", "energy", *args)
@@ -30,8 +33,7 @@ def test_export_refuses_bad_targets_with_a_message(capsys, tmp_path, args, words
 
 
 def test_import_refuses_a_missing_model(capsys, tmp_path):
-    code, _, err = run(capsys, "import", str(tmp_path / "none.keras"),
-                       str(tmp_path / "p.mtl.json"))
+    code, _, err = run(capsys, "import", str(tmp_path / "none.keras"), str(tmp_path / "p.mtl.json"))
     assert code == 2 and "none.keras" in err and "Traceback" not in err
 
 

@@ -40,18 +40,36 @@ def test_train_writes_the_run_folder(capsys, tmp_path, tiny_energy):
     assert "heating_load: train loss" in stdout and "trained 2 epoch(s)" in stdout
     assert "epoch 2:" in stderr  # progress on stderr
     assert {p.name for p in out.iterdir()} >= {
-        "history.csv", "summary.json", "model-best.keras", "model-last.keras", "checkpoint.npz",
-        "tensorboard", "project.mtl.json"}
+        "history.csv",
+        "summary.json",
+        "model-best.keras",
+        "model-last.keras",
+        "checkpoint.npz",
+        "tensorboard",
+        "project.mtl.json",
+    }
 
     rows = list(csv.DictReader((out / "history.csv").open()))
-    assert list(rows[0]) == ["step", "epoch", "task", "split", "loss", "weight", "wall_seconds",
-                             "mae"]
+    assert list(rows[0]) == [
+        "step",
+        "epoch",
+        "task",
+        "split",
+        "loss",
+        "weight",
+        "wall_seconds",
+        "mae",
+    ]
     train_rows = [r for r in rows if r["split"] == "train"]
     val_rows = [r for r in rows if r["split"] == "val"]
     steps = 614 // 64  # 768 rows, 20 % held out
     assert len(train_rows) == 2 * 2 * steps
     assert [(r["epoch"], r["task"]) for r in val_rows] == [
-        ("1", "heating_load"), ("1", "cooling_load"), ("2", "heating_load"), ("2", "cooling_load")]
+        ("1", "heating_load"),
+        ("1", "cooling_load"),
+        ("2", "heating_load"),
+        ("2", "cooling_load"),
+    ]
     assert float(val_rows[-1]["mae"]) > 0
 
     summary = json.loads((out / "summary.json").read_text())
@@ -65,6 +83,7 @@ def test_train_writes_the_run_folder(capsys, tmp_path, tiny_energy):
     assert load(out / "project.mtl.json").training.seed == 3
 
     from mtl_studio.training.tf_import import keras, tf
+
     model = keras().models.load_model(out / "model-last.keras", safe_mode=True)
     out_of_raw_rows = model.predict({"features": np.zeros((2, 8)) + 300}, verbose=0)
     assert sorted(out_of_raw_rows) == ["cooling_load", "heating_load"]
@@ -72,14 +91,30 @@ def test_train_writes_the_run_folder(capsys, tmp_path, tiny_energy):
     for f in (out / "tensorboard").iterdir():
         for record in tf().compat.v1.train.summary_iterator(str(f)):
             tags |= {v.tag for v in record.summary.value}
-    assert {"train_loss/heating_load", "val_loss/cooling_load", "val_mae/heating_load",
-            "gradient_cosine/heating_load__cooling_load"} <= tags
+    assert {
+        "train_loss/heating_load",
+        "val_loss/cooling_load",
+        "val_mae/heating_load",
+        "gradient_cosine/heating_load__cooling_load",
+    } <= tags
 
 
 def test_mode_and_weighting_from_the_command_line(capsys, tmp_path, tiny_energy):
     out = tmp_path / "run"
-    code = main(["train", str(tiny_energy), "--out", str(out), "--epochs", "1",
-                 "--mode", "joint", "--weighting", "gradnorm"])
+    code = main(
+        [
+            "train",
+            str(tiny_energy),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--mode",
+            "joint",
+            "--weighting",
+            "gradnorm",
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
@@ -88,11 +123,22 @@ def test_mode_and_weighting_from_the_command_line(capsys, tmp_path, tiny_energy)
     assert sum(weights) == pytest.approx(2.0, rel=1e-4)  # renormalised to K
 
 
-def test_warnings_are_printed_and_the_summary_says_what_trained(capsys, tmp_path,
-                                                                 tiny_energy):
+def test_warnings_are_printed_and_the_summary_says_what_trained(capsys, tmp_path, tiny_energy):
     out = tmp_path / "run"
-    code = main(["train", str(tiny_energy), "--out", str(out), "--epochs", "1",
-                 "--mode", "alternating", "--weighting", "pcgrad"])
+    code = main(
+        [
+            "train",
+            str(tiny_energy),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--mode",
+            "alternating",
+            "--weighting",
+            "pcgrad",
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 0, err
     assert "warning:" in err and "weighting 'pcgrad' applies to joint training" in err
@@ -112,8 +158,10 @@ def test_invalid_project_exits_1(capsys, tmp_path, tiny_energy):
 
 def test_bad_data_exits_1_with_file_row_and_column(capsys, tmp_path, tiny_energy):
     csv_path = tmp_path / "energy.csv"
-    lines = (example_path("energy").parent / "../data/energy_efficiency.csv").read_text().splitlines()
-    lines[5] = "abc" + lines[5][lines[5].index(","):]  # spreadsheet row 6
+    lines = (
+        (example_path("energy").parent / "../data/energy_efficiency.csv").read_text().splitlines()
+    )
+    lines[5] = "abc" + lines[5][lines[5].index(",") :]  # spreadsheet row 6
     csv_path.write_text("\n".join(lines) + "\n")
     project = load(tiny_energy)
     project.data.path = str(csv_path)
@@ -153,8 +201,12 @@ def test_ctrl_c_stops_cleanly_and_resume_goes_on(tmp_path, tiny_energy):
     path = tmp_path / "long.mtl.json"
     path.write_text(dumps(project))
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "mtl_studio", "train", str(path), "--out",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtl_studio", "train", str(path), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     history = out / "history.csv"
     deadline = time.time() + 120
     while time.time() < deadline and (not history.exists() or history.stat().st_size < 2000):

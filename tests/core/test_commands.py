@@ -25,24 +25,27 @@ def do_undo_redo(command):
     return p
 
 
-@pytest.mark.parametrize("make", [
-    lambda: c.AddNode(Node("extra", "Dense", "extra", {"units": 4}, 10, 20)),
-    lambda: c.RemoveNodes(["shared"]),
-    lambda: c.RemoveNodes(["out_a", "head_a"]),
-    lambda: c.Connect(Edge("head_a", "out_b", 0)),
-    lambda: c.Disconnect(Edge("shared", "out_b")),
-    lambda: c.SetParam("shared", "units", 64),
-    lambda: c.RenameNode("shared", "trunk"),
-    lambda: c.MoveNodes({"shared": (100, 200), "x": (5, 5)}),
-    lambda: c.AddTask(Task("c", loss="mae"), 0),
-    lambda: c.RemoveTask("a"),
-    lambda: c.SetTaskField("a", "name", "renamed"),
-    lambda: c.SetTaskField("a", "loss", "huber"),
-    lambda: c.SetTaskField("a", "weight", 0.5),
-    lambda: c.SetTaskField("b", "optimizer", OptimizerSpec("sgd", 0.1)),
-    lambda: c.SetTraining("mode", "alternating"),
-    lambda: c.SetData(DataSource("csv", path="data.csv")),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: c.AddNode(Node("extra", "Dense", "extra", {"units": 4}, 10, 20)),
+        lambda: c.RemoveNodes(["shared"]),
+        lambda: c.RemoveNodes(["out_a", "head_a"]),
+        lambda: c.Connect(Edge("head_a", "out_b", 0)),
+        lambda: c.Disconnect(Edge("shared", "out_b")),
+        lambda: c.SetParam("shared", "units", 64),
+        lambda: c.RenameNode("shared", "trunk"),
+        lambda: c.MoveNodes({"shared": (100, 200), "x": (5, 5)}),
+        lambda: c.AddTask(Task("c", loss="mae"), 0),
+        lambda: c.RemoveTask("a"),
+        lambda: c.SetTaskField("a", "name", "renamed"),
+        lambda: c.SetTaskField("a", "loss", "huber"),
+        lambda: c.SetTaskField("a", "weight", 0.5),
+        lambda: c.SetTaskField("b", "optimizer", OptimizerSpec("sgd", 0.1)),
+        lambda: c.SetTraining("mode", "alternating"),
+        lambda: c.SetData(DataSource("csv", path="data.csv")),
+    ],
+)
 def test_every_command_undoes_and_redoes_exactly(make):
     command = make()
     if isinstance(command, c.Connect):
@@ -211,11 +214,11 @@ def test_parameters_and_task_fields_merge_per_node_and_per_task():
     stack = stack_with_clock(p)
     for units in (17, 18, 19):
         stack.push(c.SetParam("shared", "units", units))
-    stack.push(c.SetParam("head_a", "units", 9))      # another node
+    stack.push(c.SetParam("head_a", "units", 9))  # another node
     stack.push(c.SetParam("head_a", "use_bias", False))  # another parameter
     for weight in (0.5, 0.6):
         stack.push(c.SetTaskField("a", "weight", weight))
-    stack.push(c.SetTaskField("b", "weight", 2.0))   # another task
+    stack.push(c.SetTaskField("b", "weight", 2.0))  # another task
     assert stack.index == 5
     stack.undo()
     stack.undo()
@@ -386,14 +389,17 @@ _EDITS = st.one_of(
     st.builds(lambda v: c.SetTaskField("a", "weight", float(v)), st.integers(0, 6)),
     st.builds(lambda v: c.SetTaskField("b", "weight", float(v)), st.integers(0, 6)),
 )
-_STEPS = st.lists(st.one_of(
-    st.tuples(st.just("push"), _EDITS),
-    st.tuples(st.just("push"), _EDITS),  # pushes twice as often as the rest
-    st.tuples(st.just("undo"), st.none()),
-    st.tuples(st.just("redo"), st.none()),
-    st.tuples(st.just("save"), st.none()),
-    st.tuples(st.just("wait"), st.sampled_from([0.5, 2.0])),
-), max_size=40)
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("push"), _EDITS),
+        st.tuples(st.just("push"), _EDITS),  # pushes twice as often as the rest
+        st.tuples(st.just("undo"), st.none()),
+        st.tuples(st.just("redo"), st.none()),
+        st.tuples(st.just("save"), st.none()),
+        st.tuples(st.just("wait"), st.sampled_from([0.5, 2.0])),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -403,7 +409,7 @@ def test_any_sequence_of_mergeable_edits_undoes_and_redoes_exactly(steps, limit)
     stack = stack_with_clock(p, limit=limit)
     clock = stack.clock
     states = [p.copy()]  # states[i]: the project after the stack's first i steps
-    saved_index = 0      # the model's clean index (None: the saved state is gone)
+    saved_index = 0  # the model's clean index (None: the saved state is gone)
     last_key, last_time = None, None  # the previous operation, if it was a push
     for kind, arg in steps:
         if kind == "push":
@@ -411,7 +417,7 @@ def test_any_sequence_of_mergeable_edits_undoes_and_redoes_exactly(steps, limit)
             stack.push(arg)
             assert not stack.can_redo
             if stack.can_undo and stack._done[-1] is arg:  # a new step: the redo is gone
-                states = states[:index + 1]
+                states = states[: index + 1]
                 if saved_index is not None and saved_index > index:
                     saved_index = None
                 if stack.index == index:  # the limit dropped the oldest step
@@ -419,7 +425,7 @@ def test_any_sequence_of_mergeable_edits_undoes_and_redoes_exactly(steps, limit)
                     del states[0]
                     if saved_index is not None:
                         saved_index = saved_index - 1 if saved_index > 0 else None
-            else:                       # merged into the top step
+            else:  # merged into the top step
                 assert last_key == arg.merge_key() and clock() - last_time <= 1.5
                 assert saved_index != index
                 states = states[:index]

@@ -5,7 +5,12 @@ from pathlib import Path
 
 from mtl_studio.core.data_checks import data_problems, source_groups
 from mtl_studio.core.data_profile import (
-    LABEL, MAX_CODES, NUMERIC, ColumnInfo, DataProfile, source_key,
+    LABEL,
+    MAX_CODES,
+    NUMERIC,
+    ColumnInfo,
+    DataProfile,
+    source_key,
 )
 from mtl_studio.core.settings import DataSource
 from mtl_studio.core.validation import ERROR, Place, validate
@@ -55,8 +60,10 @@ def test_an_input_shape_that_disagrees_with_its_columns_is_a_problem_on_the_inpu
 
 
 def test_text_columns_cannot_feed_an_input():
-    project, profiles = setup([numeric("y"), label("kind", 3), label("city", 4)],
-                              inputs=[f"f{i}" for i in range(9)] + ["city"])
+    project, profiles = setup(
+        [numeric("y"), label("kind", 3), label("city", 4)],
+        inputs=[f"f{i}" for i in range(9)] + ["city"],
+    )
     assert any("'city'" in m and "text labels" in m for m in messages(project, profiles, "x"))
 
 
@@ -86,8 +93,7 @@ def test_a_regression_on_a_label_column_suggests_a_classification_loss():
 
 
 def test_regression_units_follow_the_number_of_target_columns():
-    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 3)],
-                              target_a=("y", "z"))
+    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 3)], target_a=("y", "z"))
     assert "set units to 2" in messages(project, profiles, "out_a")[0]
 
 
@@ -98,8 +104,9 @@ def test_binary_crossentropy_needs_two_classes():
 
 
 def test_an_npz_array_gives_its_shape():
-    project, profiles = setup([numeric("y"), label("kind", 3),
-                               numeric("image", shape=(10,))], inputs=["image"])
+    project, profiles = setup(
+        [numeric("y"), label("kind", 3), numeric("image", shape=(10,))], inputs=["image"]
+    )
     assert data_problems(project, profiles) == []
     project.node("x").params["shape"] = [4, 4]
     assert "give (10,)" in messages(project, profiles, "x")[0]
@@ -133,8 +140,9 @@ def test_source_keys_resolve_relative_paths_against_the_project_folder(tmp_path)
     relative = DataSource("csv", path="d.csv")
     absolute = DataSource("csv", path=str(tmp_path / "d.csv"))
     assert source_key(relative, tmp_path) == source_key(absolute)
-    assert source_key(DataSource("generator", "two_moons", {"n": 5})) != \
-        source_key(DataSource("generator", "two_moons", {"n": 6}))
+    assert source_key(DataSource("generator", "two_moons", {"n": 5})) != source_key(
+        DataSource("generator", "two_moons", {"n": 6})
+    )
     assert Path(source_key(absolute).split(":", 1)[1]).name == "d.csv"
 
 
@@ -148,6 +156,7 @@ def test_values_that_are_not_ids_count_as_classes_for_a_classification_loss():
 
 # --- a classification loss on a measurement (issue 11, item 3) ---------------------
 
+
 def measurement(name, distinct):
     """A numeric column of values that are not all whole numbers."""
     return ColumnInfo(name, NUMERIC, (), classes=0, distinct=distinct, fractional=True)
@@ -155,20 +164,23 @@ def measurement(name, distinct):
 
 def test_a_classification_loss_on_a_measurement_suggests_a_regression_loss():
     # The concrete slump test: 39 distinct values in cm, such as 23.5.
-    project, profiles = setup([numeric("y"), measurement("slump_cm", 39)],
-                              target_b=("slump_cm",))
+    project, profiles = setup([numeric("y"), measurement("slump_cm", 39)], target_b=("slump_cm",))
     (problem,) = data_problems(project, profiles)
     assert problem.severity == ERROR and problem.place == Place("task", "b", "task 'b'")
     assert problem.message == (
         "sparse_categorical_crossentropy learns classes but column 'slump_cm' holds "
         "measurements (39 distinct values, not all whole numbers): choose a regression loss "
-        "such as mse or huber, with a linear activation")
+        "such as mse or huber, with a linear activation"
+    )
     assert "set units" not in problem.message
 
 
 def test_a_measurement_of_many_values_is_not_classes_for_any_classification_loss():
-    for loss in ("sparse_categorical_crossentropy", "categorical_crossentropy",
-                 "binary_crossentropy"):
+    for loss in (
+        "sparse_categorical_crossentropy",
+        "categorical_crossentropy",
+        "binary_crossentropy",
+    ):
         project, profiles = setup([numeric("y"), measurement("kind", 0)])  # over 50 values
         project.tasks[1].loss = loss
         (message,) = messages(project, profiles, "b")
@@ -195,20 +207,24 @@ def test_a_measurement_is_fine_for_a_regression_loss():
 
 # --- texts (issue 11, item 11) --------------------------------------------------------
 
+
 def test_units_and_classes_are_counted_in_singular_and_plural():
     heights = ColumnInfo("kind", NUMERIC, (), classes=0, distinct=2)
     project, profiles = setup([numeric("y"), heights])
     project.node("out_b").params["units"] = 1
     (message,) = messages(project, profiles, "out_b")
     assert "holds 2 classes but this Output has 1 unit: set units to 2" in message
-    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 3)],
-                              target_a=("y", "z"))
-    assert "learns 2 target columns but this Output has 1 unit" in \
-        messages(project, profiles, "out_a")[0]
+    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 3)], target_a=("y", "z"))
+    assert (
+        "learns 2 target columns but this Output has 1 unit"
+        in messages(project, profiles, "out_a")[0]
+    )
     project, profiles = setup([numeric("y"), label("kind", 1)])
     project.tasks[1].loss = "binary_crossentropy"
-    assert "holds 1: use sparse_categorical_crossentropy with 1 unit and" in \
-        messages(project, profiles, "b")[0]
+    assert (
+        "holds 1: use sparse_categorical_crossentropy with 1 unit and"
+        in messages(project, profiles, "b")[0]
+    )
 
 
 def test_a_data_problem_names_its_place_once():
@@ -217,8 +233,9 @@ def test_a_data_problem_names_its_place_once():
     project, profiles = setup([label("y", 4), label("kind", 10)], inputs=["f0", "f1"])
     project.tasks[0].target = []
     found = data_problems(project, profiles)
-    project, profiles = setup([numeric("y"), numeric("z"), label("kind", 10)],
-                              target_a=("y", "z"), inputs=["f0", "nope"])
+    project, profiles = setup(
+        [numeric("y"), numeric("z"), label("kind", 10)], target_a=("y", "z"), inputs=["f0", "nope"]
+    )
     found += data_problems(project, profiles)
     project, profiles = setup([label("y", 4), measurement("kind", 30)])
     found += data_problems(project, profiles)

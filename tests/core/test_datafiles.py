@@ -8,7 +8,10 @@ import pytest
 
 from mtl_studio.core import fileformat as ff
 from mtl_studio.core.datafiles import (
-    FULL_HASH_LIMIT, check_files, fingerprint, relative,
+    FULL_HASH_LIMIT,
+    check_files,
+    fingerprint,
+    relative,
 )
 from mtl_studio.core.settings import DataSource
 from tests.helpers import two_task_project
@@ -88,15 +91,20 @@ def test_a_missing_file_is_reported_with_its_owner_and_path(tmp_path):
     data.unlink()
     reports = check_files(ff.load(tmp_path / "p.mtl.json"))
     assert [(r.task, r.state) for r in reports] == [
-        (None, "missing"), (project.tasks[1].name, "missing")]
+        (None, "missing"),
+        (project.tasks[1].name, "missing"),
+    ]
     assert f"task '{project.tasks[1].name}'" in reports[1].message
     assert str(data) in reports[0].message and "missing" in reports[0].message
 
 
-@pytest.mark.parametrize("new_text, detail", [
-    ("a,b\n1,2\n3,4\n", "bytes then"),   # grown
-    ("a,b\n1,9\n", "same size, other contents"),
-])
+@pytest.mark.parametrize(
+    "new_text, detail",
+    [
+        ("a,b\n1,2\n3,4\n", "bytes then"),  # grown
+        ("a,b\n1,9\n", "same size, other contents"),
+    ],
+)
 def test_a_changed_file_is_reported(tmp_path, new_text, detail):
     data = write(tmp_path / "d.csv", "a,b\n1,2\n")
     ff.save(csv_project(data), tmp_path / "p.mtl.json")
@@ -116,6 +124,7 @@ def test_generators_and_unsaved_files_are_not_checked(tmp_path):
 
 def test_large_files_hash_their_ends_only(tmp_path, monkeypatch):
     import mtl_studio.core.datafiles as datafiles
+
     monkeypatch.setattr(datafiles, "FULL_HASH_LIMIT", 4 * datafiles._PART)
     path = tmp_path / "big.bin"
     path.write_bytes(bytes(5 * datafiles._PART))

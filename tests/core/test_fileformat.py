@@ -68,22 +68,31 @@ def test_future_format_version():
     assert load_error(data).startswith("format_version: ")
 
 
-@pytest.mark.parametrize("mutate, path", [
-    (lambda d: d["tasks"][0].update(loss="hinge"), "tasks[0].loss: expected one of"),
-    (lambda d: d["tasks"][1].update(name="has space"), "tasks[1].name: a task name must"),
-    (lambda d: d["tasks"][0].update(output="ghost"), "tasks[0].output: refers to a missing"),
-    (lambda d: d["tasks"][0].update(weight="heavy"), "tasks[0].weight: expected"),
-    (lambda d: d["training"].update(batch_size=0), "training.batch_size: expected an integer"),
-    (lambda d: d["training"].update(mode="telepathy"), "training.mode: expected one of"),
-    (lambda d: d["training"].update(colour=1), "training.colour: unknown field"),
-    (lambda d: d["nodes"][0]["params"].update(shape=[0]), "nodes[0].params.shape: "),
-    (lambda d: d["nodes"][1]["params"].update(size=3), "nodes[1].params.size: unknown parameter"),
-    (lambda d: d["nodes"][1].update(position=[1]), "nodes[1].position: expected [x, y]"),
-    (lambda d: d["edges"].append(dict(d["edges"][0])), "edges[4]: duplicate edge"),
-    (lambda d: d["edges"][0].update(port=1), "edges[0].port: Dense 'shared' has no input port 1"),
-    (lambda d: d.update(tasks=[d["tasks"][0], d["tasks"][0]]), "tasks[1].name: duplicate task"),
-    (lambda d: d["data"].update(kind="sql"), "data.kind: expected one of"),
-])
+@pytest.mark.parametrize(
+    "mutate, path",
+    [
+        (lambda d: d["tasks"][0].update(loss="hinge"), "tasks[0].loss: expected one of"),
+        (lambda d: d["tasks"][1].update(name="has space"), "tasks[1].name: a task name must"),
+        (lambda d: d["tasks"][0].update(output="ghost"), "tasks[0].output: refers to a missing"),
+        (lambda d: d["tasks"][0].update(weight="heavy"), "tasks[0].weight: expected"),
+        (lambda d: d["training"].update(batch_size=0), "training.batch_size: expected an integer"),
+        (lambda d: d["training"].update(mode="telepathy"), "training.mode: expected one of"),
+        (lambda d: d["training"].update(colour=1), "training.colour: unknown field"),
+        (lambda d: d["nodes"][0]["params"].update(shape=[0]), "nodes[0].params.shape: "),
+        (
+            lambda d: d["nodes"][1]["params"].update(size=3),
+            "nodes[1].params.size: unknown parameter",
+        ),
+        (lambda d: d["nodes"][1].update(position=[1]), "nodes[1].position: expected [x, y]"),
+        (lambda d: d["edges"].append(dict(d["edges"][0])), "edges[4]: duplicate edge"),
+        (
+            lambda d: d["edges"][0].update(port=1),
+            "edges[0].port: Dense 'shared' has no input port 1",
+        ),
+        (lambda d: d.update(tasks=[d["tasks"][0], d["tasks"][0]]), "tasks[1].name: duplicate task"),
+        (lambda d: d["data"].update(kind="sql"), "data.kind: expected one of"),
+    ],
+)
 def test_each_bad_value_names_its_place(mutate, path):
     data = project_dict()
     mutate(data)
@@ -106,8 +115,10 @@ def test_file_errors_name_the_file(tmp_path):
 def test_cycles_load_so_the_user_can_fix_them():
     data = project_dict()
     data["nodes"].append({"id": "loop", "kind": "Concatenate", "name": "loop"})
-    data["edges"] += [{"from": "shared", "to": "loop", "port": 0},
-                      {"from": "loop", "to": "loop", "port": 1}]
+    data["edges"] += [
+        {"from": "shared", "to": "loop", "port": 0},
+        {"from": "loop", "to": "loop", "port": 1},
+    ]
     project = ff.loads(json.dumps(data))
     assert "loop" in project.graph.cycle_nodes()
 
@@ -158,7 +169,9 @@ def test_every_example_round_trips():
     for name, path in examples().items():
         project = ff.load(path)
         assert ff.loads(ff.dumps(project)) == project, name
-        assert ff.dumps(project, path.parent) == path.read_text(), f"{name} is not in canonical form"
+        assert ff.dumps(project, path.parent) == path.read_text(), (
+            f"{name} is not in canonical form"
+        )
 
 
 # --- round trip over generated projects -----------------------------------------
@@ -174,8 +187,13 @@ def value_for(spec):
     if spec.type == "float":
         lo = spec.minimum if spec.minimum is not None else -10.0
         hi = spec.maximum if spec.maximum is not None else 10.0
-        return st.floats(min_value=lo, max_value=hi, exclude_min=not spec.min_inclusive,
-                         exclude_max=not spec.max_inclusive, allow_nan=False)
+        return st.floats(
+            min_value=lo,
+            max_value=hi,
+            exclude_min=not spec.min_inclusive,
+            exclude_max=not spec.max_inclusive,
+            allow_nan=False,
+        )
     if spec.type == "bool":
         return st.booleans()
     if spec.type == "choice":
@@ -196,8 +214,16 @@ def projects(draw):
         kind = KINDS[draw(st.sampled_from(kinds))]
         params = {s.name: draw(value_for(s)) for s in kind.params if draw(st.booleans())}
         x, y = draw(finite), draw(finite)
-        p.graph.add_node(Node(f"n{i}", kind.name, f"node_{i}",
-                              {**kind.defaults(), **params}, round(x, 2), round(y, 2)))
+        p.graph.add_node(
+            Node(
+                f"n{i}",
+                kind.name,
+                f"node_{i}",
+                {**kind.defaults(), **params},
+                round(x, 2),
+                round(y, 2),
+            )
+        )
     ids = list(p.nodes)
     for i, target in enumerate(ids):
         for source in ids[:i]:
@@ -209,22 +235,38 @@ def projects(draw):
     outputs = [n for n in ids if p.node(n).kind == "Output"]
     for j in range(draw(st.integers(min_value=0, max_value=3))):
         output = outputs[j] if j < len(outputs) else None
-        p.add_task(Task(
-            f"t{j}_{draw(names)}", output, draw(st.sampled_from(LOSSES)), draw(finite),
-            draw(st.lists(st.sampled_from(METRICS), unique=True, max_size=3)),
-            draw(st.lists(names, max_size=3)),
-            draw(st.sampled_from(["", "#123456", "#ABCDEF"])),
-            draw(st.none() | st.builds(OptimizerSpec, st.sampled_from(["adam", "sgd"]),
-                                       st.floats(min_value=1e-6, max_value=1.0))),
-            draw(st.floats(min_value=0.01, max_value=10)),
-            draw(st.none() | st.builds(DataSource, st.sampled_from(["csv", "npz"]),
-                                       path=names)),
-        ))
+        p.add_task(
+            Task(
+                f"t{j}_{draw(names)}",
+                output,
+                draw(st.sampled_from(LOSSES)),
+                draw(finite),
+                draw(st.lists(st.sampled_from(METRICS), unique=True, max_size=3)),
+                draw(st.lists(names, max_size=3)),
+                draw(st.sampled_from(["", "#123456", "#ABCDEF"])),
+                draw(
+                    st.none()
+                    | st.builds(
+                        OptimizerSpec,
+                        st.sampled_from(["adam", "sgd"]),
+                        st.floats(min_value=1e-6, max_value=1.0),
+                    )
+                ),
+                draw(st.floats(min_value=0.01, max_value=10)),
+                draw(
+                    st.none() | st.builds(DataSource, st.sampled_from(["csv", "npz"]), path=names)
+                ),
+            )
+        )
     p.training.mode = draw(st.sampled_from(["joint", "alternating", "soft_sharing"]))
     p.training.seed = draw(st.integers(min_value=0, max_value=2**31))
     p.training.validation_split = draw(st.floats(min_value=0, max_value=0.9))
-    p.data = DataSource("generator", draw(names), {"examples": draw(st.integers(1, 99))},
-                        inputs={i: [draw(names)] for i in ids if p.node(i).kind == "Input"})
+    p.data = DataSource(
+        "generator",
+        draw(names),
+        {"examples": draw(st.integers(1, 99))},
+        inputs={i: [draw(names)] for i in ids if p.node(i).kind == "Input"},
+    )
     return p
 
 

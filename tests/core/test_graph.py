@@ -84,8 +84,13 @@ def test_edits_emit_events():
     p.move_node("shared", 5, 6)
     p.set_task_field("a", "weight", 2.0)
     p.set_training("epochs", 3)
-    assert seen == ["node_changed", "node_changed", "node_moved", "task_changed",
-                    "training_changed"]
+    assert seen == [
+        "node_changed",
+        "node_changed",
+        "node_moved",
+        "task_changed",
+        "training_changed",
+    ]
 
 
 def test_edits_refuse_bad_values_and_change_nothing():

@@ -22,7 +22,7 @@ def boxes_overlap(a, b, width=WIDTH) -> bool:
 def assert_no_overlap(pos):
     ids = list(pos)
     for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
+        for b in ids[i + 1 :]:
             assert not boxes_overlap(pos[a], pos[b]), (a, pos[a], b, pos[b])
 
 

@@ -16,8 +16,9 @@ def test_parse_and_label():
     assert monitor.label("kind:accuracy") == "the validation accuracy of task 'kind'"
 
 
-@pytest.mark.parametrize("bad", ["", "heating", "heating:", ":loss", "heating:f1",
-                                 "1a:loss", "if:loss", 3, None])
+@pytest.mark.parametrize(
+    "bad", ["", "heating", "heating:", ":loss", "heating:f1", "1a:loss", "if:loss", 3, None]
+)
 def test_bad_monitors_are_refused_with_what_is_allowed(bad):
     with pytest.raises(ValueError, match="total"):
         monitor.check(bad)
@@ -31,8 +32,9 @@ def test_direction():
     assert monitor.improved(123.0, None, "mae", 5.0)
 
 
-@given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.sampled_from(monitor.FIGURES),
-       st.floats(0, 10))
+@given(
+    st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.sampled_from(monitor.FIGURES), st.floats(0, 10)
+)
 def test_an_improvement_is_never_an_improvement_the_other_way(a, b, figure, delta):
     assert not (monitor.improved(a, b, figure, delta) and monitor.improved(b, a, figure, delta))
 
@@ -46,9 +48,19 @@ def test_settings_round_trip_through_the_file_and_are_checked():
     p.set_training("test_split", 0.15)
     back = loads(dumps(p))
     t = back.training
-    assert (t.monitor, t.early_stopping, t.patience, t.min_delta, t.test_split) == \
-        ("b:accuracy", True, 3, 0.01, 0.15)
-    for field, value in (("early_stopping", 1), ("patience", 0), ("min_delta", -1),
-                         ("test_split", 1.0), ("monitor", "b:f1")):
+    assert (t.monitor, t.early_stopping, t.patience, t.min_delta, t.test_split) == (
+        "b:accuracy",
+        True,
+        3,
+        0.01,
+        0.15,
+    )
+    for field, value in (
+        ("early_stopping", 1),
+        ("patience", 0),
+        ("min_delta", -1),
+        ("test_split", 1.0),
+        ("monitor", "b:f1"),
+    ):
         with pytest.raises(ValueError):
             p.set_training(field, value)

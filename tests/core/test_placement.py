@@ -6,7 +6,14 @@ from hypothesis import strategies as st
 from mtl_studio.core import commands as c
 from mtl_studio.core.graph import Edge
 from mtl_studio.core.placement import (
-    GAP, NODE_HEIGHT, NODE_WIDTH, ROW, add_node_below, add_node_near, free_spot, node_boxes,
+    GAP,
+    NODE_HEIGHT,
+    NODE_WIDTH,
+    ROW,
+    add_node_below,
+    add_node_near,
+    free_spot,
+    node_boxes,
 )
 from mtl_studio.core.project import Project
 from tests.helpers import chain, cnn_without_flatten, node, two_task_project
@@ -85,7 +92,7 @@ def test_three_task_heads_on_one_node_sit_side_by_side():
         stack.push(c.add_task_head(p, "shared"))
     boxes = node_boxes(p)
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not overlaps(a, b), (a, b)
     shared = p.node("shared")
     heads = [p.node(p.head_nodes(t.name)[0]) for t in p.tasks[2:]]
@@ -106,9 +113,11 @@ def test_a_node_added_below_is_fed_when_its_shape_fits():
 
 def test_a_node_added_below_is_not_fed_when_the_shape_does_not_fit():
     p = two_task_project()
-    for kind, below in (("Conv1D", "shared"),  # Conv1D needs a sequence, not (16,)
-                        ("Dense", "out_a"),  # an Output feeds nothing
-                        ("Input", "shared")):  # an Input takes no inputs
+    for kind, below in (
+        ("Conv1D", "shared"),  # Conv1D needs a sequence, not (16,)
+        ("Dense", "out_a"),  # an Output feeds nothing
+        ("Input", "shared"),
+    ):  # an Input takes no inputs
         command = add_node_below(p, kind, below)
         assert [type(x) for x in command.commands] == [c.AddNode], kind
 

@@ -22,14 +22,17 @@ def test_setting_the_name_is_one_undo_step_and_views_hear_of_it():
     assert p.name == "Concrete slump"
 
 
-@pytest.mark.parametrize("name, words", [
-    ("", "cannot be empty"),
-    ("   ", "cannot be empty"),
-    ("two\nlines", "one line"),
-    ("tab\there", "one line"),
-    ("x" * (MAX_PROJECT_NAME + 1), f"at most {MAX_PROJECT_NAME} characters, this one has 101"),
-    (None, "cannot be empty"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("", "cannot be empty"),
+        ("   ", "cannot be empty"),
+        ("two\nlines", "one line"),
+        ("tab\there", "one line"),
+        ("x" * (MAX_PROJECT_NAME + 1), f"at most {MAX_PROJECT_NAME} characters, this one has 101"),
+        (None, "cannot be empty"),
+    ],
+)
 def test_a_bad_name_is_refused_with_a_reason_and_nothing_changes(name, words):
     p = two_task_project()
     stack = UndoStack(p)

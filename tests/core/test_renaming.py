@@ -42,9 +42,9 @@ def test_renaming_a_task_renames_its_head_in_one_undo_step():
 
 def test_the_shared_trunk_and_other_names_stay():
     p = two_task_project()
-    p.rename_node("shared", "a_trunk")   # feeds both tasks: the trunk
+    p.rename_node("shared", "a_trunk")  # feeds both tasks: the trunk
     p.rename_node("head_a", "a_hidden")  # a's head, named after it
-    p.rename_node("out_a", "output_a")   # a's head, not named after it
+    p.rename_node("out_a", "output_a")  # a's head, not named after it
     rename_task(p, "a", "alpha").do(p)
     assert names(p) == ["a_trunk", "alpha_hidden", "out_b", "output_a", "x"]
 
@@ -58,8 +58,10 @@ def test_a_taken_name_keeps_the_node_as_it_was_and_says_so():
     assert p.node_by_name("task_1_hidden") is not None
     assert p.node_by_name("heating_out") is not None
     assert command.kept == [("task_1_hidden", "heating_hidden")]
-    assert command.kept_text() == ("Node 'task_1_hidden' keeps its name: a node named "
-                                   "'heating_hidden' already exists, rename one of them")
+    assert command.kept_text() == (
+        "Node 'task_1_hidden' keeps its name: a node named "
+        "'heating_hidden' already exists, rename one of them"
+    )
 
 
 def test_a_refused_task_name_changes_nothing():
@@ -86,11 +88,13 @@ def test_names_that_make_way_for_each_other():
     assert {"a_b_c", "a_b_b_c"} <= set(names(p))
 
 
-suffixes = st.lists(st.from_regex(r"[a-z0-9_]{1,6}", fullmatch=True), min_size=1,
-                    max_size=5, unique=True)
+suffixes = st.lists(
+    st.from_regex(r"[a-z0-9_]{1,6}", fullmatch=True), min_size=1, max_size=5, unique=True
+)
 # Python keywords ("or", "if") are not task names: check_task_name refuses them.
 task_names = st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True).filter(
-    lambda name: not keyword.iskeyword(name))
+    lambda name: not keyword.iskeyword(name)
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -6,15 +6,24 @@ from mtl_studio.core.project import Project
 from mtl_studio.core.settings import DataSource
 from mtl_studio.core.tasks import Task
 from mtl_studio.core.validation import (
-    ERROR, WARNING, Place, Problem, errors, infer_shapes, validate,
+    ERROR,
+    WARNING,
+    Place,
+    Problem,
+    errors,
+    infer_shapes,
+    validate,
 )
 from mtl_studio.examples import examples
 from tests.helpers import chain, cnn_without_flatten, node, two_task_project
 
 
 def messages(project, severity=None):
-    return [(p.place.kind, p.place.id, p.message) for p in validate(project)
-            if severity is None or p.severity == severity]
+    return [
+        (p.place.kind, p.place.id, p.message)
+        for p in validate(project)
+        if severity is None or p.severity == severity
+    ]
 
 
 def find(project, words, severity=ERROR):
@@ -67,7 +76,11 @@ def test_cycle():
     p.graph.insert_edge(Edge("out_a", "shared", 1))
     problem = find(p, "is on a cycle")
     assert problem.place.kind == "node"
-    assert {q.place.id for q in validate(p) if "cycle" in q.message} == {"shared", "head_a", "out_a"}
+    assert {q.place.id for q in validate(p) if "cycle" in q.message} == {
+        "shared",
+        "head_a",
+        "out_a",
+    }
 
 
 def test_node_that_reaches_no_output():
@@ -126,8 +139,10 @@ def test_shape_mismatch_names_the_node_and_the_fix():
     p = cnn_without_flatten()
     problem = find(p, "needs a flat vector")
     # Shown as place, then message: the node is named once.
-    assert str(problem) == ("error: Dense 'fc1': needs a flat vector but gets (8, 8, 16): put "
-                            "a Flatten (or a global pooling layer) before it")
+    assert str(problem) == (
+        "error: Dense 'fc1': needs a flat vector but gets (8, 8, 16): put "
+        "a Flatten (or a global pooling layer) before it"
+    )
     assert problem.place.id == "fc1"
     # Downstream nodes are not blamed for the upstream mistake.
     assert [q for q in validate(p) if q.place.id == "out"] == []
@@ -136,8 +151,9 @@ def test_shape_mismatch_names_the_node_and_the_fix():
 def test_parameter_out_of_range():
     p = two_task_project()
     p.node("shared").params["units"] = -4  # as a script could do, behind the checks
-    assert "parameter units: expected a positive integer, got -4" in \
-        find(p, "parameter units").message
+    assert (
+        "parameter units: expected a positive integer, got -4" in find(p, "parameter units").message
+    )
 
 
 def test_loss_that_does_not_fit_the_output():
@@ -167,6 +183,7 @@ def test_warnings_do_not_block():
 
 # --- token ids: an Input that feeds an Embedding --------------------------------------
 
+
 def token_project(dtype: str) -> Project:
     """tokens (12 ids) -> emb -> pool -> out (one task)."""
     p = Project("tokens")
@@ -179,8 +196,10 @@ def token_project(dtype: str) -> Project:
     return p
 
 
-TOKEN_IDS = ("has dtype float32 but feeds Embedding 'emb' (float inputs are standardised "
-             "by default): set its dtype to int32: an Embedding takes whole-number token ids")
+TOKEN_IDS = (
+    "has dtype float32 but feeds Embedding 'emb' (float inputs are standardised "
+    "by default): set its dtype to int32: an Embedding takes whole-number token ids"
+)
 
 
 def test_a_float_input_that_feeds_an_embedding_is_an_error_at_the_input():
@@ -206,7 +225,8 @@ def test_a_float_input_that_feeds_a_dense_and_an_embedding_is_an_error():
     chain(p, "cat", "out2")
     p.add_task(Task("b", "out2"))
     assert [q for q in errors(validate(p))] == [
-        Problem(ERROR, Place("node", "tokens", "Input 'tokens'"), TOKEN_IDS)]
+        Problem(ERROR, Place("node", "tokens", "Input 'tokens'"), TOKEN_IDS)
+    ]
     p.node("tokens").params["dtype"] = "int32"
     assert errors(validate(p)) == []
 
@@ -222,6 +242,7 @@ def test_a_float_input_that_feeds_only_dense_layers_is_valid():
 
 
 # --- texts (issue 11, item 11) --------------------------------------------------------
+
 
 def test_a_problem_names_its_node_or_task_once():
     """The Problems list and `mtl-studio validate` show the place, then the
@@ -279,9 +300,13 @@ def test_a_task_with_its_own_data_has_data():
     # Task a still learns from the project's data, of which there is none.
     assert [q.place for q in errors(validate(p, {}))] == [Place("data", "", "data")]
     p.tasks[0].data = DataSource("csv", path="")
-    assert errors(validate(p, {})) == [Problem(
-        ERROR, Place("data", "a", "data of task 'a'"),
-        "no CSV file is chosen: choose one in the Data panel")]
+    assert errors(validate(p, {})) == [
+        Problem(
+            ERROR,
+            Place("data", "a", "data of task 'a'"),
+            "no CSV file is chosen: choose one in the Data panel",
+        )
+    ]
     p.tasks[0].data = DataSource("generator", "correlated_regression")
     assert errors(validate(p, {})) == []
 
@@ -299,9 +324,16 @@ TRAINING = Place("training", "", "training settings")
 def test_a_monitor_of_a_task_the_project_does_not_have_is_an_error():
     p = two_task_project()
     p.set_training("monitor", "x:loss")
-    assert errors(validate(p)) == [Problem(ERROR, TRAINING, (
-        "the best epoch is chosen by task 'x', which the project does not have: choose "
-        "another quantity for 'Best epoch by' in the Training panel"))]
+    assert errors(validate(p)) == [
+        Problem(
+            ERROR,
+            TRAINING,
+            (
+                "the best epoch is chosen by task 'x', which the project does not have: choose "
+                "another quantity for 'Best epoch by' in the Training panel"
+            ),
+        )
+    ]
     p.set_training("monitor", "a:loss")
     assert validate(p) == []
 
@@ -311,10 +343,17 @@ def test_a_monitor_of_a_metric_the_task_does_not_compute_is_an_error():
     p.set_training("monitor", "b:accuracy")
     assert validate(p) == []  # task b computes accuracy
     p.set_task_field("b", "metrics", [])
-    assert errors(validate(p)) == [Problem(ERROR, TRAINING, (
-        "the best epoch is chosen by the validation accuracy of task 'b', which the task does "
-        "not compute: add accuracy to the metrics of task 'b' in the Tasks panel, or choose "
-        "another quantity for 'Best epoch by' in the Training panel"))]
+    assert errors(validate(p)) == [
+        Problem(
+            ERROR,
+            TRAINING,
+            (
+                "the best epoch is chosen by the validation accuracy of task 'b', which the task does "
+                "not compute: add accuracy to the metrics of task 'b' in the Tasks panel, or choose "
+                "another quantity for 'Best epoch by' in the Training panel"
+            ),
+        )
+    ]
     p.set_training("monitor", "b:loss")  # every task computes its loss
     assert validate(p) == []
 
@@ -330,9 +369,16 @@ def test_early_stopping_without_validation_rows_is_an_error():
     p.set_training("early_stopping", True)
     assert validate(p) == []
     p.set_training("validation_split", 0.0)
-    assert errors(validate(p)) == [Problem(ERROR, TRAINING, (
-        "early stopping watches the validation rows, but the validation split is 0: set it "
-        "above 0 in the Data panel, or turn early stopping off in the Training panel"))]
+    assert errors(validate(p)) == [
+        Problem(
+            ERROR,
+            TRAINING,
+            (
+                "early stopping watches the validation rows, but the validation split is 0: set it "
+                "above 0 in the Data panel, or turn early stopping off in the Training panel"
+            ),
+        )
+    ]
     p.set_training("early_stopping", False)
     assert validate(p) == []
 
@@ -347,7 +393,8 @@ def test_shares_that_leave_no_training_rows_are_an_error(validation, test):
     assert problem.message == (
         f"the validation split ({validation:g}) and the test share ({test:g}) hold out every "
         "row, which leaves none to train on: lower one of them in the Data panel, so that the "
-        "two add up to less than 1")
+        "two add up to less than 1"
+    )
 
 
 @pytest.mark.parametrize("validation, test", [(0.2, 0.0), (0.2, 0.2), (0.0, 0.5), (0.6, 0.39)])

@@ -30,20 +30,24 @@ def test_a_missing_column_is_named(tmp_path):
 
 def test_npz_and_other_suffixes(tmp_path):
     np.savez(tmp_path / "d.npz", a=np.arange(5.0), b=np.ones((5, 2)))
-    (start, cols, share), = blocks(tmp_path / "d.npz", ["a"])
+    ((start, cols, share),) = blocks(tmp_path / "d.npz", ["a"])
     assert cols["a"].tolist() == [0, 1, 2, 3, 4] and share == 1.0
     with pytest.raises(DataError, match=".csv or .npz"):
         blocks(tmp_path / "d.xlsx", ["a"])
 
 
-cells = st.one_of(st.integers(-1000, 1000).map(str),
-                  st.floats(-1e6, 1e6, allow_nan=False).map(repr),
-                  st.sampled_from(["", "nan", "inf", "x", "1,5", '"3"', " 7 ", "1e400"]))
+cells = st.one_of(
+    st.integers(-1000, 1000).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+    st.sampled_from(["", "nan", "inf", "x", "1,5", '"3"', " 7 ", "1e400"]),
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(grid=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=12),
-       block_rows=st.integers(1, 5))
+@given(
+    grid=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=12),
+    block_rows=st.integers(1, 5),
+)
 def test_any_grid_gives_its_numbers_or_the_first_bad_cell(tmp_path_factory, grid, block_rows):
     path = tmp_path_factory.mktemp("g") / "g.csv"
     lines = ["p,q,r"] + [",".join(row) for row in grid]

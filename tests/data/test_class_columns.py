@@ -27,8 +27,13 @@ LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary
 def project_for(loss: str) -> Project:
     p = Project("one column")
     node(p, "x", "Input", shape=[1])
-    node(p, "out", "Output", units=1 if loss == "binary_crossentropy" else UNITS,
-         activation="sigmoid" if loss == "binary_crossentropy" else "softmax")
+    node(
+        p,
+        "out",
+        "Output",
+        units=1 if loss == "binary_crossentropy" else UNITS,
+        activation="sigmoid" if loss == "binary_crossentropy" else "softmax",
+    )
     chain(p, "x", "out")
     p.add_task(Task("t", "out", loss, target=["y"]))
     p.data = DataSource("csv", path="/memory/d.csv", inputs={"x": ["f"]})
@@ -37,8 +42,11 @@ def project_for(loss: str) -> Project:
 
 def table_of(values: list[float]) -> Table:
     y = np.array(values, dtype=np.float64)
-    return Table({"f": np.arange(len(y), dtype=np.float64), "y": y},
-                 {"f": NUMERIC, "y": NUMERIC}, "/memory/d.csv")
+    return Table(
+        {"f": np.arange(len(y), dtype=np.float64), "y": y},
+        {"f": NUMERIC, "y": NUMERIC},
+        "/memory/d.csv",
+    )
 
 
 def check_says_measurement(project: Project, table: Table) -> bool:
@@ -61,10 +69,9 @@ def columns(draw):
     least once, in a shuffled column of at least 5 rows."""
     whole = st.integers(-20, 80).map(float)
     fractional = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
-    distinct = draw(st.lists(st.one_of(whole, fractional), min_size=1, max_size=60,
-                             unique=True))
+    distinct = draw(st.lists(st.one_of(whole, fractional), min_size=1, max_size=60, unique=True))
     extra = draw(st.lists(st.sampled_from(distinct), max_size=20))
-    values = distinct + extra + distinct[:max(0, 5 - len(distinct) - len(extra))] * 5
+    values = distinct + extra + distinct[: max(0, 5 - len(distinct) - len(extra))] * 5
     return draw(st.permutations(values))
 
 
@@ -86,6 +93,7 @@ def test_a_slump_column_is_refused_by_training_with_the_checks_words(loss):
     with mock.patch("mtl_studio.data.prepare.load_source", return_value=table):
         with pytest.raises(DataError) as info:
             prepare(project)
-    assert info.value.message.startswith(f"task 't': {loss} learns classes but column 'y' "
-                                         "holds measurements (")
+    assert info.value.message.startswith(
+        f"task 't': {loss} learns classes but column 'y' holds measurements ("
+    )
     assert "choose a regression loss such as mse or huber" in info.value.message

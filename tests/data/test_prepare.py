@@ -67,10 +67,11 @@ def error_of(project, project_dir=None) -> DataError:
 def train_rows(n: int, split: float, seed: int, test: float = 0.0) -> np.ndarray:
     """The training rows, worked out here independently of prepare."""
     order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[int(round(n * split)) + int(round(n * test)):])
+    return np.sort(order[int(round(n * split)) + int(round(n * test)) :])
 
 
 # --- the bundled examples -------------------------------------------------------
+
 
 def test_energy_example_is_standardised_with_training_statistics():
     data = example("energy")
@@ -118,15 +119,16 @@ def test_tutorial_example_takes_the_generators_arrays():
     (ds,) = data.datasets
     assert ds.source == "generator tutorial_uniform"
     assert ds.train.inputs["X"].shape == (800, 10)
-    assert {k: v.shape for k, v in ds.train.targets.items()} == {
-        "Y1": (800, 20), "Y2": (800, 20)}
+    assert {k: v.shape for k, v in ds.train.targets.items()} == {"Y1": (800, 20), "Y2": (800, 20)}
     assert data.standardization == {"inputs": {}, "targets": {}}
     table = generate("tutorial_uniform", {"examples": 1000, "seed": 0})
-    np.testing.assert_array_equal(ds.train.inputs["X"],
-                                  table.columns["X"][train_rows(1000, 0.2, 0)])
+    np.testing.assert_array_equal(
+        ds.train.inputs["X"], table.columns["X"][train_rows(1000, 0.2, 0)]
+    )
 
 
 # --- split ----------------------------------------------------------------------
+
 
 def test_split_sizes_order_and_seed(tmp_path):
     project = csv_project(tmp_path)
@@ -162,18 +164,20 @@ def test_too_few_training_rows(tmp_path):
 def test_one_unit_is_counted_in_the_singular(tmp_path):
     project = csv_project(tmp_path)
     project.node("out_b").params["units"] = 1
-    assert "holds 3 classes but Output 'out_b' of task 'b' has 1 unit: set its units to 3" \
+    assert (
+        "holds 3 classes but Output 'out_b' of task 'b' has 1 unit: set its units to 3"
         in error_of(project).message
+    )
 
 
 def test_one_example_is_counted_in_the_singular(tmp_path):
     project = csv_project(tmp_path, rows=rows_of(1))
     project.training.validation_split = 0.0
-    assert "the project's data has 1 example, which leaves 1 for training" in \
-        str(error_of(project))
+    assert "the project's data has 1 example, which leaves 1 for training" in str(error_of(project))
 
 
 # --- data sets per task ---------------------------------------------------------
+
 
 def test_tasks_with_their_own_files_get_their_own_data_sets(tmp_path):
     project = two_task_project()
@@ -217,8 +221,7 @@ def token_project() -> Project:
 def token_source(tmp_path, name, width, value=1) -> DataSource:
     columns = [f"t{j}" for j in range(width)]
     rows = [{**{c: value for c in columns}, "y": i} for i in range(10)]
-    return DataSource("csv", path=str(write_csv(tmp_path / name, rows)),
-                      inputs={"tokens": columns})
+    return DataSource("csv", path=str(write_csv(tmp_path / name, rows)), inputs={"tokens": columns})
 
 
 def test_inputs_of_different_shapes_across_task_data_sets(tmp_path):
@@ -227,7 +230,8 @@ def test_inputs_of_different_shapes_across_task_data_sets(tmp_path):
     project.tasks[1].data = token_source(tmp_path, "b.csv", 2)
     assert str(error_of(project)) == (
         "inputs of different shapes across task data sets: Input 'tokens' is (3,) in "
-        "task 'a''s data and (2,) in task 'b''s data: map columns of the same shape in both")
+        "task 'a''s data and (2,) in task 'b''s data: map columns of the same shape in both"
+    )
 
 
 def test_int32_inputs(tmp_path):
@@ -244,14 +248,14 @@ def test_int32_inputs(tmp_path):
 
 # --- columns and their errors ---------------------------------------------------
 
+
 def test_missing_column(tmp_path):
     project = csv_project(tmp_path)
     project.data.inputs["x"][3] = "f99"
     err = error_of(project)
     assert err.file == str(tmp_path / "data.csv")
     assert err.column == "f99"
-    assert "missing column (columns: f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, a, b)" \
-        in err.message
+    assert "missing column (columns: f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, a, b)" in err.message
     assert "Input 'x'" in err.message
 
 
@@ -273,22 +277,24 @@ def test_non_numeric_input_cell(tmp_path):
     rows[4]["f3"] = "abc"
     err = error_of(csv_project(tmp_path, rows=rows))
     # Example 4 is row 6 of the file: the header is row 1.
-    assert str(err).startswith(f"{tmp_path / 'data.csv'}: row 6, column 'f3': "
-                               "not a number: 'abc'")
+    assert str(err).startswith(f"{tmp_path / 'data.csv'}: row 6, column 'f3': not a number: 'abc'")
 
 
 def test_unmapped_input(tmp_path):
     project = csv_project(tmp_path)
     project.data.inputs = {}
-    assert "Input 'x' has no columns mapped in the project's data: map its columns in the " \
-           "Data panel" in str(error_of(project))
+    assert (
+        "Input 'x' has no columns mapped in the project's data: map its columns in the "
+        "Data panel" in str(error_of(project))
+    )
 
 
 def test_input_of_the_wrong_shape(tmp_path):
     project = csv_project(tmp_path)
     project.data.inputs["x"] = FEATURES[:8]
-    assert "Input 'x' expects examples of shape (10,) but its columns give (8,)" \
-        in str(error_of(project))
+    assert "Input 'x' expects examples of shape (10,) but its columns give (8,)" in str(
+        error_of(project)
+    )
 
 
 def test_task_without_target(tmp_path):
@@ -300,8 +306,9 @@ def test_task_without_target(tmp_path):
 def test_regression_target_of_the_wrong_shape(tmp_path):
     project = csv_project(tmp_path)
     project.tasks[0].target = ["a", "f1"]
-    assert "task 'a' learns (1,) values per example but its target gives (2,)" \
-        in str(error_of(project))
+    assert "task 'a' learns (1,) values per example but its target gives (2,)" in str(
+        error_of(project)
+    )
 
 
 def test_binary_loss_with_five_classes(tmp_path):
@@ -328,8 +335,7 @@ def test_too_many_classes_for_the_units(tmp_path):
     project = csv_project(tmp_path, rows=[r | {"b": 10 + i % 5} for i, r in enumerate(rows_of(20))])
     err = error_of(project)
     assert err.column == "b"
-    assert "5 classes but Output 'out_b' of task 'b' has 3 units: set its units to 5" \
-        in err.message
+    assert "5 classes but Output 'out_b' of task 'b' has 3 units: set its units to 5" in err.message
 
 
 def test_class_ids_in_range_are_kept(tmp_path):
@@ -340,8 +346,16 @@ def test_class_ids_in_range_are_kept(tmp_path):
 
 
 def test_categorical_from_labels_and_from_one_hot_columns(tmp_path):
-    rows = [r | {"b": "cat dog owl".split()[i % 3], "h0": int(i % 3 == 0),
-                 "h1": int(i % 3 == 1), "h2": int(i % 3 == 2)} for i, r in enumerate(rows_of(20))]
+    rows = [
+        r
+        | {
+            "b": "cat dog owl".split()[i % 3],
+            "h0": int(i % 3 == 0),
+            "h1": int(i % 3 == 1),
+            "h2": int(i % 3 == 2),
+        }
+        for i, r in enumerate(rows_of(20))
+    ]
     project = csv_project(tmp_path, rows=rows)
     project.tasks[1].loss = "categorical_crossentropy"
     data = prepare(project)
@@ -356,6 +370,7 @@ def test_categorical_from_labels_and_from_one_hot_columns(tmp_path):
 
 # --- standardisation ------------------------------------------------------------
 
+
 def test_constant_features_keep_std_one(tmp_path):
     rows = [r | {"f5": 3.0} for r in rows_of(20)]
     project = csv_project(tmp_path, rows=rows, standardize_inputs=True)
@@ -368,8 +383,7 @@ def test_constant_features_keep_std_one(tmp_path):
 def test_npz_array_feeds_an_input_whole(tmp_path):
     path = tmp_path / "d.npz"
     rng = np.random.default_rng(0)
-    np.savez(path, x=rng.normal(5, 2, size=(30, 10)), a=rng.normal(size=30),
-             b=np.arange(30) % 3)
+    np.savez(path, x=rng.normal(5, 2, size=(30, 10)), a=rng.normal(size=30), b=np.arange(30) % 3)
     project = two_task_project()
     project.tasks[0].target, project.tasks[1].target = ["a"], ["b"]
     project.data = DataSource("npz", path=str(path), inputs={"x": ["x"]})
@@ -380,6 +394,7 @@ def test_npz_array_feeds_an_input_whole(tmp_path):
 
 
 # --- where files are found ------------------------------------------------------
+
 
 def test_relative_paths_are_read_from_the_project_folder(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
@@ -398,8 +413,10 @@ def test_missing_file_names_the_resolved_path(tmp_path):
     project.data.path = "../data/nope.csv"
     err = error_of(project, tmp_path / "project")
     assert err.file == str(tmp_path / "data" / "nope.csv")
-    assert "the file does not exist; the path '../data/nope.csv' is relative to the project " \
-           f"file's folder ({tmp_path / 'project'})" in err.message
+    assert (
+        "the file does not exist; the path '../data/nope.csv' is relative to the project "
+        f"file's folder ({tmp_path / 'project'})" in err.message
+    )
 
 
 def test_generator_source_with_bad_parameters():
@@ -410,9 +427,14 @@ def test_generator_source_with_bad_parameters():
 
 # --- the test split, real units, a run's classes (issue 12) ----------------------
 
+
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(2, 400), val=st.floats(0, 0.45), test=st.floats(0, 0.45),
-       seed=st.integers(0, 2**31))
+@given(
+    n=st.integers(2, 400),
+    val=st.floats(0, 0.45),
+    test=st.floats(0, 0.45),
+    seed=st.integers(0, 2**31),
+)
 def test_three_way_split_is_a_partition_and_test_zero_keeps_the_old_split(n, val, test, seed):
     training = TrainingSettings(validation_split=val, test_split=test, seed=seed)
     n_val, n_test = split_sizes(n, training)
@@ -430,16 +452,22 @@ def test_prepare_splits_by_the_plain_rule_and_names_the_data_set():
     """splits.split_rows (the function an exported script copies) is the
     rule; prepare's split_rows adds the data set to its message."""
     training = TrainingSettings(validation_split=0.2, test_split=0.1, seed=5)
-    for mine, plain in zip(split_rows(50, training, "data", "f"),
-                           splits.split_rows(50, 0.2, 0.1, 5)):
+    for mine, plain in zip(
+        split_rows(50, training, "data", "f"), splits.split_rows(50, 0.2, 0.1, 5)
+    ):
         np.testing.assert_array_equal(mine, plain)
-    with pytest.raises(ValueError, match="10 rows leave 1 for training after 5 for validation "
-                                         "and 4 for test"):
+    with pytest.raises(
+        ValueError, match="10 rows leave 1 for training after 5 for validation and 4 for test"
+    ):
         splits.split_rows(10, 0.5, 0.4, 0)
-    with pytest.raises(DataError, match="task 'b''s data has 10 examples, which leaves 1 for "
-                                        "training after 5 for validation and 4 for test"):
-        split_rows(10, TrainingSettings(validation_split=0.5, test_split=0.4), "task 'b''s data",
-                   "f.csv")
+    with pytest.raises(
+        DataError,
+        match="task 'b''s data has 10 examples, which leaves 1 for "
+        "training after 5 for validation and 4 for test",
+    ):
+        split_rows(
+            10, TrainingSettings(validation_split=0.5, test_split=0.4), "task 'b''s data", "f.csv"
+        )
 
 
 def test_test_rows_are_standardised_with_training_statistics_only(tmp_path):
@@ -452,8 +480,9 @@ def test_test_rows_are_standardised_with_training_statistics_only(tmp_path):
     ids = raw.test.inputs["x"][:, 0].astype(int)
     assert set(ids).isdisjoint(raw.train.inputs["x"][:, 0].astype(int))
     mean, std = raw.train.inputs["x"].mean(0), raw.train.inputs["x"].std(0)
-    np.testing.assert_allclose(ds.test.inputs["x"], (raw.test.inputs["x"] - mean) / std,
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ds.test.inputs["x"], (raw.test.inputs["x"] - mean) / std, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_too_few_training_rows_names_the_test_share(tmp_path):

@@ -16,8 +16,8 @@ def test_a_csv_tables_profile(tmp_path):
     assert profile.rows == 4
     assert profile.columns == {
         "size": ColumnInfo("size", NUMERIC, (), 0, 4, True),  # not whole numbers
-        "color": ColumnInfo("color", LABEL, (), 3, 3),      # labels: distinct values
-        "k": ColumnInfo("k", NUMERIC, (), 3, 3),            # whole numbers, few: class ids
+        "color": ColumnInfo("color", LABEL, (), 3, 3),  # labels: distinct values
+        "k": ColumnInfo("k", NUMERIC, (), 3, 3),  # whole numbers, few: class ids
         "y": ColumnInfo("y", NUMERIC, (), 3, 3),
     }
 
@@ -37,10 +37,14 @@ def test_many_whole_numbers_are_not_classes():
 
 def test_an_npz_tables_profile_has_shapes(tmp_path):
     path = tmp_path / "d.npz"
-    np.savez(path, images=np.random.default_rng(0).random((6, 4, 2)),
-             y=np.array([0, 1, 2, 0, 1, 2], dtype=np.int64),
-             onehot=np.eye(3)[[0, 1, 2, 0, 1, 2]],
-             flag=np.array([True, False] * 3), name=np.array(list("abcabb")))
+    np.savez(
+        path,
+        images=np.random.default_rng(0).random((6, 4, 2)),
+        y=np.array([0, 1, 2, 0, 1, 2], dtype=np.int64),
+        onehot=np.eye(3)[[0, 1, 2, 0, 1, 2]],
+        flag=np.array([True, False] * 3),
+        name=np.array(list("abcabb")),
+    )
     profile = profile_table(read_npz(path))
     assert profile.rows == 6
     columns = profile.columns
@@ -56,7 +60,10 @@ def test_a_generators_profile():
     assert profile.source == "generator tutorial_uniform"
     assert profile.rows == 50
     assert {n: c.shape for n, c in profile.columns.items()} == {
-        "X": (10,), "Y1": (20,), "Y2": (20,)}
+        "X": (10,),
+        "Y1": (20,),
+        "Y2": (20,),
+    }
     assert all(c.kind == NUMERIC and c.classes == 0 for c in profile.columns.values())
 
 
@@ -71,8 +78,10 @@ def test_distinct_values_are_counted_whatever_they_are(tmp_path):
     columns = profile_table(read_csv(path)).columns
     assert (columns["height"].classes, columns["height"].distinct) == (0, 2)
     assert columns["x"].distinct == 3
-    assert profile_table(Table({"a": np.arange(100.0)}, {"a": NUMERIC}, "t")).columns[
-        "a"].distinct == 0
+    assert (
+        profile_table(Table({"a": np.arange(100.0)}, {"a": NUMERIC}, "t")).columns["a"].distinct
+        == 0
+    )
 
 
 def test_a_column_is_fractional_when_a_finite_value_is_not_whole():

@@ -23,6 +23,7 @@ def read_error(reader, path) -> DataError:
 
 # --- CSV ----------------------------------------------------------------------
 
+
 def test_csv_numeric_and_label_columns(tmp_path):
     path = write(tmp_path, ' x , name ,y\n1, red ,2.5\n-3e2,"blue, dark",4\n')
     table = read_csv(path)
@@ -55,21 +56,24 @@ def test_csv_numbers_of_a_label_column_name_the_first_bad_cell(tmp_path):
     assert str(info.value) == f"{path}: row 3, column 'b': not a number: 'x': fix it"
 
 
-@pytest.mark.parametrize("text, row, column, words", [
-    ("", None, None, "the file is empty"),
-    (" \n\n", None, None, "the file is empty"),
-    ("a,b\n", None, None, "no data rows"),
-    ("a,b\n\n", None, None, "no data rows"),
-    ("a,b,a\n1,2,3\n", 1, "a", "columns 1 and 3"),
-    ("a,,c\n1,2,3\n", 1, None, "column 2 has no name"),
-    ("a,b,c\n1,2,3\n4,5\n", 3, None, "the row has 2 cells but the header has 3"),
-    ("a,b\n1,2\n3,4,5\n", 3, None, "the row has 3 cells but the header has 2"),
-    ("a,b\n1,2\n3, \n", 3, "b", "empty cell"),
-    ("a,b\n1,2\n\n3,4\n", 3, None, "the row is empty"),
-    ("a;b;c\n1;2;3\n", 1, None, "semicolons"),
-    (b"a,b\n1,2\n\xff\xfe,3\n", 3, None, "not UTF-8"),
-    (b"PK\x03\x04\x00\x00binary", None, None, "not a CSV text file"),
-])
+@pytest.mark.parametrize(
+    "text, row, column, words",
+    [
+        ("", None, None, "the file is empty"),
+        (" \n\n", None, None, "the file is empty"),
+        ("a,b\n", None, None, "no data rows"),
+        ("a,b\n\n", None, None, "no data rows"),
+        ("a,b,a\n1,2,3\n", 1, "a", "columns 1 and 3"),
+        ("a,,c\n1,2,3\n", 1, None, "column 2 has no name"),
+        ("a,b,c\n1,2,3\n4,5\n", 3, None, "the row has 2 cells but the header has 3"),
+        ("a,b\n1,2\n3,4,5\n", 3, None, "the row has 3 cells but the header has 2"),
+        ("a,b\n1,2\n3, \n", 3, "b", "empty cell"),
+        ("a,b\n1,2\n\n3,4\n", 3, None, "the row is empty"),
+        ("a;b;c\n1;2;3\n", 1, None, "semicolons"),
+        (b"a,b\n1,2\n\xff\xfe,3\n", 3, None, "not UTF-8"),
+        (b"PK\x03\x04\x00\x00binary", None, None, "not a CSV text file"),
+    ],
+)
 def test_csv_errors_name_file_row_and_column(tmp_path, text, row, column, words):
     err = read_error(read_csv, write(tmp_path, text))
     assert words in err.message
@@ -87,15 +91,20 @@ def test_csv_missing_file(tmp_path):
 
 # --- NPZ ----------------------------------------------------------------------
 
+
 def test_npz_arrays_of_any_rank(tmp_path):
     path = tmp_path / "d.npz"
-    np.savez(path, images=np.zeros((4, 3, 2)), y=np.arange(4), name=np.array(list("abcd")),
-             flag=np.array([True, False, True, True]))
+    np.savez(
+        path,
+        images=np.zeros((4, 3, 2)),
+        y=np.arange(4),
+        name=np.array(list("abcd")),
+        flag=np.array([True, False, True, True]),
+    )
     table = read_npz(path)
     assert table.n_rows == 4
     assert table.columns["images"].shape == (4, 3, 2)
-    assert table.kinds == {"images": "numeric", "y": "numeric", "name": "label",
-                           "flag": "numeric"}
+    assert table.kinds == {"images": "numeric", "y": "numeric", "name": "label", "flag": "numeric"}
     assert table.columns["flag"].tolist() == [1, 0, 1, 1]
     assert table.first_row is None
 
@@ -260,7 +269,7 @@ def test_csv_nan_in_a_later_block_is_text(tmp_path, small_blocks):
 
 
 def test_csv_a_quoted_cell_with_line_breaks_across_blocks(tmp_path, small_blocks):
-    note = "a long note,\nwith a line break and \"\"quotes\"\"\n" * 3
+    note = 'a long note,\nwith a line break and ""quotes""\n' * 3
     text = "id,note\n" + "".join(f'{i},"{note}"\n' for i in range(5)) + "5,plain\n"
     table = read_csv(write(tmp_path, text))
     assert table.n_rows == 6
@@ -292,8 +301,25 @@ def test_csv_binary_data_in_a_later_block(tmp_path, small_blocks):
     assert "binary data" in read_error(read_csv, write(tmp_path, text)).message
 
 
-@pytest.mark.parametrize("cell", ["1.2.3", "--1", "1e5e", "e5", "1-2", ".", "+", "1e999", "0x10",
-                                  "1_000", " 7 ", "1e-3", "+.5", "5."])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "1.2.3",
+        "--1",
+        "1e5e",
+        "e5",
+        "1-2",
+        ".",
+        "+",
+        "1e999",
+        "0x10",
+        "1_000",
+        " 7 ",
+        "1e-3",
+        "+.5",
+        "5.",
+    ],
+)
 def test_csv_odd_numbers_read_as_the_csv_module_reads_them(tmp_path, cell, monkeypatch):
     path = write(tmp_path, "a,b\n" + "1,2\n" * 20 + f"3,{cell}\n")
     with _no_check():
@@ -310,6 +336,7 @@ class _no_check:
 
     def __enter__(self):
         import warnings
+
         self._catch = warnings.catch_warnings()
         self._catch.__enter__()
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -319,7 +346,7 @@ class _no_check:
 
 
 _cells = st.one_of(
-    st.integers(-10**6, 10**6).map(str),
+    st.integers(-(10**6), 10**6).map(str),
     st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
     st.floats(-1e3, 1e3).map(lambda v: f"{v:.3f}"),
     st.sampled_from(["nan", "x", "", " 4", "1e400", '"5"', "1,5"]),
@@ -355,6 +382,7 @@ def test_csv_blocks_read_as_one_careful_pass(tmp_path_factory, rows):
 
 
 # --- NPZ progress -------------------------------------------------------------
+
 
 def test_npz_progress_and_cancel(tmp_path):
     path = tmp_path / "d.npz"

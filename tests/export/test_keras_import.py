@@ -9,7 +9,11 @@ import pytest
 from mtl_studio.core import fileformat
 from mtl_studio.core.validation import errors, infer_shapes, validate
 from mtl_studio.export.keras_import import (
-    KerasImportError, ImportResult, import_keras, report_lines, write_project,
+    KerasImportError,
+    ImportResult,
+    import_keras,
+    report_lines,
+    write_project,
 )
 from mtl_studio.training.builder import build_model, save_keras
 from mtl_studio.training.tf_import import keras
@@ -19,6 +23,7 @@ L = k.layers
 
 
 # --- the three models of the brief -----------------------------------------------
+
 
 def trunk_model():
     """A shared Dense trunk, a regression head and a classification head."""
@@ -52,8 +57,11 @@ def cnn_model():
     a = L.Dropout(0.3, name="drop")(a)
     age = L.Dense(1, name="age")(L.Dense(8, activation="relu", name="age_hidden")(a))
     model = k.Model(image, [category, age], name="faces")
-    model.compile(loss=["sparse_categorical_crossentropy", "mae"], loss_weights=[1.0, 0.5],
-                  metrics=[["accuracy"], ["mae", "mse"]])
+    model.compile(
+        loss=["sparse_categorical_crossentropy", "mae"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["mae", "mse"]],
+    )
     return model
 
 
@@ -92,13 +100,18 @@ def no_errors(project):
 
 # --- what is imported ---------------------------------------------------------------
 
+
 def test_trunk_and_two_heads_get_the_compiled_losses_and_weights(tmp_path):
     result = import_keras(saved(trunk_model(), tmp_path))
     p = result.project
     assert isinstance(result, ImportResult) and result.unknown == []
     assert [(n.id, n.kind) for n in p.nodes.values()] == [
-        ("features", "Input"), ("trunk", "Dense"), ("price_hidden", "Dense"),
-        ("price", "Output"), ("kind", "Output")]
+        ("features", "Input"),
+        ("trunk", "Dense"),
+        ("price_hidden", "Dense"),
+        ("price", "Output"),
+        ("kind", "Output"),
+    ]
     assert p.node("trunk").params == {"units": 8, "activation": "relu", "use_bias": True}
     assert p.node("kind").params["activation"] == "softmax"
     tasks = {t.name: t for t in p.tasks}
@@ -123,14 +136,19 @@ def test_cnn_heads_fold_a_separate_softmax_into_the_output(tmp_path):
     assert "category" not in p.nodes  # the Activation layer, folded
     out = p.node("category_logits")
     assert out.kind == "Output" and out.params["activation"] == "softmax"
-    assert p.node("conv1").params == {"filters": 4, "kernel_size": 3, "strides": 1,
-                                      "padding": "same", "activation": "relu", "use_bias": True}
+    assert p.node("conv1").params == {
+        "filters": 4,
+        "kernel_size": 3,
+        "strides": 1,
+        "padding": "same",
+        "activation": "relu",
+        "use_bias": True,
+    }
     assert p.node("pool1").params == {"pool_size": 2, "strides": 0, "padding": "valid"}
     assert p.node("drop").params == {"rate": 0.3}
     tasks = {t.name: t for t in p.tasks}
     assert tasks["category"].output == "category_logits"
-    assert (tasks["category"].loss, tasks["age"].loss) == ("sparse_categorical_crossentropy",
-                                                           "mae")
+    assert (tasks["category"].loss, tasks["age"].loss) == ("sparse_categorical_crossentropy", "mae")
     assert (tasks["category"].weight, tasks["age"].weight) == (1.0, 0.5)
     assert (tasks["category"].metrics, tasks["age"].metrics) == (["accuracy"], ["mae", "mse"])
     assert any("folded" in n for n in result.notes)
@@ -144,15 +162,21 @@ def test_text_model_gets_sequence_heads_and_default_losses(tmp_path):
     p = result.project
     assert p.node("tokens").params == {"shape": (7,), "dtype": "int32"}
     assert p.node("embed").params == {"input_dim": 30, "output_dim": 8, "mask_zero": True}
-    assert p.node("encoder").params == {"layer": "LSTM", "units": 6, "return_sequences": True,
-                                        "merge_mode": "concat", "dropout": 0.0}
+    assert p.node("encoder").params == {
+        "layer": "LSTM",
+        "units": 6,
+        "return_sequences": True,
+        "merge_mode": "concat",
+        "dropout": 0.0,
+    }
     assert p.node("summary").params["return_sequences"] is False
     shapes, _ = infer_shapes(p)
     assert shapes["tags"] == (7, 4) and shapes["sentence"] == (3,)
     # No compile config: the loss follows the output's activation, with a note.
     assert [(t.name, t.loss) for t in p.tasks] == [
         ("sentence", "sparse_categorical_crossentropy"),
-        ("tags", "sparse_categorical_crossentropy")]
+        ("tags", "sparse_categorical_crossentropy"),
+    ]
     assert any("names no loss" in n for n in result.notes)
     no_errors(p)
 
@@ -175,8 +199,7 @@ def test_round_trip_through_the_builder_gives_the_same_outputs(tmp_path, make):
     names = [t.name for t in result.project.tasks]
     assert len(names) == len(expected)
     for name, want in zip(names, expected):
-        np.testing.assert_allclose(np.asarray(got[name]), np.asarray(want),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(got[name]), np.asarray(want), rtol=1e-5, atol=1e-6)
 
 
 def test_the_project_file_is_written_and_reads_back(tmp_path):
@@ -187,6 +210,7 @@ def test_the_project_file_is_written_and_reads_back(tmp_path):
 
 # --- what needs a note ---------------------------------------------------------------
 
+
 def test_outputs_by_name_losses_we_lack_and_logits(tmp_path):
     x = k.Input((4,), name="x")
     h = L.Dense(6, activation="relu", name="h")(x)
@@ -196,11 +220,14 @@ def test_outputs_by_name_losses_we_lack_and_logits(tmp_path):
         "flag": L.Dense(1, activation="sigmoid", name="flag")(h),
     }
     model = k.Model(x, outputs)
-    model.compile(loss={
-        "rate 2": "poisson",
-        "class": k.losses.CategoricalCrossentropy(from_logits=True),
-        "flag": k.losses.BinaryFocalCrossentropy(),
-    }, metrics={"flag": ["auc", "binary_crossentropy"]})
+    model.compile(
+        loss={
+            "rate 2": "poisson",
+            "class": k.losses.CategoricalCrossentropy(from_logits=True),
+            "flag": k.losses.BinaryFocalCrossentropy(),
+        },
+        metrics={"flag": ["auc", "binary_crossentropy"]},
+    )
     result = import_keras(saved(model, tmp_path))
     tasks = {t.name: t for t in result.project.tasks}
     assert set(tasks) == {"rate_2", "class_", "flag"}
@@ -237,8 +264,9 @@ def test_options_a_node_cannot_hold_are_noted(tmp_path):
     pooled = L.GlobalMaxPooling2D(name="gmp")(h)
     out = L.Dense(1, name="y")(pooled)
     # An activation after a Dense that has its own cannot be folded into it.
-    squashed = L.Activation("sigmoid", name="squash")(L.Dense(2, activation="relu",
-                                                              name="pre")(pooled))
+    squashed = L.Activation("sigmoid", name="squash")(
+        L.Dense(2, activation="relu", name="pre")(pooled)
+    )
     result = import_keras(saved(k.Model(x, [out, squashed]), tmp_path))
     assert [t.name for t in result.project.tasks] == ["y"]
     text = "\n".join(result.notes)
@@ -249,6 +277,7 @@ def test_options_a_node_cannot_hold_are_noted(tmp_path):
 
 
 # --- unknown layers and refusals ---------------------------------------------------------
+
 
 @k.saving.register_keras_serializable(package="mtl_studio_tests")
 class Doubling(L.Layer):
@@ -276,8 +305,9 @@ def test_unknown_layers_are_listed_and_cut_the_graph(tmp_path):
     assert p.graph.successors("pre") == []  # the layer before the cut ends there
     assert [t.name for t in p.tasks] == ["y", "z"]
     assert sum("the graph is cut there" in n for n in result.notes) == 2
-    assert any("unknown layer 'attention' (MultiHeadAttention)" in line
-               for line in report_lines(result))
+    assert any(
+        "unknown layer 'attention' (MultiHeadAttention)" in line for line in report_lines(result)
+    )
     no_errors(p)
 
 
@@ -321,10 +351,15 @@ def test_missing_corrupt_and_foreign_files_name_the_path(tmp_path):
             data = src.read(item)
             dst.writestr(item, data[:-40] if item.filename.endswith(".h5") else data)
     (tmp_path / "model.h5").write_bytes(b"x")
-    expected = {"missing.keras": "no such file", "text.keras": "not a .keras archive",
-                "cut.keras": "not a .keras archive", "legacy.keras": "legacy HDF5",
-                "empty.keras": "no config.json", "broken.keras": "cannot be loaded",
-                "model.h5": "not a .keras file"}
+    expected = {
+        "missing.keras": "no such file",
+        "text.keras": "not a .keras archive",
+        "cut.keras": "not a .keras archive",
+        "legacy.keras": "legacy HDF5",
+        "empty.keras": "no config.json",
+        "broken.keras": "cannot be loaded",
+        "model.h5": "not a .keras file",
+    }
     for name, message in expected.items():
         path = tmp_path / name
         with pytest.raises(KerasImportError) as info:

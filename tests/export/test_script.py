@@ -44,7 +44,10 @@ from mtl_studio.data import splits
 from mtl_studio.data.prepare import prepare, split_rows
 from mtl_studio.examples import examples
 from mtl_studio.export.script import (
-    TRAINED_SUFFIX, ScriptExportError, script_text, write_script,
+    TRAINED_SUFFIX,
+    ScriptExportError,
+    script_text,
+    write_script,
 )
 from mtl_studio.training import batches, weighting, weighting_math
 from mtl_studio.training import events as ev
@@ -80,13 +83,16 @@ sys.exit(1 if failed else 0)
 
 # --- test projects --------------------------------------------------------------------
 
+
 def tiny_arrays(n: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 6))
-    return {"x": x,
-            "a": 2 * x[:, :1] + 0.1 * rng.normal(size=(n, 1)),
-            "b": np.stack([x[:, 1] - x[:, 2], x[:, 3]], axis=1),
-            "c": np.where(x[:, 4] + x[:, 5] > 0, "yes", "no")}
+    return {
+        "x": x,
+        "a": 2 * x[:, :1] + 0.1 * rng.normal(size=(n, 1)),
+        "b": np.stack([x[:, 1] - x[:, 2], x[:, 3]], axis=1),
+        "c": np.where(x[:, 4] + x[:, 5] > 0, "yes", "no"),
+    }
 
 
 def write_npz(path: Path, n: int, seed: int) -> Path:
@@ -111,8 +117,12 @@ def tiny(folder: Path, mode: str = "joint", weighting: str = "fixed", epochs: in
     head_b, out_b) on an NPZ file of 80 rows: 64 train, 8 steps an epoch."""
     p = regression_project(mode, weighting)
     p.training.epochs = epochs
-    p.data = DataSource("npz", path=str(write_npz(folder / "tiny.npz", 80, 1)),
-                        inputs={"x": ["x"]}, standardize_targets=True)
+    p.data = DataSource(
+        "npz",
+        path=str(write_npz(folder / "tiny.npz", 80, 1)),
+        inputs={"x": ["x"]},
+        standardize_targets=True,
+    )
     p.training.validation_split = 0.2
     p.task("a").target = ["a"]
     p.task("b").target = ["b"]
@@ -126,8 +136,11 @@ def tiny_three(folder: Path, mode: str, weighting: str) -> Project:
     node(p, "out_c", "Output", units=1, activation="sigmoid")
     chain(p, "trunk", "out_c")
     p.add_task(Task("c", "out_c", "binary_crossentropy", weight=0.7, target=["c"]))
-    p.data = DataSource("csv", path=str(write_csv(folder / "three.csv", 80, 2)),
-                        inputs={"x": [f"x{i}" for i in range(1, 7)]})
+    p.data = DataSource(
+        "csv",
+        path=str(write_csv(folder / "three.csv", 80, 2)),
+        inputs={"x": [f"x{i}" for i in range(1, 7)]},
+    )
     p.training.validation_split = 0.2
     p.task("a").target = ["a"]
     p.task("b").target = ["b1", "b2"]
@@ -142,8 +155,9 @@ def alternating_own_data(folder: Path) -> Project:
     p.training.schedule = "proportional"
     p.training.test_split = 0.1
     b = p.task("b")
-    b.data = DataSource("npz", path=str(write_npz(folder / "b_only.npz", 60, 3)),
-                        inputs={"x": ["x"]})
+    b.data = DataSource(
+        "npz", path=str(write_npz(folder / "b_only.npz", 60, 3)), inputs={"x": ["x"]}
+    )
     b.optimizer = OptimizerSpec("sgd", 0.01)
     return p
 
@@ -166,15 +180,16 @@ def example_case(name: str) -> Case:
 def make_cases(folder: Path) -> dict[str, Case]:
     cases = [
         # 30 steps cross the end of the first epoch (energy: 15 steps, tutorial: 25).
-        example_case("tutorial"),       # alternating, generator data, l2 loss
+        example_case("tutorial"),  # alternating, generator data, l2 loss
         # The energy examples hold out a test share (test_split 0.15): 499 of
         # their 768 rows train.
-        example_case("energy"),         # joint, fixed weights, CSV
-        example_case("energy_mixed"),   # joint, uncertainty, a class mapped from 3.5 / 7.0
+        example_case("energy"),  # joint, fixed weights, CSV
+        example_case("energy_mixed"),  # joint, uncertainty, a class mapped from 3.5 / 7.0
         # Soft sharing: towers, and the penalty added to the weighted sum (as
         # with fixed weights); DWA changes the weights from the third epoch on.
-        Case("soft_sharing_dwa", tiny(folder, "soft_sharing", "dwa", epochs=3), folder, 20,
-             save=True),
+        Case(
+            "soft_sharing_dwa", tiny(folder, "soft_sharing", "dwa", epochs=3), folder, 20, save=True
+        ),
         # PCGrad adds the penalty's gradient to the projected ones.
         Case("soft_sharing_pcgrad", tiny(folder, "soft_sharing", "pcgrad"), folder, 12),
         Case("gradnorm", tiny(folder, "joint", "gradnorm"), folder, 12),
@@ -194,11 +209,20 @@ def make_cases(folder: Path) -> dict[str, Case]:
     return {case.name: case for case in cases}
 
 
-CASE_NAMES = ["tutorial", "energy", "energy_mixed", "soft_sharing_dwa", "soft_sharing_pcgrad",
-              "gradnorm", "mgda", "alternating_own_data"]
+CASE_NAMES = [
+    "tutorial",
+    "energy",
+    "energy_mixed",
+    "soft_sharing_dwa",
+    "soft_sharing_pcgrad",
+    "gradnorm",
+    "mgda",
+    "alternating_own_data",
+]
 
 
 # --- running ----------------------------------------------------------------------------
+
 
 def trainer_run(project: Project, project_dir: Path, steps: int):
     """The Trainer's first `steps` step losses per task, and its model's layer names."""
@@ -232,12 +256,18 @@ class Runs:
         elsewhere.mkdir()
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         self.process = subprocess.Popen(
-            [sys.executable, str(runner), json.dumps(jobs)], cwd=elsewhere, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [sys.executable, str(runner), json.dumps(jobs)],
+            cwd=elsewhere,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         # Meanwhile, on the other core: the Trainer on the same projects.
         try:
-            self.reference = {name: trainer_run(c.project, c.project_dir, c.steps)
-                              for name, c in cases.items()}
+            self.reference = {
+                name: trainer_run(c.project, c.project_dir, c.steps) for name, c in cases.items()
+            }
         finally:
             self.output, _ = self.process.communicate(timeout=600)
 
@@ -263,6 +293,7 @@ def runs(cases) -> Runs:
 
 # --- the losses ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_script_step_losses_match_the_trainer(runs, name):
     result = runs.script_result(name)
@@ -273,8 +304,9 @@ def test_script_step_losses_match_the_trainer(runs, name):
         assert len(got) == runs.cases[name].steps
         # Alternating: the same task trained at each step (NaN where skipped).
         np.testing.assert_array_equal(np.isnan(got), np.isnan(expected), err_msg=task)
-        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=0, equal_nan=True,
-                                   err_msg=f"{name}: task {task}")
+        np.testing.assert_allclose(
+            got, expected, rtol=RTOL, atol=0, equal_nan=True, err_msg=f"{name}: task {task}"
+        )
     # The builder's layer names, in its order.
     assert result["layers"] == layers
 
@@ -308,11 +340,13 @@ def test_the_trained_model_is_not_named_as_a_keras_export(cases):
     model_file = exported(cases["energy"].script)["MODEL_FILE"]
     assert model_file == cases["energy"].script.parent / "energy.trained.keras"
     assert model_file != cases["energy"].script.with_suffix(".keras")
-    assert "this_script.trained.keras" in script_text(cases["gradnorm"].project,
-                                                      cases["gradnorm"].project_dir)
+    assert "this_script.trained.keras" in script_text(
+        cases["gradnorm"].project, cases["gradnorm"].project_dir
+    )
 
 
 # --- the data and the model, in this process ----------------------------------------------
+
 
 def exported(script: Path) -> dict:
     """The script's functions, without running its main()."""
@@ -355,9 +389,15 @@ def test_the_compared_projects_hold_out_test_rows(cases):
     assert "TEST_SPLIT = 0.0  #" in cases["tutorial"].script.read_text()
 
 
-@pytest.mark.parametrize("n, validation, test, seed", [
-    (768, 0.2, 0.15, 0), (80, 0.2, 0.0, 3), (61, 0.25, 0.3, 7), (12, 0.0, 0.5, 1),
-])
+@pytest.mark.parametrize(
+    "n, validation, test, seed",
+    [
+        (768, 0.2, 0.15, 0),
+        (80, 0.2, 0.0, 3),
+        (61, 0.25, 0.3, 7),
+        (12, 0.0, 0.5, 1),
+    ],
+)
 def test_script_split_rows_are_prepare_s(tmp_path, n, validation, test, seed):
     """One rule in both: training, validation and test rows from one seeded
     permutation (the test rows are the ones the script leaves out)."""
@@ -383,9 +423,12 @@ def test_script_refuses_a_split_that_leaves_too_few_training_rows(tmp_path):
     script = tmp_path / "split.py"
     write_script(project, tmp_path, script)
     rows = {"x": np.zeros((10, 6))}
-    with pytest.raises(SystemExit, match="10 rows leave 1 for training after 5 for validation "
-                                         r"and 4 for test \(training needs at least 2\): "
-                                         "lower VALIDATION_SPLIT or TEST_SPLIT"):
+    with pytest.raises(
+        SystemExit,
+        match="10 rows leave 1 for training after 5 for validation "
+        r"and 4 for test \(training needs at least 2\): "
+        "lower VALIDATION_SPLIT or TEST_SPLIT",
+    ):
         exported(script)["split_and_scale"](rows, rows, [], [])
 
 
@@ -399,15 +442,19 @@ def generator_project(generator: str, params: dict, width: int, units: int) -> P
     chain(p, "trunk", "out_2")
     p.add_task(Task("t1", "out_1", "mse", target=["y1"]))
     p.add_task(Task("t2", "out_2", "huber", target=["y2"]))
-    p.data = DataSource("generator", generator, params, inputs={"X": ["X"]},
-                        standardize_targets=True)
+    p.data = DataSource(
+        "generator", generator, params, inputs={"X": ["X"]}, standardize_targets=True
+    )
     return p
 
 
-@pytest.mark.parametrize("generator, params, width, units", [
-    ("correlated_regression", {"examples": 60, "features": 5, "sin_terms": 3}, 5, 1),
-    ("scale_regression", {"examples": 50, "input_dim": 4, "output_dim": 3}, 4, 3),
-])
+@pytest.mark.parametrize(
+    "generator, params, width, units",
+    [
+        ("correlated_regression", {"examples": 60, "features": 5, "sin_terms": 3}, 5, 1),
+        ("scale_regression", {"examples": 50, "input_dim": 4, "output_dim": 3}, 4, 3),
+    ],
+)
 def test_inline_generators_give_the_same_examples(tmp_path, generator, params, width, units):
     project = generator_project(generator, params, width, units)
     script = tmp_path / "generated.py"
@@ -427,9 +474,11 @@ def write_mixed_csv(path: Path, n: int = 40) -> Path:
     for _ in range(n):
         tokens = ",".join(str(t) for t in rng.integers(0, 10, 4))
         x = rng.normal(size=2)
-        lines.append(f"{tokens},{x[0]:.5f},{x[1]:.5f},{rng.choice(colours)},"
-                     f"{rng.integers(0, 2)},{rng.integers(0, 2)},{rng.integers(0, 3)},"
-                     f"{x.sum() + 10:.5f}")
+        lines.append(
+            f"{tokens},{x[0]:.5f},{x[1]:.5f},{rng.choice(colours)},"
+            f"{rng.integers(0, 2)},{rng.integers(0, 2)},{rng.integers(0, 3)},"
+            f"{x.sum() + 10:.5f}"
+        )
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -438,7 +487,7 @@ def mixed_targets(folder: Path) -> Project:
     """Every kind of target: one-hot from text labels, several 0/1 columns,
     class ids as they are, and a standardised value; int32 token ids (never
     standardised) beside float features."""
-    p = Project("Mixed: Énergie \"targets\"")
+    p = Project('Mixed: Énergie "targets"')
     node(p, "tokens", "Input", shape=[4], dtype="int32")
     node(p, "emb", "Embedding", input_dim=10, output_dim=3)
     node(p, "flat", "Flatten")
@@ -457,9 +506,12 @@ def mixed_targets(folder: Path) -> Project:
     p.add_task(Task("flags", "flags_out", "binary_crossentropy", target=["flag1", "flag2"]))
     p.add_task(Task("cls", "cls_out", "sparse_categorical_crossentropy", target=["cls"]))
     p.add_task(Task("y", "y_out", "huber", target=["y"]))
-    p.data = DataSource("csv", path=str(write_mixed_csv(folder / "mixed.csv")),
-                        inputs={"tokens": ["tok1", "tok2", "tok3", "tok4"],
-                                "feats": ["x1", "x2"]}, standardize_targets=True)
+    p.data = DataSource(
+        "csv",
+        path=str(write_mixed_csv(folder / "mixed.csv")),
+        inputs={"tokens": ["tok1", "tok2", "tok3", "tok4"], "feats": ["x1", "x2"]},
+        standardize_targets=True,
+    )
     return p
 
 
@@ -576,10 +628,18 @@ def test_script_mgda_and_pcgrad_helpers_are_the_trainer_s(tmp_path):
 # --- one copy of each rule ---------------------------------------------------------------
 
 # MTL Studio's own functions that a script carries, copied from their modules.
-COPIED = [splits.split_sizes, splits.split_rows, batches.steps_per_epoch,
-          batches.joint_batches, batches.alternating_plan, weighting_math.dwa_weights,
-          weighting_math.flatten, weighting_math.unflatten, weighting_math.pcgrad_project,
-          weighting_math.min_norm_coefficients]
+COPIED = [
+    splits.split_sizes,
+    splits.split_rows,
+    batches.steps_per_epoch,
+    batches.joint_batches,
+    batches.alternating_plan,
+    weighting_math.dwa_weights,
+    weighting_math.flatten,
+    weighting_math.unflatten,
+    weighting_math.pcgrad_project,
+    weighting_math.min_norm_coefficients,
+]
 # Besides the split and steps_per_epoch, which every script carries.
 CARRIED = {
     "tutorial": ["alternating_plan"],
@@ -631,6 +691,7 @@ def test_copied_functions_need_only_numpy_tensorflow_and_each_other(fn):
 
 # --- the text ---------------------------------------------------------------------------
 
+
 def imported_modules(text: str) -> set[str]:
     found = set()
     for item in ast.walk(ast.parse(text)):
@@ -652,12 +713,22 @@ def test_script_imports_numpy_tensorflow_and_the_standard_library_only(cases, na
 
 def test_script_carries_only_the_code_its_project_needs(cases):
     fixed = cases["energy"].script.read_text()
-    for absent in ("gradnorm", "GradNorm", "pcgrad", "min_norm", "dwa_weights", "log_var",
-                   "soft_sharing_penalty", "alternating_plan", "read_npz", "class_ids"):
+    for absent in (
+        "gradnorm",
+        "GradNorm",
+        "pcgrad",
+        "min_norm",
+        "dwa_weights",
+        "log_var",
+        "soft_sharing_penalty",
+        "alternating_plan",
+        "read_npz",
+        "class_ids",
+    ):
         assert absent not in fixed
     assert "def read_csv(" in fixed and "OPTIMIZER = keras.optimizers.Adam" in fixed
     gradnorm = cases["gradnorm"].script.read_text()
-    assert "GRADNORM_ALPHA = 1.5" in gradnorm and "LAST_SHARED_LAYERS = [\"trunk\"]" in gradnorm
+    assert "GRADNORM_ALPHA = 1.5" in gradnorm and 'LAST_SHARED_LAYERS = ["trunk"]' in gradnorm
     assert "read_csv" not in gradnorm and "def read_npz(" in gradnorm
     soft = cases["soft_sharing_dwa"].script.read_text()
     assert 'TIED_LAYERS = [["trunk_a", "trunk_b"]]' in soft and "DWA_TEMPERATURE = 2.0" in soft
@@ -696,13 +767,16 @@ def test_script_text_writes_absolute_paths_without_an_output(cases):
 
 
 def test_the_module_imports_neither_tensorflow_nor_qt():
-    code = ("import sys, mtl_studio.export.script\n"
-            "print(','.join(m for m in ('tensorflow', 'keras', 'PySide6') if m in sys.modules))")
+    code = (
+        "import sys, mtl_studio.export.script\n"
+        "print(','.join(m for m in ('tensorflow', 'keras', 'PySide6') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 
 # --- errors -----------------------------------------------------------------------------
+
 
 def test_an_unwritable_path_names_the_file(tmp_path):
     (tmp_path / "a_file").write_text("not a folder")

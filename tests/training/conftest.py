@@ -40,8 +40,16 @@ def tiny_data(n=64, seed=0, val=16) -> PreparedData:
         return Split({"x": x[rows]}, {"a": a[rows], "b": b[rows]})
 
     train, held = np.arange(n), np.arange(n, n + val)
-    return PreparedData([DataSet("the project's data", "test", ["a", "b"], split(train),
-                                 split(held), split(held[:0]))], {"a": 0, "b": 0}, {}, {})
+    return PreparedData(
+        [
+            DataSet(
+                "the project's data", "test", ["a", "b"], split(train), split(held), split(held[:0])
+            )
+        ],
+        {"a": 0, "b": 0},
+        {},
+        {},
+    )
 
 
 @pytest.fixture

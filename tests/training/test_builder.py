@@ -30,10 +30,13 @@ def test_energy_example_equals_hand_written_keras():
     h = k.layers.Dense(32, activation="relu", name="trunk_2")(h)
     a = k.layers.Dense(16, activation="relu", name="heating_hidden")(h)
     b = k.layers.Dense(16, activation="relu", name="cooling_hidden")(h)
-    hand = k.Model({"features": x}, {
-        "heating_load": k.layers.Dense(1, name="heating")(a),
-        "cooling_load": k.layers.Dense(1, name="cooling")(b),
-    })
+    hand = k.Model(
+        {"features": x},
+        {
+            "heating_load": k.layers.Dense(1, name="heating")(a),
+            "cooling_load": k.layers.Dense(1, name="cooling")(b),
+        },
+    )
     copy_weights(built.model, hand)
     data = {"features": np.random.default_rng(0).normal(size=(5, 8)).astype("float32")}
     ours, theirs = built.model(data), hand(data)
@@ -79,16 +82,22 @@ def test_multi_input_text_model_equals_hand_written_keras():
     e = k.layers.Embedding(50, 8, name="embed")(tokens)
     m = k.layers.Concatenate(name="merge")([e, pos1, pos2])
     s = k.layers.Bidirectional(k.layers.LSTM(6, return_sequences=True), name="bilstm")(m)
-    hand = k.Model({"tokens": tokens, "pos1": pos1, "pos2": pos2}, {
-        "topic": k.layers.Dense(4, activation="softmax", name="sentence")(
-            k.layers.GlobalMaxPooling1D(name="pool")(s)),
-        "tagging": k.layers.Dense(5, activation="softmax", name="tags")(s),
-    })
+    hand = k.Model(
+        {"tokens": tokens, "pos1": pos1, "pos2": pos2},
+        {
+            "topic": k.layers.Dense(4, activation="softmax", name="sentence")(
+                k.layers.GlobalMaxPooling1D(name="pool")(s)
+            ),
+            "tagging": k.layers.Dense(5, activation="softmax", name="tags")(s),
+        },
+    )
     copy_weights(built.model, hand)
     rng = np.random.default_rng(1)
-    data = {"tokens": rng.integers(0, 50, size=(3, 12)).astype("int32"),
-            "pos1": rng.normal(size=(3, 12, 1)).astype("float32"),
-            "pos2": rng.normal(size=(3, 12, 1)).astype("float32")}
+    data = {
+        "tokens": rng.integers(0, 50, size=(3, 12)).astype("int32"),
+        "pos1": rng.normal(size=(3, 12, 1)).astype("float32"),
+        "pos2": rng.normal(size=(3, 12, 1)).astype("float32"),
+    }
     ours, theirs = built.model(data), hand(data)
     assert ours["tagging"].shape == (3, 12, 5)
     for task in ("topic", "tagging"):

@@ -39,8 +39,12 @@ def results_project(tmp_path, **training):
 
     p = two_task_project()
     p.tasks[0].target, p.tasks[1].target = ["a"], ["b"]
-    p.data = DataSource("csv", path=str(write_rows(tmp_path / "rows.csv")),
-                        inputs={"x": [f"f{i}" for i in range(10)]}, standardize_targets=True)
+    p.data = DataSource(
+        "csv",
+        path=str(write_rows(tmp_path / "rows.csv")),
+        inputs={"x": [f"f{i}" for i in range(10)]},
+        standardize_targets=True,
+    )
     t = p.training
     t.batch_size, t.epochs, t.steps_per_call = 16, 3, 4
     t.validation_split, t.test_split = 0.2, 0.2
@@ -86,11 +90,20 @@ def test_the_saved_models_take_raw_rows_and_give_real_units_in_plain_keras(tmp_p
     stats = trainer._data.standardization["targets"]["a"]
     expected = trainer._predict(scaled.inputs)
     np.savez(tmp_path / "x.npz", x=raw.inputs["x"])
-    subprocess.run([sys.executable, "-c", PLAIN_KERAS, str(out / "model-last.keras"),
-                    str(tmp_path / "x.npz"), str(tmp_path / "y.npz")], check=True, cwd=tmp_path)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PLAIN_KERAS,
+            str(out / "model-last.keras"),
+            str(tmp_path / "x.npz"),
+            str(tmp_path / "y.npz"),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
     got = np.load(tmp_path / "y.npz")
-    np.testing.assert_allclose(got["a"], to_real_units(expected["a"], stats), rtol=1e-5,
-                               atol=1e-4)
+    np.testing.assert_allclose(got["a"], to_real_units(expected["a"], stats), rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(got["b"], expected["b"], rtol=1e-5, atol=1e-6)
     assert abs(float(np.mean(got["a"])) - 170) < 20  # centimetres, not standard units
     np.testing.assert_allclose(got["b"].sum(axis=1), 1.0, rtol=1e-5)  # probabilities
@@ -110,28 +123,42 @@ def test_the_best_model_holds_the_best_epochs_weights(tmp_path):
     totals = {}
     for r in rows:
         if r["split"] == "val":
-            totals[int(r["epoch"])] = totals.get(int(r["epoch"]), 0.0) + \
-                float(r["loss"]) * {"a": 1.0, "b": 1.0}[r["task"]]
+            totals[int(r["epoch"])] = (
+                totals.get(int(r["epoch"]), 0.0)
+                + float(r["loss"]) * {"a": 1.0, "b": 1.0}[r["task"]]
+            )
     assert best["epoch"] == min(totals, key=totals.get)
     assert best["value"] == pytest.approx(totals[best["epoch"]], rel=1e-5)
 
     from mtl_studio.training.tf_import import keras
+
     model = keras().saving.load_model(out / "model-best.keras", safe_mode=True)
     assert model.name == f"two_tasks_best_epoch_{best['epoch']}"
     trainer.use_weights(trainer.best_values)
     x = prepare(project, scale=False).datasets[0].val.inputs["x"]
     scaled = prepare(project).datasets[0].val.inputs["x"]
     stats = trainer._data.standardization["targets"]["a"]
-    np.testing.assert_allclose(model.predict({"x": x}, verbose=0)["a"],
-                               to_real_units(trainer._predict({"x": scaled})["a"], stats),
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        model.predict({"x": x}, verbose=0)["a"],
+        to_real_units(trainer._predict({"x": scaled})["a"], stats),
+        rtol=1e-5,
+        atol=1e-4,
+    )
 
 
-@pytest.mark.parametrize("mode,weighting", [("joint", "uncertainty"), ("alternating", "fixed"),
-                                            ("soft_sharing", "dwa")])
+@pytest.mark.parametrize(
+    "mode,weighting", [("joint", "uncertainty"), ("alternating", "fixed"), ("soft_sharing", "dwa")]
+)
 def test_early_stopping_stops_and_says_why_in_every_mode(tmp_path, mode, weighting):
-    project = results_project(tmp_path, epochs=40, early_stopping=True, patience=2,
-                              min_delta=1e9, mode=mode, weighting=weighting)
+    project = results_project(
+        tmp_path,
+        epochs=40,
+        early_stopping=True,
+        patience=2,
+        min_delta=1e9,
+        mode=mode,
+        weighting=weighting,
+    )
     out = tmp_path / "run"
     _, finished, summary = run(project, out)
     # Nothing improves by 1e9: epoch 1 is the best, the run stops after 3.
@@ -146,8 +173,11 @@ def test_early_stopping_stops_and_says_why_in_every_mode(tmp_path, mode, weighti
 def test_a_task_metric_can_pick_the_best_epoch(tmp_path):
     project = results_project(tmp_path, epochs=4, monitor="b:accuracy")
     _, _, summary = run(project, tmp_path / "run")
-    rows = [r for r in csv.DictReader((tmp_path / "run" / "history.csv").open())
-            if r["split"] == "val" and r["task"] == "b"]
+    rows = [
+        r
+        for r in csv.DictReader((tmp_path / "run" / "history.csv").open())
+        if r["split"] == "val" and r["task"] == "b"
+    ]
     accuracy = {int(r["epoch"]): float(r["accuracy"]) for r in rows}
     best = max(accuracy.values())
     assert accuracy[summary["best_epoch"]["epoch"]] == best
@@ -192,13 +222,17 @@ def test_history_rows_hold_the_weight_in_force_at_their_step(tmp_path):
     trainer.run()
     recorder.close()
     from mtl_studio.training import events as ev
+
     per_step = {}
     for e in seen:
         if isinstance(e, ev.StepLosses):
             for i, step in enumerate(e.steps):
                 per_step[int(step)] = e.weights["a"][i]
-    rows = [r for r in csv.DictReader((out / "history.csv").open())
-            if r["split"] == "train" and r["task"] == "a"]
+    rows = [
+        r
+        for r in csv.DictReader((out / "history.csv").open())
+        if r["split"] == "train" and r["task"] == "a"
+    ]
     assert len({r["weight"] for r in rows}) > 2  # uncertainty weighting moves them
     for r in rows:
         assert float(r["weight"]) == pytest.approx(per_step[int(r["step"])], rel=1e-5)
@@ -254,6 +288,7 @@ def test_a_nan_in_the_first_call_keeps_the_finite_steps_before_it(tmp_path, caps
     assert [int(r["step"]) for r in rows] == [1, 2]
 
     from mtl_studio.train_command import _report
+
     _report(finished, summary, out)
     printed = capsys.readouterr().out
     assert "train loss None" not in printed and "a: train loss" in printed
@@ -271,18 +306,24 @@ def test_alternating_with_a_data_set_per_task_scales_each_task_by_its_own_data(t
     shifted = [rows[0]] + [[f"{float(v) * 10:.4f}" for v in r[:10]] + r[10:] for r in rows[1:]]
     other = tmp_path / "other.csv"
     other.write_text("\n".join(",".join(r) for r in shifted) + "\n")
-    project.tasks[1].data = DataSource("csv", path=str(other),
-                                       inputs={"x": [f"f{i}" for i in range(10)]})
+    project.tasks[1].data = DataSource(
+        "csv", path=str(other), inputs={"x": [f"f{i}" for i in range(10)]}
+    )
     out = tmp_path / "run"
     trainer, finished, _ = run(project, out)
     assert finished.status == "completed" and len(trainer._data.datasets) == 2
 
     from mtl_studio.training.tf_import import keras
+
     model = keras().saving.load_model(out / "model-last.keras", safe_mode=True)
     for task in ("a", "b"):
         scaled = trainer._data.dataset_of(task).test
         raw = prepare(project, scale=False).dataset_of(task).test
         expected = trainer._predict(scaled.inputs)[task]
         stats = trainer._data.standardization["targets"].get(task)
-        np.testing.assert_allclose(model.predict(raw.inputs, verbose=0)[task],
-                                   to_real_units(expected, stats), rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(
+            model.predict(raw.inputs, verbose=0)[task],
+            to_real_units(expected, stats),
+            rtol=1e-5,
+            atol=1e-4,
+        )

@@ -15,8 +15,11 @@ from hypothesis.extra import numpy as hnp
 
 from mtl_studio.training.scores import format_table, rows_for_csv, task_scores
 
-SPARSE, CATEGORICAL, BINARY = ("sparse_categorical_crossentropy", "categorical_crossentropy",
-                               "binary_crossentropy")
+SPARSE, CATEGORICAL, BINARY = (
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+)
 
 
 def figures(scores):
@@ -33,14 +36,16 @@ def beats(scores):
 
 def test_imports_without_qt_or_tensorflow():
     heavy = ("PySide6", "tensorflow", "keras", "pyqtgraph")
-    code = ("import sys, mtl_studio.training.scores\n"
-            f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, mtl_studio.training.scores\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 
 # --- regression ----------------------------------------------------------------
+
 
 def test_regression_perfect_predictor():
     truth = np.array([1.0, 2.0, 4.0, 7.0])
@@ -82,8 +87,12 @@ def test_regression_r2_is_the_mean_over_columns_and_constant_columns_have_none()
     # Column 0 perfect (1), column 1 constant (None), column 2: 1 - 2 / 2 = 0.
     assert s["figures"]["r2"]["model"] == pytest.approx(0.5)
     only_constant = task_scores("mse", np.full(3, 0.1), np.zeros(3), np.ones(4))
-    assert only_constant["figures"]["r2"] == {"model": None, "trivial": None,
-                                              "better": "higher", "beats_trivial": None}
+    assert only_constant["figures"]["r2"] == {
+        "model": None,
+        "trivial": None,
+        "better": "higher",
+        "beats_trivial": None,
+    }
     assert only_constant["figures"]["mae"]["model"] == pytest.approx(0.1)
 
 
@@ -109,19 +118,21 @@ def test_non_finite_predictions_give_none():
     assert figures(s) == {"mae": None, "rmse": None, "r2": None}
     assert set(beats(s).values()) == {None}
     json.dumps(s, allow_nan=False)
-    c = task_scores(SPARSE, np.array([0, 1]), np.array([[np.nan, 0.5], [0.5, 0.5]]),
-                    np.array([0]))
+    c = task_scores(SPARSE, np.array([0, 1]), np.array([[np.nan, 0.5], [0.5, 0.5]]), np.array([0]))
     assert c["figures"]["log_loss"]["model"] is None
     json.dumps(c, allow_nan=False)
 
 
-@pytest.mark.parametrize("loss, truth, pred", [
-    ("mse", np.zeros((0,)), np.zeros((0, 1))),
-    (SPARSE, np.zeros((0,), np.int32), np.zeros((0, 3))),
-    (SPARSE, np.zeros((0, 4), np.int32), np.zeros((0, 4, 3))),
-    (CATEGORICAL, np.zeros((0, 3)), np.zeros((0, 3))),
-    (BINARY, np.zeros((0, 2)), np.zeros((0, 2))),
-])
+@pytest.mark.parametrize(
+    "loss, truth, pred",
+    [
+        ("mse", np.zeros((0,)), np.zeros((0, 1))),
+        (SPARSE, np.zeros((0,), np.int32), np.zeros((0, 3))),
+        (SPARSE, np.zeros((0, 4), np.int32), np.zeros((0, 4, 3))),
+        (CATEGORICAL, np.zeros((0, 3)), np.zeros((0, 3))),
+        (BINARY, np.zeros((0, 2)), np.zeros((0, 2))),
+    ],
+)
 def test_no_examples_gives_none(loss, truth, pred):
     train = np.zeros((0,) + truth.shape[1:], truth.dtype)
     s = task_scores(loss, truth, pred, train)
@@ -143,23 +154,25 @@ def test_empty_training_split_gives_no_trivial_figures():
 
 # --- classification ------------------------------------------------------------
 
+
 def test_classification_known_confusion():
     truth = np.array([0, 1, 2, 1])
-    pred = np.array([[.8, .1, .1], [.2, .7, .1], [.1, .1, .8], [.5, .4, .1]])
+    pred = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.5, 0.4, 0.1]])
     s = task_scores(SPARSE, truth, pred, np.array([1, 1, 0, 2]), labels=["a", "b", 7])
     assert s["kind"] == "classification" and s["n"] == 4
-    assert s["confusion"] == {"labels": ["a", "b", "7"],
-                              "matrix": [[1, 0, 0], [1, 1, 0], [0, 0, 1]]}
+    assert s["confusion"] == {
+        "labels": ["a", "b", "7"],
+        "matrix": [[1, 0, 0], [1, 1, 0], [0, 0, 1]],
+    }
     assert figures(s)["accuracy"] == 0.75
     # F1: class 0 = 2/3, class 1 = 2/3, class 2 = 1.
     assert figures(s)["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
-    assert figures(s)["log_loss"] == pytest.approx(
-        -np.mean(np.log([.8, .7, .8, .4])))
+    assert figures(s)["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.7, 0.8, 0.4])))
     # Trivial: training majority 1, probabilities = training frequencies.
     assert trivial(s)["accuracy"] == 0.5
     # All three classes occur in truth: F1 0, 2/3 (2 TP / (2 true + 4 guessed)), 0.
     assert trivial(s)["macro_f1"] == pytest.approx((0 + 2 / 3 + 0) / 3)
-    assert trivial(s)["log_loss"] == pytest.approx(-np.mean(np.log([.25, .5, .25, .5])))
+    assert trivial(s)["log_loss"] == pytest.approx(-np.mean(np.log([0.25, 0.5, 0.25, 0.5])))
     assert beats(s) == {"accuracy": True, "macro_f1": True, "log_loss": True}
     assert s["figures"]["log_loss"]["better"] == "lower"
     assert s["figures"]["accuracy"]["better"] == s["figures"]["macro_f1"]["better"] == "higher"
@@ -179,21 +192,20 @@ def test_categorical_matches_sparse_and_labels_default_to_numbers():
     truth = np.array([2, 0, 1, 1])
     pred = np.random.default_rng(1).dirichlet(np.ones(3), size=4)
     sparse = task_scores(SPARSE, truth, pred, truth)
-    onehot = task_scores(CATEGORICAL, np.eye(3, dtype=np.float32)[truth], pred,
-                         np.eye(3)[truth])
+    onehot = task_scores(CATEGORICAL, np.eye(3, dtype=np.float32)[truth], pred, np.eye(3)[truth])
     assert sparse == onehot
     assert onehot["confusion"]["labels"] == ["0", "1", "2"]
 
 
 def test_confusion_covers_every_class_of_the_output():
-    s = task_scores(SPARSE, np.array([0, 0]), np.array([[.9, .1, 0, 0]] * 2), np.array([0]))
+    s = task_scores(SPARSE, np.array([0, 0]), np.array([[0.9, 0.1, 0, 0]] * 2), np.array([0]))
     assert np.shape(s["confusion"]["matrix"]) == (4, 4)
     assert figures(s)["macro_f1"] == 1.0  # only class 0 occurs
 
 
 def test_worse_than_trivial_classifier():
     truth = np.array([0, 0, 0, 1])
-    s = task_scores(SPARSE, truth, np.array([[.1, .9]] * 4), np.array([0, 0, 1]))
+    s = task_scores(SPARSE, truth, np.array([[0.1, 0.9]] * 4), np.array([0, 0, 1]))
     assert trivial(s)["accuracy"] == 0.75 and figures(s)["accuracy"] == 0.25
     assert beats(s)["accuracy"] is False and beats(s)["log_loss"] is False
 
@@ -204,6 +216,7 @@ def test_class_ids_out_of_range_are_an_error():
 
 
 # --- sequences -----------------------------------------------------------------
+
 
 def test_sequence_token_and_whole_sequence_accuracy():
     truth = np.array([[0, 1, 1], [2, 1, 1]])
@@ -222,6 +235,7 @@ def test_sequence_token_and_whole_sequence_accuracy():
 
 # --- binary --------------------------------------------------------------------
 
+
 def test_binary_single_column():
     truth = np.array([[0.0], [1.0], [1.0], [0.0]])
     pred = np.array([0.2, 0.9, 0.4, 0.6])  # (n,) against (n, 1): fine
@@ -230,7 +244,7 @@ def test_binary_single_column():
     assert s["confusion"] == {"labels": ["no", "yes"], "matrix": [[1, 1], [1, 1]]}
     assert figures(s)["accuracy"] == 0.5
     assert figures(s)["macro_f1"] == pytest.approx(0.5)
-    assert figures(s)["log_loss"] == pytest.approx(-np.mean(np.log([.8, .9, .4, .4])))
+    assert figures(s)["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.9, 0.4, 0.4])))
     # Trivial: training frequency of 1 is 2/3, so it always says 1.
     assert trivial(s)["accuracy"] == 0.5
     assert trivial(s)["log_loss"] == pytest.approx(-np.mean(np.log([1 / 3, 2 / 3] * 2)))
@@ -238,8 +252,8 @@ def test_binary_single_column():
 
 def test_binary_columns_are_averaged_and_the_confusion_pooled():
     truth = np.array([[0, 1], [1, 1], [0, 0]], dtype=np.float32)
-    pred = np.array([[.2, .9], [.4, .6], [.1, .3]])
-    s = task_scores(BINARY, truth, pred, np.array([[0, 1], [1, 1.]]))
+    pred = np.array([[0.2, 0.9], [0.4, 0.6], [0.1, 0.3]])
+    s = task_scores(BINARY, truth, pred, np.array([[0, 1], [1, 1.0]]))
     assert s["confusion"]["matrix"] == [[3, 0], [1, 2]]
     assert figures(s)["accuracy"] == pytest.approx((2 / 3 + 1) / 2)
     # Column 0: F1(0) = 2*2/(2+3) = .8, F1(1) = 0 (missed) -> .4; column 1 perfect.
@@ -346,12 +360,18 @@ def test_classification_properties(case):
 
 # --- reporting -----------------------------------------------------------------
 
+
 def some_scores():
     truth = np.array([1.0, 2.0, 3.0])
     return {
         "price": task_scores("mse", truth, np.array([1.1, 2.0, 2.9]), truth),
-        "kind": task_scores(SPARSE, np.array([0, 0, 1]), np.array([[.1, .9]] * 3),
-                            np.array([0, 0, 1]), labels=["cat", "dog"]),
+        "kind": task_scores(
+            SPARSE,
+            np.array([0, 0, 1]),
+            np.array([[0.1, 0.9]] * 3),
+            np.array([0, 0, 1]),
+            labels=["cat", "dog"],
+        ),
     }
 
 
@@ -377,8 +397,11 @@ def test_format_table_truncates_many_classes():
     s = task_scores(SPARSE, truth, np.eye(k)[truth], truth)
     text = format_table({"many": s})
     assert "8 of 20 classes left out" in text
-    matrix_rows = [line for line in text.splitlines() if line.startswith("    ")
-                   and not line.strip().startswith("(")]
+    matrix_rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("    ") and not line.strip().startswith("(")
+    ]
     assert len(matrix_rows) == 1 + 12  # header of labels and 12 classes
 
 
@@ -391,8 +414,13 @@ def test_rows_for_csv():
     rows = rows_for_csv(some_scores())
     assert rows[0] == ["task", "figure", "model", "trivial", "beats_trivial"]
     assert [r[:2] for r in rows[1:]] == [
-        ["price", "mae"], ["price", "rmse"], ["price", "r2"],
-        ["kind", "accuracy"], ["kind", "macro_f1"], ["kind", "log_loss"]]
+        ["price", "mae"],
+        ["price", "rmse"],
+        ["price", "r2"],
+        ["kind", "accuracy"],
+        ["kind", "macro_f1"],
+        ["kind", "log_loss"],
+    ]
     assert rows[1][4] is True and rows[4][4] is False
     out = io.StringIO()
     csv.writer(out).writerows(rows)

@@ -19,8 +19,7 @@ def test_first_imports_from_two_threads_keep_stderr():
         sys.stderr.flush()
         os.write(2, b"fd 2 works\\n")
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "python stderr works" in done.stderr and "fd 2 works" in done.stderr
     assert "cpu_feature_guard" not in done.stderr  # the noise stays filtered

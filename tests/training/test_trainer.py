@@ -39,8 +39,11 @@ def test_joint_fixed_weights_match_keras_fit_step_by_step():
     trainer.setup()
     reference = build_model(project).model
     reference.set_weights(trainer.model.get_weights())  # same initial weights
-    reference.compile(optimizer=k.optimizers.Adam(0.001), loss={"a": "mse", "b": "mse"},
-                      loss_weights={"a": 1.0, "b": 0.5})
+    reference.compile(
+        optimizer=k.optimizers.Adam(0.001),
+        loss={"a": "mse", "b": "mse"},
+        loss_weights={"a": 1.0, "b": 0.5},
+    )
     rows = [trainer.epoch_plan(e)[1] for e in range(3)]
     assert trainer.run().status == "completed"
 
@@ -48,9 +51,14 @@ def test_joint_fixed_weights_match_keras_fit_step_by_step():
     fit_total, fit_a = [], []
     for block in rows:
         for batch in block:
-            h = reference.fit({"x": train.inputs["x"][batch]},
-                              {t: train.targets[t][batch] for t in ("a", "b")},
-                              batch_size=len(batch), epochs=1, shuffle=False, verbose=0)
+            h = reference.fit(
+                {"x": train.inputs["x"][batch]},
+                {t: train.targets[t][batch] for t in ("a", "b")},
+                batch_size=len(batch),
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+            )
             fit_total.append(h.history["loss"][0])
             fit_a.append(h.history["a_loss"][0])
     ours = rec.totals()
@@ -90,10 +98,19 @@ def test_alternating_reports_only_the_trained_task_per_step():
     assert np.all(np.isnan(b[0::2])) and np.all(np.isfinite(b[1::2]))
 
 
-@pytest.mark.parametrize("mode, weighting", [
-    ("joint", "fixed"), ("joint", "uncertainty"), ("joint", "dwa"), ("joint", "gradnorm"),
-    ("joint", "pcgrad"), ("joint", "mgda"), ("alternating", "fixed"), ("soft_sharing", "fixed"),
-])
+@pytest.mark.parametrize(
+    "mode, weighting",
+    [
+        ("joint", "fixed"),
+        ("joint", "uncertainty"),
+        ("joint", "dwa"),
+        ("joint", "gradnorm"),
+        ("joint", "pcgrad"),
+        ("joint", "mgda"),
+        ("alternating", "fixed"),
+        ("soft_sharing", "fixed"),
+    ],
+)
 def test_resuming_from_a_checkpoint_gives_the_same_losses(tmp_path, mode, weighting):
     project = regression_project(mode, weighting)
     project.training.epochs = 3
@@ -102,8 +119,9 @@ def test_resuming_from_a_checkpoint_gives_the_same_losses(tmp_path, mode, weight
 
     path = tmp_path / "checkpoint.npz"
     first = Recorder()
-    trainer = Trainer(project, callback=first, data=tiny_data(), checkpoint_path=path,
-                      flush_seconds=0)
+    trainer = Trainer(
+        project, callback=first, data=tiny_data(), checkpoint_path=path, flush_seconds=0
+    )
 
     def stop_after_ten(events):
         first(events)
@@ -123,7 +141,9 @@ def test_resuming_from_a_checkpoint_gives_the_same_losses(tmp_path, mode, weight
         np.testing.assert_allclose(joined, whole.losses(task), rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(
         [w for e in second.of(ev.Weights) for w in e.weights.values()][-2:],
-        [w for e in whole.of(ev.Weights) for w in e.weights.values()][-2:], rtol=1e-6)
+        [w for e in whole.of(ev.Weights) for w in e.weights.values()][-2:],
+        rtol=1e-6,
+    )
 
 
 def test_runs_are_repeatable_from_the_seed():
@@ -160,6 +180,7 @@ def test_nan_loss_stops_with_task_and_step_and_keeps_the_last_good_checkpoint(tm
     assert trainer.step == 8
     assert all(np.all(np.isfinite(w)) for w in trainer.model.get_weights())
     from mtl_studio.training import checkpoint
+
     _, meta = checkpoint.load(path)
     assert meta["step"] == 8  # the checkpoint of the last good epoch stays
 
@@ -235,12 +256,17 @@ def test_a_weight_change_takes_effect_at_the_next_call_without_retracing():
     assert weights[0].weights["b"] == 0.5 and weights[-1].weights["b"] == 2.0
     marks = rec.of(ev.SettingChanged)
     assert [(m.setting, m.task, m.value, m.step) for m in marks] == [
-        ("weight", "b", 2.0, 3), ("learning_rate", None, 0.01, 3)]
+        ("weight", "b", 2.0, 3),
+        ("learning_rate", None, 0.01, 3),
+    ]
     assert trainer.learning_rates() == [pytest.approx(0.01)]
     # One trace of the compiled call for the whole run.
     assert trainer._call.__closure__ is not None
-    call = [c.cell_contents for c in trainer._call.__closure__
-            if hasattr(c.cell_contents, "experimental_get_tracing_count")][0]
+    call = [
+        c.cell_contents
+        for c in trainer._call.__closure__
+        if hasattr(c.cell_contents, "experimental_get_tracing_count")
+    ][0]
     assert call.experimental_get_tracing_count() == 1
 
 
@@ -271,6 +297,7 @@ def test_events_arrive_in_batches_with_validation_and_cosines():
 
 def test_a_model_xla_cannot_compile_falls_back_to_plain_tensorflow():
     from mtl_studio.training.tf_import import tf
+
     trainer = Trainer(regression_project(), data=tiny_data())
     trainer.setup()
 
@@ -361,8 +388,7 @@ def test_a_given_task_order_for_alternating_mode():
     for epoch in (0, 1):
         ids, rows = trainer.epoch_plan(epoch)
         first = epoch * trainer.steps_per_epoch
-        assert ids.tolist() == [[0, 0, 1][(first + i) % 3]
-                                for i in range(trainer.steps_per_epoch)]
+        assert ids.tolist() == [[0, 0, 1][(first + i) % 3] for i in range(trainer.steps_per_epoch)]
     seen = Recorder()
     trainer.callback = seen
     assert trainer.run().status == "completed"

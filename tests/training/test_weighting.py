@@ -56,8 +56,9 @@ def test_gradnorm_moves_weights_toward_balanced_gradient_norms():
     # both. G = w n = [2, 1]: dL_grad/dw = sign(G - target) n = [2, -1].
     # Adam's first step moves each weight by lr against the gradient's sign:
     # w = [0.9, 1.1], which already sums to K = 2.
-    s = w.make_strategy("gradnorm", ["a", "b"], [1.0, 1.0],
-                        settings(gradnorm_alpha=1.5, optimizer=_adam(0.1)))
+    s = w.make_strategy(
+        "gradnorm", ["a", "b"], [1.0, 1.0], settings(gradnorm_alpha=1.5, optimizer=_adam(0.1))
+    )
     shared = t.Variable([1.0])
     s.last_shared = [0]
     with t.GradientTape(persistent=True) as tape:
@@ -96,8 +97,9 @@ def test_pcgrad_projects_away_conflicts():
     np.testing.assert_allclose(out, [[0.5, 0.5], [0.0, 1.0]], atol=1e-6)
     # Gradients that agree are left alone.
     agree = t.constant([[1.0, 0.0], [1.0, 1.0]])
-    np.testing.assert_allclose(w.pcgrad_project(agree, t.constant(0, t.int64), 0).numpy(),
-                               agree.numpy())
+    np.testing.assert_allclose(
+        w.pcgrad_project(agree, t.constant(0, t.int64), 0).numpy(), agree.numpy()
+    )
 
 
 def test_mgda_min_norm_two_tasks_closed_form():
@@ -119,4 +121,5 @@ def test_mgda_min_norm_three_tasks_frank_wolfe():
 
 def _adam(lr):
     from mtl_studio.core.settings import OptimizerSpec
+
     return OptimizerSpec("adam", lr)

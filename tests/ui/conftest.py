@@ -51,7 +51,6 @@ def document(make_document):
     return make_document()
 
 
-
 @pytest.fixture(autouse=True, scope="session")
 def _empty_clipboard_at_exit():
     """Qt's offscreen platform (the tests' only) crashes at exit while it
@@ -71,13 +70,20 @@ def make_window(qtbot, tmp_path, no_leaked_widgets, monkeypatch):
     messages = []
     # A question is answered Yes where Yes is offered (stop the run and
     # close?), else Discard (save the changes?).
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: messages.append(a[2]) or (
-        QMessageBox.Yes if len(a) > 3 and a[3] & QMessageBox.Yes else QMessageBox.Discard))
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda *a, **k: (
+            messages.append(a[2])
+            or (QMessageBox.Yes if len(a) > 3 and a[3] & QMessageBox.Yes else QMessageBox.Discard)
+        ),
+    )
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: messages.append(a[2]))
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: messages.append(a[2]))
     # A missing or changed data file after opening: noted, and left as is.
-    monkeypatch.setattr(data_files, "ask",
-                        lambda parent, report: messages.append(report.message) or data_files.KEEP)
+    monkeypatch.setattr(
+        data_files, "ask", lambda parent, report: messages.append(report.message) or data_files.KEEP
+    )
 
     def make(project=None, name="settings.ini"):
         project = project if project is not None else two_task_project()

@@ -29,8 +29,12 @@ def said(window) -> list[str]:
 
 def overlapping(project) -> list[tuple[str, str]]:
     nodes = list(project.nodes.values())
-    return [(a.id, b.id) for i, a in enumerate(nodes) for b in nodes[i + 1:]
-            if abs(a.x - b.x) < NODE_WIDTH and abs(a.y - b.y) < NODE_HEIGHT]
+    return [
+        (a.id, b.id)
+        for i, a in enumerate(nodes)
+        for b in nodes[i + 1 :]
+        if abs(a.x - b.x) < NODE_WIDTH and abs(a.y - b.y) < NODE_HEIGHT
+    ]
 
 
 def click_node(qtbot, window, node_id) -> None:
@@ -51,11 +55,13 @@ def double_click_palette(qtbot, window, kind) -> None:
 def drop_kind(window, kind: str, at: QPoint) -> None:
     mime = QMimeData()
     mime.setData(KIND_MIME, kind.encode("utf-8"))
-    window.view.dropEvent(QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton,
-                                     Qt.NoModifier))
+    window.view.dropEvent(
+        QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    )
 
 
 # --- 1. task heads side by side ----------------------------------------------------------
+
 
 def test_three_task_heads_on_one_node_do_not_pile_up(qtbot, make_window):
     window = make_window()
@@ -69,6 +75,7 @@ def test_three_task_heads_on_one_node_do_not_pile_up(qtbot, make_window):
 
 
 # --- 2. nodes from the palette -------------------------------------------------------------
+
 
 def test_a_palette_node_goes_below_the_selected_node_wired_to_it(qtbot, make_window):
     window = make_window()
@@ -103,8 +110,9 @@ def test_a_palette_node_with_nothing_selected_avoids_the_node_in_the_middle(qtbo
     project = window.document.project
     view = window.view
     centre = view.mapToScene(view.viewport().rect().center())
-    window.document.push(MoveNodes({"dense": (centre.x() - NODE_WIDTH / 2,
-                                              centre.y() - NODE_HEIGHT / 2)}))
+    window.document.push(
+        MoveNodes({"dense": (centre.x() - NODE_WIDTH / 2, centre.y() - NODE_HEIGHT / 2)})
+    )
     window.document.set_selection([])
     double_click_palette(qtbot, window, "Dense")
     added = window.document.selection[0]
@@ -127,6 +135,7 @@ def test_a_kind_dropped_on_a_node_lands_beside_it(qtbot, make_window):
 
 # --- 10. refused gestures say why ---------------------------------------------------------
 
+
 def test_a_wire_dropped_on_empty_canvas_says_so(qtbot, make_window):
     window = make_window(loose_project())
     messages = said(window)
@@ -136,20 +145,24 @@ def test_a_wire_dropped_on_empty_canvas_says_so(qtbot, make_window):
     assert any("'x'" in m and "empty canvas" in m for m in messages), messages
 
 
-@pytest.mark.parametrize("project, source, target, reason", [
-    (loose_project, "dense", "dense", "cannot feed itself"),
-    (loose_project, "x", "out", "already has an input on port 0"),  # out has dense
-    (loose_project, "dense", "x", "takes no inputs"),
-    (two_task_project, "head_a", "shared", "would make a cycle"),
-])
+@pytest.mark.parametrize(
+    "project, source, target, reason",
+    [
+        (loose_project, "dense", "dense", "cannot feed itself"),
+        (loose_project, "x", "out", "already has an input on port 0"),  # out has dense
+        (loose_project, "dense", "x", "takes no inputs"),
+        (two_task_project, "head_a", "shared", "would make a cycle"),
+    ],
+)
 def test_a_refused_wire_says_why(qtbot, make_window, project, source, target, reason):
     window = make_window(project())
     edges = list(window.document.project.edges)
     messages = said(window)
     drag(qtbot, window, port_point(window, source), node_point(window, target))
     assert window.document.project.edges == edges
-    assert any(m.startswith(f"Cannot connect '{source}' to '{target}'") and reason in m
-               for m in messages), messages
+    assert any(
+        m.startswith(f"Cannot connect '{source}' to '{target}'") and reason in m for m in messages
+    ), messages
 
 
 def test_the_canvas_does_not_jump_while_a_wire_is_dragged(qtbot, make_window):
@@ -215,6 +228,7 @@ def test_quick_add_without_matches_says_so_and_adds_nothing(qtbot, make_window):
 
 # --- 11. the problem badge --------------------------------------------------------------------
 
+
 def render_node(role_text: str) -> QImage:
     item = NodeItem("n")
     node = Node("n", "Dense", "n", get_kind("Dense").defaults())
@@ -245,8 +259,10 @@ def test_the_problem_badge_leaves_the_role_label_readable(qapp):
 
     def is_badge(x, y):
         c = QColor(without.pixel(x, y))
-        return abs(c.red() - red.red()) + abs(c.green() - red.green()) + \
-            abs(c.blue() - red.blue()) < 40
+        return (
+            abs(c.red() - red.red()) + abs(c.green() - red.green()) + abs(c.blue() - red.blue())
+            < 40
+        )
 
     badge = bounds(without, is_badge)
     assert not label.isEmpty() and not badge.isEmpty()
@@ -254,6 +270,7 @@ def test_the_problem_badge_leaves_the_role_label_readable(qapp):
 
 
 # --- 12. an empty canvas says how to begin -------------------------------------------------
+
 
 def test_an_empty_canvas_says_how_to_begin(qtbot, make_window):
     window = make_window(Project("empty"))

@@ -18,19 +18,30 @@ def recorded_run(tasks: int, epochs: int = 20, steps_per_epoch: int = 10) -> Run
     """A finished joint run of `tasks` tasks: losses, validation, weights,
     gradient cosines of every pair."""
     names = [f"task_{i + 1}" for i in range(tasks)]
-    run = RunCurves("Run 1: joint, fixed", names,
-                    {t: TASK_COLORS[i % len(TASK_COLORS)] for i, t in enumerate(names)})
+    run = RunCurves(
+        "Run 1: joint, fixed",
+        names,
+        {t: TASK_COLORS[i % len(TASK_COLORS)] for i, t in enumerate(names)},
+    )
     total_steps = epochs * steps_per_epoch
-    run.add([ev.RunStarted(names, "joint", "fixed", total_steps, steps_per_epoch, epochs),
-             ev.Weights(0, {t: 1.0 for t in names})])
+    run.add(
+        [
+            ev.RunStarted(names, "joint", "fixed", total_steps, steps_per_epoch, epochs),
+            ev.Weights(0, {t: 1.0 for t in names}),
+        ]
+    )
     steps = np.arange(1, total_steps + 1)
     losses = {t: (i + 1) * (0.2 + np.exp(-steps / 50)) for i, t in enumerate(names)}
     run.add([ev.StepLosses(steps, epochs, losses, sum(losses.values()), wall=steps * 0.01)])
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     for epoch in range(1, epochs + 1):
         step = epoch * steps_per_epoch
-        run.add([ev.EpochEnd(epoch, step, {}, {t: losses[t][step - 1] for t in names}),
-                 ev.GradientCosine(step, {p: 0.1 for p in pairs})])
+        run.add(
+            [
+                ev.EpochEnd(epoch, step, {}, {t: losses[t][step - 1] for t in names}),
+                ev.GradientCosine(step, {p: 0.1 for p in pairs}),
+            ]
+        )
     run.add([ev.RunFinished("completed", total_steps, epochs, "trained")])
     return run
 
@@ -52,8 +63,9 @@ def test_every_plot_is_in_view_or_reachable_by_scrolling(make_window, qtbot, siz
     # Overview (two tasks or more), total, weights, cosine (a pair or more).
     assert len(views) == tasks + (2 if tasks == 1 else 4)
     qtbot.waitUntil(lambda: all(v.height() >= MIN_PLOT_HEIGHT for v in views), timeout=3000)
-    central = QRect(window.centralWidget().mapTo(window, QPoint(0, 0)),
-                    window.centralWidget().size())
+    central = QRect(
+        window.centralWidget().mapTo(window, QPoint(0, 0)), window.centralWidget().size()
+    )
     # The scroll area is whole inside the window's middle: nothing under a dock.
     area = QRect(grid.mapTo(window, QPoint(0, 0)), grid.size())
     assert inside(central, area), (central, area)

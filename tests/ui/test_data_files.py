@@ -61,8 +61,9 @@ def test_locating_a_moved_file_is_one_undo_step(qtbot, make_window, tmp_path, mo
     (tmp_path / "data" / "b.csv").rename(moved)
     window = make_window()
     asked = []
-    monkeypatch.setattr(data_files, "ask", lambda parent, report: asked.append(report)
-                        or data_files.LOCATE)
+    monkeypatch.setattr(
+        data_files, "ask", lambda parent, report: asked.append(report) or data_files.LOCATE
+    )
     monkeypatch.setattr(data_files, "choose_file", lambda parent, report, kind: str(moved))
     open_and_wait(qtbot, window, path)
     assert [r.task for r in asked] == ["b"]

@@ -27,8 +27,9 @@ def write_csv(path, rows=30):
     """x1..x3 numeric, color a label of 3 values, y numeric, k class ids 0..2."""
     lines = ["x1,x2,x3,color,y,k"]
     for i in range(rows):
-        lines.append(f"{i * 0.5},{i % 7},{-i},{('red', 'green', 'blue')[i % 3]},{i * 1.5 + 0.25},"
-                     f"{i % 3}")
+        lines.append(
+            f"{i * 0.5},{i % 7},{-i},{('red', 'green', 'blue')[i % 3]},{i * 1.5 + 0.25},{i % 3}"
+        )
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -68,11 +69,13 @@ def tick(panel, name, on=True):
     """Tick a column's box as a click does."""
     model = panel.columns_model
     state = Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
-    model.setData(model.index(column_row(panel, name), USE), state.value,
-                  Qt.ItemDataRole.CheckStateRole)
+    model.setData(
+        model.index(column_row(panel, name), USE), state.value, Qt.ItemDataRole.CheckStateRole
+    )
 
 
 # --- choosing a file ------------------------------------------------------------
+
 
 def test_a_chosen_csv_shows_rows_types_and_classes(qtbot, panel, csv_file):
     document = panel.document
@@ -114,6 +117,7 @@ def test_choosing_a_file_is_one_undo_step_and_the_panel_follows(qtbot, panel, cs
 
 # --- mapping --------------------------------------------------------------------
 
+
 def test_mapping_an_inputs_columns_sets_its_shape_in_one_undo_step(qtbot, panel, csv_file):
     document = panel.document
     open_and_wait(qtbot, panel, csv_file)
@@ -147,8 +151,13 @@ def test_a_tasks_target(qtbot, panel, csv_file):
     assert document.project.task("b").target == ["color"]
     model = panel.mapping_model
     assert model.data(model.index(row, 2)) == "3 classes"
-    assert panel.columns_model.data(panel.columns_model.index(column_row(panel, "color"), USE),
-                                    Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked.value
+    assert (
+        panel.columns_model.data(
+            panel.columns_model.index(column_row(panel, "color"), USE),
+            Qt.ItemDataRole.CheckStateRole,
+        )
+        == Qt.CheckState.Checked.value
+    )
     assert panel.set_target_columns("a", ["y"])
     assert document.project.task("a").target == ["y"]
     document.undo()
@@ -185,6 +194,7 @@ def test_columns_the_data_lacks_are_marked(qtbot, panel, csv_file, tmp_path):
 
 # --- preparation ------------------------------------------------------------------
 
+
 def test_standardisation_and_validation_split(qtbot, panel, csv_file):
     document = panel.document
     open_and_wait(qtbot, panel, csv_file)
@@ -203,6 +213,7 @@ def test_standardisation_and_validation_split(qtbot, panel, csv_file):
 
 
 # --- generators -------------------------------------------------------------------
+
 
 def test_generator_parameters_and_preview(qtbot, panel):
     document = panel.document
@@ -231,6 +242,7 @@ def test_generator_parameters_and_preview(qtbot, panel):
 
 
 # --- per-task data ------------------------------------------------------------------
+
 
 def test_a_task_has_its_own_data_in_alternating_mode(qtbot, make_document, csv_file, tmp_path):
     project = two_task_project()
@@ -274,12 +286,16 @@ def test_a_task_has_its_own_data_in_alternating_mode(qtbot, make_document, csv_f
 
 # --- bad files, cancel --------------------------------------------------------------
 
-@pytest.mark.parametrize("text, words", [
-    ("a,b\n1,2\n3,4\n5\n", "row 4"),
-    ("a,b\n1,2\n3, \n", "row 3, column 'b': empty cell"),
-    ("", "the file is empty"),
-    ("a,b\n", "no data rows"),
-])
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("a,b\n1,2\n3,4\n5\n", "row 4"),
+        ("a,b\n1,2\n3, \n", "row 3, column 'b': empty cell"),
+        ("", "the file is empty"),
+        ("a,b\n", "no data rows"),
+    ],
+)
 def test_a_bad_csv_says_where_and_leaves_the_project(qtbot, panel, tmp_path, text, words):
     document = panel.document
     before = document.project.copy()
@@ -320,6 +336,7 @@ def test_a_read_in_progress_can_be_cancelled(qtbot, panel, csv_file, monkeypatch
 
 
 # --- profiles when a document is shown ------------------------------------------------
+
 
 def test_an_example_is_profiled_when_shown(qtbot, no_leaked_widgets):
     document = Document.from_example(examples()["energy"])
@@ -377,8 +394,9 @@ def test_choosing_another_file_during_a_read(qtbot, panel, csv_file, tmp_path, m
     monkeypatch.setattr(data_loader, "read_csv", slow)
     panel.open_file(csv_file)
     other = write_csv(tmp_path / "other.csv", rows=7)
-    with qtbot.waitSignal(panel.read_finished, timeout=WAIT,
-                          check_params_cb=lambda key: "other.csv" in key):
+    with qtbot.waitSignal(
+        panel.read_finished, timeout=WAIT, check_params_cb=lambda key: "other.csv" in key
+    ):
         panel.open_file(other)
     wait_for_background()
     qtbot.wait(20)  # the first read's end (cancelled) is delivered

@@ -63,8 +63,10 @@ def row_places(panel) -> list:
     """Where each row of the columns list is, in the panel's coordinates."""
     view = panel.columns_view
     model = view.model()
-    return [view.viewport().mapTo(panel, view.visualRect(model.index(r, USE)).topLeft())
-            for r in range(model.rowCount())]
+    return [
+        view.viewport().mapTo(panel, view.visualRect(model.index(r, USE)).topLeft())
+        for r in range(model.rowCount())
+    ]
 
 
 def click_check_box(qtbot, view, row: int) -> None:
@@ -75,7 +77,8 @@ def click_check_box(qtbot, view, row: int) -> None:
     option.rect = view.visualRect(index)
     option.features |= QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator
     indicator = view.style().subElementRect(
-        QStyle.SubElement.SE_ItemViewItemCheckIndicator, option, view)
+        QStyle.SubElement.SE_ItemViewItemCheckIndicator, option, view
+    )
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=indicator.center())
 
 
@@ -126,8 +129,7 @@ def test_ticking_columns_never_moves_a_row(qtbot, make_panel, wide_csv):
     assert document.undo_stack.index == 8
 
 
-def test_a_refused_tick_is_said_under_the_mapping_without_moving_rows(
-        qtbot, make_panel, tmp_path):
+def test_a_refused_tick_is_said_under_the_mapping_without_moving_rows(qtbot, make_panel, tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, images=np.zeros((12, 4, 2)), y=np.arange(12) % 3)
     panel = make_panel(400, 640)
@@ -145,8 +147,9 @@ def test_a_refused_tick_is_said_under_the_mapping_without_moving_rows(
 
 def test_the_validation_split_has_one_control_in_the_panel(make_panel):
     panel = make_panel(400, 640)
-    splits = [box for box in panel.findChildren(QDoubleSpinBox)
-              if "validation" in box.toolTip().lower()]
+    splits = [
+        box for box in panel.findChildren(QDoubleSpinBox) if "validation" in box.toolTip().lower()
+    ]
     assert splits == [panel.split_spin]
 
 
@@ -182,13 +185,15 @@ def test_an_unchosen_generator_is_said_once(make_panel):
     project = two_task_project()
     project.data = DataSource()  # a generator, none chosen: a new project's data
     panel = make_panel(400, 640, project)
-    saying = [label for label in panel.findChildren(QLabel)
-              if label.isVisible() and "Choose a generator" in label.text()]
+    saying = [
+        label
+        for label in panel.findChildren(QLabel)
+        if label.isVisible() and "Choose a generator" in label.text()
+    ]
     assert len(saying) == 1
 
 
-def test_no_line_comes_and_goes_above_the_lists_while_a_file_is_read(
-        qtbot, make_panel, wide_csv):
+def test_no_line_comes_and_goes_above_the_lists_while_a_file_is_read(qtbot, make_panel, wide_csv):
     panel = make_panel(400, 640)
     open_and_wait(qtbot, panel, wide_csv)
     top = panel.splitter.mapTo(panel, QPoint(0, 0))

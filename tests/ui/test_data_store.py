@@ -152,8 +152,9 @@ def test_an_unchanged_file_is_read_once(qtbot, make_document, tmp_path, reads):
     wait_for_background()
 
 
-def test_closing_the_document_stops_a_read_in_progress(qtbot, no_leaked_widgets, tmp_path,
-                                                       slow_reads):
+def test_closing_the_document_stops_a_read_in_progress(
+    qtbot, no_leaked_widgets, tmp_path, slow_reads
+):
     document = Document(with_csv(write_csv(tmp_path / "data.csv")))
     store = document.data_store
     key = source_key(document.project.data, document.project_dir)
@@ -176,8 +177,7 @@ def test_closing_the_document_stops_a_read_in_progress(qtbot, no_leaked_widgets,
     document.deleteLater()
 
 
-def test_shutdown_cancels_a_read_and_reload_reads_again(qtbot, make_document, tmp_path,
-                                                        slow_reads):
+def test_shutdown_cancels_a_read_and_reload_reads_again(qtbot, make_document, tmp_path, slow_reads):
     document = make_document(with_csv(write_csv(tmp_path / "data.csv")))
     store = document.data_store
     key = source_key(document.project.data, document.project_dir)

@@ -21,7 +21,13 @@ from mtl_studio.core.tasks import TRUNK_COLOR
 from mtl_studio.examples import examples
 from mtl_studio.ui.canvas import diagram
 from mtl_studio.ui.canvas.diagram import (
-    MARGIN, DiagramError, build_scene, diagram_size, ensure_app, export_diagram, render_png,
+    MARGIN,
+    DiagramError,
+    build_scene,
+    diagram_size,
+    ensure_app,
+    export_diagram,
+    render_png,
     render_svg,
 )
 from mtl_studio.ui.canvas.items import ERROR, WARNING
@@ -110,8 +116,7 @@ def test_svg_page_size_matches_the_diagram(qapp, tmp_path):
 
 def rgb_pixels(path: Path) -> np.ndarray:
     image = QImage(str(path)).convertToFormat(QImage.Format_RGB888)
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
-                                                               image.bytesPerLine())
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
     # A copy: the array must not outlive the image's memory.
     return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
@@ -142,8 +147,10 @@ def test_png_is_the_page_times_the_scale_and_the_page_holds_the_scene(qapp, tmp_
     render_png(project, out, scale=scale)
     image = QImage(str(out))
     size = diagram_size(project)
-    assert (image.width(), image.height()) == (math.ceil(size.width() * scale),
-                                               math.ceil(size.height() * scale))
+    assert (image.width(), image.height()) == (
+        math.ceil(size.width() * scale),
+        math.ceil(size.height() * scale),
+    )
     network = build_scene(project).itemsBoundingRect()
     assert size.width() >= network.width() + 2 * MARGIN
     assert size.height() >= network.height() + 2 * MARGIN
@@ -214,8 +221,10 @@ def test_a_folder_that_cannot_be_written_names_the_path(qapp, tmp_path, render):
         assert str(out.parent) in str(info.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
-                    reason="needs a user whose folder permissions are enforced")
+@pytest.mark.skipif(
+    os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+    reason="needs a user whose folder permissions are enforced",
+)
 def test_a_read_only_folder_names_the_path(qapp, tmp_path):
     folder = tmp_path / "read_only"
     folder.mkdir()
@@ -227,8 +236,7 @@ def test_a_read_only_folder_names_the_path(qapp, tmp_path):
         folder.chmod(0o700)
 
 
-def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(qapp, tmp_path,
-                                                                   monkeypatch):
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(qapp, tmp_path, monkeypatch):
     out = tmp_path / "net.svg"
     out.write_text("old")
 
@@ -274,12 +282,20 @@ def test_the_command_line_way_renders_without_a_display(tmp_path):
         "export_diagram(load(example_path('tutorial')), Path(sys.argv[1]))\n"
         "print(os.environ['QT_QPA_PLATFORM'], app.platformName())\n"
     )
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
     out = tmp_path / "tutorial.png"
-    done = subprocess.run([sys.executable, "-c", script, str(out)], env=env,
-                          cwd=Path(__file__).resolve().parents[2],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(out)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["offscreen", "offscreen"]
     assert not QImage(str(out)).isNull()

@@ -11,6 +11,7 @@ def answer_save(monkeypatch, path: Path, asked=None):
         if asked is not None:
             asked.append((title, start, filters))
         return str(path)
+
     monkeypatch.setattr(exchange, "ask_save_path", ask)
 
 
@@ -57,8 +58,7 @@ def import_model(qtbot, window, monkeypatch, path: Path) -> None:
     qtbot.waitUntil(lambda: window.act_import.isEnabled(), timeout=5000)
 
 
-def test_import_a_keras_model_opens_it_as_a_new_project(qtbot, make_window, monkeypatch,
-                                                       tmp_path):
+def test_import_a_keras_model_opens_it_as_a_new_project(qtbot, make_window, monkeypatch, tmp_path):
     from tests.export.test_keras_import import saved, trunk_model
 
     model = saved(trunk_model(), tmp_path)
@@ -71,8 +71,9 @@ def test_import_a_keras_model_opens_it_as_a_new_project(qtbot, make_window, monk
     assert "Imported model.keras" in window.notice.text()
 
 
-def test_a_model_that_cannot_be_imported_leaves_the_project(qtbot, make_window, monkeypatch,
-                                                           tmp_path):
+def test_a_model_that_cannot_be_imported_leaves_the_project(
+    qtbot, make_window, monkeypatch, tmp_path
+):
     bad = tmp_path / "bad.keras"
     bad.write_text("not a zip")
     window = make_window()

@@ -12,14 +12,25 @@ from mtl_studio.cli import main
 from mtl_studio.ui.run_worker import TrainingWorker
 from tests.training.test_results import results_project
 
-SAME = ("status", "steps", "epochs", "mode", "weighting", "steps_per_epoch", "best_epoch",
-        "early_stopped", "classes", "standardization")
+SAME = (
+    "status",
+    "steps",
+    "epochs",
+    "mode",
+    "weighting",
+    "steps_per_epoch",
+    "best_epoch",
+    "early_stopped",
+    "classes",
+    "standardization",
+)
 
 
 def losses(folder):
     rows = list(csv.DictReader((folder / "history.csv").open()))
-    return [(r["step"], r["task"], r["split"]) for r in rows], \
-        np.array([float(r["loss"]) for r in rows])
+    return [(r["step"], r["task"], r["split"]) for r in rows], np.array(
+        [float(r["loss"]) for r in rows]
+    )
 
 
 def test_cli_worker_and_api_make_the_same_run(qtbot, tmp_path):

@@ -4,7 +4,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QColorDialog, QComboBox, QDoubleSpinBox, QLineEdit,
+    QAbstractItemView,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QLineEdit,
 )
 
 from mtl_studio.core.commands import SetParam, SetTaskField
@@ -33,6 +37,7 @@ def type_over(qtbot, widget, text):
 
 
 # --- palette -------------------------------------------------------------------
+
 
 def test_search_kinds_puts_prefix_matches_first():
     found = search_kinds("d")
@@ -78,6 +83,7 @@ def test_palette_enter_activates_a_kind(qtbot, no_leaked_widgets):
 
 
 # --- inspector -----------------------------------------------------------------
+
 
 def test_inspector_hint_without_a_single_node(qtbot, document):
     inspector = show(qtbot, Inspector(document))
@@ -178,6 +184,7 @@ def test_inspector_shows_an_outputs_task_and_follows_validation(qtbot, document)
 
 # --- tasks panel ---------------------------------------------------------------
 
+
 def edit_cell(qtbot, panel, row, column, text, editor_type=QLineEdit):
     """Start editing a cell, type over it and press Enter, as a user would."""
     panel.view.edit(panel.model.index(row, column))
@@ -197,7 +204,11 @@ def test_tasks_panel_lists_the_tasks(qtbot, document):
     model = panel.model
     assert model.rowCount() == 2
     assert [model.index(1, c).data() for c in (NAME, LOSS, WEIGHT, METRICS)] == [
-        "b", "sparse_categorical_crossentropy", "1", "accuracy"]
+        "b",
+        "sparse_categorical_crossentropy",
+        "1",
+        "accuracy",
+    ]
     assert model.index(0, 6).data() == "out_a"
 
 
@@ -270,6 +281,7 @@ def test_tasks_panel_row_selects_the_output_and_colour_button(qtbot, document, m
 
 # --- problems panel -------------------------------------------------------------
 
+
 def mismatch_project(folder) -> Project:
     """Input (8, 8, 16) -> Dense -> Output: the Dense needs a flat vector; and
     a task whose loss needs more than its one output unit. Its data, in
@@ -287,23 +299,33 @@ def test_problems_panel_lists_problems_and_leads_to_them(qtbot, make_document, t
     document = make_document(mismatch_project(tmp_path))
     panel = show(qtbot, ProblemsPanel(document))
     tree = panel.tree
-    rows = [(tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(2))
-            for i in range(tree.topLevelItemCount())]
+    rows = [
+        (tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(2))
+        for i in range(tree.topLevelItemCount())
+    ]
     assert panel.summary_label.text() == "2 errors, 1 warning"
     assert [severity for severity, _ in rows] == ["Error", "Error", "Warning"]
-    item = next(tree.topLevelItem(i) for i, (_, message) in enumerate(rows)
-                if "needs a flat vector" in message)
+    item = next(
+        tree.topLevelItem(i)
+        for i, (_, message) in enumerate(rows)
+        if "needs a flat vector" in message
+    )
     assert item.text(1) == "Dense 'dense'"
     with qtbot.waitSignal(panel.node_activated) as blocker:
-        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
-                         pos=tree.visualItemRect(item).center())
+        qtbot.mouseClick(
+            tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center()
+        )
     assert blocker.args == ["dense"]
     assert document.selection == ["dense"]
-    task_item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
-                     if tree.topLevelItem(i).text(1) == "task 'kind'")
+    task_item = next(
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if tree.topLevelItem(i).text(1) == "task 'kind'"
+    )
     with qtbot.waitSignal(panel.task_activated) as blocker:
-        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
-                         pos=tree.visualItemRect(task_item).center())
+        qtbot.mouseClick(
+            tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(task_item).center()
+        )
     assert blocker.args == ["kind"]
     assert document.selection == ["out"]
 
@@ -323,9 +345,9 @@ def test_problems_panel_follows_validation(qtbot, make_document, tmp_path):
 
 # --- swapping documents ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("panel_type", [Inspector, TasksPanel, ProblemsPanel])
-def test_set_document_follows_the_new_document_only(qtbot, make_document, panel_type,
-                                                     tmp_path):
+def test_set_document_follows_the_new_document_only(qtbot, make_document, panel_type, tmp_path):
     old = make_document()
     panel = show(qtbot, panel_type(old))
     new = make_document(mismatch_project(tmp_path))

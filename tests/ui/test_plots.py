@@ -41,8 +41,7 @@ def panel(qtbot, no_leaked_widgets):
     return p
 
 
-def make_run(label="Run 1 (joint, fixed)", tasks=("a", "b"), mode="joint",
-             steps_per_epoch=10):
+def make_run(label="Run 1 (joint, fixed)", tasks=("a", "b"), mode="joint", steps_per_epoch=10):
     run = RunCurves(label, list(tasks), {t: COLORS[t] for t in tasks})
     run.add([ev.RunStarted(list(tasks), mode, "fixed", 100, steps_per_epoch, 10)])
     run.add([ev.Weights(0, {t: 1.0 for t in tasks})])
@@ -62,8 +61,9 @@ def feed(run, n, losses=None, penalty=None):
 
 def epoch_end(run, val):
     epoch = run.step // run.steps_per_epoch
-    run.add([ev.EpochEnd(epoch, run.step, {}, val),
-             ev.Weights(run.step, {t: 1.0 for t in run.tasks})])
+    run.add(
+        [ev.EpochEnd(epoch, run.step, {}, val), ev.Weights(run.step, {t: 1.0 for t in run.tasks})]
+    )
 
 
 def shown_data(item):
@@ -77,6 +77,7 @@ def pen_color(item) -> str:
 
 
 # --- empty state and layout -----------------------------------------------------
+
 
 def test_before_any_run_the_panel_shows_a_hint(panel):
     assert panel.stack.currentWidget() is panel.hint
@@ -132,8 +133,15 @@ def test_one_task_has_no_overview_and_the_grid_follows_the_plots(panel):
     feed(run3, 5)
     run3.add([ev.GradientCosine(5, {("a", "b"): 0.5})])
     panel.refresh()
-    assert panel.shown_plots == ("overview", "task:a", "task:b", "task:c", "total", "weights",
-                                 "cosine")
+    assert panel.shown_plots == (
+        "overview",
+        "task:a",
+        "task:b",
+        "task:c",
+        "total",
+        "weights",
+        "cosine",
+    )
     assert panel.grid.widgets == [panel.plots[k].view for k in panel.shown_plots]
 
 
@@ -147,8 +155,9 @@ def test_the_grid_reflows_its_columns_and_scrolls_rather_than_squeeze(panel, qtb
         panel.resize(width, 700)
         qtbot.waitUntil(lambda columns=columns: grid.columns == columns, timeout=2000)
         views = [panel.plots[k].view for k in panel.shown_plots]
-        qtbot.waitUntil(lambda views=views: all(v.height() >= MIN_PLOT_HEIGHT for v in views),
-                        timeout=2000)
+        qtbot.waitUntil(
+            lambda views=views: all(v.height() >= MIN_PLOT_HEIGHT for v in views), timeout=2000
+        )
         host = grid.host.rect()
         for i, view in enumerate(views):
             assert host.contains(view.geometry()), (width, i)  # reachable by scrolling
@@ -164,8 +173,10 @@ def test_the_grid_reflows_its_columns_and_scrolls_rather_than_squeeze(panel, qtb
 
 def x_ranges(panel) -> dict:
     panel.grid.host.grab()  # paint: pyqtgraph fits auto ranges then
-    return {key: tuple(round(v, 6) for v in panel.plots[key].item.vb.viewRange()[0])
-            for key in panel.shown_plots}
+    return {
+        key: tuple(round(v, 6) for v in panel.plots[key].item.vb.viewRange()[0])
+        for key in panel.shown_plots
+    }
 
 
 def test_all_plots_share_the_x_range_and_the_users_zoom(panel):
@@ -176,7 +187,7 @@ def test_all_plots_share_the_x_range_and_the_users_zoom(panel):
     panel.refresh()
     ranges = x_ranges(panel)
     assert len(set(ranges.values())) == 1, ranges  # one x range for every plot
-    (x0, x1), = set(ranges.values())
+    ((x0, x1),) = set(ranges.values())
     assert x0 <= 1 and x1 >= 40
     # Not through pyqtgraph's links: a change would repaint every plot at once.
     assert all(p.item.vb.linkedView(pg.ViewBox.XAxis) is None for p in panel.plots.values())
@@ -195,6 +206,7 @@ def test_all_plots_share_the_x_range_and_the_users_zoom(panel):
 
 
 # --- refresh only draws what changed ---------------------------------------------
+
 
 def test_refresh_without_new_data_does_not_set_data(panel, monkeypatch):
     run = make_run()
@@ -221,8 +233,10 @@ def test_refresh_without_new_data_does_not_set_data(panel, monkeypatch):
     calls.clear()
     feed(run, 5)
     panel.refresh()
-    grown = {panel.curve(k, n).main for k, n in [("train", "a"), ("train", "b"), ("total", ""),
-                                                  ("ratio", "a"), ("ratio", "b")]}
+    grown = {
+        panel.curve(k, n).main
+        for k, n in [("train", "a"), ("train", "b"), ("total", ""), ("ratio", "a"), ("ratio", "b")]
+    }
     # A weight holds until the last step: its line reaches it.
     grown |= {panel.curve("weight", "a").main, panel.curve("weight", "b").main}
     assert set(calls) == grown
@@ -240,6 +254,7 @@ def test_curve_lengths_follow_the_series_in_alternating_mode(panel):
 
 
 # --- smoothing --------------------------------------------------------------------
+
 
 def test_smoothing_draws_the_ema_over_a_faint_raw_curve(panel):
     run = make_run()
@@ -311,6 +326,7 @@ def test_a_weight_holds_until_the_next_report_and_up_to_the_last_step(panel):
 
 # --- log scale ----------------------------------------------------------------------
 
+
 def test_log_scale_applies_to_loss_plots_only(panel):
     run = make_run(mode="soft_sharing")
     panel.show_run(run)
@@ -351,6 +367,7 @@ def test_log_scale_with_zero_and_negative_values_warns_of_nothing(panel, qtbot):
 
 # --- x axis ---------------------------------------------------------------------------
 
+
 def test_x_axis_by_step_epoch_or_wall_time(panel):
     run = make_run(steps_per_epoch=8)
     panel.show_run(run)
@@ -378,6 +395,7 @@ def test_x_axis_by_step_epoch_or_wall_time(panel):
 
 # --- penalty and cosine -----------------------------------------------------------
 
+
 def test_penalty_plot_only_for_soft_sharing(panel):
     joint = make_run()
     panel.show_run(joint)
@@ -402,8 +420,12 @@ def test_cosine_plot_has_a_line_per_pair_and_a_zero_line(panel):
     # Laid out from the start for several tasks in joint mode (a relayout
     # mid-run would stall the window), filled in when reports come.
     assert "cosine" in panel.shown_plots and not panel.plots["cosine"].has_data()
-    run.add([ev.GradientCosine(5, {("a", "b"): 0.5, ("a", "c"): -0.2, ("b", "c"): 0.0}),
-             ev.GradientCosine(10, {("a", "b"): 0.4, ("a", "c"): -0.3, ("b", "c"): 0.1})])
+    run.add(
+        [
+            ev.GradientCosine(5, {("a", "b"): 0.5, ("a", "c"): -0.2, ("b", "c"): 0.0}),
+            ev.GradientCosine(10, {("a", "b"): 0.4, ("a", "c"): -0.3, ("b", "c"): 0.1}),
+        ]
+    )
     panel.refresh()
     assert "cosine" in panel.shown_plots
     plot = panel.plots["cosine"]
@@ -419,6 +441,7 @@ def test_cosine_plot_has_a_line_per_pair_and_a_zero_line(panel):
 
 
 # --- earlier runs ----------------------------------------------------------------------
+
 
 def test_an_earlier_run_can_be_overlaid_and_removed(panel):
     first = make_run("Run 1 (joint, fixed)", tasks=("a", "b", "c"))
@@ -452,8 +475,15 @@ def test_an_earlier_run_can_be_overlaid_and_removed(panel):
     added = {k: len(p.item.listDataItems()) - before[k] for k, p in panel.plots.items()}
     # train (and empty val, not drawn) per task; total; weights a, b; cosine a-b only.
     # The overview keeps to the current run.
-    assert added == {"overview": 0, "task:a": 1, "task:b": 1, "total": 1, "penalty": 0,
-                     "weights": 2, "cosine": 1}
+    assert added == {
+        "overview": 0,
+        "task:a": 1,
+        "task:b": 1,
+        "total": 1,
+        "penalty": 0,
+        "weights": 2,
+        "cosine": 1,
+    }
 
     item.setCheckState(Qt.CheckState.Unchecked)
     assert panel.overlaid == []
@@ -470,8 +500,10 @@ def test_overlays_stay_when_a_new_run_starts(panel):
     panel.show_run(third)
     assert panel.overlaid == [first]
     assert id(first) in panel.plots["task:a"].overlays
-    states = {panel.compare_list.item(i).text(): panel.compare_list.item(i).checkState()
-              for i in range(panel.compare_list.count())}
+    states = {
+        panel.compare_list.item(i).text(): panel.compare_list.item(i).checkState()
+        for i in range(panel.compare_list.count())
+    }
     assert states == {"Run 1": Qt.CheckState.Checked, "Run 2": Qt.CheckState.Unchecked}
     panel.show_run(third)  # again: still one entry
     assert panel.runs == [first, second, third]
@@ -479,6 +511,7 @@ def test_overlays_stay_when_a_new_run_starts(panel):
 
 
 # --- read-out ---------------------------------------------------------------------------
+
 
 def test_readout_gives_the_values_at_the_nearest_points(panel):
     run = make_run()
@@ -611,6 +644,7 @@ def test_plots_out_of_view_wait_until_they_show(panel, qtbot):
 
 # --- marks -----------------------------------------------------------------------------
 
+
 def test_each_mark_is_a_dashed_vertical_line_on_every_plot_drawn_once(panel):
     run = make_run()
     panel.show_run(run)
@@ -636,11 +670,23 @@ def test_each_mark_is_a_dashed_vertical_line_on_every_plot_drawn_once(panel):
 
 # --- the best epoch -----------------------------------------------------------------------
 
+
 def best_epoch_end(run, val, best):
     """An epoch end whose best epoch so far is `best`."""
     epoch = run.step // run.steps_per_epoch
-    run.add([ev.EpochEnd(epoch, run.step, {}, val, monitored=val["a"], best_epoch=best,
-                         best_step=best * run.steps_per_epoch)])
+    run.add(
+        [
+            ev.EpochEnd(
+                epoch,
+                run.step,
+                {},
+                val,
+                monitored=val["a"],
+                best_epoch=best,
+                best_step=best * run.steps_per_epoch,
+            )
+        ]
+    )
 
 
 def test_the_best_epoch_is_a_grey_dashed_line_on_the_loss_plots_moved_when_it_changes(panel):
@@ -694,8 +740,9 @@ def test_the_best_epoch_line_moves_at_its_plots_own_redraw(panel, qtbot):
     assert below.best_line is None  # not drawn, so not marked yet
     assert panel.plots["overview"].best_line.value() == 10
     panel.grid.ensureWidgetVisible(below.view)
-    qtbot.waitUntil(lambda: below.best_line is not None and below.best_line.value() == 10,
-                    timeout=2000)
+    qtbot.waitUntil(
+        lambda: below.best_line is not None and below.best_line.value() == 10, timeout=2000
+    )
 
 
 def test_no_best_epoch_line_without_validation(panel):
@@ -704,11 +751,11 @@ def test_no_best_epoch_line_without_validation(panel):
     feed(run, 10)
     run.add([ev.EpochEnd(1, 10, {}, {}, best_epoch=1, best_step=10)])
     panel.refresh()
-    assert all(p.best_line is None or not p.best_line.isVisible()
-               for p in panel.plots.values())
+    assert all(p.best_line is None or not p.best_line.isVisible() for p in panel.plots.values())
 
 
 # --- downsampling -------------------------------------------------------------------------
+
 
 def test_a_long_series_is_peak_downsampled_and_keeps_its_spike(panel, qtbot):
     panel.show()
@@ -733,6 +780,7 @@ def test_a_long_series_is_peak_downsampled_and_keeps_its_spike(panel, qtbot):
 
 # --- export ----------------------------------------------------------------------------------
 
+
 def test_export_csv_writes_every_curve(panel, tmp_path):
     run = make_run()
     panel.show_run(run)
@@ -745,9 +793,16 @@ def test_export_csv_writes_every_curve(panel, tmp_path):
         rows = list(csv.reader(fh))
     assert rows[0] == ["curve", "task", "step", "epoch", "wall_seconds", "value"]
     curves = {(r[0], r[1]) for r in rows[1:]}
-    assert curves == {("train_loss", "a"), ("train_loss", "b"), ("val_loss", "a"),
-                      ("val_loss", "b"), ("total", ""), ("weight", "a"), ("weight", "b"),
-                      ("gradient_cosine", "a|b")}
+    assert curves == {
+        ("train_loss", "a"),
+        ("train_loss", "b"),
+        ("val_loss", "a"),
+        ("val_loss", "b"),
+        ("total", ""),
+        ("weight", "a"),
+        ("weight", "b"),
+        ("gradient_cosine", "a|b"),
+    }
     assert len(rows) - 1 == 10 + 10 + 2 + 10 + 4 + 1
 
 
@@ -769,18 +824,21 @@ def test_export_without_a_run_raises_oserror(panel, tmp_path):
         panel.export_png(tmp_path / "x.png")
 
 
-@pytest.mark.parametrize("slot, suffix", [("export_csv_dialog", "csv"),
-                                          ("export_png_dialog", "png")])
+@pytest.mark.parametrize(
+    "slot, suffix", [("export_csv_dialog", "csv"), ("export_png_dialog", "png")]
+)
 def test_export_dialogs_write_or_say_why_not(panel, tmp_path, monkeypatch, slot, suffix):
     run = make_run()
     panel.show_run(run)
     feed(run, 5)
     panel.refresh()
     answers, warnings_shown = [], []
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda *args, **kwargs: (answers.pop(0), ""))
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *rest: warnings_shown.append(text))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *args, **kwargs: (answers.pop(0), "")
+    )
+    monkeypatch.setattr(
+        QMessageBox, "warning", lambda parent, title, text, *rest: warnings_shown.append(text)
+    )
 
     answers.append(str(tmp_path / "out"))  # no suffix typed: one is added
     getattr(panel, slot)()
@@ -800,8 +858,8 @@ def test_export_dialogs_write_or_say_why_not(panel, tmp_path, monkeypatch, slot,
 
 # --- slow redraws -------------------------------------------------------------------------
 
-def test_while_a_run_streams_the_plots_take_turns_within_their_budget(panel, qtbot,
-                                                                       monkeypatch):
+
+def test_while_a_run_streams_the_plots_take_turns_within_their_budget(panel, qtbot, monkeypatch):
     monkeypatch.setattr(plots_module, "DRAW_SHARE", 0.05)
     monkeypatch.setattr(plots_module, "MIN_REDRAW_MS", 100.0)
     run = make_run(tasks=("a", "b", "c"))
@@ -846,6 +904,7 @@ def test_a_redraw_put_off_is_never_dropped(panel, qtbot, monkeypatch):
 
 
 # --- ranges that stay put -------------------------------------------------------------------
+
 
 def test_ranges_hold_the_data_and_change_seldom_while_a_run_streams(panel, qtbot):
     run = make_run()

@@ -13,9 +13,11 @@ from tests.helpers import two_task_project
 def answer_save_as(monkeypatch, answers: list, seen: list) -> None:
     """The Save As dialog answers the next path of `answers` ("" cancels)
     and keeps where it was asked to start in `seen`."""
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda parent, title, start, filters: seen.append(start) or
-                        (str(answers.pop(0)), ""))
+    monkeypatch.setattr(
+        QFileDialog,
+        "getSaveFileName",
+        lambda parent, title, start, filters: seen.append(start) or (str(answers.pop(0)), ""),
+    )
 
 
 def untitled():
@@ -65,8 +67,7 @@ def test_save_as_of_an_untitled_project_takes_the_file_name(make_window, tmp_pat
     assert Path(seen[-1]) == target
 
 
-def test_save_as_of_a_new_project_starts_beside_its_data_file(make_window, tmp_path,
-                                                              monkeypatch):
+def test_save_as_of_a_new_project_starts_beside_its_data_file(make_window, tmp_path, monkeypatch):
     data = tmp_path / "data" / "slump.csv"
     data.parent.mkdir()
     data.write_text("a,b\n1,2\n")

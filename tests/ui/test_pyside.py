@@ -1,4 +1,6 @@
 """A guard against a PySide6 release that breaks the app."""
+
+
 def test_signals_do_not_leak_references_to_true():
     """PySide6 6.12.0 lost a reference to True on every emit, which crashes
     Python 3.11 after a few hundred; pyproject excludes it. Catch a return."""

@@ -11,12 +11,19 @@ def values(table):
 
 
 def test_every_plot_and_one_plot():
-    table = {("train", "a"): "0.5 (raw 0.6)", ("val", "a"): "0.7", ("total", ""): "0.9",
-             ("weight", "a"): "1", ("ratio", "a"): "0.25"}
+    table = {
+        ("train", "a"): "0.5 (raw 0.6)",
+        ("val", "a"): "0.7",
+        ("total", ""): "0.9",
+        ("weight", "a"): "1",
+        ("ratio", "a"): "0.25",
+    }
     text = readout_text(["a", "b"], 12, "step", None, values(table), [])
     assert text == "step 12    a: 0.5 (raw 0.6), val 0.7    total: 0.9    weights: a 1"
-    assert readout_text(["a"], 1.5, "epoch", "overview", values(table), []) == \
-        "epoch 1.50    L/L(0): a 0.25    total: 0.9"
+    assert (
+        readout_text(["a"], 1.5, "epoch", "overview", values(table), [])
+        == "epoch 1.50    L/L(0): a 0.25    total: 0.9"
+    )
 
 
 @given(st.lists(st.one_of(st.floats(-1, 1), st.just(float("nan"))), min_size=1, max_size=30))

@@ -35,15 +35,20 @@ def test_a_run_is_evaluated_when_shown_and_kept(qtbot, view, run_folder):
     with qtbot.waitSignal(view.evaluated, timeout=60000):
         view.show()
     assert (run_folder / "evaluation.json").exists()
-    figures = [(view.table.item(i, 0).text(), view.table.item(i, 1).text())
-               for i in range(view.table.rowCount())]
+    figures = [
+        (view.table.item(i, 0).text(), view.table.item(i, 1).text())
+        for i in range(view.table.rowCount())
+    ]
     assert ("a", "MAE") in figures and ("a", "R²") in figures
     assert ("b", "accuracy") in figures and ("b", "log loss") in figures
     assert "test rows" in view.heading.text() and "best epoch" in view.heading.text()
-    charts = [view.charts_layout.itemAt(i).widget().title()
-              for i in range(view.charts_layout.count())]
-    assert charts == ["a: predicted against actual",
-                      "b: confusion matrix (rows: true class, columns: predicted)"]
+    charts = [
+        view.charts_layout.itemAt(i).widget().title() for i in range(view.charts_layout.count())
+    ]
+    assert charts == [
+        "a: predicted against actual",
+        "b: confusion matrix (rows: true class, columns: predicted)",
+    ]
 
     # Shown again (a run opened from disk): at once, from the run folder.
     again = ResultsView()
@@ -61,21 +66,27 @@ def test_figures_no_better_than_trivial_are_marked(qtbot, view, run_folder):
         view.split_combo.activated.emit(2)
     assert "training rows" in view.heading.text()
     from mtl_studio.training.evaluation import read_evaluation
+
     result, _ = read_evaluation(run_folder)
-    expected = [(task, name) for task, s in result["tasks"].items()
-                for name, f in s["figures"].items() if f["beats_trivial"] is False]
+    expected = [
+        (task, name)
+        for task, s in result["tasks"].items()
+        for name, f in s["figures"].items()
+        if f["beats_trivial"] is False
+    ]
     from mtl_studio.ui.results_view import FIGURE_NAMES
+
     assert view.marked_rows() == [(t, FIGURE_NAMES[n]) for t, n in expected]
 
 
-def test_predict_on_file_writes_in_the_background(qtbot, view, run_folder, tmp_path,
-                                                  monkeypatch):
+def test_predict_on_file_writes_in_the_background(qtbot, view, run_folder, tmp_path, monkeypatch):
     view.show()
     view.show_run(run_folder)
     qtbot.waitUntil(lambda: not view.busy, timeout=60000)
     data = write_rows(tmp_path / "new.csv", n=50, seed=3)
     out = tmp_path / "out.csv"
     from PySide6.QtWidgets import QFileDialog
+
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(data), ""))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     view.predict_on_file()
@@ -107,11 +118,24 @@ def test_no_run_says_what_to_do(view):
 
 def test_the_mark_follows_beats_trivial(view):
     figure = {"better": "lower", "trivial": 2.0}
-    result = {"run": "/x/run-1", "model": "model-best.keras", "best_epoch": 4, "split": "test",
-              "note": "", "tasks": {"a": {"n": 10, "kind": "regression", "figures": {
-                  "mae": dict(figure, model=3.0, beats_trivial=False),
-                  "rmse": dict(figure, model=1.0, beats_trivial=True),
-                  "r2": dict(figure, model=None, beats_trivial=None, better="higher")}}}}
+    result = {
+        "run": "/x/run-1",
+        "model": "model-best.keras",
+        "best_epoch": 4,
+        "split": "test",
+        "note": "",
+        "tasks": {
+            "a": {
+                "n": 10,
+                "kind": "regression",
+                "figures": {
+                    "mae": dict(figure, model=3.0, beats_trivial=False),
+                    "rmse": dict(figure, model=1.0, beats_trivial=True),
+                    "r2": dict(figure, model=None, beats_trivial=None, better="higher"),
+                },
+            }
+        },
+    }
     view._show(result, {})
     assert view.marked_rows() == [("a", "MAE")]
     assert view.table.item(2, 2).text() == "–"
@@ -138,9 +162,9 @@ def test_the_window_shows_a_finished_runs_results_on_its_tab(qtbot, make_window,
     assert window.results.folder is None  # a run without a model has no results
 
 
-def test_open_run_shows_its_curves_and_results_and_continue_goes_on(qtbot, make_window,
-                                                                     run_folder, monkeypatch,
-                                                                     tmp_path):
+def test_open_run_shows_its_curves_and_results_and_continue_goes_on(
+    qtbot, make_window, run_folder, monkeypatch, tmp_path
+):
     import mtl_studio.ui.main_window as main_window
 
     window = make_window(results_project(tmp_path))  # a valid project: no reason shown
@@ -155,6 +179,7 @@ def test_open_run_shows_its_curves_and_results_and_continue_goes_on(qtbot, make_
     assert window.act_continue.isEnabled()
     steps = curves.step
     window.act_continue.trigger()
-    qtbot.waitUntil(lambda: window.runs.state == "idle" and window.runs.curves.step > steps,
-                    timeout=120000)
+    qtbot.waitUntil(
+        lambda: window.runs.state == "idle" and window.runs.curves.step > steps, timeout=120000
+    )
     assert window.runs.curves.status == "completed"

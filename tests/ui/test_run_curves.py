@@ -10,8 +10,9 @@ from mtl_studio.ui.run_curves import Mark, RunCurves, Series, Smoother, ema
 
 
 def started(tasks=("a", "b"), mode="joint", steps_per_epoch=4, start_step=0):
-    return ev.RunStarted(list(tasks), mode, "fixed", 100, steps_per_epoch, 25,
-                         start_step=start_step)
+    return ev.RunStarted(
+        list(tasks), mode, "fixed", 100, steps_per_epoch, 25, start_step=start_step
+    )
 
 
 def steps_block(start, n, losses, total=None, wall=None, penalty=None):
@@ -38,6 +39,7 @@ def reference_ema(values, b):
 
 
 # --- Series --------------------------------------------------------------------
+
 
 def test_series_grows_beyond_its_capacity_and_keeps_every_point():
     s = Series(capacity=4)
@@ -67,11 +69,15 @@ def test_series_accepts_single_points():
 
 # --- RunCurves -----------------------------------------------------------------
 
+
 def test_alternating_mode_draws_each_task_through_the_steps_that_trained_it():
     run = RunCurves("Run 1", ["a", "b"])
-    run.add([started(mode="alternating"),
-             steps_block(0, 4, {"a": [1.0, np.nan, 3.0, np.nan],
-                                "b": [np.nan, 2.0, np.nan, 4.0]})])
+    run.add(
+        [
+            started(mode="alternating"),
+            steps_block(0, 4, {"a": [1.0, np.nan, 3.0, np.nan], "b": [np.nan, 2.0, np.nan, 4.0]}),
+        ]
+    )
     assert run.train["a"].step.tolist() == [1, 3]
     assert run.train["a"].value.tolist() == [1.0, 3.0]
     assert run.train["b"].step.tolist() == [2, 4]
@@ -88,16 +94,22 @@ def test_a_block_with_only_nan_for_a_task_adds_nothing_to_it():
 
 def test_an_empty_block_is_ignored():
     run = RunCurves("Run 1", ["a"])
-    run.add([started(("a",)), ev.StepLosses(np.array([], int), 1, {"a": np.array([])},
-                                             np.array([]))])
+    run.add(
+        [started(("a",)), ev.StepLosses(np.array([], int), 1, {"a": np.array([])}, np.array([]))]
+    )
     assert len(run.total) == 0 and run.step == 0
 
 
 def test_unknown_tasks_and_events_are_ignored_and_version_moves():
     run = RunCurves("Run 1", ["a"])
     assert run.version == 0
-    run.add([started(("a",)), steps_block(0, 2, {"a": [1, 2], "zzz": [3, 4]}),
-             ev.CheckpointSaved(2, "/tmp/x")])
+    run.add(
+        [
+            started(("a",)),
+            steps_block(0, 2, {"a": [1, 2], "zzz": [3, 4]}),
+            ev.CheckpointSaved(2, "/tmp/x"),
+        ]
+    )
     assert run.version == 1 and "zzz" not in run.train
     run.add([])
     assert run.version == 1  # no events, no change
@@ -109,9 +121,17 @@ def test_validation_losses_are_one_point_per_epoch():
     run = RunCurves("Run 1", ["a", "b"])
     run.add([started(steps_per_epoch=4)])
     for epoch in (1, 2, 3):
-        run.add([steps_block((epoch - 1) * 4, 4, {"a": [1] * 4, "b": [2] * 4}),
-                 ev.EpochEnd(epoch, epoch * 4, {"a": 1.0, "b": 2.0},
-                             {"a": 0.5 * epoch, "b": 1.5, "other": 9.0})])
+        run.add(
+            [
+                steps_block((epoch - 1) * 4, 4, {"a": [1] * 4, "b": [2] * 4}),
+                ev.EpochEnd(
+                    epoch,
+                    epoch * 4,
+                    {"a": 1.0, "b": 2.0},
+                    {"a": 0.5 * epoch, "b": 1.5, "other": 9.0},
+                ),
+            ]
+        )
     assert run.val["a"].step.tolist() == [4, 8, 12]
     assert run.val["a"].value.tolist() == [0.5, 1.0, 1.5]
     assert run.x(run.val["a"], "epoch").tolist() == [1.0, 2.0, 3.0]
@@ -123,23 +143,39 @@ def test_the_best_epoch_is_kept_with_its_step_and_value():
     run.add([started(("a",), steps_per_epoch=4)])
     assert run.best_epoch is None and run.best_x("step") is None and run.best_text == ""
     for epoch, val, best in ((1, 0.9, 1), (2, 0.5, 2), (3, 0.7, 2)):
-        run.add([steps_block((epoch - 1) * 4, 4, {"a": [1] * 4}),
-                 ev.EpochEnd(epoch, epoch * 4, {"a": 1.0}, {"a": val}, monitored=val,
-                             best_epoch=best, best_step=best * 4)])
+        run.add(
+            [
+                steps_block((epoch - 1) * 4, 4, {"a": [1] * 4}),
+                ev.EpochEnd(
+                    epoch,
+                    epoch * 4,
+                    {"a": 1.0},
+                    {"a": val},
+                    monitored=val,
+                    best_epoch=best,
+                    best_step=best * 4,
+                ),
+            ]
+        )
     assert (run.best_epoch, run.best_step, run.best_value) == (2, 8, 0.5)
     assert run.best_x("step") == 8.0
     assert run.best_x("epoch") == 2.0
     assert run.best_x("wall") == 4.0  # the wall time of step 8
     assert run.best_text == "best epoch 2"
-    assert run.best_tip.startswith("Best epoch 2 (step 8) by the weighted total validation "
-                                   "loss (0.5)")
+    assert run.best_tip.startswith(
+        "Best epoch 2 (step 8) by the weighted total validation loss (0.5)"
+    )
 
 
 def test_a_best_epoch_the_curves_never_saw_end_has_no_value():
     run = RunCurves("Run 1", ["a"])
-    run.add([started(("a",), steps_per_epoch=4, start_step=8),
-             steps_block(8, 4, {"a": [1] * 4}),
-             ev.EpochEnd(3, 12, {"a": 1.0}, {"a": 0.9}, 0.9, best_epoch=2, best_step=8)])
+    run.add(
+        [
+            started(("a",), steps_per_epoch=4, start_step=8),
+            steps_block(8, 4, {"a": [1] * 4}),
+            ev.EpochEnd(3, 12, {"a": 1.0}, {"a": 0.9}, 0.9, best_epoch=2, best_step=8),
+        ]
+    )
     assert (run.best_epoch, run.best_step, run.best_value) == (2, 8, None)
     assert "(step 8)" in run.best_tip and "(0." not in run.best_tip
 
@@ -147,8 +183,13 @@ def test_a_best_epoch_the_curves_never_saw_end_has_no_value():
 def test_without_validation_the_best_epoch_is_not_shown():
     # The Trainer's "best" epoch is then merely the latest: no line for it.
     run = RunCurves("Run 1", ["a"])
-    run.add([started(("a",)), steps_block(0, 4, {"a": [1] * 4}),
-             ev.EpochEnd(1, 4, {"a": 1.0}, best_epoch=1, best_step=4)])
+    run.add(
+        [
+            started(("a",)),
+            steps_block(0, 4, {"a": [1] * 4}),
+            ev.EpochEnd(1, 4, {"a": 1.0}, best_epoch=1, best_step=4),
+        ]
+    )
     assert run.best_epoch == 1 and run.best_x("step") is None
 
 
@@ -160,9 +201,15 @@ def test_epoch_end_without_validation_adds_no_point():
 
 def test_weights_keep_one_point_per_report_and_skip_exact_repeats():
     run = RunCurves("Run 1", ["a", "b"])
-    run.add([started(), ev.Weights(0, {"a": 1.0, "b": 1.0}),
-             steps_block(0, 4, {"a": [1] * 4, "b": [1] * 4}),
-             ev.Weights(4, {"a": 1.0, "b": 0.5}), ev.Weights(4, {"a": 1.0, "b": 0.5})])
+    run.add(
+        [
+            started(),
+            ev.Weights(0, {"a": 1.0, "b": 1.0}),
+            steps_block(0, 4, {"a": [1] * 4, "b": [1] * 4}),
+            ev.Weights(4, {"a": 1.0, "b": 0.5}),
+            ev.Weights(4, {"a": 1.0, "b": 0.5}),
+        ]
+    )
     assert run.weights["a"].step.tolist() == [0, 4]
     assert run.weights["b"].value.tolist() == [1.0, 0.5]
 
@@ -172,9 +219,13 @@ def test_gradient_cosine_series_exist_per_pair_from_the_start():
     # Every pair, in task order, before any report: the plots make their
     # lines before training rather than at the first report.
     assert list(run.cosine) == [("a", "b"), ("a", "c"), ("b", "c")]
-    run.add([started(("a", "b", "c")),
-             ev.GradientCosine(5, {("a", "b"): 0.5, ("a", "c"): -0.25}),
-             ev.GradientCosine(10, {("a", "b"): 0.1})])
+    run.add(
+        [
+            started(("a", "b", "c")),
+            ev.GradientCosine(5, {("a", "b"): 0.5, ("a", "c"): -0.25}),
+            ev.GradientCosine(10, {("a", "b"): 0.1}),
+        ]
+    )
     assert run.cosine[("a", "b")].value.tolist() == [0.5, 0.1]
     assert run.cosine[("a", "c")].step.tolist() == [5]
     assert len(run.cosine[("b", "c")]) == 0
@@ -183,9 +234,14 @@ def test_gradient_cosine_series_exist_per_pair_from_the_start():
 
 def test_marks_say_what_changed_and_where():
     run = RunCurves("Run 1", ["a"])
-    run.add([started(("a",), steps_per_epoch=10), steps_block(0, 10, {"a": [1] * 10}),
-             ev.SettingChanged(10, "weight", "a", 0.5),
-             ev.SettingChanged(10, "learning_rate", None, 0.001)])
+    run.add(
+        [
+            started(("a",), steps_per_epoch=10),
+            steps_block(0, 10, {"a": [1] * 10}),
+            ev.SettingChanged(10, "weight", "a", 0.5),
+            ev.SettingChanged(10, "learning_rate", None, 0.001),
+        ]
+    )
     weight, lr = run.marks
     assert isinstance(weight, Mark) and weight.text == "a weight = 0.5"
     assert lr.text == "learning rate = 0.001"
@@ -206,8 +262,9 @@ def test_x_by_step_epoch_and_wall():
 def test_a_continued_run_goes_on_from_the_earlier_wall_time():
     run = RunCurves("Run 1", ["a"])
     run.add([started(("a",)), steps_block(0, 4, {"a": [1] * 4})])  # wall 0.5 .. 2.0
-    run.add([started(("a",), start_step=4),
-             steps_block(4, 2, {"a": [1, 1]}, wall=np.array([0.5, 1.0]))])
+    run.add(
+        [started(("a",), start_step=4), steps_block(4, 2, {"a": [1, 1]}, wall=np.array([0.5, 1.0]))]
+    )
     assert run.train["a"].wall.tolist() == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
 
 
@@ -220,11 +277,16 @@ def test_run_finished_sets_status_and_message():
 
 def test_to_csv_writes_a_header_and_one_row_per_point(tmp_path):
     run = RunCurves("Run 1", ["a", "b"])
-    run.add([started(steps_per_epoch=2), ev.Weights(0, {"a": 1.0, "b": 1.0}),
-             steps_block(0, 4, {"a": [4, 3, 2, 1], "b": [8, 6, 4, 2]}, penalty=np.ones(4)),
-             ev.EpochEnd(2, 4, {}, {"a": 1.5, "b": 3.5}),
-             ev.GradientCosine(4, {("a", "b"): -0.5}),
-             ev.SettingChanged(4, "weight", "b", 0.25)])
+    run.add(
+        [
+            started(steps_per_epoch=2),
+            ev.Weights(0, {"a": 1.0, "b": 1.0}),
+            steps_block(0, 4, {"a": [4, 3, 2, 1], "b": [8, 6, 4, 2]}, penalty=np.ones(4)),
+            ev.EpochEnd(2, 4, {}, {"a": 1.5, "b": 3.5}),
+            ev.GradientCosine(4, {("a", "b"): -0.5}),
+            ev.SettingChanged(4, "weight", "b", 0.25),
+        ]
+    )
     path = tmp_path / "curves.csv"
     run.to_csv(path)
     with open(path, newline="", encoding="utf-8") as fh:
@@ -234,10 +296,18 @@ def test_to_csv_writes_a_header_and_one_row_per_point(tmp_path):
     count = {}
     for curve, task, *_ in body:
         count[(curve, task)] = count.get((curve, task), 0) + 1
-    assert count == {("train_loss", "a"): 4, ("train_loss", "b"): 4, ("val_loss", "a"): 1,
-                     ("val_loss", "b"): 1, ("total", ""): 4, ("penalty", ""): 4,
-                     ("weight", "a"): 1, ("weight", "b"): 1, ("gradient_cosine", "a|b"): 1,
-                     ("set_weight", "b"): 1}
+    assert count == {
+        ("train_loss", "a"): 4,
+        ("train_loss", "b"): 4,
+        ("val_loss", "a"): 1,
+        ("val_loss", "b"): 1,
+        ("total", ""): 4,
+        ("penalty", ""): 4,
+        ("weight", "a"): 1,
+        ("weight", "b"): 1,
+        ("gradient_cosine", "a|b"): 1,
+        ("set_weight", "b"): 1,
+    }
     assert ["train_loss", "a", "3", "1.5", "1.500", "2"] in body
     assert ["gradient_cosine", "a|b", "4", "2", "2.000", "-0.5"] in body
     assert len(body) == len(list(run.rows()))
@@ -250,6 +320,7 @@ def test_to_csv_raises_oserror_for_a_missing_folder(tmp_path):
 
 
 # --- ema and Smoother -------------------------------------------------------------
+
 
 def test_ema_of_a_constant_is_the_constant_from_the_first_point():
     # Bias correction: not dragged toward 0 at the start.
@@ -312,8 +383,7 @@ def test_smoother_starts_over_when_smoothing_changes_or_the_series_shrinks():
     smoother = Smoother()
     smoother.of(values, 0.9)
     np.testing.assert_allclose(smoother.of(values, 0.5), ema(values, 0.5), rtol=1e-10)
-    np.testing.assert_allclose(smoother.of(values[:100], 0.5), ema(values[:100], 0.5),
-                               rtol=1e-10)
+    np.testing.assert_allclose(smoother.of(values[:100], 0.5), ema(values[:100], 0.5), rtol=1e-10)
     assert smoother.of(values, 0.0) is not None
     np.testing.assert_array_equal(smoother.of(values, 0.0), values)  # raw, not smoothed
 

@@ -47,17 +47,24 @@ def train_headless(project, out: Path):
     run_folder.start(project, None, out)
     recorder = RunRecorder(out, project)
     tasks = [t.name for t in project.tasks]
-    live = RunCurves("live", tasks, {t: project.task_color(t) for t in tasks},
-                     mode=project.training.mode, weighting=project.training.weighting,
-                     folder=str(out), monitor=project.training.monitor)
+    live = RunCurves(
+        "live",
+        tasks,
+        {t: project.task_color(t) for t in tasks},
+        mode=project.training.mode,
+        weighting=project.training.weighting,
+        folder=str(out),
+        monitor=project.training.monitor,
+    )
     events = []
     holder = {}
 
     def listen(batch):
         events.extend(batch)
         live.add(batch)
-        if not holder.get("changed") and any(isinstance(e, ev.StepLosses) and e.steps[-1] >= 4
-                                             for e in batch):
+        if not holder.get("changed") and any(
+            isinstance(e, ev.StepLosses) and e.steps[-1] >= 4 for e in batch
+        ):
             holder["changed"] = True
             holder["trainer"].set_weight(tasks[0], 0.5)
 
@@ -96,6 +103,7 @@ def weight_at(series, steps):
 
 # --- curves_from_folder on real runs -----------------------------------------------------
 
+
 def test_a_run_folder_gives_back_the_curves_the_run_showed_live(trained):
     folder, live, events = trained
     curves = curves_from_folder(folder)
@@ -117,19 +125,20 @@ def test_a_run_folder_gives_back_the_curves_the_run_showed_live(trained):
         np.testing.assert_allclose(a.value, b.value, rtol=1e-6)
         # The weight in force at every step, as the StepLosses events had it.
         steps = np.concatenate([e.steps for e in events if isinstance(e, ev.StepLosses)])
-        weights = np.concatenate([e.weights[task] for e in events
-                                  if isinstance(e, ev.StepLosses)])
+        weights = np.concatenate([e.weights[task] for e in events if isinstance(e, ev.StepLosses)])
         trained_here = np.isin(steps, curves.train[task].step)
-        np.testing.assert_allclose(weight_at(curves.weights[task], steps[trained_here]),
-                                   weights[trained_here], rtol=1e-5)
+        np.testing.assert_allclose(
+            weight_at(curves.weights[task], steps[trained_here]), weights[trained_here], rtol=1e-5
+        )
     # The total, rebuilt as sum_k w_k L_k of each step, is the Trainer's.
     np.testing.assert_array_equal(curves.total.step, live.total.step)
     np.testing.assert_allclose(curves.total.value, live.total.value, rtol=1e-5)
     assert (curves.best_epoch, curves.best_step) == (live.best_epoch, live.best_step)
     assert curves.best_value == pytest.approx(live.best_value, rel=1e-6)
     assert curves.best_x("step") == live.best_x("step")
-    assert [(m.step, m.setting, m.task, m.value) for m in curves.marks] == \
-        [(m.step, m.setting, m.task, m.value) for m in live.marks]
+    assert [(m.step, m.setting, m.task, m.value) for m in curves.marks] == [
+        (m.step, m.setting, m.task, m.value) for m in live.marks
+    ]
     assert len(curves.marks) == 1
     assert curves.cosine == {}  # only in TensorBoard's files
     assert not curves.running
@@ -151,8 +160,7 @@ def test_an_older_run_without_steps_per_epoch_in_its_summary(trained, tmp_path):
     assert curves_from_folder(copy).steps_per_epoch == live.steps_per_epoch
 
 
-def test_opened_curves_show_in_the_plots_with_their_best_epoch(trained, qtbot,
-                                                               no_leaked_widgets):
+def test_opened_curves_show_in_the_plots_with_their_best_epoch(trained, qtbot, no_leaked_widgets):
     folder, live, _ = trained
     panel = PlotsPanel()
     qtbot.addWidget(panel)
@@ -170,6 +178,7 @@ def test_opened_curves_show_in_the_plots_with_their_best_epoch(trained, qtbot,
 
 # --- what is not a run -------------------------------------------------------------------
 
+
 def hand_made(folder: Path, history: str, summary: dict | None = None) -> Path:
     """A run folder written by hand: the two-task project (tasks a, b)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -180,9 +189,11 @@ def hand_made(folder: Path, history: str, summary: dict | None = None) -> Path:
     return folder
 
 
-GOOD = HEADER + "".join(f"{s},1,{t},train,{1 / s:.7g},1,{s * 0.1:.3f},\n"
-                        for s in range(1, 5) for t in "ab") + \
-    "4,1,a,val,0.5,1,0.5,\n4,1,b,val,0.7,1,0.5,0.25\n"
+GOOD = (
+    HEADER
+    + "".join(f"{s},1,{t},train,{1 / s:.7g},1,{s * 0.1:.3f},\n" for s in range(1, 5) for t in "ab")
+    + "4,1,a,val,0.5,1,0.5,\n4,1,b,val,0.7,1,0.5,0.25\n"
+)
 
 
 def test_a_hand_made_run_reads_and_a_missing_summary_says_so(tmp_path):
@@ -206,14 +217,17 @@ def test_not_a_run(tmp_path):
         curves_from_folder(folder)
 
 
-@pytest.mark.parametrize("summary, words", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"status": 3}', "'status' should be text"),
-    ('{"steps_per_epoch": "ten"}', "'steps_per_epoch' should be a whole number"),
-    ('{"best_epoch": {"epoch": "two"}}', "'best_epoch' should be"),
-    ('{"setting_changes": [{"step": 1}]}', "'setting_changes' should be"),
-])
+@pytest.mark.parametrize(
+    "summary, words",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"status": 3}', "'status' should be text"),
+        ('{"steps_per_epoch": "ten"}', "'steps_per_epoch' should be a whole number"),
+        ('{"best_epoch": {"epoch": "two"}}', "'best_epoch' should be"),
+        ('{"setting_changes": [{"step": 1}]}', "'setting_changes' should be"),
+    ],
+)
 def test_a_corrupt_summary_is_named_with_what_is_wrong(tmp_path, summary, words):
     folder = hand_made(tmp_path / "r", GOOD)
     (folder / "summary.json").write_text(summary)
@@ -223,16 +237,19 @@ def test_a_corrupt_summary_is_named_with_what_is_wrong(tmp_path, summary, words)
     assert words in str(info.value)
 
 
-@pytest.mark.parametrize("line, words", [
-    ("x,1,a,train,0.5,1,0.1,", "line 12: column 'step' is 'x', not a number"),
-    ("5,1,a,train,,1,0.1,", "line 12: column 'loss' is '', not a number"),
-    ("5.5,1,a,train,0.5,1,0.1,", "line 12: column 'step' is '5.5', not a whole number"),
-    ("5,1,c,train,0.5,1,0.1,", "line 12: column 'task' is 'c', not a task"),
-    ("5,1,a,test,0.5,1,0.1,", "line 12: column 'split' is 'test', not train or val"),
-    ("5,1,a,train,0.5,1,0.1", "line 12: 7 cells, expected 8"),
-    ("5,1,a,train,0.5,1,0.1,,", "line 12: 9 cells, expected 8"),
-    ('5,1,"a,b",train,0.5,1,0.1,', "line 12: column 'task' is 'a,b'"),
-])
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("x,1,a,train,0.5,1,0.1,", "line 12: column 'step' is 'x', not a number"),
+        ("5,1,a,train,,1,0.1,", "line 12: column 'loss' is '', not a number"),
+        ("5.5,1,a,train,0.5,1,0.1,", "line 12: column 'step' is '5.5', not a whole number"),
+        ("5,1,c,train,0.5,1,0.1,", "line 12: column 'task' is 'c', not a task"),
+        ("5,1,a,test,0.5,1,0.1,", "line 12: column 'split' is 'test', not train or val"),
+        ("5,1,a,train,0.5,1,0.1", "line 12: 7 cells, expected 8"),
+        ("5,1,a,train,0.5,1,0.1,,", "line 12: 9 cells, expected 8"),
+        ('5,1,"a,b",train,0.5,1,0.1,', "line 12: column 'task' is 'a,b'"),
+    ],
+)
 def test_a_bad_history_row_is_named_by_its_line(tmp_path, line, words):
     folder = hand_made(tmp_path / "r", GOOD + line + "\n" + "6,1,a,train,0.5,1,0.1,\n")
     with pytest.raises(RunOpenError) as info:
@@ -253,9 +270,10 @@ def test_a_bad_header_and_a_half_written_last_line(tmp_path):
 def test_steps_trained_again_after_a_resume_replace_the_old_ones(tmp_path):
     # A NaN at step 6 put the run back to its checkpoint at step 4; the
     # resume trained 5 and 6 again and appended them.
-    rows = "".join(f"{s},{(s - 1) // 4 + 1},a,train,{v},1,{s * 0.1:.3f},\n"
-                   for s, v in [(1, 4), (2, 3), (3, 2), (4, 1), (5, 9), (6, 9), (5, 0.5),
-                                (6, 0.25)])
+    rows = "".join(
+        f"{s},{(s - 1) // 4 + 1},a,train,{v},1,{s * 0.1:.3f},\n"
+        for s, v in [(1, 4), (2, 3), (3, 2), (4, 1), (5, 9), (6, 9), (5, 0.5), (6, 0.25)]
+    )
     folder = hand_made(tmp_path / "r", HEADER + rows)
     curves = curves_from_folder(folder)
     assert curves.train["a"].step.tolist() == [1, 2, 3, 4, 5, 6]
@@ -264,9 +282,18 @@ def test_steps_trained_again_after_a_resume_replace_the_old_ones(tmp_path):
 
 def test_the_live_curves_drop_the_steps_a_resume_trains_again():
     run = RunCurves("Run 1", ["a"])
-    run.add([ev.RunStarted(["a"], "joint", "fixed", 12, 4, 3),
-             ev.StepLosses(np.arange(1, 7), 1, {"a": np.arange(6.0)}, np.arange(6.0),
-                           wall=np.arange(1, 7) * 0.5)])
+    run.add(
+        [
+            ev.RunStarted(["a"], "joint", "fixed", 12, 4, 3),
+            ev.StepLosses(
+                np.arange(1, 7),
+                1,
+                {"a": np.arange(6.0)},
+                np.arange(6.0),
+                wall=np.arange(1, 7) * 0.5,
+            ),
+        ]
+    )
     run.add([ev.RunStarted(["a"], "joint", "fixed", 12, 4, 3, start_step=4)])
     assert run.train["a"].step.tolist() == [1, 2, 3, 4] and run.step == 4
     assert len(run.total) == 4
@@ -275,12 +302,20 @@ def test_the_live_curves_drop_the_steps_a_resume_trains_again():
 def test_a_long_history_reads_quickly(tmp_path):
     steps = 100_000  # 200,000 rows of two tasks, and 2,000 validation rows
     s = np.repeat(np.arange(1, steps + 1), 2)
-    lines = [f"{step},{(step - 1) // 100 + 1},{task},train,0.5,1,{step * 1e-3:.3f},\n"
-             for step, task in zip(s, "ab" * steps)]
-    lines += [f"{step},{step // 100},{task},val,0.25,1,{step * 1e-3:.3f},0.5\n"
-              for step in range(100, steps + 1, 100) for task in "ab"]
-    folder = hand_made(tmp_path / "r", HEADER + "".join(lines),
-                       {"status": "completed", "steps": steps, "steps_per_epoch": 100})
+    lines = [
+        f"{step},{(step - 1) // 100 + 1},{task},train,0.5,1,{step * 1e-3:.3f},\n"
+        for step, task in zip(s, "ab" * steps)
+    ]
+    lines += [
+        f"{step},{step // 100},{task},val,0.25,1,{step * 1e-3:.3f},0.5\n"
+        for step in range(100, steps + 1, 100)
+        for task in "ab"
+    ]
+    folder = hand_made(
+        tmp_path / "r",
+        HEADER + "".join(lines),
+        {"status": "completed", "steps": steps, "steps_per_epoch": 100},
+    )
     started = time.perf_counter()
     curves = curves_from_folder(folder)
     elapsed = time.perf_counter() - started
@@ -291,19 +326,26 @@ def test_a_long_history_reads_quickly(tmp_path):
 
 # --- the runs beside a project -----------------------------------------------------------
 
+
 def test_project_runs_lists_run_folders_newest_first(tmp_path):
     root = tmp_path / "runs"
-    hand_made(root / "p-20240101-120000", GOOD, {"status": "completed", "epochs": 1,
-                                                 "best_epoch": {"epoch": 1, "step": 4,
-                                                                "value": 0.5}})
+    hand_made(
+        root / "p-20240101-120000",
+        GOOD,
+        {"status": "completed", "epochs": 1, "best_epoch": {"epoch": 1, "step": 4, "value": 0.5}},
+    )
     hand_made(root / "p-20240301-120000", GOOD, {"status": "stopped", "epochs": 1})
     hand_made(root / "p-20240201-120000", GOOD)  # still training, or killed
     (root / "p-20240401-120000").mkdir()  # not a run: no history, no summary
     (root / "bad-20240501-000000").mkdir()
     (root / "bad-20240501-000000" / "summary.json").write_text("{")
     runs = project_runs(root)
-    assert [r["name"] for r in runs] == ["bad-20240501-000000", "p-20240301-120000",
-                                         "p-20240201-120000", "p-20240101-120000"]
+    assert [r["name"] for r in runs] == [
+        "bad-20240501-000000",
+        "p-20240301-120000",
+        "p-20240201-120000",
+        "p-20240101-120000",
+    ]
     assert [r["status"] for r in runs] == ["unreadable", "stopped", "unfinished", "completed"]
     assert runs[3]["best_epoch"] == 1 and runs[1]["best_epoch"] is None
     assert runs[3]["epochs"] == 1 and runs[3]["path"] == root / "p-20240101-120000"
@@ -312,6 +354,7 @@ def test_project_runs_lists_run_folders_newest_first(tmp_path):
 
 
 # --- the controller ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def controller(qtbot):
@@ -348,8 +391,7 @@ def test_open_run_says_why_a_folder_is_not_a_run(qtbot, controller, tmp_path):
     assert controller.curves is None and controller.runs == []
 
 
-def test_continue_an_opened_completed_run_trains_as_many_epochs_again(qtbot, controller,
-                                                                      joint_run):
+def test_continue_an_opened_completed_run_trains_as_many_epochs_again(qtbot, controller, joint_run):
     curves = open_and_wait(qtbot, controller, joint_run)
     assert curves.step == 15 and controller.can_continue()
     assert controller.continue_run() is None
@@ -369,29 +411,41 @@ def test_continue_an_opened_completed_run_trains_as_many_epochs_again(qtbot, con
 
 # --- the dialog ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def runs_root(tmp_path):
     root = tmp_path / "runs"
-    hand_made(root / "p-20240101-120000", GOOD, {"status": "completed", "epochs": 1,
-                                                 "best_epoch": {"epoch": 1, "step": 4,
-                                                                "value": 0.5}})
+    hand_made(
+        root / "p-20240101-120000",
+        GOOD,
+        {"status": "completed", "epochs": 1, "best_epoch": {"epoch": 1, "step": 4, "value": 0.5}},
+    )
     hand_made(root / "p-20240301-120000", GOOD, {"status": "stopped", "epochs": 1})
     return root
 
 
-def test_the_dialog_lists_runs_newest_first_and_opens_on_double_click(qtbot, runs_root,
-                                                                       no_leaked_widgets):
+def test_the_dialog_lists_runs_newest_first_and_opens_on_double_click(
+    qtbot, runs_root, no_leaked_widgets
+):
     dialog = RunsDialog(runs_root)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
     tree = dialog.tree
-    assert [tree.headerItem().text(c) for c in range(5)] == \
-        ["Run", "Status", "Epochs", "Best epoch", "Date"]
-    rows = [[tree.topLevelItem(i).text(c) for c in range(5)]
-            for i in range(tree.topLevelItemCount())]
-    assert rows == [["p-20240301-120000", "stopped", "1", "\u2013", "2024-03-01 12:00"],
-                    ["p-20240101-120000", "completed", "1", "1", "2024-01-01 12:00"]]
+    assert [tree.headerItem().text(c) for c in range(5)] == [
+        "Run",
+        "Status",
+        "Epochs",
+        "Best epoch",
+        "Date",
+    ]
+    rows = [
+        [tree.topLevelItem(i).text(c) for c in range(5)] for i in range(tree.topLevelItemCount())
+    ]
+    assert rows == [
+        ["p-20240301-120000", "stopped", "1", "\u2013", "2024-03-01 12:00"],
+        ["p-20240101-120000", "completed", "1", "1", "2024-01-01 12:00"],
+    ]
     assert not dialog.empty.isVisible() and dialog.open_button.isEnabled()
     item = tree.topLevelItem(1)
     where = tree.visualItemRect(item).center()
@@ -403,15 +457,17 @@ def test_the_dialog_lists_runs_newest_first_and_opens_on_double_click(qtbot, run
     assert dialog.chosen == runs_root / "p-20240101-120000"
 
 
-def test_the_dialog_opens_the_selected_run_or_any_folder(qtbot, runs_root, monkeypatch,
-                                                          tmp_path, no_leaked_widgets):
+def test_the_dialog_opens_the_selected_run_or_any_folder(
+    qtbot, runs_root, monkeypatch, tmp_path, no_leaked_widgets
+):
     dialog = RunsDialog(runs_root)
     qtbot.addWidget(dialog)
     dialog.open_button.click()  # the newest is selected
     assert dialog.chosen == runs_root / "p-20240301-120000"
     elsewhere = tmp_path / "elsewhere"
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
-                        lambda parent, caption, start: str(elsewhere))
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda parent, caption, start: str(elsewhere)
+    )
     dialog = RunsDialog(runs_root)
     qtbot.addWidget(dialog)
     dialog.browse_button.click()

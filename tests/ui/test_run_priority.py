@@ -9,8 +9,9 @@ import pytest
 
 from mtl_studio.ui.run_worker import TRAINING_NICE, lower_training_priority
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="thread priorities are Linux's")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="thread priorities are Linux's"
+)
 
 
 def run_in_thread(target, name: str | None = None):
@@ -58,12 +59,16 @@ def test_the_training_thread_and_tensorflows_pools_go_below_the_window():
             child_thread.join(5)
 
         grand, release_grand, grand_thread = run_in_thread(
-            lambda: (lower_training_priority(), start_child()))
+            lambda: (lower_training_priority(), start_child())
+        )
         assert started["nice"] == TRAINING_NICE
         release_grand.set()
         grand_thread.join(5)
     finally:
-        for release, thread in [(release_pool, pool_thread), (release_other, other_thread),
-                                (release_worker, worker_thread)]:
+        for release, thread in [
+            (release_pool, pool_thread),
+            (release_other, other_thread),
+            (release_worker, worker_thread),
+        ]:
             release.set()
             thread.join(5)

@@ -28,6 +28,7 @@ def node_names(project):
 
 # --- renaming (item 6) -----------------------------------------------------------------
 
+
 def test_renaming_a_task_renames_its_head_in_one_undo_step(qtbot, make_document):
     document = make_document(with_heads())
     panel = show(qtbot, TasksPanel(document))
@@ -45,24 +46,30 @@ def test_renaming_a_task_renames_its_head_in_one_undo_step(qtbot, make_document)
 
 
 def test_a_head_node_whose_new_name_is_taken_keeps_its_name_and_the_user_hears(
-        qtbot, make_document):
+    qtbot, make_document
+):
     project = with_heads()
     node(project, "heating_hidden", "Dense")
     document = make_document(project)
     panel = show(qtbot, TasksPanel(document))
     with qtbot.waitSignal(document.message) as blocker:
         edit_cell(qtbot, panel, 2, NAME, "heating")
-    assert blocker.args == ["Node 'task_1_hidden' keeps its name: a node named "
-                            "'heating_hidden' already exists, rename one of them"]
+    assert blocker.args == [
+        "Node 'task_1_hidden' keeps its name: a node named "
+        "'heating_hidden' already exists, rename one of them"
+    ]
     assert "heating_out" in node_names(document.project)
 
 
 # --- sizes (item 8) --------------------------------------------------------------------
 
+
 def fully_shown_rows(panel) -> int:
     viewport = panel.view.viewport().rect()
-    return sum(viewport.contains(panel.view.visualRect(panel.model.index(row, NAME)))
-               for row in range(panel.model.rowCount()))
+    return sum(
+        viewport.contains(panel.view.visualRect(panel.model.index(row, NAME)))
+        for row in range(panel.model.rowCount())
+    )
 
 
 def squeezed(qtbot, panel):
@@ -119,22 +126,28 @@ def test_columns_fit_their_content(qtbot, make_document):
     metrics = panel.view.fontMetrics()
     assert panel.view.columnWidth(NAME) > metrics.horizontalAdvance("a_rather_long_task_name")
     assert panel.view.columnWidth(LOSS) > metrics.horizontalAdvance(
-        "sparse_categorical_crossentropy")
+        "sparse_categorical_crossentropy"
+    )
 
 
 # --- the Problems list leads to the data (item 4) ----------------------------------------
+
 
 def test_no_data_is_a_problem_that_leads_to_the_data(qtbot, make_document):
     document = make_document()  # two_task_project: no data chosen
     panel = show(qtbot, ProblemsPanel(document))
     tree = panel.tree
-    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
-                if tree.topLevelItem(i).text(1) == "data")
+    item = next(
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if tree.topLevelItem(i).text(1) == "data"
+    )
     assert item.text(0) == "Error"
     assert item.text(2) == "no data is chosen: choose a file or a generator in the Data panel"
     with qtbot.waitSignal(panel.data_activated) as blocker:
-        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
-                         pos=tree.visualItemRect(item).center())
+        qtbot.mouseClick(
+            tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center()
+        )
     assert blocker.args == [""]
 
 
@@ -143,7 +156,8 @@ def test_a_window_without_data_cannot_train_and_says_why(qtbot, make_window, tmp
     assert not window.act_train.isEnabled()
     assert window.act_train.toolTip() == (
         "Cannot train: fix the project's errors first: data: no data is chosen: choose a "
-        "file or a generator in the Data panel")
+        "file or a generator in the Data panel"
+    )
     fitting = with_data(two_task_project(), tmp_path)
     for task in fitting.tasks:
         window.document.push(SetTaskField(task.name, "target", task.target))
@@ -156,8 +170,11 @@ def front_tabs(window) -> set[str]:
     """The titles of the dock panels in front of their tab groups."""
     from PySide6.QtWidgets import QTabBar
 
-    return {bar.tabText(bar.currentIndex()) for bar in window.findChildren(QTabBar)
-            if bar.count() and bar.parent() is window}
+    return {
+        bar.tabText(bar.currentIndex())
+        for bar in window.findChildren(QTabBar)
+        if bar.count() and bar.parent() is window
+    }
 
 
 def test_clicking_the_no_data_problem_shows_the_data_panel(qtbot, make_window):
@@ -166,8 +183,12 @@ def test_clicking_the_no_data_problem_shows_the_data_panel(qtbot, make_window):
     qtbot.waitUntil(lambda: "Inspector" in front_tabs(window), timeout=1000)
     assert "Data" not in front_tabs(window)
     tree = window.problems_panel.tree
-    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
-                if tree.topLevelItem(i).text(1) == "data")
-    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
-                     pos=tree.visualItemRect(item).center())
+    item = next(
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if tree.topLevelItem(i).text(1) == "data"
+    )
+    qtbot.mouseClick(
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center()
+    )
     qtbot.waitUntil(lambda: "Data" in front_tabs(window), timeout=1000)

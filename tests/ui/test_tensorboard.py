@@ -46,8 +46,9 @@ def _alive(pid: int) -> bool:
 def launcher(qtbot, monkeypatch):
     """A launcher whose messages and opened addresses are kept (no browser opens)."""
     opened = []
-    monkeypatch.setattr(QDesktopServices, "openUrl",
-                        staticmethod(lambda url: opened.append(url.toString()) or True))
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True)
+    )
     launcher = TensorBoardLauncher()
     launcher.messages = []
     launcher.opened = opened
@@ -92,8 +93,7 @@ def test_opens_tensorboard_on_the_runs_folder(qtbot, tmp_path, launcher):
     _wait_started(qtbot, launcher)
     assert launcher.messages[-1].endswith("(runs/ of other.mtl.json)")
     second = launcher.url
-    qtbot.waitUntil(lambda: "run-2/tensorboard" in _get_json(second + "data/runs"),
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: "run-2/tensorboard" in _get_json(second + "data/runs"), timeout=30_000)
 
     pid = launcher.process.processId()
     launcher.stop()
@@ -127,26 +127,34 @@ def test_missing_package_gives_the_pip_command(tmp_path, launcher, monkeypatch):
     assert launcher.process is None
     assert launcher.messages[-1] == (
         f'TensorBoard is not installed: install it with "{sys.executable}" -m pip install '
-        "tensorboard")
+        "tensorboard"
+    )
 
 
 def test_early_exit_reports_its_last_error_line(qtbot, tmp_path, launcher, monkeypatch):
     _write_run(tmp_path / "runs", "run-1")
-    script = "import sys; print('a warning', file=sys.stderr); " \
-             "print('ERROR: could not bind to port', file=sys.stderr); sys.exit(3)"
-    monkeypatch.setattr(tensorboard, "tensorboard_command",
-                        lambda logdir, port: (sys.executable, ["-c", script]))
+    script = (
+        "import sys; print('a warning', file=sys.stderr); "
+        "print('ERROR: could not bind to port', file=sys.stderr); sys.exit(3)"
+    )
+    monkeypatch.setattr(
+        tensorboard, "tensorboard_command", lambda logdir, port: (sys.executable, ["-c", script])
+    )
     launcher.open(tmp_path / "runs", "demo.mtl.json")
     qtbot.waitUntil(lambda: not launcher.running, timeout=20_000)
-    assert launcher.messages[-1] == ("TensorBoard could not start (exited with code 3): "
-                                     "ERROR: could not bind to port")
+    assert launcher.messages[-1] == (
+        "TensorBoard could not start (exited with code 3): ERROR: could not bind to port"
+    )
     assert launcher.opened == [] and launcher.process is None
 
 
 def test_no_answer_in_time_stops_it(qtbot, tmp_path, launcher, monkeypatch):
     _write_run(tmp_path / "runs", "run-1")
-    monkeypatch.setattr(tensorboard, "tensorboard_command",
-                        lambda logdir, port: (sys.executable, ["-c", "import time; time.sleep(60)"]))
+    monkeypatch.setattr(
+        tensorboard,
+        "tensorboard_command",
+        lambda logdir, port: (sys.executable, ["-c", "import time; time.sleep(60)"]),
+    )
     launcher.timeout_ms = 1000
     launcher.open(tmp_path / "runs", "demo.mtl.json")
     pid = launcher.process.processId()

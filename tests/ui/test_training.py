@@ -29,8 +29,7 @@ def tiny_tutorial(epochs=1000):
 
 
 def button(window, action):
-    return next(b for b in window.training_panel.run_panel.buttons
-                if b.defaultAction() is action)
+    return next(b for b in window.training_panel.run_panel.buttons if b.defaultAction() is action)
 
 
 def counts(curves):
@@ -90,8 +89,9 @@ def test_train_pause_resume_live_change_stop_continue_and_again(qtbot, make_wind
     (run_dir,) = folder.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "stopped"
-    assert {"step": mark.step, "setting": "weight", "task": "Y1", "value": 0.25} \
-        in summary["setting_changes"]
+    assert {"step": mark.step, "setting": "weight", "task": "Y1", "value": 0.25} in summary[
+        "setting_changes"
+    ]
     assert (run_dir / "checkpoint.npz").exists() and (run_dir / "model-last.keras").exists()
     assert window.act_train.isEnabled() and window.act_continue.isEnabled()
 
@@ -183,8 +183,7 @@ def test_a_run_folder_that_cannot_be_written_is_reported(qtbot, make_window, tmp
     window.act_train.trigger()
     wait_state(qtbot, window, "idle")
     assert window.runs.curves.status == "invalid"
-    assert any("cannot write the run folder" in m and "not-a-folder" in m
-               for m in window.messages)
+    assert any("cannot write the run folder" in m and "not-a-folder" in m for m in window.messages)
     assert window.act_train.isEnabled()
 
 
@@ -199,8 +198,7 @@ def test_an_example_opened_as_a_new_project_finds_its_data(make_window):
         document.close()
 
 
-def test_a_loss_that_turns_nan_ends_the_run_with_the_task_and_step(qtbot, make_window,
-                                                                    tmp_path):
+def test_a_loss_that_turns_nan_ends_the_run_with_the_task_and_step(qtbot, make_window, tmp_path):
     # Targets near float32's limit: their squared error overflows to inf.
     rng = np.random.default_rng(0)
     data = tmp_path / "huge.npz"
@@ -213,8 +211,10 @@ def test_a_loss_that_turns_nan_ends_the_run_with_the_task_and_step(qtbot, make_w
     wait_state(qtbot, window, "idle")
     curves = window.runs.curves
     assert curves.status == "nan"
-    assert any("loss of task 'Y1' became NaN or infinite at step" in m
-               and "lower the learning rate" in m for m in window.messages)
+    assert any(
+        "loss of task 'Y1' became NaN or infinite at step" in m and "lower the learning rate" in m
+        for m in window.messages
+    )
     assert "NaN" in window.training_panel.run_panel.status.text()
     assert to_dict(window.document.project) == before
     assert window.act_train.isEnabled()

@@ -59,8 +59,12 @@ def test_each_change_is_one_undo_step_that_sets_its_field(form):
         before = getattr(training, field)
         document.undo()
         assert getattr(training, field) != before
-    assert (training.monitor, training.early_stopping, training.patience,
-            training.min_delta) == ("total", False, 10, 0.0)
+    assert (training.monitor, training.early_stopping, training.patience, training.min_delta) == (
+        "total",
+        False,
+        10,
+        0.0,
+    )
     # The form shows what the project holds again.
     assert form.monitor.currentData() == "total"
     assert not form.early_stopping.isChecked()
@@ -81,7 +85,13 @@ def test_the_choices_follow_the_tasks_metrics(form):
     choose(form.monitor, "b:accuracy")
     document.push(SetTaskField("a", "metrics", ["mae", "rmse"]))
     assert [key for key, _ in choices(form)] == [
-        "total", "a:loss", "a:mae", "a:rmse", "b:loss", "b:accuracy"]
+        "total",
+        "a:loss",
+        "a:mae",
+        "a:rmse",
+        "b:loss",
+        "b:accuracy",
+    ]
     assert form.monitor.currentData() == "b:accuracy"  # the choice is kept
     # Taking the metric off the task leaves the project's choice shown, as it
     # is (validation says what to change).
@@ -115,4 +125,3 @@ def test_removing_the_monitored_task_chooses_the_total(form):
     assert [key for key, _ in choices(form)] == ["total", "b:loss", "b:accuracy"]
     document.undo()
     assert form.monitor.currentData() == "a:loss"
-

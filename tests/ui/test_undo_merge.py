@@ -31,8 +31,9 @@ def form(qtbot, document):
 def up_arrow(spin) -> QPoint:
     option = QStyleOptionSpinBox()
     spin.initStyleOption(option)
-    rect = spin.style().subControlRect(QStyle.ComplexControl.CC_SpinBox, option,
-                                       QStyle.SubControl.SC_SpinBoxUp, spin)
+    rect = spin.style().subControlRect(
+        QStyle.ComplexControl.CC_SpinBox, option, QStyle.SubControl.SC_SpinBoxUp, spin
+    )
     return rect.center()
 
 
@@ -67,14 +68,14 @@ def test_another_field_a_pause_or_a_save_starts_a_new_step(form, tmp_path):
     first = document.project.training.batch_size
     form.batch_size.stepUp()
     form.batch_size.stepUp()
-    form.epochs.stepUp()            # another field
+    form.epochs.stepUp()  # another field
     form.batch_size.stepUp()
     assert document.undo_stack.index == 3
-    clock.now += 5.0                # a pause
+    clock.now += 5.0  # a pause
     form.batch_size.stepUp()
     assert document.undo_stack.index == 4
     document.save(tmp_path / "p.mtl.json")
-    form.batch_size.stepUp()        # right after a save
+    form.batch_size.stepUp()  # right after a save
     assert document.undo_stack.index == 5
     document.undo()
     assert not document.is_modified

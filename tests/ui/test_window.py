@@ -154,15 +154,17 @@ def test_delete_a_node_with_its_edges_and_undo(qtbot, make_window):
     assert len(project.nodes) == 5 and len(project.edges) == 4
 
 
-def test_shape_mismatch_shows_on_the_node_and_goes_when_a_flatten_is_added(qtbot, make_window,
-                                                                          tmp_path):
+def test_shape_mismatch_shows_on_the_node_and_goes_when_a_flatten_is_added(
+    qtbot, make_window, tmp_path
+):
     p = with_data(cnn_without_flatten(), tmp_path)
     for i, n in enumerate(p.nodes.values()):
         n.x, n.y = 0, 160 * i
     window = make_window(p)
     scene = window.view.graph_scene
-    assert any("needs a flat vector but gets (8, 8, 16)" in q.message
-               for q in scene.nodes["fc1"].problems)
+    assert any(
+        "needs a flat vector but gets (8, 8, 16)" in q.message for q in scene.nodes["fc1"].problems
+    )
     assert "needs a flat vector" in scene.nodes["fc1"].toolTip()
 
     # Click the edge pool -> fc1 and delete it.
@@ -216,8 +218,7 @@ def test_save_reopen_and_compare(qtbot, make_window, tmp_path, monkeypatch):
     window.document.push(SetParam("shared", "units", 33))
     assert window.isWindowModified()
     target = tmp_path / "saved.mtl.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     window.act_save_as.trigger()
     assert not window.isWindowModified()
     assert window.windowTitle().startswith("saved.mtl.json")
@@ -228,8 +229,9 @@ def test_save_reopen_and_compare(qtbot, make_window, tmp_path, monkeypatch):
     assert str(target.resolve()) in window.recent_files()
 
 
-def test_a_bad_file_opens_a_dialog_and_keeps_the_current_project(qtbot, make_window, tmp_path,
-                                                                 monkeypatch):
+def test_a_bad_file_opens_a_dialog_and_keeps_the_current_project(
+    qtbot, make_window, tmp_path, monkeypatch
+):
     window = make_window()
     bad = tmp_path / "bad.mtl.json"
     data = json.loads(dumps(two_task_project()))
@@ -247,8 +249,9 @@ def test_closing_with_unsaved_changes_asks(qtbot, make_window, monkeypatch):
     window = make_window()
     window.document.push(SetParam("shared", "units", 5))
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel
+    )
     window.close()
     assert asked and window.isVisible()  # cancelled: still open, nothing lost
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
@@ -263,8 +266,17 @@ def test_zoom_fit_and_auto_layout(qtbot, make_window):
     qtbot.wait(10)
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtCore import QPoint as P
-    event = QWheelEvent(QPointF(100, 100), QPointF(100, 100), P(0, 0), P(0, 120), Qt.NoButton,
-                        Qt.ControlModifier, Qt.NoScrollPhase, False)
+
+    event = QWheelEvent(
+        QPointF(100, 100),
+        QPointF(100, 100),
+        P(0, 0),
+        P(0, 120),
+        Qt.NoButton,
+        Qt.ControlModifier,
+        Qt.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(view.viewport(), event)
     assert view.zoom > zoom
     key(qtbot, window, "Ctrl+L")
@@ -306,9 +318,15 @@ def test_the_command_opens_a_project_in_the_window(tmp_path):
 
     path = tmp_path / "p.mtl.json"
     path.write_text(dumps(loose_project()))
-    env = dict(os.environ, MTL_STUDIO_STARTUP_PROBE="1", QT_QPA_PLATFORM="offscreen",
-               HOME=str(tmp_path))  # its own settings
-    out = subprocess.run([sys.executable, "-m", "mtl_studio", str(path)], env=env,
-                         capture_output=True, text=True, timeout=60)
+    env = dict(
+        os.environ, MTL_STUDIO_STARTUP_PROBE="1", QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path)
+    )  # its own settings
+    out = subprocess.run(
+        [sys.executable, "-m", "mtl_studio", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "shown" in out.stdout and "tensorflow_imported=False" in out.stdout

@@ -30,8 +30,15 @@ from .items import TEXT
 from .scene import UNUSED_COLOR, GraphScene
 from ..document import Document
 
-__all__ = ["DiagramError", "ensure_app", "render_svg", "render_png", "export_diagram",
-           "diagram_size", "SUFFIXES"]
+__all__ = [
+    "DiagramError",
+    "ensure_app",
+    "render_svg",
+    "render_png",
+    "export_diagram",
+    "diagram_size",
+    "SUFFIXES",
+]
 
 SUFFIXES = (".svg", ".png")
 MARGIN = 28.0
@@ -198,8 +205,9 @@ def layout(project: Project, scene: GraphScene) -> Page:
 
 def paint(painter: QPainter, page: Page, scene: GraphScene) -> None:
     """Everything, on any paint device, in page units."""
-    painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing
-                           | QPainter.SmoothPixmapTransform)
+    painter.setRenderHints(
+        QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform
+    )
     painter.fillRect(QRectF(QPointF(0, 0), page.size), QColor("white"))
     # The items expect a fresh painter (their outline is drawn with the
     # brush they are given): keep the legend's pens and brushes to itself.
@@ -224,8 +232,12 @@ def paint_legend(painter: QPainter, entries: list[LegendEntry]) -> None:
         painter.setBrush(color)
         painter.drawRoundedRect(swatch, 2, 2)
         painter.setPen(TEXT)
-        text = QRectF(swatch.right() + 6, swatch.center().y() - metrics.height() / 2,
-                      metrics.horizontalAdvance(entry.label) + 2, metrics.height())
+        text = QRectF(
+            swatch.right() + 6,
+            swatch.center().y() - metrics.height() / 2,
+            metrics.horizontalAdvance(entry.label) + 2,
+            metrics.height(),
+        )
         painter.drawText(text, Qt.AlignLeft | Qt.AlignVCenter, entry.label)
 
 
@@ -268,8 +280,10 @@ def svg_bytes(project: Project) -> bytes:
 def with_generic_font(svg: bytes) -> bytes:
     """Qt names the one family it drew with ("Sans Serif", "Segoe UI"): give
     viewers without it a sans-serif fallback instead of their serif default."""
+
     def fallback(match: re.Match) -> bytes:
         return b"font-family=\"'" + match.group(1) + b"', sans-serif\""
+
     return re.sub(rb'font-family="([^"\']*)"', fallback, svg)
 
 
@@ -339,5 +353,8 @@ def export_diagram(project: Project, out: Path) -> None:
     elif suffix == ".png":
         render_png(project, out)
     else:
-        raise DiagramError(out, f"a diagram is written as {' or '.join(SUFFIXES)}, "
-                                f"not {out.suffix or 'a file without a suffix'}")
+        raise DiagramError(
+            out,
+            f"a diagram is written as {' or '.join(SUFFIXES)}, "
+            f"not {out.suffix or 'a file without a suffix'}",
+        )

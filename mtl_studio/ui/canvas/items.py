@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen,
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
@@ -50,22 +57,25 @@ class NodeItem(QGraphicsItem):
         self.role_text = ""
         self.input_ports = 0
         self.problems: list = []
-        self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
-                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setFlags(
+            QGraphicsItem.ItemIsSelectable
+            | QGraphicsItem.ItemIsMovable
+            | QGraphicsItem.ItemSendsGeometryChanges
+        )
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
         self.edges: list[EdgeItem] = []
 
     # --- content -----------------------------------------------------------------
 
-    def update_from(self, node, shape, role_text: str, color: str, connected_inputs: int,
-                    problems) -> None:
+    def update_from(
+        self, node, shape, role_text: str, color: str, connected_inputs: int, problems
+    ) -> None:
         kind = get_kind(node.kind)
         self.prepareGeometryChange()
         self.kind = node.kind
         self.name = node.name
-        self.params_text = ", ".join(f"{k} {_param_text(node.params[k])}"
-                                     for k in kind.key_params)
+        self.params_text = ", ".join(f"{k} {_param_text(node.params[k])}" for k in kind.key_params)
         self.shape_text = "out " + (format_shape(shape) if shape is not None else "?")
         self.role_text = role_text
         self.color = QColor(color)
@@ -127,8 +137,9 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.Antialiasing)
         rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
         selected = self.isSelected()
-        outline = QPen(QColor("#1565c0") if selected else self.color.darker(130),
-                       2.6 if selected else 1.2)
+        outline = QPen(
+            QColor("#1565c0") if selected else self.color.darker(130), 2.6 if selected else 1.2
+        )
         path = QPainterPath()
         path.addRoundedRect(rect, 6, 6)
         painter.fillPath(path, BODY)
@@ -147,8 +158,9 @@ class NodeItem(QGraphicsItem):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(_text_on(self.color))
-        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
-                         self.kind)
+        painter.drawText(
+            QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignVCenter | Qt.AlignLeft, self.kind
+        )
         kind_width = QFontMetricsF(font).horizontalAdvance(self.kind)
         font.setBold(False)
         painter.setFont(font)
@@ -156,24 +168,35 @@ class NodeItem(QGraphicsItem):
         # ends before it and starts after the kind, so all three stay readable.
         badge_room = 2 * BADGE_RADIUS + 6 if self.problems else 0
         room = min(90.0, NODE_WIDTH - 16 - badge_room - kind_width - 8)
-        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16 - badge_room, HEADER),
-                         Qt.AlignVCenter | Qt.AlignRight,
-                         _elide(self.role_text, font, max(0.0, room)))
+        painter.drawText(
+            QRectF(8, 0, NODE_WIDTH - 16 - badge_room, HEADER),
+            Qt.AlignVCenter | Qt.AlignRight,
+            _elide(self.role_text, font, max(0.0, room)),
+        )
 
         font.setPointSizeF(10)
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(TEXT)
-        painter.drawText(QRectF(8, HEADER + 2, NODE_WIDTH - 16, 20), Qt.AlignVCenter,
-                         _elide(self.name, font, NODE_WIDTH - 16))
+        painter.drawText(
+            QRectF(8, HEADER + 2, NODE_WIDTH - 16, 20),
+            Qt.AlignVCenter,
+            _elide(self.name, font, NODE_WIDTH - 16),
+        )
         font.setPointSizeF(8.5)
         font.setBold(False)
         painter.setFont(font)
         painter.setPen(MUTED)
-        painter.drawText(QRectF(8, HEADER + 21, NODE_WIDTH - 16, 18), Qt.AlignVCenter,
-                         _elide(self.params_text, font, NODE_WIDTH - 16))
-        painter.drawText(QRectF(8, HEADER + 38, NODE_WIDTH - 16, 18), Qt.AlignVCenter,
-                         _elide(self.shape_text, font, NODE_WIDTH - 16))
+        painter.drawText(
+            QRectF(8, HEADER + 21, NODE_WIDTH - 16, 18),
+            Qt.AlignVCenter,
+            _elide(self.params_text, font, NODE_WIDTH - 16),
+        )
+        painter.drawText(
+            QRectF(8, HEADER + 38, NODE_WIDTH - 16, 18),
+            Qt.AlignVCenter,
+            _elide(self.shape_text, font, NODE_WIDTH - 16),
+        )
 
         # Ports: filled when connected is not known here; all drawn alike.
         painter.setPen(QPen(QColor("#37474f"), 1.2))
@@ -194,8 +217,9 @@ class NodeItem(QGraphicsItem):
             font.setBold(True)
             font.setPointSizeF(9)
             painter.setFont(font)
-            painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
-                             Qt.AlignCenter, "!")
+            painter.drawText(
+                QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignCenter, "!"
+            )
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.ItemPositionHasChanged:

@@ -134,8 +134,14 @@ class GraphScene(QGraphicsScene):
         else:
             color, text = UNUSED_COLOR, "unused"
         connected = len(project.graph.inputs_of(node_id))
-        item.update_from(project.node(node_id), doc.shapes.get(node_id), text, color,
-                         connected, doc.node_problems(node_id))
+        item.update_from(
+            project.node(node_id),
+            doc.shapes.get(node_id),
+            text,
+            color,
+            connected,
+            doc.node_problems(node_id),
+        )
 
     # --- selection ------------------------------------------------------------------
 
@@ -180,8 +186,9 @@ class GraphScene(QGraphicsScene):
                 event.accept()
                 return
         super().mousePressEvent(event)
-        self._drag_start = {i.node_id: (i.x(), i.y()) for i in self.selectedItems()
-                            if isinstance(i, NodeItem)}
+        self._drag_start = {
+            i.node_id: (i.x(), i.y()) for i in self.selectedItems() if isinstance(i, NodeItem)
+        }
 
     def mouseDoubleClickEvent(self, event) -> None:
         # A quick second press on an output port is Qt's double-click, but
@@ -243,13 +250,19 @@ class GraphScene(QGraphicsScene):
         target = self.node_at(pos)
         if target is None:
             name = self.document.project.node(source).name
-            self.message.emit(f"No connection made: the wire from '{name}' was dropped on "
-                              "empty canvas; drop it on another node's input port")
+            self.message.emit(
+                f"No connection made: the wire from '{name}' was dropped on "
+                "empty canvas; drop it on another node's input port"
+            )
             return
         port = target.port_at(pos)
-        self.connect_nodes(source, target.node_id,
-                           port[1] if port is not None and port[0] == "in"
-                           else self._port_for_drop(target.node_id))
+        self.connect_nodes(
+            source,
+            target.node_id,
+            port[1]
+            if port is not None and port[0] == "in"
+            else self._port_for_drop(target.node_id),
+        )
 
     def _port_for_drop(self, target: str) -> int:
         """The port a wire dropped on a node's body goes to: the first free
@@ -265,7 +278,8 @@ class GraphScene(QGraphicsScene):
             self.document.project.graph.check_connect(source, target, port)
         except GraphError as exc:
             nodes = self.document.project.nodes
-            self.message.emit(f"Cannot connect '{nodes[source].name}' to "
-                              f"'{nodes[target].name}': {exc}")
+            self.message.emit(
+                f"Cannot connect '{nodes[source].name}' to '{nodes[target].name}': {exc}"
+            )
             return False
         return self.document.push(Connect(Edge(source, target, port)))

@@ -6,7 +6,13 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
-    QFrame, QGraphicsView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout,
+    QFrame,
+    QGraphicsView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
 )
 
 from ...core.catalogue import KINDS
@@ -17,8 +23,7 @@ from ..palette import KIND_MIME, search_kinds
 from .scene import GraphScene
 
 MIN_ZOOM, MAX_ZOOM = 0.15, 3.0
-EMPTY_HINT = ("Drag a layer from the Layers palette to begin,\n"
-              "or choose File > New from Example.")
+EMPTY_HINT = "Drag a layer from the Layers palette to begin,\nor choose File > New from Example."
 
 
 class QuickAdd(QFrame):
@@ -50,7 +55,8 @@ class QuickAdd(QFrame):
             self.list.setCurrentRow(0)
         else:  # say why Enter adds nothing; the row itself cannot be chosen
             QListWidgetItem(f"No layer matches '{text.strip()}'", self.list).setFlags(
-                Qt.NoItemFlags)
+                Qt.NoItemFlags
+            )
 
     def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key_Down, Qt.Key_Up):
@@ -74,15 +80,20 @@ class Legend(QLabel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
-        self.setStyleSheet("QLabel { background: rgba(255,255,255,230); border: 1px solid "
-                           "#c5ccd3; border-radius: 4px; padding: 6px; color: #1d232b; }")
+        self.setStyleSheet(
+            "QLabel { background: rgba(255,255,255,230); border: 1px solid "
+            "#c5ccd3; border-radius: 4px; padding: 6px; color: #1d232b; }"
+        )
 
     def show_project(self, project) -> None:
         rows = [(INPUT_COLOR, "Input"), (TRUNK_COLOR, "Shared trunk")]
         rows += [(project.task_color(t.name), f"Head: {t.name}") for t in project.tasks]
-        self.setText("<br>".join(
-            f"<span style='color:{c}; font-size:14px'>&#9632;</span>&nbsp;{label}"
-            for c, label in rows))
+        self.setText(
+            "<br>".join(
+                f"<span style='color:{c}; font-size:14px'>&#9632;</span>&nbsp;{label}"
+                for c, label in rows
+            )
+        )
         self.adjustSize()
 
 
@@ -160,7 +171,8 @@ class CanvasView(QGraphicsView):
         if abs(target - self.zoom) < 1e-6:  # at a limit: say so, not nothing
             self.graph_scene.message.emit(
                 f"The canvas is zoomed {'in' if factor > 1 else 'out'} as far as it goes "
-                f"({target:.0%})")
+                f"({target:.0%})"
+            )
             return
         factor = target / self.zoom
         self.scale(factor, factor)
@@ -259,7 +271,8 @@ class CanvasView(QGraphicsView):
         new node is selected."""
         if kind not in KINDS:
             self.graph_scene.message.emit(
-                f"Cannot add a '{kind}' node: there is no layer of that kind")
+                f"Cannot add a '{kind}' node: there is no layer of that kind"
+            )
             return False
         project = self.document.project
         if scene_pos is None and len(self.document.selection) == 1:
@@ -267,8 +280,9 @@ class CanvasView(QGraphicsView):
         else:
             if scene_pos is None:
                 scene_pos = self.mapToScene(self.viewport().rect().center())
-            command = add_node_near(project, kind, scene_pos.x() - NODE_WIDTH / 2,
-                                    scene_pos.y() - NODE_HEIGHT / 2)
+            command = add_node_near(
+                project, kind, scene_pos.x() - NODE_WIDTH / 2, scene_pos.y() - NODE_HEIGHT / 2
+            )
         node_id = command.commands[0].node.id
         if not self.document.push(command):
             return False
