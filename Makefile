@@ -1,14 +1,15 @@
-# Two commands for a fresh clone where only python3 is installed:
+# Commands for a fresh clone where only python3 is installed:
 #   make run    open the window with the default example
-#   make test   run the whole test suite
-# Both create (or reuse) .venv and install the project into it.
+#   make lint   ruff: the lint rules and the format (pyproject.toml)
+#   make test   the lint check, then the whole test suite
+# Each creates (or reuses) .venv and installs the project into it.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: run lint test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/mtl-studio
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 clean:
