@@ -153,6 +153,7 @@ def to_dict(project: Project, folder: Path | None = None) -> dict:
             "early_stopping": t.early_stopping,
             "patience": t.patience,
             "min_delta": t.min_delta,
+            "split_seed": t.split_seed,
         },
         "data": _data_dict(project.data, folder),
     }

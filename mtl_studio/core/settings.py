@@ -49,6 +49,13 @@ class TrainingSettings:
     early_stopping: bool = False
     patience: int = 10  # epochs without improvement before stopping
     min_delta: float = 0.0  # smaller changes than this are not improvements
+    # The seed of the data split when it must stay while `seed` changes (a
+    # study's runs of several seeds share one split); None: `seed`.
+    split_seed: int | None = None
+
+    @property
+    def seed_of_split(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
 
 
 def describe(t: TrainingSettings) -> str:

@@ -459,7 +459,9 @@ def split_rows(n: int, training: TrainingSettings, label: str, source: str):
     next, each split in the file's order. Too few rows left to train raise
     a DataError that names the data set."""
     try:
-        return splits.split_rows(n, training.validation_split, training.test_split, training.seed)
+        return splits.split_rows(
+            n, training.validation_split, training.test_split, training.seed_of_split
+        )
     except ValueError:
         n_val, n_test = split_sizes(n, training)
         held = f"{n_val} for validation" + (f" and {n_test} for test" if n_test else "")

@@ -86,7 +86,7 @@ KERAS_DEFAULTS = {
 # (Keras needs the final ".keras"). The header and MODEL_FILE both use it.
 TRAINED_SUFFIX = ".trained.keras"
 # Names build_model() uses itself, which a node's tensor must not shadow.
-TAKEN_NAMES = {"keras", "layers", "SEED", "tf", "np"}
+TAKEN_NAMES = {"keras", "layers", "SEED", "SPLIT_SEED", "tf", "np"}
 # What train() says of each mode.
 MODES = {
     "joint": "Joint training: each step takes one batch of every task and updates the whole model.",
@@ -581,7 +581,8 @@ class _Script:
         for d in self.data_sets:
             lines.append(f"{d.constant} = {d.value}  # {d.label}")
         lines += [
-            f"SEED = {s.seed}  # the same seed gives the same split, weights and batches",
+            f"SEED = {s.seed}  # the same seed gives the same weights and batches",
+            f"SPLIT_SEED = {s.seed_of_split}  # and the same split",
             f"EPOCHS = {s.epochs}",
             f"BATCH_SIZE = {s.batch_size}",
             f"VALIDATION_SPLIT = {s.validation_split!r}  # the fraction of rows for validation",

@@ -160,7 +160,7 @@ def split_and_scale(inputs, targets, scale_inputs, scale_targets):
     evaluation scores them)."""
     try:
         train_rows, val_rows, _test_rows = split_rows(rows_of(inputs), VALIDATION_SPLIT,
-                                                      TEST_SPLIT, SEED)
+                                                      TEST_SPLIT, SPLIT_SEED)
     except ValueError as error:
         raise SystemExit(f"{error}: lower VALIDATION_SPLIT or TEST_SPLIT") from None
     train_x = {k: v[train_rows] for k, v in inputs.items()}

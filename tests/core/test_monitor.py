@@ -46,7 +46,9 @@ def test_settings_round_trip_through_the_file_and_are_checked():
     p.set_training("patience", 3)
     p.set_training("min_delta", 0.01)
     p.set_training("test_split", 0.15)
+    p.set_training("split_seed", 4)
     back = loads(dumps(p))
+    assert back.training.split_seed == 4 and back.training.seed_of_split == 4
     t = back.training
     assert (t.monitor, t.early_stopping, t.patience, t.min_delta, t.test_split) == (
         "b:accuracy",

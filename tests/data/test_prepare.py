@@ -511,3 +511,16 @@ def test_a_runs_classes_give_the_same_ids_to_a_file_that_lacks_a_class(tmp_path)
         prepare(project, classes={"a": labels})
     assert info.value.row == 6 and info.value.column == "a"
     assert "'huge'" in str(info.value)
+
+
+def test_a_split_seed_keeps_the_split_while_the_seed_changes(tmp_path):
+    project = csv_project(tmp_path)
+    project.training.test_split = 0.2
+    first = prepare(project).datasets[0]
+    project.training.split_seed = project.training.seed
+    project.training.seed = 9  # a study's second seed: other weights and batches
+    again = prepare(project).datasets[0]
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(again.part(part).inputs["x"], first.part(part).inputs["x"])
+    project.training.split_seed = None
+    assert not np.array_equal(prepare(project).datasets[0].val.inputs["x"], first.val.inputs["x"])
