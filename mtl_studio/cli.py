@@ -205,6 +205,12 @@ def cmd_train(args) -> int:
     return train(args)
 
 
+def cmd_study(args) -> int:
+    from .study_command import study  # TensorFlow: only there
+
+    return study(args)
+
+
 def cmd_evaluate(args) -> int:
     from .results_command import evaluate  # TensorFlow: only there
 
@@ -310,6 +316,25 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
+        "study",
+        help="does sharing help each task, and which weighting serves best: a study of runs",
+        description="Runs the project's single-task baselines (--baselines), the project as "
+        "drawn and the project with each weighting asked for, each with --seeds seeds on "
+        "one data split and budget, scores every run on its test rows, and writes a "
+        "table of each task's figure beside its baseline and delta-m (docs/studies.md). "
+        "Run again with the same arguments, it goes on where it stopped.",
+    )
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument(
+        "--baselines", action="store_true", help="train each task alone too: the reference"
+    )
+    p.add_argument("--weightings", metavar="W,W", help="e.g. fixed,uncertainty,dwa")
+    p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per configuration")
+    p.add_argument("--epochs", type=int, metavar="N", help="epochs of every run")
+    p.add_argument("--out", metavar="DIR", required=True, help="the study's folder")
+    p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser(
         "export",
         help="export a project: Keras model, training script, diagram",
         description="Write one or more of: the untrained Keras model, a standalone Keras "
@@ -335,7 +360,17 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("show", "validate", "examples", "train", "evaluate", "predict", "export", "import")
+COMMANDS = (
+    "show",
+    "validate",
+    "examples",
+    "train",
+    "evaluate",
+    "predict",
+    "study",
+    "export",
+    "import",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

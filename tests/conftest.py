@@ -22,6 +22,8 @@ SLOW = {
     "test_opens_tensorboard_on_the_runs_folder",
     "test_cli_worker_and_api_make_the_same_run",
     "test_open_run_shows_its_curves_and_results_and_continue_goes_on",
+    # tests/study: a study of several runs
+    "test_a_tiny_study_stops_and_goes_on_where_it_stopped",
 }
 
 

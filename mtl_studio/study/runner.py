@@ -1,0 +1,232 @@
+"""Running a study: its runs one after the other through the one run path,
+each scored on the held-out rows, the table written as they end.
+
+The study's folder holds a folder per run (CONFIG/seed-N, each a run folder
+like any other: it opens in the window and resumes from the command line),
+study.json (what was asked and what each run gave), study.csv and study.md.
+Started again on the same folder, a study goes on where it stopped: runs
+already scored are kept, a stopped run resumes from its checkpoint.
+TensorFlow is imported when the first run starts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..core.atomic import write_text
+from ..core.project import Project
+from . import table
+from .delta import main_figures
+from .plan import (
+    AS_DRAWN,
+    BASELINE_PREFIX,
+    Configuration,
+    PlannedRun,
+    configurations,
+    planned_runs,
+)
+
+STATE = "study.json"
+TABLE_CSV = "study.csv"
+TABLE_MD = "study.md"
+BASELINES_ROW = "single-task baselines"
+
+
+@dataclass
+class StudyResult:
+    rows: list[table.Row]
+    stopped: bool = False
+    failed: dict[str, str] = field(default_factory=dict)  # run folder -> why
+    reference: str = BASELINES_ROW  # what the gains and delta-m compare against
+
+    @property
+    def markdown(self) -> str:
+        return table.to_markdown(self.rows)
+
+
+class StudyError(Exception):
+    """The study cannot start (its folder holds another study, say)."""
+
+
+def run_study(
+    project: Project,
+    out: Path,
+    *,
+    baselines: bool = True,
+    weightings: list[str] = (),
+    seeds: int = 1,
+    epochs: int | None = None,
+    listeners: list[Callable[[list], None]] = (),
+    on_run: Callable[[int, int, PlannedRun, str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> StudyResult:
+    """Run (or go on with) the study of `project` in `out`. `listeners` get
+    each run's training events; `on_run(index, total, run, state)` is called
+    as each run starts ("training") and ends (its status). `stop`, when set,
+    stops the run under way (it keeps its checkpoint) and ends the study."""
+    from ..training.run import run_project  # noqa: PLC0415 - TensorFlow
+
+    out = Path(out)
+    configs = configurations(project, baselines, list(weightings))
+    runs = planned_runs(configs, seeds, project.training.seed)
+    asked = {
+        "project": project.name,
+        "baselines": baselines,
+        "weightings": list(weightings),
+        "seeds": seeds,
+        "epochs": epochs,
+    }
+    state = _read_state(out, asked)
+    stop = stop or threading.Event()
+    for index, planned in enumerate(runs):
+        done = state["runs"].get(planned.folder, {})
+        if done.get("status") == "completed":
+            continue
+        if stop.is_set():
+            break
+        if on_run:
+            on_run(index, len(runs), planned, "training")
+        folder = out / planned.folder
+        resume = done.get("status") == "stopped" and (folder / "checkpoint.npz").exists()
+        held = []
+
+        def on_trainer(trainer, held=held):
+            held.append(trainer)
+            if stop.is_set():
+                trainer.stop()
+
+        watcher = _StopWatcher(stop, held)
+        outcome = run_project(
+            planned.project(epochs),
+            None,
+            folder,
+            resume=resume,
+            listeners=list(listeners),
+            on_trainer=on_trainer,
+        )
+        watcher.close()
+        status = outcome.finished.status
+        record = {"status": status, "message": outcome.finished.message}
+        if status == "completed":
+            record.update(_scores(folder))
+        state["runs"][planned.folder] = record
+        _write_state(out, state)
+        if on_run:
+            on_run(index, len(runs), planned, status)
+        if status == "stopped":
+            break
+    result = _table(configs, runs, state)
+    result.stopped = (
+        any(state["runs"].get(r.folder, {}).get("status") != "completed" for r in runs)
+        and stop.is_set()
+    )
+    _write_table(out, result)
+    return result
+
+
+class _StopWatcher:
+    """Passes a stop asked from another thread to the run under way."""
+
+    def __init__(self, stop: threading.Event, held: list) -> None:
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(stop, held), daemon=True)
+        self._thread.start()
+
+    def _watch(self, stop: threading.Event, held: list) -> None:
+        while not self._done.is_set():
+            if stop.wait(0.1):
+                for trainer in held:
+                    trainer.stop()
+                return
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def _scores(folder: Path) -> dict:
+    """The run scored on its test rows (its validation rows without a test
+    share), and each task's main figure."""
+    from ..training.evaluation import evaluate, open_run  # noqa: PLC0415
+
+    result = evaluate(open_run(folder), split="test")
+    values, higher = main_figures(result["tasks"])
+    names = {t: _figure_name(s) for t, s in result["tasks"].items()}
+    return {"figures": values, "higher": higher, "names": names, "split": result["split"]}
+
+
+def _figure_name(task_scores: dict) -> str:
+    from .delta import main_figure  # noqa: PLC0415
+
+    return main_figure(task_scores)[0]
+
+
+def _read_state(out: Path, asked: dict) -> dict:
+    path = out / STATE
+    if not path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        return {"asked": asked, "runs": {}}
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StudyError(f"{path}: cannot read the study ({exc})") from None
+    if state.get("asked") != asked:
+        raise StudyError(
+            f"{out} holds another study ({state.get('asked')}): choose another folder, or "
+            "ask for the same study to go on with it"
+        )
+    return state
+
+
+def _write_state(out: Path, state: dict) -> None:
+    write_text(out / STATE, json.dumps(state, indent=2, allow_nan=False) + "\n")
+
+
+def _table(configs: list[Configuration], runs: list[PlannedRun], state: dict) -> StudyResult:
+    """Rows of the configurations whose runs all scored, against the
+    single-task baselines (or, without them, the project as drawn)."""
+    done = {
+        r.folder: state["runs"][r.folder]
+        for r in runs
+        if state["runs"].get(r.folder, {}).get("status") == "completed"
+    }
+    failed = {f: v["message"] for f, v in state["runs"].items() if v["status"] != "completed"}
+    per_config: dict[str, list[dict]] = {}
+    for r in runs:
+        if r.folder in done:
+            per_config.setdefault(r.configuration.name, []).append(done[r.folder])
+    tasks = [c.task for c in configs if c.baseline]
+    drawn = per_config.get(AS_DRAWN, [])
+    if not drawn:
+        return StudyResult([], failed=failed)
+    names, higher = drawn[0]["names"], drawn[0]["higher"]
+    alone = {t: per_config.get(BASELINE_PREFIX + t) for t in tasks}
+    if tasks and all(alone.values()):
+        seeds = min(len(runs_of_task) for runs_of_task in alone.values())
+        reference_runs = [{t: alone[t][k]["figures"][t] for t in tasks} for k in range(seeds)]
+        reference_name = BASELINES_ROW
+    else:
+        reference_runs = [run["figures"] for run in drawn]
+        reference_name = AS_DRAWN
+    means = {t: sum(r[t] for r in reference_runs) / len(reference_runs) for t in names}
+    rows = [table.summarize(reference_name, reference_runs, means, names, higher, True)]
+    for config in configs:
+        if config.baseline or (reference_name == AS_DRAWN and config.name == AS_DRAWN):
+            continue
+        got = per_config.get(config.name)
+        if got:
+            rows.append(
+                table.summarize(config.name, [g["figures"] for g in got], means, names, higher)
+            )
+    return StudyResult(table.ranked(rows), failed=failed, reference=reference_name)
+
+
+def _write_table(out: Path, result: StudyResult) -> None:
+    if not result.rows:
+        return
+    table.to_csv(result.rows, out / TABLE_CSV)
+    write_text(out / TABLE_MD, result.markdown + "\n")

@@ -1,0 +1,88 @@
+"""A study end to end, headless: baselines, the project as drawn, a
+weighting; stopped and resumed; the baseline's model holds one task."""
+
+import json
+import threading
+
+import numpy as np
+
+from mtl_studio.cli import main
+from mtl_studio.study.runner import STATE, run_study
+from tests.training.test_results import results_project
+
+
+def test_a_tiny_study_stops_and_goes_on_where_it_stopped(tmp_path):
+    project = results_project(tmp_path, epochs=2)
+    out = tmp_path / "study"
+    stop, started = threading.Event(), []
+
+    def on_run(index, total, run, state):
+        if state == "training":
+            started.append(run.folder)
+        elif index == 1:  # after the second run: the user presses Stop
+            stop.set()
+
+    first = run_study(
+        project, out, baselines=True, weightings=["uncertainty"], seeds=2, on_run=on_run, stop=stop
+    )
+    assert first.stopped and len(started) == 2
+    state = json.loads((out / STATE).read_text())
+    assert [v["status"] for v in state["runs"].values()] == ["completed", "completed"]
+
+    again = run_study(
+        project, out, baselines=True, weightings=["uncertainty"], seeds=2, on_run=on_run
+    )
+    assert not again.stopped
+    assert len(started) == 2 + 6  # 8 runs in all (2 baselines + drawn + 1 weighting, x2 seeds)
+    assert len(set(started)) == 8  # none run twice
+    names = [row.name for row in again.rows]
+    assert names[0] == "single-task baselines" and set(names[1:]) == {
+        "as drawn",
+        "weighting uncertainty",
+    }
+    assert (out / "study.md").read_text().startswith("| configuration |")
+    row = next(r for r in again.rows if r.name == "as drawn")
+    assert row.seeds == 2 and set(row.cells) == {"a", "b"}
+
+    # Each seed of a configuration shares the split: the same test rows.
+    runs = json.loads((out / STATE).read_text())["runs"]
+    assert {v["split"] for v in runs.values()} == {"test"} and len(runs) == 8
+
+
+def test_a_baseline_model_has_one_output_and_no_other_head(tmp_path):
+    from mtl_studio.training.tf_import import keras
+
+    project = results_project(tmp_path, epochs=1)
+    out = tmp_path / "study"
+    run_study(project, out, baselines=True, seeds=1)
+    model = keras().saving.load_model(out / "alone-a" / "seed-0" / "model-last.keras")
+    inner = [layer for layer in model.layers if hasattr(layer, "layers")][0]
+    names = {layer.name for layer in inner.layers}
+    out_of = model.predict({"x": np.zeros((2, 10))}, verbose=0)
+    assert list(out_of) == ["a"]  # one output, by its task's name
+    assert "head_a" in names and "out_b" not in names
+
+
+def test_the_study_command(tmp_path, capsys):
+    from mtl_studio.core.fileformat import save
+
+    project = results_project(tmp_path, epochs=1)
+    save(project, tmp_path / "p.mtl.json")
+    code = main(
+        ["study", str(tmp_path / "p.mtl.json"), "--weightings", "dwa", "--out", str(tmp_path / "s")]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "run 2/2: weighting dwa, seed 0: completed" in err
+    assert "| as drawn (baseline) |" in out and "against the as drawn" in out
+    code = main(
+        [
+            "study",
+            str(tmp_path / "p.mtl.json"),
+            "--weightings",
+            "mgda",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
+    assert code == 1 and "holds another study" in capsys.readouterr().err
