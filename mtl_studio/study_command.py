@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from .cli import EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_PROBLEMS, CliError, open_project
@@ -13,7 +12,7 @@ from .core.validation import errors, validate
 
 
 def study(args) -> int:
-    from .study.runner import StudyError, run_study  # noqa: PLC0415 - TensorFlow
+    from .study.runner import Stop, StudyError, run_study  # noqa: PLC0415 - TensorFlow
 
     project, path = open_project(args.project)
     problems = errors(validate(project))
@@ -23,7 +22,7 @@ def study(args) -> int:
         print(f"{project.name}: no study: fix the errors above first")
         return EXIT_PROBLEMS
     weightings = [w for w in (args.weightings or "").split(",") if w]
-    stop = threading.Event()
+    stop = Stop()
 
     def on_interrupt(signum, frame):
         print(

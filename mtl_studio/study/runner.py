@@ -52,6 +52,32 @@ class StudyError(Exception):
     """The study cannot start (its folder holds another study, say)."""
 
 
+class Stop:
+    """Asks a study to stop, from any thread: the run under way stops after
+    its current steps (it keeps its checkpoint) and no other starts."""
+
+    def __init__(self) -> None:
+        self._asked = threading.Event()
+        self._lock = threading.Lock()
+        self._trainer = None
+
+    def set(self) -> None:
+        with self._lock:
+            self._asked.set()
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    def is_set(self) -> bool:
+        return self._asked.is_set()
+
+    def hold(self, trainer) -> None:
+        """The run under way (None between runs)."""
+        with self._lock:
+            self._trainer = trainer
+            if trainer is not None and self._asked.is_set():
+                trainer.stop()
+
+
 def run_study(
     project: Project,
     out: Path,
@@ -62,11 +88,11 @@ def run_study(
     epochs: int | None = None,
     listeners: list[Callable[[list], None]] = (),
     on_run: Callable[[int, int, PlannedRun, str], None] | None = None,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
 ) -> StudyResult:
     """Run (or go on with) the study of `project` in `out`. `listeners` get
     each run's training events; `on_run(index, total, run, state)` is called
-    as each run starts ("training") and ends (its status). `stop`, when set,
+    as each run starts ("training") and ends (its status). `stop.set()`
     stops the run under way (it keeps its checkpoint) and ends the study."""
     from ..training.run import run_project  # noqa: PLC0415 - TensorFlow
 
@@ -81,7 +107,7 @@ def run_study(
         "epochs": epochs,
     }
     state = _read_state(out, asked)
-    stop = stop or threading.Event()
+    stop = stop or Stop()
     for index, planned in enumerate(runs):
         done = state["runs"].get(planned.folder, {})
         if done.get("status") == "completed":
@@ -92,23 +118,17 @@ def run_study(
             on_run(index, len(runs), planned, "training")
         folder = out / planned.folder
         resume = done.get("status") == "stopped" and (folder / "checkpoint.npz").exists()
-        held = []
-
-        def on_trainer(trainer, held=held):
-            held.append(trainer)
-            if stop.is_set():
-                trainer.stop()
-
-        watcher = _StopWatcher(stop, held)
-        outcome = run_project(
-            planned.project(epochs),
-            None,
-            folder,
-            resume=resume,
-            listeners=list(listeners),
-            on_trainer=on_trainer,
-        )
-        watcher.close()
+        try:
+            outcome = run_project(
+                planned.project(epochs),
+                None,
+                folder,
+                resume=resume,
+                listeners=list(listeners),
+                on_trainer=stop.hold,
+            )
+        finally:
+            stop.hold(None)
         status = outcome.finished.status
         record = {"status": status, "message": outcome.finished.message}
         if status == "completed":
@@ -126,26 +146,6 @@ def run_study(
     )
     _write_table(out, result)
     return result
-
-
-class _StopWatcher:
-    """Passes a stop asked from another thread to the run under way."""
-
-    def __init__(self, stop: threading.Event, held: list) -> None:
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, args=(stop, held), daemon=True)
-        self._thread.start()
-
-    def _watch(self, stop: threading.Event, held: list) -> None:
-        while not self._done.is_set():
-            if stop.wait(0.1):
-                for trainer in held:
-                    trainer.stop()
-                return
-
-    def close(self) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 def _scores(folder: Path) -> dict:

@@ -2,19 +2,18 @@
 weighting; stopped and resumed; the baseline's model holds one task."""
 
 import json
-import threading
 
 import numpy as np
 
 from mtl_studio.cli import main
-from mtl_studio.study.runner import STATE, run_study
+from mtl_studio.study.runner import STATE, Stop, run_study
 from tests.training.test_results import results_project
 
 
 def test_a_tiny_study_stops_and_goes_on_where_it_stopped(tmp_path):
     project = results_project(tmp_path, epochs=2)
     out = tmp_path / "study"
-    stop, started = threading.Event(), []
+    stop, started = Stop(), []
 
     def on_run(index, total, run, state):
         if state == "training":
@@ -86,3 +85,30 @@ def test_the_study_command(tmp_path, capsys):
         ]
     )
     assert code == 1 and "holds another study" in capsys.readouterr().err
+
+
+def test_a_run_stopped_mid_way_resumes_from_its_checkpoint(tmp_path):
+    from mtl_studio.training import events as ev
+
+    project = results_project(tmp_path, epochs=3)
+    out = tmp_path / "study"
+    stop, current = Stop(), {}
+
+    def on_run(index, total, run, state):
+        current["index"] = index
+
+    def listener(batch):  # the user presses Stop during the first epoch of run 2
+        if current.get("index") == 1 and any(isinstance(e, ev.StepLosses) for e in batch):
+            stop.set()
+
+    first = run_study(
+        project, out, baselines=False, seeds=2, listeners=[listener], on_run=on_run, stop=stop
+    )
+    assert first.stopped
+    runs = json.loads((out / STATE).read_text())["runs"]
+    assert runs["as-drawn/seed-1"]["status"] == "stopped"
+    assert (out / "as-drawn" / "seed-1" / "checkpoint.npz").exists()
+    again = run_study(project, out, baselines=False, seeds=2)
+    assert not again.stopped
+    summary = json.loads((out / "as-drawn" / "seed-1" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs"] == 3
