@@ -37,6 +37,7 @@ from .data_panel_widgets import CompactTableView, NoteLabel, table_height  # noq
 from .data_store import DataStore
 from .document import Document
 from .inspector import ParamField
+from .signals import connect_all
 from .widgets import ERROR_COLOR, WARNING_COLOR, DocumentView
 
 # Widest a preview or column-table column starts (the user can widen it).
@@ -158,14 +159,7 @@ class DataPanel(DataEdits, DocumentView):
             (store.failed, self._read_failed),
             (store.cancelled, self._read_cancelled),
         )
-        for signal, slot in pairs:
-            if on:
-                signal.connect(slot)
-            else:
-                try:
-                    signal.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass  # the old document is already gone
+        connect_all(pairs, on)
 
     def refresh(self) -> None:
         # (The document's store reads its sources itself.)

@@ -26,6 +26,7 @@ from ..core.data_profile import source_key
 from ..core.events import Event
 from ..core.settings import DataSource
 from .data_loader import Loaded, SourceRead, source_path
+from .signals import connect_all
 
 if TYPE_CHECKING:
     from .document import Document
@@ -185,14 +186,7 @@ class DataStore(QObject):
             (read.failed, self._on_failed),
             (read.cancelled, self._on_cancelled),
         )
-        for signal, slot in pairs:
-            if on:
-                signal.connect(slot)
-            else:
-                try:
-                    signal.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        connect_all(pairs, on)
 
     def _current(self, read: SourceRead) -> bool:
         entry = self._reads.get(read.key)

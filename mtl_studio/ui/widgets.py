@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QWidget
 
 from ..core.commands import Command
 from .document import Document
+from .signals import connect_all
 
 ERROR_COLOR = "#C62828"
 WARNING_COLOR = "#B26B00"
@@ -38,15 +39,7 @@ class DocumentView(QWidget):
         """Show the document from scratch."""
 
     def _connect(self, document: Document, on: bool) -> None:
-        for signal_name, slot_name in self.follows:
-            signal, slot = getattr(document, signal_name), getattr(self, slot_name)
-            if on:
-                signal.connect(slot)
-            else:
-                try:
-                    signal.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass  # the old document is already gone
+        connect_all([(getattr(document, s), getattr(self, slot)) for s, slot in self.follows], on)
 
 
 def push_or_reason(document: Document, command: Command) -> str | None:
