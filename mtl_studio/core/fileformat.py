@@ -154,6 +154,7 @@ def to_dict(project: Project, folder: Path | None = None) -> dict:
             "patience": t.patience,
             "min_delta": t.min_delta,
             "split_seed": t.split_seed,
+            "affinity_every": t.affinity_every,
         },
         "data": _data_dict(project.data, folder),
     }

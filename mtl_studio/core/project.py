@@ -425,6 +425,7 @@ TRAINING_CHECKS = {
     "patience": lambda v: _number(v, 1, 100000, integer=True),
     "min_delta": lambda v: _number(v, 0),
     "split_seed": lambda v: None if v is None else _number(v, 0, integer=True),
+    "affinity_every": lambda v: _number(v, 0, integer=True),
 }
 
 

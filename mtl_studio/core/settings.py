@@ -52,6 +52,8 @@ class TrainingSettings:
     # The seed of the data split when it must stay while `seed` changes (a
     # study's runs of several seeds share one split); None: `seed`.
     split_seed: int | None = None
+    # Inter-task affinity (training/affinity.py) every this many steps; 0: off.
+    affinity_every: int = 0
 
     @property
     def seed_of_split(self) -> int:

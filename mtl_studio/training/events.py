@@ -59,6 +59,17 @@ class GradientCosine:
 
 
 @dataclass
+class Affinity:
+    """Inter-task affinity on one batch (training/affinity.py): z[i][j] is
+    the relative change of task j's loss after a step along task i's
+    gradient of the shared parameters; above zero, i helps j."""
+
+    step: int
+    tasks: list[str]
+    z: np.ndarray  # [T, T]
+
+
+@dataclass
 class EpochEnd:
     epoch: int  # 1-based, the epoch just finished
     step: int

@@ -20,6 +20,7 @@ from . import events as ev
 from .tf_import import tf
 
 HISTORY = "history.csv"
+AFFINITY = "affinity.csv"
 SUMMARY = "summary.json"
 TENSORBOARD = "tensorboard"
 
@@ -61,6 +62,8 @@ class RunRecorder:
         self._first_block: tuple[float, int] | None = None  # (time, step) after the first call
         self.finished: ev.RunFinished | None = None
         self.best: dict | None = None  # {"epoch", "step", "value"} of the best epoch
+        self._affinity_file = None  # affinity.csv, opened at the first measurement
+        self._affinity_sum, self._affinity_count = None, 0
         self.steps_per_epoch: int | None = None  # from RunStarted (or the resumed summary)
         self.weighting = project.training.weighting  # what trained: RunStarted says
         self.listeners: list = []  # e.g. the command line's progress bar
@@ -98,6 +101,11 @@ class RunRecorder:
         if previous.get("steps_per_epoch"):
             self.steps_per_epoch = previous["steps_per_epoch"]
         self.best = previous.get("best_epoch")
+        affinity = previous.get("affinity")
+        if affinity and affinity.get("tasks") == self.tasks:  # the mean goes on
+            mean = np.array(affinity["mean"], dtype=float)
+            self._affinity_sum = mean * affinity["measurements"]
+            self._affinity_count = affinity["measurements"]
         self.weighting = previous.get("weighting", self.project.training.weighting)
 
     def _scalar(self, tag: str, value: float) -> None:
@@ -183,6 +191,38 @@ class RunRecorder:
             for (a, b), value in e.pairs.items():
                 self._scalar(f"gradient_cosine/{a}__{b}", value)
 
+    def _on_Affinity(self, e: ev.Affinity) -> None:
+        """affinity.csv (appended, as history.csv) and TensorBoard; the run's
+        mean goes into the summary."""
+        if self._affinity_file is None:
+            path = self.out / AFFINITY
+            new = not path.exists()
+            self._affinity_file = open(path, "a", newline="", encoding="utf-8")
+            if new:
+                csv.writer(self._affinity_file).writerow(["step", "from_task", "to_task", "z"])
+        writer = csv.writer(self._affinity_file)
+        with self._tb.as_default(step=e.step):
+            for i, a in enumerate(e.tasks):
+                for j, b in enumerate(e.tasks):
+                    writer.writerow([e.step, a, b, f"{e.z[i, j]:.7g}"])
+                    self._scalar(f"affinity/{a}__{b}", float(e.z[i, j]))
+        self._affinity_file.flush()
+        self._affinity_sum = e.z + (self._affinity_sum if self._affinity_sum is not None else 0)
+        self._affinity_count += 1
+
+    def _affinity_summary(self) -> dict | None:
+        from .affinity import best_groupings  # noqa: PLC0415 - numpy only
+
+        if not self._affinity_count:
+            return None
+        mean = self._affinity_sum / self._affinity_count
+        return {
+            "measurements": self._affinity_count,
+            "tasks": self.tasks,
+            "mean": [[_finite(v) for v in row] for row in mean],
+            "groupings": best_groupings(mean, self.tasks),
+        }
+
     def _on_EpochEnd(self, e: ev.EpochEnd) -> None:
         if e.best_epoch is not None:
             self.best = {
@@ -237,6 +277,8 @@ class RunRecorder:
     def close(self, files: dict[str, str] | None = None) -> dict:
         """Write summary.json and close the files; returns the summary."""
         self._csv_file.close()
+        if self._affinity_file is not None:
+            self._affinity_file.close()
         self._tb.flush()
         self._tb.close()
         wall = time.time() - self.started
@@ -278,6 +320,7 @@ class RunRecorder:
                 "monitor": self.project.training.monitor,
             },
             "early_stopped": bool(e and e.early_stopped),
+            "affinity": self._affinity_summary(),
             "setting_changes": self.changes,
             "files": files or {},
             **self.extra,

@@ -36,6 +36,7 @@ from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
 from . import events as ev
 from . import metrics as metrics_mod
+from .affinity import compile_affinity
 from .builder import BuildError, build_model
 from .losses import batch_sum_loss, loss_function
 from .tf_import import keras, tf
@@ -203,6 +204,10 @@ class Trainer:
             self.tied = self.built.tied_variables() if mode == "soft_sharing" else []
             self._call = self._compile(self.xla)
         self._cosine = self._compile_cosine() if self.shared_index and len(self.tasks) > 1 else None
+        self._affinity = None
+        if self._cosine is not None and self.settings.affinity_every and mode != "soft_sharing":
+            shared = [self.variables[i] for i in self.shared_index]
+            self._affinity = compile_affinity(self.model, self.loss_fns, self.tasks, shared)
         self._forward = t.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         self.steps_per_epoch = batches.steps_per_epoch(*self._sizes_and_batches())
         self._epoch_sums = np.zeros(len(self.tasks))
@@ -520,6 +525,7 @@ class Trainer:
                     self.step += n
                     in_epoch += n
                     self._report_cosine(plan, in_epoch - n)
+                    self._report_affinity(plan, in_epoch - n, n)
                     step_times.append((time.perf_counter(), self.step))
                     step_times = step_times[-50:]
                     self._report_progress(step_times, total_steps, epoch, epochs)
@@ -596,6 +602,22 @@ class Trainer:
             for (a, b), v in zip(self._cosine_pairs, values)
         }
         self._emit(ev.GradientCosine(self.step, pairs))
+
+    def _report_affinity(self, plan, start: int, n: int) -> None:
+        """Every affinity_every steps (once per call that passes a multiple
+        of it), on the batch of the call's first step."""
+        every = self.settings.affinity_every
+        if self._affinity is None or len(self._data.datasets) > 1:
+            return
+        if self.step // every == (self.step - n) // every:
+            return
+        t = tf()
+        rows = plan[1][start][: self.batch[0]]
+        x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
+        y = {k: t.gather(v, rows) for k, v in self.train_y[0].items()}
+        lr = t.constant(self.learning_rates()[0], t.float32)
+        z = self._affinity(x, y, lr).numpy()
+        self._emit(ev.Affinity(self.step, list(self.tasks), z))
 
     def _report_progress(self, times, total_steps: int, epoch: int, epochs: int) -> None:
         (t0, s0), (t1, s1) = times[0], times[-1]

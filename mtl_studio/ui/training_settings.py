@@ -114,6 +114,8 @@ class TrainingSettingsForm(DocumentView):
         self.epochs = _int(1, 1_000_000)
         self.seed = _int(0, 2**31 - 1)
         self.steps_per_call = _int(1, 10000)
+        self.affinity_every = _int(0, 1_000_000)
+        self.affinity_every.setSpecialValueText("off")
         self.task_table = QTableWidget(0, 4)
         self.task_table.setHorizontalHeaderLabels(["Task", "Optimizer", "Learning rate", "Share"])
         self.task_table.verticalHeader().hide()
@@ -166,6 +168,14 @@ class TrainingSettingsForm(DocumentView):
                 self.steps_per_call,
                 "Training steps run inside one compiled call: more is faster, fewer reacts "
                 "to Pause sooner",
+            ),
+            (
+                "Task affinity every",
+                self.affinity_every,
+                "Measure how a step for each task changes the others' losses (Fifty et al. "
+                "2021) every this many steps (at most once per compiled call), recorded with "
+                "the run in affinity.csv; off: 0. Each measurement costs about one gradient "
+                "and one forward pass per task",
             ),
         ]
         self.rows = {}
@@ -229,6 +239,7 @@ class TrainingSettingsForm(DocumentView):
             "epochs",
             "seed",
             "steps_per_call",
+            "affinity_every",
         ):
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.learning_rate.valueChanged.connect(self._rate_edited)
@@ -262,6 +273,7 @@ class TrainingSettingsForm(DocumentView):
                 "epochs",
                 "seed",
                 "steps_per_call",
+                "affinity_every",
                 "patience",
                 "min_delta",
             ):

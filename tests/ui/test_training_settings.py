@@ -125,3 +125,16 @@ def test_removing_the_monitored_task_chooses_the_total(form):
     assert [key for key, _ in choices(form)] == ["total", "b:loss", "b:accuracy"]
     document.undo()
     assert form.monitor.currentData() == "a:loss"
+
+
+def test_task_affinity_is_a_setting_off_by_default(make_document, qtbot):
+    from mtl_studio.ui.training_settings import TrainingSettingsForm
+
+    document = make_document()
+    form = TrainingSettingsForm(document)
+    qtbot.addWidget(form)
+    assert form.affinity_every.value() == 0 and form.affinity_every.text() == "off"
+    form.affinity_every.setValue(50)
+    assert document.project.training.affinity_every == 50
+    document.undo()
+    assert document.project.training.affinity_every == 0
