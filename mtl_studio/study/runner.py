@@ -42,6 +42,8 @@ class StudyResult:
     stopped: bool = False
     failed: dict[str, str] = field(default_factory=dict)  # run folder -> why
     reference: str = BASELINES_ROW  # what the gains and delta-m compare against
+    planned: int = 0  # how many runs the study has
+    runs: dict[str, str] = field(default_factory=dict)  # run folder -> status, runs begun only
 
     @property
     def markdown(self) -> str:
@@ -148,6 +150,31 @@ def run_study(
     return result
 
 
+def current_table(
+    project: Project,
+    out: Path,
+    *,
+    baselines: bool = True,
+    weightings: list[str] = (),
+    seeds: int = 1,
+) -> StudyResult:
+    """The table of the study in `out` as it stands, read from its
+    study.json: a row for each configuration with a run scored, over the
+    seeds scored so far (no rows before the project as drawn has scored,
+    nor without a study.json). For a view that fills in as runs end; the
+    arguments are run_study's."""
+    configs = configurations(project, baselines, list(weightings))
+    runs = planned_runs(configs, seeds, project.training.seed)
+    path = Path(out) / STATE
+    if not path.exists():
+        return _table(configs, runs, {"runs": {}})
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StudyError(f"{path}: cannot read the study ({exc})") from None
+    return _table(configs, runs, state)
+
+
 def _scores(folder: Path) -> dict:
     """The run scored on its test rows (its validation rows without a test
     share), and each task's main figure."""
@@ -187,7 +214,7 @@ def _write_state(out: Path, state: dict) -> None:
 
 
 def _table(configs: list[Configuration], runs: list[PlannedRun], state: dict) -> StudyResult:
-    """Rows of the configurations whose runs all scored, against the
+    """Rows of the configurations with a scored run (the seeds scored so far), against the
     single-task baselines (or, without them, the project as drawn)."""
     done = {
         r.folder: state["runs"][r.folder]
@@ -195,6 +222,7 @@ def _table(configs: list[Configuration], runs: list[PlannedRun], state: dict) ->
         if state["runs"].get(r.folder, {}).get("status") == "completed"
     }
     failed = {f: v["message"] for f, v in state["runs"].items() if v["status"] != "completed"}
+    begun = {r.folder: state["runs"][r.folder]["status"] for r in runs if r.folder in state["runs"]}
     per_config: dict[str, list[dict]] = {}
     for r in runs:
         if r.folder in done:
@@ -202,7 +230,7 @@ def _table(configs: list[Configuration], runs: list[PlannedRun], state: dict) ->
     tasks = [c.task for c in configs if c.baseline]
     drawn = per_config.get(AS_DRAWN, [])
     if not drawn:
-        return StudyResult([], failed=failed)
+        return StudyResult([], failed=failed, planned=len(runs), runs=begun)
     names, higher = drawn[0]["names"], drawn[0]["higher"]
     alone = {t: per_config.get(BASELINE_PREFIX + t) for t in tasks}
     if tasks and all(alone.values()):
@@ -222,7 +250,13 @@ def _table(configs: list[Configuration], runs: list[PlannedRun], state: dict) ->
             rows.append(
                 table.summarize(config.name, [g["figures"] for g in got], means, names, higher)
             )
-    return StudyResult(table.ranked(rows), failed=failed, reference=reference_name)
+    return StudyResult(
+        table.ranked(rows),
+        failed=failed,
+        reference=reference_name,
+        planned=len(runs),
+        runs=begun,
+    )
 
 
 def _write_table(out: Path, result: StudyResult) -> None:

@@ -38,6 +38,7 @@ from .results_view import ResultsView
 from .run_controller import RunController
 from .run_panel import run_state_text
 from .runs_dialog import choose_run
+from .study_view import StudyView
 from .tasks_panel import TasksPanel
 from .tensorboard import TensorBoardLauncher
 from .training_panel import TrainingPanel
@@ -49,6 +50,7 @@ MAX_RECENT = 8
 # moment (the mouse over a menu) does not take it away.
 NOTICE_MS = 15000
 UNTITLED = "untitled"  # the name of a project nobody named (core.project.Project)
+STUDY_RUNNING = "a study is running (Study tab): wait for its end, or stop it"
 FILE_FILTER = f"MTL Studio projects (*{SUFFIX});;JSON files (*.json);;All files (*)"
 
 SHORTCUTS_HELP = """
@@ -65,7 +67,7 @@ SHORTCUTS_HELP = """
 <tr><td><b>Ctrl+L</b></td><td>Auto layout</td></tr>
 <tr><td><b>F5 / F6 / Shift+F5</b></td><td>Train, Pause or Resume, Stop</td></tr>
 <tr><td><b>Ctrl+Shift+O</b></td><td>Open a run: its curves and results, then Continue from Checkpoint</td></tr>
-<tr><td><b>Ctrl+1 / Ctrl+2 / Ctrl+3</b></td><td>Network, Training curves, Results</td></tr>
+<tr><td><b>Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4</b></td><td>Network, Training curves, Results, Study</td></tr>
 <tr><td><b>Ctrl+1 / Ctrl+2</b></td><td>Show the network, show the training curves</td></tr>
 <tr><td><b>Ctrl+Shift+F</b></td><td>Hide the side panels while the training curves show</td></tr>
 <tr><td><b>Ctrl+wheel</b></td><td>Zoom</td></tr>
@@ -86,6 +88,17 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self)
         self.plots = PlotsPanel(self)
         self.results = ResultsView(self)
+        # A study trains run after run: never beside a run of Train.
+        self.study = StudyView(
+            self.document,
+            self.runs_root,
+            lambda: (
+                "a training run is in progress: wait for its end, or stop it"
+                if self.runs.busy
+                else None
+            ),
+            self,
+        )
         self.tensorboard = TensorBoardLauncher(self)
         # The network, the curves and the results share the middle: a run
         # switches to the curves, Ctrl+1 goes back.
@@ -94,6 +107,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.view, "Network")
         self.tabs.addTab(self.plots, "Training curves")
         self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.study, "Study")
         self.setCentralWidget(self.tabs)
         self._make_actions()
         self._make_panels()
@@ -234,6 +248,7 @@ class MainWindow(QMainWindow):
         self.act_show_results = a(
             "&Results", lambda: self.tabs.setCurrentWidget(self.results), "Ctrl+3"
         )
+        self.act_show_study = a("&Study", lambda: self.tabs.setCurrentWidget(self.study), "Ctrl+4")
         self.act_open_run = a(
             "&Open Run...",
             self.open_run,
@@ -324,6 +339,7 @@ class MainWindow(QMainWindow):
             self.act_show_network,
             self.act_show_curves,
             self.act_show_results,
+            self.act_show_study,
             self.act_plots_room,
             None,
             self.act_zoom_in,
@@ -446,6 +462,7 @@ class MainWindow(QMainWindow):
             self.problems_panel,
             self.training_panel,
             self.data_panel,
+            self.study,
         ):
             panel.set_document(document)
         self._follow(document)
@@ -730,12 +747,17 @@ class MainWindow(QMainWindow):
             lambda reason: QMessageBox.warning(self, "Cannot open the run", reason)
         )
         self.tensorboard.message.connect(self.show_notice)
+        self.study.message.connect(self.show_notice)
+        self.study.state_changed.connect(lambda busy: self._update_run_actions())
+        runs.state_changed.connect(lambda state: self.study.refresh())
         self._edit_noted = False
         self._close_confirmed = False
 
     def _update_run_actions(self) -> None:
         state = self.runs.state
         reason = self.runs.train_refusal(self.document) if state == "idle" else None
+        if reason is None and state == "idle" and self.study.busy:
+            reason = STUDY_RUNNING
         self.act_train.setEnabled(state == "idle" and reason is None)
         tip = f"Cannot train: {reason}" if reason else "Train the project as it is now (F5)"
         self.act_train.setToolTip(tip)
@@ -743,20 +765,20 @@ class MainWindow(QMainWindow):
         self.act_pause.setEnabled(state in ("starting", "running", "paused"))
         self.act_pause.setText("&Resume" if state == "paused" else "&Pause")
         self.act_stop.setEnabled(state in ("starting", "running", "paused"))
-        self.act_continue.setEnabled(self.runs.can_continue())
+        self.act_continue.setEnabled(self.runs.can_continue() and not self.study.busy)
         self.act_predict.setEnabled(self.results.folder is not None)
         self.act_open_run.setEnabled(state == "idle")
         self.training_panel.run_panel.show_reason(reason)
 
     def train(self) -> None:
-        reason = self.runs.start(self.document)
+        reason = STUDY_RUNNING if self.study.busy else self.runs.start(self.document)
         if reason:
             self.show_notice(f"Cannot train: {reason}")
             return
         self._run_begins()
 
     def continue_training(self) -> None:
-        reason = self.runs.continue_run()
+        reason = STUDY_RUNNING if self.study.busy else self.runs.continue_run()
         if reason:
             self.show_notice(f"Cannot continue: {reason}")
             return
@@ -914,11 +936,12 @@ class MainWindow(QMainWindow):
         if self._close_confirmed:  # asked already; waited for the run to stop
             event.accept()
             return
-        if self.runs.busy:
+        if self.runs.busy or self.study.busy:
             answer = QMessageBox.question(
                 self,
                 APP_NAME,
-                "A training run is in progress. Stop it and close?",
+                f"{'A training run' if self.runs.busy else 'A study'} is in progress. "
+                "Stop it and close?",
                 QMessageBox.Yes | QMessageBox.Cancel,
                 QMessageBox.Cancel,
             )
@@ -947,6 +970,12 @@ class MainWindow(QMainWindow):
             # when it returns. Leave the screen now and close then.
             self.hide()
             self.runs.run_finished.connect(lambda finished: self.close())
+            event.ignore()
+            return
+        if not self.study.shutdown():
+            # As for a run: the study's run stops when its long call returns.
+            self.hide()
+            self.study.study_ended.connect(lambda result: self.close())
             event.ignore()
             return
         event.accept()

@@ -1,0 +1,120 @@
+"""The study worker: a study's runs one after the other on a QThread.
+
+A StudyWorker calls study/runner.py's run_study on a frozen copy of the
+project, so the runs are the same as `mtl-studio study`'s (and each one the
+one run path's). What the GUI needs comes as signals, queued to the GUI
+thread: a run starts, a run ends, the table as it stands after each run,
+and the study's end (its StudyResult in `result`, or a message in `error`,
+then QThread.finished). Stop is thread-safe: the run under way stops after
+its current steps, keeping its checkpoint, and no other starts; run_study
+on the same folder then goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from ..core.project import Project
+from ..study.runner import Stop, StudyError, StudyResult, current_table, run_study
+from ..training import events as ev
+from .run_worker import lower_training_priority
+
+
+class StudyWorker(QThread):
+    """Runs (or goes on with) the study of `project` (already a copy) in the
+    folder `out`."""
+
+    run_started = Signal(int, int, str, int)  # index, total, configuration, seed
+    run_ended = Signal(int, str)  # index, status ("completed", "stopped", "failed", ...)
+    table_changed = Signal(object)  # the StudyResult as it stands (current_table)
+
+    def __init__(
+        self,
+        project: Project,
+        out: Path,
+        *,
+        baselines: bool = True,
+        weightings: list[str] = (),
+        seeds: int = 1,
+        epochs: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.out = Path(out)
+        self.baselines = baselines
+        self.weightings = list(weightings)
+        self.seeds = seeds
+        self.epochs = epochs
+        self.result: StudyResult | None = None  # when the study has ended
+        self.error: str | None = None  # why it could not start or go on
+        self._stop = Stop()
+        self._lock = threading.Lock()
+        self._share = 0.0  # of the run under way, 0 to 1
+
+    # --- from the GUI thread ---------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run_share(self) -> float:
+        """How much of the run under way is done (0 to 1)."""
+        with self._lock:
+            return self._share
+
+    # --- the thread ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        lower_training_priority()  # before TensorFlow starts its threads from here
+        try:
+            self.table_changed.emit(self._table())  # a study that goes on: its rows so far
+            self.result = run_study(
+                self.project,
+                self.out,
+                baselines=self.baselines,
+                weightings=self.weightings,
+                seeds=self.seeds,
+                epochs=self.epochs,
+                listeners=[self._listen],
+                on_run=self._on_run,
+                stop=self._stop,
+            )
+        except (StudyError, ValueError, OSError) as exc:
+            self.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: say it, keep the window
+            self.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
+
+    def _table(self) -> StudyResult:
+        return current_table(
+            self.project,
+            self.out,
+            baselines=self.baselines,
+            weightings=self.weightings,
+            seeds=self.seeds,
+        )
+
+    def _on_run(self, index: int, total: int, planned, state: str) -> None:
+        if state == "training":
+            with self._lock:
+                self._share = 0.0
+            self.run_started.emit(index, total, planned.configuration.name, planned.seed)
+            return
+        self.run_ended.emit(index, state)
+        try:
+            self.table_changed.emit(self._table())  # study.json is written: the new rows
+        except StudyError:
+            pass  # the study's end reads it again and says what is wrong
+
+    def _listen(self, batch: list) -> None:
+        for event in batch:
+            if isinstance(event, ev.Progress) and event.total_steps:
+                with self._lock:
+                    self._share = min(1.0, event.step / event.total_steps)
