@@ -332,6 +332,44 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per configuration")
     p.add_argument("--epochs", type=int, metavar="N", help="epochs of every run")
     p.add_argument("--out", metavar="DIR", required=True, help="the study's folder")
+    g = p.add_argument_group(
+        "loss-weight search",
+        "Search the tasks' weights with Optuna: each trial a run in DIR/trials/trial-N, scored "
+        "on its validation rows. Alone, the search runs instead of the study's runs; with "
+        "--baselines or --weightings, after them.",
+    )
+    g.add_argument(
+        "--search-weights", type=int, metavar="N", help="run N trials of the loss-weight search"
+    )
+    g.add_argument(
+        "--objective",
+        choices=("pareto", "delta_m"),
+        default="pareto",
+        help="pareto: each task's validation figure, the Pareto front (default); delta_m: "
+        "delta-m against the study's baselines (or the project as drawn), the best trial",
+    )
+    g.add_argument(
+        "--search-lr", action="store_true", help="search the learning rate too (lr/10 to lr*10)"
+    )
+    g.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the Optuna database (default: sqlite:///DIR/search.db); workers on other "
+        "machines join a search on a database they share",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run the trials in K processes on this machine (K-1 extra workers)",
+    )
+    g.add_argument(
+        "--worker",
+        action="store_true",
+        help="only join the search in --storage and run N of its trials (no study runs, no "
+        "table): what --workers starts, and how another machine joins",
+    )
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser(

@@ -24,6 +24,9 @@ SLOW = {
     "test_open_run_shows_its_curves_and_results_and_continue_goes_on",
     # tests/study: a study of several runs
     "test_a_tiny_study_stops_and_goes_on_where_it_stopped",
+    "test_a_search_writes_its_trials_and_goes_on_where_it_stopped",
+    "test_two_worker_processes_share_one_study_on_one_sqlite_file",
+    "test_the_study_command_searches_with_two_workers_against_the_baselines",
 }
 
 
