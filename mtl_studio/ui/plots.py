@@ -1,8 +1,9 @@
 """The live training plots: an overview of every task's loss relative to its
 start, one plot per task (train loss per step, validation loss per epoch),
-the weighted total, the soft-sharing penalty, the loss weights and the
-gradient cosine between tasks, in a grid that reflows to the width it has
-and scrolls when the plots would be too small to read.
+the weighted total, the soft-sharing penalty, the loss weights, the
+gradient cosine between tasks and the task affinity heat map, in a grid
+that reflows to the width it has and scrolls when the plots would be too
+small to read.
 
 The window's timer calls refresh() ten times a second while a run trains.
 Each plot is its own small view; while a run streams, the plots are
@@ -45,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
+from .affinity_map import AffinityPlot
 from .plot_grid import PlotGrid
 from .plot_items import (
     COSINE,
@@ -60,7 +62,7 @@ from .plot_items import (
     mix,
 )
 from .plot_ranges import x_end
-from .readout import number, readout_text
+from .readout import AFFINITY, affinity_text, number, readout_text
 from .run_controller import DRAIN_MS
 from .run_curves import X_AXES, RunCurves, Series
 
@@ -288,7 +290,7 @@ class PlotsPanel(QWidget):
         if self.axis_combo.currentData() != axis:
             self.axis_combo.setCurrentIndex(X_AXES.index(axis))  # comes back here
             return
-        for plot in self.plots.values():
+        for plot in self._x_plots():
             plot.item.setLabel("bottom", X_LABELS[axis], color=FOREGROUND)
         self._place_marks()
         self.clear_cursor()
@@ -380,7 +382,7 @@ class PlotsPanel(QWidget):
     def shown_plots(self) -> tuple[str, ...]:
         """The keys of the plots in the grid, in order: "overview" (two tasks
         or more), "task:<name>" for each task, then "total", "penalty",
-        "weights", "cosine" when they show."""
+        "weights", "cosine", "affinity" when they show."""
         return self._shown
 
     def curve(self, kind: str, name: str | tuple[str, str] = "") -> Curve | None:
@@ -489,16 +491,23 @@ class PlotsPanel(QWidget):
         plot.zero_line = zero
         plot.item.addItem(zero, ignoreBounds=True)  # the plot's range includes 0 itself
         self._sync_cosine(run)
+        # The task affinity heat map (affinity_map.py): no x axis of steps.
+        self._place_plot(AffinityPlot(AFFINITY))
 
         self._x_span = None
         for plot in self.plots.values():
-            plot.set_log(self.log_scale)
-            plot.item.setLabel("bottom", X_LABELS[self.x_axis], color=FOREGROUND)
             plot.view.scene().sigMouseMoved.connect(partial(self._mouse_moved, plot))
             plot.view.viewport().installEventFilter(self._leave)
+        for plot in self._x_plots():
+            plot.set_log(self.log_scale)
+            plot.item.setLabel("bottom", X_LABELS[self.x_axis], color=FOREGROUND)
             plot.item.vb.sigRangeChangedManually.connect(partial(self._x_moved_by_user, plot))
             plot.item.vb.sigStateChanged.connect(partial(self._auto_x_asked, plot))
         self._follow_data_x()
+
+    def _x_plots(self) -> list[Plot]:
+        """The plots along the run's x axis: all but the affinity heat map."""
+        return [p for p in self.plots.values() if p.kind != AFFINITY]
 
     # Every plot shows the same x range. Not through pyqtgraph's linked
     # views: a change of a linked range repaints every plot at once, a stall
@@ -510,13 +519,13 @@ class PlotsPanel(QWidget):
 
     def _follow_data_x(self) -> None:
         self._x_by_user = False
-        for plot in self.plots.values():
+        for plot in self._x_plots():
             plot.item.enableAutoRange(x=True)  # from the extent: the run's span
 
     def _x_moved_by_user(self, moved: Plot, _mouse_enabled=None) -> None:
         x_range = moved.item.vb.viewRange()[0]
         self._x_by_user = True
-        for plot in self.plots.values():
+        for plot in self._x_plots():
             if plot is not moved:
                 plot.item.vb.setXRange(*x_range, padding=0)  # and its auto range off
         if moved.item.vb.autoRangeEnabled()[0]:
@@ -537,10 +546,14 @@ class PlotsPanel(QWidget):
         always: bool,
         include: tuple[float, ...] = (),
     ) -> Plot:
-        plot = Plot(key, kind, title, y_label, loss=loss, always=always, include=include)
+        return self._place_plot(
+            Plot(key, kind, title, y_label, loss=loss, always=always, include=include)
+        )
+
+    def _place_plot(self, plot: Plot) -> Plot:
         plot.view.setParent(self.grid.host)  # Qt deletes it with the panel, shown or not
         plot.view.hide()
-        self.plots[key] = plot
+        self.plots[plot.key] = plot
         return plot
 
     def _add_curve(
@@ -682,16 +695,19 @@ class PlotsPanel(QWidget):
         best = (run.best_x(axis), run.best_text, run.best_tip)
         for plot in due:
             began = time.thread_time()
-            width = plot.width_px()
-            for curve in plot.all_curves():
-                curve.draw(axis, smoothing, width)
-            if plot.kind in BEST_PLOTS:
-                # Moved at the plot's own redraw: within the budget, and a
-                # plot out of view moves it when it shows.
-                plot.set_best(*best, labelled=plot.kind == TASK)
-            plot.fit_y()
-            if self._x_span is not None:
-                plot.extent.set(x=self._x_span)
+            if plot.kind == AFFINITY:
+                plot.draw_matrix(run)  # one small image, when a measurement came
+            else:
+                width = plot.width_px()
+                for curve in plot.all_curves():
+                    curve.draw(axis, smoothing, width)
+                if plot.kind in BEST_PLOTS:
+                    # Moved at the plot's own redraw: within the budget, and a
+                    # plot out of view moves it when it shows.
+                    plot.set_best(*best, labelled=plot.kind == TASK)
+                plot.fit_y()
+                if self._x_span is not None:
+                    plot.extent.set(x=self._x_span)
             plot.stale = False
             plot.drawn_at = start
             # Its cost: this, and its last paint (the next comes after this call).
@@ -750,6 +766,8 @@ class PlotsPanel(QWidget):
                 shown = len(run.tasks) > 1
             elif plot.kind == PENALTY:
                 shown = run.mode == "soft_sharing"
+            elif plot.kind == AFFINITY:
+                shown = run.affinity_count > 0
             elif plot.kind == COSINE:
                 # Known before the first report, so the grid is laid out once
                 # (a relayout mid-run costs a long stall).
@@ -779,7 +797,7 @@ class PlotsPanel(QWidget):
         for index in range(self._marks_drawn, len(run.marks)):
             mark = run.marks[index]
             tip = f"Step {mark.step}: {mark.text}"
-            for plot in self.plots.values():
+            for plot in self._x_plots():
                 labelled = plot.kind == WEIGHTS
                 line = pg.InfiniteLine(
                     pos=run.mark_x(mark, self.x_axis),
@@ -814,7 +832,13 @@ class PlotsPanel(QWidget):
 
     def _mouse_moved(self, plot: Plot, pos) -> None:
         view = plot.item.vb
-        if view.sceneBoundingRect().contains(pos):
+        if view.sceneBoundingRect().contains(pos) and plot.kind == AFFINITY:
+            point = view.mapSceneToView(pos)
+            self.hide_cursor()
+            text = self.affinity_readout(point.x(), point.y())
+            self.readout.setText(text or READOUT_HINT)
+            self.readout.setToolTip(text)
+        elif view.sceneBoundingRect().contains(pos):
             self.show_cursor(view.mapSceneToView(pos).x(), plot.key)
         else:
             self.clear_cursor()
@@ -822,7 +846,7 @@ class PlotsPanel(QWidget):
     def show_cursor(self, x: float, key: str | None = None) -> None:
         """The vertical cursor at x on every plot, and under them the
         values of the plot `key` (every plot's when None) at x."""
-        for plot in self.plots.values():
+        for plot in self._x_plots():
             plot.cursor.setPos(x)
             plot.cursor.show()
         text = self.readout_at(x, key)
@@ -867,6 +891,24 @@ class PlotsPanel(QWidget):
                 if i is not None:
                     cosines.append((curve.series.value[i], pair))
         return readout_text(run.tasks, x, axis, key, value, cosines)
+
+    def affinity_readout(self, x: float, y: float) -> str:
+        """The affinity heat map's cell at (x, y) in its view's coordinates
+        (column x, row y): "a → b: +0.012 ...", or "" off the cells."""
+        plot = self.plots.get(AFFINITY)
+        run = self.current
+        cell = None if plot is None or run is None else plot.cell_at(x, y)
+        if cell is None:
+            return ""
+        i, j = cell
+        last = run.affinity_last
+        return affinity_text(
+            plot.tasks[i],
+            plot.tasks[j],
+            float(plot.mean[i, j]),
+            plot.count,
+            None if last is None or last.shape != plot.mean.shape else float(last[i, j]),
+        )
 
     # --- export -------------------------------------------------------------------
 

@@ -12,13 +12,14 @@ from typing import Callable
 import numpy as np
 
 # The kinds of plot (the panel keys its plots "task:NAME", "overview", ...).
-TASK, OVERVIEW, TOTAL, PENALTY, WEIGHTS, COSINE = (
+TASK, OVERVIEW, TOTAL, PENALTY, WEIGHTS, COSINE, AFFINITY = (
     "task",
     "overview",
     "total",
     "penalty",
     "weights",
     "cosine",
+    "affinity",
 )
 COSINE_READOUT_PAIRS = 6  # the most opposed pairs named in the read-out
 
@@ -93,3 +94,21 @@ def cosine_text(found: list[tuple[float, tuple[str, str]]]) -> list[str]:
     named = [f"{a}·{b} {number(v)}" for v, (a, b) in found[:COSINE_READOUT_PAIRS]]
     more = len(found) - COSINE_READOUT_PAIRS
     return ["cosine: " + ", ".join(named) + (f" (+{more} more pairs)" if more > 0 else "")]
+
+
+def affinity_text(
+    source: str, target: str, mean: float, count: int, latest: float | None = None
+) -> str:
+    """One cell of the affinity heat map: "a → b: +0.012", what it means,
+    and over how many measurements."""
+    if not np.isfinite(mean):
+        return f"{source} → {target}: n/a"
+    effect = "lowered" if mean >= 0 else "raised"
+    noun = "measurement" if count == 1 else "measurements"
+    text = (
+        f"{source} → {target}: {mean:+.3g}    (a step for {source} {effect} "
+        f"{target}'s loss by {abs(mean) * 100:.3g}%, on average over {count} {noun}"
+    )
+    if latest is not None and np.isfinite(latest):
+        text += f"; latest {latest:+.3g}"
+    return text + ")"

@@ -186,6 +186,13 @@ class RunCurves:
         self.cosine: dict[tuple[str, str], Series] = {}
         self._expect_cosines()
         self.marks: list[Mark] = []
+        # Task affinity (Affinity events): the tasks in the matrices' order,
+        # the latest matrix and its step, the sum and count of them all.
+        self.affinity_tasks: list[str] = []
+        self.affinity_last: np.ndarray | None = None
+        self.affinity_step = 0
+        self.affinity_sum: np.ndarray | None = None
+        self.affinity_count = 0
         self.wall = 0.0  # seconds since the start, as last reported
         self.wall_offset = 0.0  # a continued run goes on from the earlier wall time
 
@@ -266,6 +273,17 @@ class RunCurves:
         for pair, value in e.pairs.items():
             self.cosine.setdefault(tuple(pair), Series(256)).append(e.step, self.wall, value)
 
+    def _on_Affinity(self, e: ev.Affinity) -> None:
+        z = np.array(e.z, float)
+        if list(e.tasks) != self.affinity_tasks or self.affinity_sum is None:
+            self.affinity_tasks = list(e.tasks)
+            self.affinity_sum, self.affinity_count = np.zeros_like(z), 0
+        # As the run's record sums them (training/record.py): the mean goes
+        # on over a continued run's measurements too.
+        self.affinity_sum = self.affinity_sum + z
+        self.affinity_count += 1
+        self.affinity_last, self.affinity_step = z, e.step
+
     def _on_EpochEnd(self, e: ev.EpochEnd) -> None:
         for task, value in e.val_losses.items():
             if task in self.val:
@@ -305,6 +323,14 @@ class RunCurves:
         if axis == "epoch":
             return mark.step / self.steps_per_epoch
         return mark.wall if axis == "wall" else float(mark.step)
+
+    @property
+    def affinity_mean(self) -> np.ndarray | None:
+        """The mean affinity matrix over the run's measurements so far
+        (z[i, j]: a step for task i helps task j above 0), or None."""
+        if not self.affinity_count or self.affinity_sum is None:
+            return None
+        return self.affinity_sum / self.affinity_count
 
     @property
     def has_validation(self) -> bool:

@@ -4,7 +4,7 @@ project (issue 12, "Runs on disk").
 `curves_from_folder(folder)` rebuilds the RunCurves a run's events gave the
 window, from the files the RunRecorder wrote (training/record.py):
 history.csv (a row per step and task, and a validation row per epoch and
-task), summary.json (status, message, best epoch, setting changes, steps
+task), affinity.csv (task affinity, when measured), summary.json (status, message, best epoch, setting changes, steps
 per epoch) and the project as trained (project.mtl.json: the tasks in
 order and their colours). `project_runs(root)` lists the run folders under
 a runs root for the Open Run dialog.
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.fileformat import ProjectError, load
-from ..training.record import HISTORY, SUMMARY
+from ..training.record import AFFINITY, HISTORY, SUMMARY
 from ..training.run_folder import PROJECT_COPY, RUN_INFO
 from .run_curves import Mark, RunCurves
 
@@ -52,8 +52,9 @@ def curves_from_folder(folder: Path) -> RunCurves:
     weights, the setting changes, the best epoch, the status and message.
     The total is rebuilt as sum_k w_k L_k of each step (the Trainer's own
     formula), except in soft sharing, whose penalty history.csv does not
-    hold; the gradient cosines are only in TensorBoard's files. Raises
-    RunOpenError."""
+    hold; the gradient cosines are only in TensorBoard's files. The task
+    affinity measurements come from affinity.csv, when the run has one.
+    Raises RunOpenError."""
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise RunOpenError(f"{folder}: there is no such folder")
@@ -127,6 +128,8 @@ def curves_from_folder(folder: Path) -> RunCurves:
     # shows them, as it did while the run trained.
     curves.total_steps = curves.step if curves.status == "completed" else max(curves.step, planned)
     _best(curves, summary, folder)
+    if (folder / AFFINITY).is_file():
+        _read_affinity(folder / AFFINITY, curves)
     for change in _changes(summary, folder):
         curves.marks.append(
             Mark(
@@ -139,6 +142,52 @@ def curves_from_folder(folder: Path) -> RunCurves:
         )
     curves.version += 1
     return curves
+
+
+def _read_affinity(path: Path, curves: RunCurves) -> None:
+    """affinity.csv (step, from_task, to_task, z: a row per cell of each
+    measurement) into the curves: the latest matrix, the sum and the count,
+    as the Affinity events gave them. Each measurement has a row per cell,
+    so a cell's mean over its rows is the mean over the measurements (a
+    continued run's too, as summary.json counts them). A last line without
+    its line end (a run killed while writing it) is left out."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunOpenError(f"{path}: cannot read the file: {exc}") from None
+    lines = csv.reader(io.StringIO(text[: text.rfind("\n") + 1]))
+    header = next(lines, [])
+    if header[:4] != ["step", "from_task", "to_task", "z"]:
+        raise RunOpenError(f"{path}: line 1: expected the header step,from_task,to_task,z")
+    index = {t: i for i, t in enumerate(curves.tasks)}
+    size = len(curves.tasks)
+    total, count = np.zeros((size, size)), np.zeros((size, size))
+    last, last_step = np.full((size, size), np.nan), None
+    for number, row in enumerate(lines, start=2):
+        try:
+            step, i, j, z = int(row[0]), index[row[1]], index[row[2]], float(row[3])
+        except (IndexError, KeyError, ValueError):
+            raise RunOpenError(
+                f"{path}: line {number}: expected a step, two of the run's tasks "
+                f"({', '.join(curves.tasks)}) and a number, got {','.join(row)[:120]}"
+            ) from None
+        total[i, j] += z
+        count[i, j] += 1
+        if step != last_step:
+            last, last_step = np.full((size, size), np.nan), step
+        last[i, j] = z
+    measured = int(count.max()) if size else 0
+    if not measured:
+        return
+    cells = np.flatnonzero(count.max(axis=1) > 0)  # the tasks measured, in run order
+    cells = np.union1d(cells, np.flatnonzero(count.max(axis=0) > 0))
+    keep = np.ix_(cells, cells)
+    curves.affinity_tasks = [curves.tasks[i] for i in cells]
+    curves.affinity_count = int(measured)
+    with np.errstate(invalid="ignore"):
+        curves.affinity_sum = (total / np.where(count > 0, count, np.nan))[keep] * measured
+    curves.affinity_last = last[keep]
+    curves.affinity_step = last_step
 
 
 def _project(folder: Path):

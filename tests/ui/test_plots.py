@@ -483,6 +483,7 @@ def test_an_earlier_run_can_be_overlaid_and_removed(panel):
         "penalty": 0,
         "weights": 2,
         "cosine": 1,
+        "affinity": 0,
     }
 
     item.setCheckState(Qt.CheckState.Unchecked)
@@ -551,6 +552,9 @@ def test_moving_the_mouse_over_a_plot_moves_the_cursor_and_the_readout(panel, qt
     qtbot.waitUntil(lambda: panel.readout.text().startswith("step"), timeout=2000)
     x = plot.item.vb.mapSceneToView(centre).x()
     for other in panel.plots.values():
+        if other.kind == "affinity":  # no x axis of steps: no cursor
+            assert not other.cursor.isVisible()
+            continue
         assert other.cursor.isVisible() and other.cursor.value() == pytest.approx(x, abs=1)
     # The values of the plot under the mouse (and the total), not of every task.
     text = panel.readout.text()
@@ -652,7 +656,8 @@ def test_each_mark_is_a_dashed_vertical_line_on_every_plot_drawn_once(panel):
     run.add([ev.SettingChanged(10, "weight", "b", 0.5), ev.Weights(10, {"a": 1.0, "b": 0.5})])
     feed(run, 10)
     panel.refresh()
-    for plot in panel.plots.values():
+    assert panel.plots["affinity"].marks == []  # no x axis of steps
+    for plot in (p for p in panel.plots.values() if p.kind != "affinity"):
         assert len(plot.marks) == 1
         line = plot.marks[0]
         assert line in plot.item.items and line.angle == 90 and line.value() == 10
@@ -661,10 +666,11 @@ def test_each_mark_is_a_dashed_vertical_line_on_every_plot_drawn_once(panel):
     assert panel.plots["weights"].marks[0].label.format == "b weight = 0.5"
     feed(run, 5)
     panel.refresh()
-    assert all(len(p.marks) == 1 for p in panel.plots.values())
+    stepped = [p for p in panel.plots.values() if p.kind != "affinity"]
+    assert all(len(p.marks) == 1 for p in stepped)
     run.add([ev.SettingChanged(25, "learning_rate", None, 1e-4)])
     panel.refresh()
-    assert all(len(p.marks) == 2 for p in panel.plots.values())
+    assert all(len(p.marks) == 2 for p in stepped)
     assert panel.plots["total"].marks[1].value() == 25
 
 
@@ -928,3 +934,78 @@ def test_ranges_hold_the_data_and_change_seldom_while_a_run_streams(panel, qtbot
     panel.grid.host.grab()
     (y0, y1) = plot.item.vb.viewRange()[1]
     assert y0 <= np.log10(values.min()) and y1 >= np.log10(values.max())
+
+
+# --- task affinity --------------------------------------------------------------------
+
+
+def test_the_affinity_heat_map_shows_the_mean_once_there_are_measurements(panel):
+    run = make_run(tasks=("a", "b", "c"))
+    panel.show_run(run)
+    feed(run, 10)
+    panel.refresh()
+    assert "affinity" not in panel.shown_plots
+    assert panel.affinity_readout(0.5, 0.5) == ""
+    first = np.array([[0.02, 0.01, -0.03], [0.0, 0.01, 0.0], [0.005, -0.01, 0.04]])
+    second = np.array([[0.0, 0.03, -0.01], [0.02, 0.03, 0.0], [0.005, 0.01, 0.0]])
+    run.add([ev.Affinity(4, ["a", "b", "c"], first), ev.Affinity(8, ["a", "b", "c"], second)])
+    panel.refresh(now=True)
+    assert panel.shown_plots[-1] == "affinity"
+    assert panel.grid.widgets == [panel.plots[k].view for k in panel.shown_plots]
+    plot = panel.plots["affinity"]
+    mean = (first + second) / 2
+    np.testing.assert_allclose(plot.image.image, mean)
+    np.testing.assert_allclose(run.affinity_mean, mean)
+    # A diverging scale, symmetric about 0 from the largest |z|.
+    assert plot.image.levels.tolist() == pytest.approx([-0.02, 0.02])
+    assert "mean of 2 measurements" in plot.item.titleLabel.text
+    assert "row helps column" in plot.item.titleLabel.text
+    # Rows and columns labelled with the task names, in the task colours.
+    for side in ("left", "bottom"):
+        axis = plot.item.getAxis(side)
+        assert [t for _, t in axis._tickLevels[0]] == ["a", "b", "c"]
+        assert axis.colors == COLORS
+    # Three tasks: every cell shows its value.
+    assert plot.cells[0][2].textItem.toPlainText() == "-0.02"
+    assert plot.cells[2][2].textItem.toPlainText() == "+0.02"
+    # The cell under the mouse: row a (the step), column c (the loss).
+    text = panel.affinity_readout(2.5, 0.5)
+    assert text.startswith("a → c: -0.02 ") and "raised c's loss by 2%" in text
+    assert "over 2 measurements" in text and "latest -0.01" in text
+    assert panel.affinity_readout(1.2, 2.9).startswith("c → b: +0 ")
+    assert panel.affinity_readout(3.5, 0.5) == ""  # past the cells
+    # A third measurement redraws it within the same redraw logic.
+    run.add([ev.Affinity(12, ["a", "b", "c"], np.full((3, 3), 0.09))])
+    panel.refresh(now=True)
+    np.testing.assert_allclose(plot.image.image, (first + second + 0.09) / 3)
+    assert "mean of 3 measurements" in plot.item.titleLabel.text
+
+
+def test_the_affinity_read_out_under_the_mouse(panel, qtbot):
+    run = make_run(tasks=("a", "b"))
+    panel.show_run(run)
+    feed(run, 10)
+    run.add([ev.Affinity(4, ["a", "b"], np.array([[0.01, 0.012], [-0.004, 0.02]]))])
+    panel.refresh(now=True)
+    plot = panel.plots["affinity"]
+    panel.grid.ensureWidgetVisible(plot.view)
+    qtbot.wait(10)
+    scene = plot.item.vb.mapViewToScene(pg.Point(1.5, 0.5))  # row a, column b
+    panel._mouse_moved(plot, scene)
+    assert panel.readout.text().startswith("a → b: +0.012")
+    assert not any(p.cursor.isVisible() for p in panel.plots.values())
+    # The step plots' cursor does not show on the heat map either.
+    panel.show_cursor(3.0)
+    assert not plot.cursor.isVisible()
+
+
+def test_many_tasks_have_no_values_in_the_cells_but_the_scale_in_the_label(panel):
+    tasks = ("a", "b", "c")
+    run = make_run(tasks=tasks)
+    panel.show_run(run)
+    plot = panel.plots["affinity"]
+    big = [f"t{i}" for i in range(8)]
+    run.affinity_tasks = big  # as if the run had eight tasks
+    run.add([ev.Affinity(2, big, np.eye(8) * 0.05)])
+    panel.refresh(everything=True)
+    assert plot.cells == [] and "±0.05" in plot.item.getAxis("bottom").labelText

@@ -409,3 +409,19 @@ def test_ratio_is_nan_until_a_positive_loss_comes():
     series = Series()
     series.append([1], [0.0], [0.0])
     assert np.isnan(Ratio(series).value).all()
+
+
+def test_affinity_keeps_the_latest_matrix_the_mean_and_the_count():
+    run = RunCurves("r", ["a", "b"])
+    run.add([started()])
+    assert run.affinity_mean is None and run.affinity_count == 0 and run.affinity_last is None
+    first, second = np.array([[0.1, -0.2], [0.0, 0.3]]), np.array([[0.3, 0.0], [0.2, 0.1]])
+    version = run.version
+    run.add([ev.Affinity(2, ["a", "b"], first)])
+    assert run.version > version and run.affinity_count == 1
+    first[0, 0] = 9.0  # the curves keep their own copy
+    run.add([ev.Affinity(4, ["a", "b"], second)])
+    assert run.affinity_count == 2 and run.affinity_step == 4
+    assert run.affinity_tasks == ["a", "b"]
+    np.testing.assert_allclose(run.affinity_last, second)
+    np.testing.assert_allclose(run.affinity_mean, [[0.2, -0.1], [0.1, 0.2]])

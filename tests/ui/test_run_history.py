@@ -26,11 +26,12 @@ RUN_TIMEOUT = 90_000  # ms: a first run in the process imports TensorFlow and co
 HEADER = "step,epoch,task,split,loss,weight,wall_seconds,accuracy\n"
 
 
-def tiny_project(mode="joint", weighting="uncertainty", epochs=3):
+def tiny_project(mode="joint", weighting="uncertainty", epochs=3, affinity_every=0):
     """The tutorial's two tasks on 200 generated rows: 5 steps an epoch."""
     project = load(example_path("tutorial"))
     project.training.mode, project.training.weighting = mode, weighting
     project.training.epochs = epochs
+    project.training.affinity_every = affinity_every
     project.training.steps_per_call = 2
     project.data.params["examples"] = 200
     return project
@@ -78,9 +79,10 @@ def train_headless(project, out: Path):
 
 @pytest.fixture(scope="module", params=["joint", "alternating"])
 def trained(request, tmp_path_factory):
-    """(folder, live curves, events) of a finished tiny run, per mode."""
+    """(folder, live curves, events) of a finished tiny run, per mode, with
+    task affinity measured every 2 steps."""
     out = tmp_path_factory.mktemp(f"runs-{request.param}") / "tutorial-20240102-030405"
-    live, events = train_headless(tiny_project(request.param), out)
+    live, events = train_headless(tiny_project(request.param, affinity_every=2), out)
     assert live.status == "completed"
     return out, live, events
 
@@ -174,6 +176,30 @@ def test_opened_curves_show_in_the_plots_with_their_best_epoch(trained, qtbot, n
     assert panel.plots["task:Y1"].best_line.value() == curves.best_step
     x, _ = panel.curve("train", "Y1").main.getOriginalDataset()
     assert len(x) == len(curves.train["Y1"])
+
+
+def test_an_opened_run_has_the_task_affinity_its_summary_gives(trained, qtbot, no_leaked_widgets):
+    folder, live, events = trained
+    summary = json.loads((folder / "summary.json").read_text())
+    curves = curves_from_folder(folder)
+    measured = [e for e in events if isinstance(e, ev.Affinity)]
+    assert measured and curves.affinity_count == summary["affinity"]["measurements"]
+    assert curves.affinity_tasks == summary["affinity"]["tasks"] == curves.tasks
+    np.testing.assert_allclose(
+        curves.affinity_mean, summary["affinity"]["mean"], rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(curves.affinity_mean, live.affinity_mean, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(curves.affinity_last, measured[-1].z, rtol=1e-5, atol=1e-7)
+    assert curves.affinity_step == measured[-1].step
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1200, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_run(curves)
+    panel.refresh(everything=True)
+    assert panel.shown_plots[-1] == "affinity"
+    np.testing.assert_allclose(panel.plots["affinity"].image.image, curves.affinity_mean)
 
 
 # --- what is not a run -------------------------------------------------------------------
@@ -482,3 +508,19 @@ def test_the_dialog_says_when_there_are_no_runs(qtbot, tmp_path, no_leaked_widge
     assert dialog.empty.isVisible() and dialog.empty.text() == EMPTY
     assert not dialog.tree.isVisible() and not dialog.open_button.isEnabled()
     assert dialog.browse_button.isEnabled()
+
+
+def test_a_bad_affinity_row_is_named_by_its_line(tmp_path):
+    folder = hand_made(tmp_path / "run", GOOD)
+    (folder / "affinity.csv").write_text(
+        "step,from_task,to_task,z\n2,a,a,0.5\n2,a,nope,0.1\n", encoding="utf-8"
+    )
+    with pytest.raises(RunOpenError, match=r"affinity.csv: line 3: .*nope"):
+        curves_from_folder(folder)
+    (folder / "affinity.csv").write_text(
+        "step,from_task,to_task,z\n2,a,a,0.5\n4,a,a,0.1\n4,a,b,0.", encoding="utf-8"
+    )
+    curves = curves_from_folder(folder)  # the half-written last line left out
+    assert curves.affinity_count == 2 and curves.affinity_tasks == ["a"]
+    assert curves.affinity_mean.tolist() == [[pytest.approx(0.3)]]
+    assert curves.affinity_last.tolist() == [[0.1]] and curves.affinity_step == 4
