@@ -11,6 +11,12 @@ rows with its gain against the single-task baselines (cells shaded green
 when better, red when worse), and delta-m, ranked as the runner ranks.
 Stop ends the run under way (it keeps its checkpoint); Continue the Last
 Study goes on where it stopped, and runs already scored never train again.
+
+With Trials above 0, the loss-weight search follows the study's runs in
+the same worker (into the study folder's "search" subfolder); its result
+shows under the table (ui/search_view.py: the Pareto front, or the trials
+ranked by delta-m), and a chosen trial's weights are applied to the
+project as one undo step.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -43,13 +50,20 @@ from ..core.settings import WEIGHTINGS
 from ..core.validation import errors
 from ..core.wording import counted
 from ..study.runner import StudyResult
+from ..study.search import apply_trial
 from ..training import run_folder
 from .document import Document
 from .results_view import FIGURE_NAMES
+from .search_view import SearchView, weights_text
 from .study_worker import StudyWorker
 from .widgets import ERROR_COLOR, DocumentView, ErrorLabel
 
 MAX_SEEDS = 10
+MAX_TRIALS = 1000
+OBJECTIVES = {  # the search's objective -> its name in the form
+    "pareto": "Pareto front of the tasks' validation figures",
+    "delta_m": "delta-m against the baselines",
+}
 PROGRESS_MS = 250  # the progress bar follows the run under way this often
 SHUTDOWN_MS = 2000  # closing the window waits this long for the study to stop
 # A gain this large (per cent) gets the strongest shade; smaller ones are
@@ -146,6 +160,9 @@ class StudyView(DocumentView):
         self.last: dict | None = None  # what the last study of this session ran
         self.last_stopped = False  # ... and that it stopped before its end
         self._total = 0
+        self._trials = 0  # the search's trials asked for
+        self._trials_ended: set[int] = set()  # the trials that ended in this go
+        self._searching = False  # the worker runs the search now
         self._current = ""  # the progress line of the run under way
         self._epochs_touched = False  # the user chose epochs: the project's no longer follow
         self._clock = QElapsedTimer()
@@ -185,11 +202,32 @@ class StudyView(DocumentView):
         budget.addWidget(self.epochs_spin)
         budget.addSpacing(12)
         budget.addWidget(self.plan_label, 1)
+        self.trials_spin = QSpinBox()
+        self.trials_spin.setRange(0, MAX_TRIALS)
+        self.trials_spin.setSpecialValueText("none")
+        self.trials_spin.setToolTip(
+            "After the study's runs, train the project this many more times with "
+            "sampled task weights (Optuna) and score each trial on the validation rows"
+        )
+        self.objective_combo = QComboBox()
+        for key, name in OBJECTIVES.items():
+            self.objective_combo.addItem(name, key)
+        self.objective_note = QLabel()
+        self.objective_note.setWordWrap(True)
+        search = QHBoxLayout()
+        search.addWidget(QLabel("Weight search trials:"))
+        search.addWidget(self.trials_spin)
+        search.addSpacing(12)
+        search.addWidget(QLabel("Objective:"))
+        search.addWidget(self.objective_combo)
+        search.addSpacing(12)
+        search.addWidget(self.objective_note, 1)
         self.form = QGroupBox("What to run")
         form = QVBoxLayout(self.form)
         form.addWidget(self.baselines_box)
         form.addLayout(weightings)
         form.addLayout(budget)
+        form.addLayout(search)
 
         self.start_button = QPushButton("Start Study")
         self.start_button.setToolTip(
@@ -240,6 +278,9 @@ class StudyView(DocumentView):
         self.table.setFocusPolicy(Qt.NoFocus)
         self.table.verticalHeader().setVisible(False)
         self.failed_label = ErrorLabel()
+        self.search_view = SearchView()
+        self.search_view.apply_requested.connect(self.apply_weights)
+        self.search_view.hide()
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -247,6 +288,8 @@ class StudyView(DocumentView):
         column.addWidget(self.heading)
         column.addWidget(self.table, 0, Qt.AlignLeft)
         column.addWidget(self.failed_label)
+        column.addSpacing(8)
+        column.addWidget(self.search_view)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -265,6 +308,9 @@ class StudyView(DocumentView):
         self._ticker.setInterval(PROGRESS_MS)
         self._ticker.timeout.connect(self._show_progress)
         self.baselines_box.toggled.connect(self._show_plan)
+        self.baselines_box.toggled.connect(self.refresh)
+        self.trials_spin.valueChanged.connect(self._show_plan)
+        self.trials_spin.valueChanged.connect(self._follow_baselines)
         for box in self.weighting_boxes.values():
             box.toggled.connect(self._show_plan)
         self.seeds_spin.valueChanged.connect(self._show_plan)
@@ -291,6 +337,8 @@ class StudyView(DocumentView):
             ],
             "seeds": self.seeds_spin.value(),
             "epochs": self.epochs_spin.value(),
+            "search_trials": self.trials_spin.value(),
+            "objective": self.objective_combo.currentData(),
         }
 
     def planned(self) -> tuple[int, str]:
@@ -305,6 +353,8 @@ class StudyView(DocumentView):
         what = " + ".join(parts)
         if o["seeds"] > 1:
             what = f"({what}) × {counted(o['seeds'], 'seed')}"
+        if o["search_trials"]:
+            what += f", then {counted(o['search_trials'], 'search trial')}"
         return run_count(project, o["baselines"], o["weightings"], o["seeds"]), what
 
     def _show_plan(self) -> None:
@@ -336,14 +386,27 @@ class StudyView(DocumentView):
             self.epochs_spin.setValue(t.epochs)
             self._setting_epochs = False
         self._show_plan()
-        for widget in (self.baselines_box, self.seeds_spin, self.epochs_spin):
+        for widget in (self.baselines_box, self.seeds_spin, self.epochs_spin, self.trials_spin):
             widget.setEnabled(not self.busy)
+        self._follow_baselines()
         reason = None if self.busy else self.start_refusal()
         self.start_button.setEnabled(not self.busy and reason is None)
         self.reason_label.show_reason(f"Cannot start a study: {reason}" if reason else None)
         self.stop_button.setEnabled(self.busy and not self.worker.stopping)
         self.continue_button.setEnabled(
             not self.busy and self.last_stopped and self.busy_reason() is None
+        )
+
+    def _follow_baselines(self) -> None:
+        """delta-m needs the single-task baselines: offered only with them."""
+        baselines = self.baselines_box.isChecked()
+        item = self.objective_combo.model().item(self.objective_combo.findData("delta_m"))
+        item.setEnabled(baselines)
+        if not baselines and self.objective_combo.currentData() == "delta_m":
+            self.objective_combo.setCurrentIndex(self.objective_combo.findData("pareto"))
+        self.objective_combo.setEnabled(not self.busy and self.trials_spin.value() > 0)
+        self.objective_note.setText(
+            "" if baselines else "delta-m needs the single-task baselines: tick them for it."
         )
 
     # --- start, stop, continue ------------------------------------------------------------
@@ -434,9 +497,13 @@ class StudyView(DocumentView):
         self.worker = worker = StudyWorker(project, out, parent=self, **spec)
         worker.run_started.connect(self._run_started)
         worker.table_changed.connect(self._show_table)
+        worker.trial_changed.connect(self._trial_changed)
         worker.finished.connect(self._worker_finished)
         self._total = run_count(project, spec["baselines"], spec["weightings"], spec["seeds"])
         self._current = "Starting the study..."
+        self._trials, self._trials_ended = spec.get("search_trials", 0), set()
+        self._searching = False
+        self.search_view.hide()
         self._say("")
         self.folder_label.setText(f"Study folder: {out}")
         self.progress.setRange(0, self._total * 100)
@@ -465,7 +532,25 @@ class StudyView(DocumentView):
         runs = self.result.runs if self.result is not None else {}
         return sum(status == "completed" for status in runs.values())
 
+    def _trial_changed(self, trial) -> None:
+        if not self._searching:
+            self._searching = True
+            self.progress.setRange(0, max(1, self._trials))
+        if trial.state == "running":
+            self._current = f"Weight search: trial {trial.number} (weights {weights_text(trial)})"
+            if self.worker is not None and self.worker.stopping:
+                return
+            self.progress_label.setText(self._current)
+        else:
+            self._trials_ended.add(trial.number)
+        self._show_progress()
+
     def _show_progress(self) -> None:
+        if self._searching:
+            done = min(len(self._trials_ended), self._trials)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{done} of {counted(self._trials, 'trial')} done")
+            return
         worker = self.worker
         share = worker.run_share() if worker is not None else 0.0
         done = self._done_runs()
@@ -480,6 +565,7 @@ class StudyView(DocumentView):
         self._ticker.stop()
         worker.deleteLater()
         result, error = worker.result, worker.error
+        search, search_error = worker.search, worker.search_error
         elapsed = _duration(self._clock.elapsed())
         if result is None:
             self.last_stopped = False
@@ -491,8 +577,9 @@ class StudyView(DocumentView):
             self.progress_label.setText("")
             self.message.emit(f"The study could not run: {detail.splitlines()[0]}")
         else:
+            self._searching = False
             self._show_table(result)
-            self.last_stopped = result.stopped
+            self.last_stopped = worker.stopped
             self._show_progress()
             failed = self._failed(result)
             if result.stopped:
@@ -504,12 +591,49 @@ class StudyView(DocumentView):
             else:
                 text = f"Study ended in {elapsed}: {counted(self._done_runs(), 'run')} scored"
                 text += f", {counted(len(failed), 'run')} failed." if failed else "."
-            self._say(text)
+            shown = _escape(text)
+            if search is not None:
+                complete = search.count("complete")
+                line = f" Weight search: {complete} of {counted(len(search.trials), 'trial')} "
+                line += (
+                    "complete so far (stopped: Continue the Last Study goes on with it)."
+                    if search.stopped
+                    else "complete."
+                )
+                text += line
+                shown += _escape(line)
+                self.search_view.show_result(search)
+                self.search_view.show()
+            if search_error:
+                text += f" The weight search could not run: {search_error.splitlines()[0]}"
+                shown += (
+                    f"<br><span style='color:{ERROR_COLOR}'>The weight search could not run: "
+                    f"{_escape(search_error)}</span>"
+                )
+            self._say(shown)
             self.progress_label.setText("")
             self.message.emit(text)
         self.refresh()
         self.state_changed.emit(False)
         self.study_ended.emit(result)
+
+    # --- the search ------------------------------------------------------------------------
+
+    def apply_weights(self, trial) -> bool:
+        """Set a search trial's weights (and learning rate) on the project:
+        one undo step. Says so through `message`; returns whether done."""
+        try:
+            command = apply_trial(self.document.project, trial.weights, trial.learning_rate)
+        except ValueError as exc:
+            self.message.emit(f"Cannot apply the weights of trial {trial.number}: {exc}")
+            return False
+        if not self.document.push(command):
+            return False
+        self.message.emit(
+            f"Weights of trial {trial.number} applied: {weights_text(trial)} "
+            "(Edit > Undo to go back)"
+        )
+        return True
 
     # --- the table -------------------------------------------------------------------------
 

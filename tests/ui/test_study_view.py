@@ -169,3 +169,78 @@ def test_cell_shades():
     assert strong.lightness() < light.lightness()  # a bigger gain, a stronger shade
     worse = gain_color(-5.0)
     assert worse.red() > worse.green()
+
+
+def test_a_weight_search_follows_the_study_and_a_trial_is_applied_in_one_undo_step(
+    qtbot, make_view
+):
+    view = make_view()
+    assert view.trials_spin.value() == 0  # no search unless asked for
+    view.baselines_box.setChecked(False)
+    view.trials_spin.setValue(3)
+    assert view.options()["objective"] == "pareto"
+    assert "then 3 search trials" in view.plan_label.text()
+    trials = []
+    with qtbot.waitSignal(view.study_ended, timeout=3 * STUDY_MS) as ended:
+        assert view.start() is None
+        view.worker.trial_changed.connect(trials.append)
+    assert not ended.args[0].stopped and not view.last_stopped
+    # The search ran after the study's run, in the same worker, into the study's folder.
+    assert [t.state for t in trials].count("running") == 3
+    assert (view.folder / "search" / "search.db").exists()
+    assert (view.folder / "search" / "trials" / "trial-2").is_dir()
+    assert "Weight search: 3 of 3 trials complete." in view.status.text()
+
+    search = view.search_view
+    assert search.isVisibleTo(view) and search.plot.isVisibleTo(view)
+    points, front = search.points()
+    assert len(points) == 3 and 1 <= len(front) <= 3
+    result = search.result
+    a, b = result.tasks
+    assert sorted(front) == sorted((t.figures[a], t.figures[b]) for t in result.front)
+    assert search.front_line.getData()[0] is not None  # the front's points are joined
+    assert "a: MAE (lower is better, left ←)" == search.plot.getAxis("bottom").labelText
+    assert "higher is better" in search.plot.getAxis("left").labelText
+    assert search.table.rowCount() == len(result.front)
+
+    # Choose a trial (a table row), apply its weights: one undo step.
+    document = view.document
+    before = {t.name: t.weight for t in document.project.tasks}
+    chosen = result.front[-1]
+    search.table.selectRow(len(result.front) - 1)
+    assert search.trial is chosen
+    assert f"Trial {chosen.number}: weights" in search.chosen_label.text()
+    messages = []
+    view.message.connect(messages.append)
+    assert not document.undo_stack.can_undo
+    search.apply_button.click()
+    weights = {t.name: t.weight for t in document.project.tasks}
+    assert weights == pytest.approx(chosen.weights)
+    assert "Apply searched weights" in document.undo_stack.undo_text
+    assert messages[-1].startswith(f"Weights of trial {chosen.number} applied: a ")
+    assert messages[-1].endswith("(Edit > Undo to go back)")
+    document.undo()  # one step takes it back whole
+    assert {t.name: t.weight for t in document.project.tasks} == before
+    assert not document.undo_stack.can_undo
+
+    # A point of the scatter chooses its trial too.
+    point = min(search.front_item.points(), key=lambda p: p.pos().x())
+    search.front_item.sigClicked.emit(search.front_item, [point], None)
+    assert search.trial.number == point.data()
+    row = search.table.selectionModel().selectedRows()[0].row()
+    assert search.table.item(row, 0).text() == str(point.data())
+
+
+def test_delta_m_needs_the_baselines(make_view):
+    view = make_view()
+    combo = view.objective_combo
+    delta = combo.model().item(combo.findData("delta_m"))
+    assert not combo.isEnabled()  # no trials: no objective to choose
+    view.trials_spin.setValue(2)
+    assert combo.isEnabled() and delta.isEnabled()
+    combo.setCurrentIndex(combo.findData("delta_m"))
+    view.baselines_box.setChecked(False)
+    assert not delta.isEnabled() and combo.currentData() == "pareto"
+    assert "needs the single-task baselines" in view.objective_note.text()
+    view.baselines_box.setChecked(True)
+    assert delta.isEnabled() and not view.objective_note.text()
