@@ -329,6 +329,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--baselines", action="store_true", help="train each task alone too: the reference"
     )
     p.add_argument("--weightings", metavar="W,W", help="e.g. fixed,uncertainty,dwa")
+    p.add_argument("--modes", metavar="M,M", help="e.g. alternating,soft_sharing")
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per configuration")
     p.add_argument("--epochs", type=int, metavar="N", help="epochs of every run")
     p.add_argument("--out", metavar="DIR", required=True, help="the study's folder")

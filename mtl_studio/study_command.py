@@ -26,11 +26,12 @@ def study(args) -> int:
         print(f"{project.name}: no study: fix the errors above first")
         return EXIT_PROBLEMS
     weightings = [w for w in (args.weightings or "").split(",") if w]
+    modes = [m for m in (getattr(args, "modes", None) or "").split(",") if m]
     searching = args.search_weights is not None
     # The search alone skips the study's runs, unless delta-m needs them as
     # its reference (the baselines, or else the project as drawn).
     run_runs = not args.worker and (
-        not searching or args.baselines or weightings or args.objective == "delta_m"
+        not searching or args.baselines or weightings or modes or args.objective == "delta_m"
     )
     stop = Stop()
 
@@ -55,6 +56,7 @@ def study(args) -> int:
                 Path(args.out),
                 baselines=args.baselines,
                 weightings=weightings,
+                modes=modes,
                 seeds=args.seeds,
                 epochs=args.epochs,
                 on_run=on_run,

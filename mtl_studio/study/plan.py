@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.project import Project
-from ..core.settings import WEIGHTINGS
+from ..core.settings import MODES, WEIGHTINGS
 from .baselines import single_task_project
 
 AS_DRAWN = "as drawn"
@@ -57,11 +57,13 @@ class PlannedRun:
 
 
 def configurations(
-    project: Project, baselines: bool = True, weightings: list[str] = ()
+    project: Project, baselines: bool = True, weightings: list[str] = (), modes: list[str] = ()
 ) -> list[Configuration]:
-    """The baselines (one per task), the project as drawn, and the project
-    with each other weighting method (joint mode: the weightings balance a
-    shared trunk's tasks)."""
+    """The baselines (one per task), the project as drawn, the project with
+    each other weighting method (joint mode: the weightings balance a
+    shared trunk's tasks), and the project in each other training mode
+    (alternating with fixed weights, as it trains; soft sharing with the
+    project's weighting where that works there, else fixed)."""
     unknown = [w for w in weightings if w not in WEIGHTINGS]
     if unknown:
         raise ValueError(f"unknown weighting {unknown[0]!r}: choose from {', '.join(WEIGHTINGS)}")
@@ -82,6 +84,17 @@ def configurations(
         variant.training.mode = "joint"
         variant.training.weighting = weighting
         found.append(Configuration(f"weighting {weighting}", variant))
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise ValueError(f"unknown mode {unknown[0]!r}: choose from {', '.join(MODES)}")
+    for mode in modes:
+        if mode == drawn.mode:
+            continue  # that is the project as drawn
+        variant = project.copy()
+        variant.training.mode = mode
+        if mode == "alternating" or drawn.weighting in ("gradnorm", "mgda"):
+            variant.training.weighting = "fixed"  # what alternating trains; no trunk to balance
+        found.append(Configuration(f"mode {mode.replace('_', ' ')}", variant))
     return found
 
 

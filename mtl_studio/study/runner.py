@@ -86,6 +86,7 @@ def run_study(
     *,
     baselines: bool = True,
     weightings: list[str] = (),
+    modes: list[str] = (),
     seeds: int = 1,
     epochs: int | None = None,
     listeners: list[Callable[[list], None]] = (),
@@ -99,7 +100,7 @@ def run_study(
     from ..training.run import run_project  # noqa: PLC0415 - TensorFlow
 
     out = Path(out)
-    configs = configurations(project, baselines, list(weightings))
+    configs = configurations(project, baselines, list(weightings), list(modes))
     runs = planned_runs(configs, seeds, project.training.seed)
     asked = {
         "project": project.name,
@@ -108,6 +109,8 @@ def run_study(
         "seeds": seeds,
         "epochs": epochs,
     }
+    if modes:  # a study of weightings alone keeps the folder of an earlier version
+        asked["modes"] = list(modes)
     state = _read_state(out, asked)
     stop = stop or Stop()
     for index, planned in enumerate(runs):
@@ -156,6 +159,7 @@ def current_table(
     *,
     baselines: bool = True,
     weightings: list[str] = (),
+    modes: list[str] = (),
     seeds: int = 1,
 ) -> StudyResult:
     """The table of the study in `out` as it stands, read from its
@@ -163,7 +167,7 @@ def current_table(
     seeds scored so far (no rows before the project as drawn has scored,
     nor without a study.json). For a view that fills in as runs end; the
     arguments are run_study's."""
-    configs = configurations(project, baselines, list(weightings))
+    configs = configurations(project, baselines, list(weightings), list(modes))
     runs = planned_runs(configs, seeds, project.training.seed)
     path = Path(out) / STATE
     if not path.exists():

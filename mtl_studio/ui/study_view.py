@@ -46,9 +46,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.settings import WEIGHTINGS
+from ..core.settings import MODES, WEIGHTINGS
 from ..core.validation import errors
 from ..core.wording import counted
+from ..study.plan import configurations
 from ..study.runner import StudyResult
 from ..study.search import apply_trial
 from ..training import run_folder
@@ -112,13 +113,11 @@ def _drawn_weighting(project) -> str | None:
     return t.weighting if t.mode == "joint" else None
 
 
-def run_count(project, baselines: bool, weightings: list[str], seeds: int) -> int:
-    """How many runs a study has (study/plan.py's planned_runs, counted
-    without copying the project)."""
-    drawn = _drawn_weighting(project)
-    configs = (len(project.tasks) if baselines else 0) + 1
-    configs += len({w for w in weightings if w != drawn})
-    return configs * seeds
+def run_count(
+    project, baselines: bool, weightings: list[str], seeds: int, modes: list[str] = ()
+) -> int:
+    """How many runs a study has: study/plan.py's configurations, once per seed."""
+    return len(configurations(project, baselines, weightings, modes)) * seeds
 
 
 def _duration(ms: int) -> str:
@@ -182,6 +181,15 @@ class StudyView(DocumentView):
             self.weighting_boxes[name] = box
             weightings.addWidget(box)
         weightings.addStretch(1)
+        self.mode_boxes: dict[str, QCheckBox] = {}
+        modes = QHBoxLayout()
+        modes.addWidget(QLabel("Modes:"))
+        for name in MODES:
+            box = QCheckBox(name.replace("_", " "))
+            box.setToolTip(f"The project trained in {name.replace('_', ' ')} mode")
+            self.mode_boxes[name] = box
+            modes.addWidget(box)
+        modes.addStretch(1)
         self.seeds_spin = QSpinBox()
         self.seeds_spin.setRange(1, MAX_SEEDS)
         self.seeds_spin.setToolTip(
@@ -226,6 +234,7 @@ class StudyView(DocumentView):
         form = QVBoxLayout(self.form)
         form.addWidget(self.baselines_box)
         form.addLayout(weightings)
+        form.addLayout(modes)
         form.addLayout(budget)
         form.addLayout(search)
 
@@ -311,7 +320,7 @@ class StudyView(DocumentView):
         self.baselines_box.toggled.connect(self.refresh)
         self.trials_spin.valueChanged.connect(self._show_plan)
         self.trials_spin.valueChanged.connect(self._follow_baselines)
-        for box in self.weighting_boxes.values():
+        for box in [*self.weighting_boxes.values(), *self.mode_boxes.values()]:
             box.toggled.connect(self._show_plan)
         self.seeds_spin.valueChanged.connect(self._show_plan)
         self.epochs_spin.valueChanged.connect(self._epochs_edited)
@@ -335,6 +344,11 @@ class StudyView(DocumentView):
                 for name, box in self.weighting_boxes.items()
                 if box.isChecked() and name != drawn
             ],
+            "modes": [
+                name
+                for name, box in self.mode_boxes.items()
+                if box.isChecked() and name != self.document.project.training.mode
+            ],
             "seeds": self.seeds_spin.value(),
             "epochs": self.epochs_spin.value(),
             "search_trials": self.trials_spin.value(),
@@ -350,12 +364,15 @@ class StudyView(DocumentView):
         parts.append("as drawn")
         if o["weightings"]:
             parts.append(counted(len(o["weightings"]), "weighting"))
+        if o["modes"]:
+            parts.append(counted(len(o["modes"]), "mode"))
         what = " + ".join(parts)
         if o["seeds"] > 1:
             what = f"({what}) × {counted(o['seeds'], 'seed')}"
         if o["search_trials"]:
             what += f", then {counted(o['search_trials'], 'search trial')}"
-        return run_count(project, o["baselines"], o["weightings"], o["seeds"]), what
+        count = run_count(project, o["baselines"], o["weightings"], o["seeds"], o["modes"])
+        return count, what
 
     def _show_plan(self) -> None:
         runs, what = self.planned()
@@ -381,6 +398,12 @@ class StudyView(DocumentView):
             box.setText(f"{name} (as drawn)" if name == drawn else name)
             if name == drawn:
                 box.setChecked(False)  # the project as drawn runs it anyway
+        for name, box in self.mode_boxes.items():
+            label = name.replace("_", " ")
+            box.setEnabled(not self.busy and name != t.mode)
+            box.setText(f"{label} (as drawn)" if name == t.mode else label)
+            if name == t.mode:
+                box.setChecked(False)
         if not self._epochs_touched:
             self._setting_epochs = True
             self.epochs_spin.setValue(t.epochs)
@@ -499,7 +522,9 @@ class StudyView(DocumentView):
         worker.table_changed.connect(self._show_table)
         worker.trial_changed.connect(self._trial_changed)
         worker.finished.connect(self._worker_finished)
-        self._total = run_count(project, spec["baselines"], spec["weightings"], spec["seeds"])
+        self._total = run_count(
+            project, spec["baselines"], spec["weightings"], spec["seeds"], spec.get("modes", [])
+        )
         self._current = "Starting the study..."
         self._trials, self._trials_ended = spec.get("search_trials", 0), set()
         self._searching = False

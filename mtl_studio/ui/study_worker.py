@@ -49,6 +49,7 @@ class StudyWorker(QThread):
         *,
         baselines: bool = True,
         weightings: list[str] = (),
+        modes: list[str] = (),
         seeds: int = 1,
         epochs: int | None = None,
         search_trials: int = 0,
@@ -60,6 +61,7 @@ class StudyWorker(QThread):
         self.out = Path(out)
         self.baselines = baselines
         self.weightings = list(weightings)
+        self.modes = list(modes)
         self.seeds = seeds
         self.epochs = epochs
         self.search_trials = search_trials
@@ -98,6 +100,7 @@ class StudyWorker(QThread):
                 self.out,
                 baselines=self.baselines,
                 weightings=self.weightings,
+                modes=self.modes,
                 seeds=self.seeds,
                 epochs=self.epochs,
                 listeners=[self._listen],
@@ -167,6 +170,7 @@ class StudyWorker(QThread):
             self.out,
             baselines=self.baselines,
             weightings=self.weightings,
+            modes=self.modes,
             seeds=self.seeds,
         )
 

@@ -112,3 +112,36 @@ def test_a_run_stopped_mid_way_resumes_from_its_checkpoint(tmp_path):
     assert not again.stopped
     summary = json.loads((out / "as-drawn" / "seed-1" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["epochs"] == 3
+
+
+def test_mode_variants_are_configurations_and_rows(tmp_path, capsys):
+    import pytest
+
+    from mtl_studio.core.fileformat import save
+    from mtl_studio.core.validation import errors, validate
+    from mtl_studio.study.plan import configurations
+
+    project = results_project(tmp_path, epochs=1, weighting="gradnorm")
+    configs = configurations(project, False, [], ["alternating", "soft_sharing", "joint"])
+    names = [c.name for c in configs]
+    assert names == ["as drawn", "mode alternating", "mode soft sharing"]  # joint is as drawn
+    for config in configs:
+        assert not errors(validate(config.project)), config.name
+    assert configs[1].project.training.weighting == "fixed"
+    with pytest.raises(ValueError, match="unknown mode 'sideways'"):
+        configurations(project, False, [], ["sideways"])
+
+    save(project, tmp_path / "p.mtl.json")
+    code = main(
+        [
+            "study",
+            str(tmp_path / "p.mtl.json"),
+            "--modes",
+            "alternating",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "| mode alternating |" in out

@@ -244,3 +244,14 @@ def test_delta_m_needs_the_baselines(make_view):
     assert "needs the single-task baselines" in view.objective_note.text()
     view.baselines_box.setChecked(True)
     assert delta.isEnabled() and not view.objective_note.text()
+
+
+def test_modes_are_variants_too(make_view):
+    view = make_view()
+    joint = view.mode_boxes["joint"]
+    assert not joint.isEnabled() and joint.text() == "joint (as drawn)"
+    before, _ = view.planned()
+    view.mode_boxes["alternating"].setChecked(True)
+    count, what = view.planned()
+    assert count == before + 1 and "1 mode" in what
+    assert view.options()["modes"] == ["alternating"]
