@@ -12,6 +12,48 @@ from pathlib import Path
 
 from .cli import EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_PROBLEMS, CliError, open_project
 from .core.validation import errors, validate
+from .training import events as ev
+
+
+class StudyBar:
+    """The whole study's progress on stderr: on a terminal one line redrawn
+    in place (a bar over all the runs, the run under way and its epoch),
+    elsewhere a line as each run starts and ends (logs stay readable)."""
+
+    WIDTH = 24
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.done, self.total, self.what = 0, 1, ""
+
+    def run(self, index: int, total: int, run, state: str) -> None:
+        self.total = total
+        self.what = f"run {index + 1}/{total}: {run.configuration.name}, seed {run.seed}"
+        # The runs before this one are done (or were, before a resume).
+        self.done = index if state == "training" else index + 1
+        if self.tty:
+            self._draw(state if state != "training" else "")
+            if state != "training":
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"{self.what}: {state}\n")
+        self.stream.flush()
+
+    def progress(self, batch) -> None:
+        if not self.tty:
+            return
+        for e in batch:
+            if isinstance(e, ev.Progress):
+                share = (self.done + e.step / max(1, e.total_steps)) / self.total
+                self._draw(f"epoch {e.epoch}/{e.epochs}", share)
+
+    def _draw(self, text: str, share: float | None = None) -> None:
+        share = self.done / self.total if share is None else share
+        filled = int(self.WIDTH * min(1.0, share))
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\rstudy [{bar}] {self.what} {text}"[:160].ljust(100))
+        self.stream.flush()
 
 
 def study(args) -> int:
@@ -43,9 +85,7 @@ def study(args) -> int:
         stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    def on_run(index, total, run, state):
-        what = f"run {index + 1}/{total}: {run.configuration.name}, seed {run.seed}"
-        print(f"{what}: {state}", file=sys.stderr, flush=True)
+    bar = StudyBar()
 
     code = EXIT_OK
     previous = signal.signal(signal.SIGINT, on_interrupt)
@@ -59,7 +99,8 @@ def study(args) -> int:
                 modes=modes,
                 seeds=args.seeds,
                 epochs=args.epochs,
-                on_run=on_run,
+                listeners=[bar.progress],
+                on_run=bar.run,
                 stop=stop,
             )
             if result.rows:

@@ -145,3 +145,34 @@ def test_mode_variants_are_configurations_and_rows(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "| mode alternating |" in out
+
+
+def test_the_study_bar_on_a_terminal_and_in_a_log():
+    import io
+
+    from mtl_studio.study.plan import AS_DRAWN, Configuration, PlannedRun
+    from mtl_studio.study_command import StudyBar
+    from mtl_studio.training import events as ev
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    run = PlannedRun(Configuration(AS_DRAWN, None), 0)
+    log = io.StringIO()
+    bar = StudyBar(log)
+    bar.run(0, 4, run, "training")
+    bar.progress([ev.Progress(5, 10, 1, 2, 100.0, 1.0)])
+    bar.run(0, 4, run, "completed")
+    assert log.getvalue().splitlines() == [
+        "run 1/4: as drawn, seed 0: training",
+        "run 1/4: as drawn, seed 0: completed",
+    ]
+    screen = Terminal()
+    bar = StudyBar(screen)
+    bar.run(1, 4, run, "training")
+    bar.progress([ev.Progress(5, 10, 1, 2, 100.0, 1.0)])
+    drawn = screen.getvalue().split("\r")[-1]
+    # One run done of four, and half of the second: 1.5 / 4 of the bar.
+    assert drawn.startswith("study [#########...............] run 2/4: as drawn")
+    assert "epoch 1/2" in drawn
