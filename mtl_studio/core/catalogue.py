@@ -294,6 +294,16 @@ def _infer_add(p, shapes, label):
     return first
 
 
+def _infer_softmax(p, shapes, label):
+    (s,) = shapes
+    if not -len(s) <= p["axis"] < len(s):
+        raise ShapeError(
+            f"{label} has axis {p['axis']} but its input {format_shape(s)} has "
+            f"{len(s)} axes per example: choose an axis from -{len(s)} to {len(s) - 1}"
+        )
+    return s
+
+
 def _infer_input(p, shapes, label):
     return tuple(p["shape"])
 
@@ -459,6 +469,15 @@ _register(
         key_params=("activation",),
     ),
     LayerKind(
+        "Softmax",
+        "Core",
+        "Turns scores into weights that sum to 1 along an axis (a gate's mixture weights).",
+        (ParamSpec("axis", "int", -1, help="The axis whose values sum to 1; -1 is the last."),),
+        infer=_infer_softmax,
+        keras_class="Softmax",
+        key_params=("axis",),
+    ),
+    LayerKind(
         "Flatten", "Reshaping", "Flattens to a vector.", infer=_infer_flatten, keras_class="Flatten"
     ),
     LayerKind(
@@ -600,6 +619,15 @@ _register(
         max_inputs=None,
         infer=_infer_add,
         keras_class="Add",
+    ),
+    LayerKind(
+        "Multiply",
+        "Merge",
+        "Multiplies inputs of one shape element by element (a gate times what it gates).",
+        min_inputs=2,
+        max_inputs=None,
+        infer=_infer_add,
+        keras_class="Multiply",
     ),
 )
 

@@ -140,3 +140,15 @@ def test_shapes_parse_and_print():
     assert format_shape((None, 4)) == "(None, 4)"
     with pytest.raises(ValueError):
         spec.check("a, b")
+
+
+def test_softmax_and_multiply_shapes():
+    from mtl_studio.core.catalogue import get_kind
+
+    softmax, multiply = get_kind("Softmax"), get_kind("Multiply")
+    assert softmax.infer({"axis": -1}, [(None, 8)], "Softmax 's'") == (None, 8)
+    with pytest.raises(ShapeError, match="axis 3 but its input"):
+        softmax.infer({"axis": 3}, [(8,)], "Softmax 's'")
+    assert multiply.infer({}, [(4,), (4,)], "Multiply 'm'") == (4,)
+    with pytest.raises(ShapeError, match="needs inputs of one shape"):
+        multiply.infer({}, [(4,), (3,)], "Multiply 'm'")

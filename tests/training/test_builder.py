@@ -130,6 +130,9 @@ def every_kind_project() -> Project:
     node(p, "ln", "LayerNormalization")
     node(p, "act", "Activation", activation="tanh")
     node(p, "dense", "Dense", units=6)
+    node(p, "gate", "Dense", units=6)
+    node(p, "softmax", "Softmax")
+    node(p, "mul", "Multiply")
     node(p, "out1", "Output", units=2, activation="softmax")
     node(p, "out2", "Output", units=1)
     chain(p, "image", "conv", "bn", "maxpool", "avgpool", "gap", "add")
@@ -138,7 +141,8 @@ def every_kind_project() -> Project:
     chain(p, "gru", "bigru", "cat")
     chain(p, "apool1", "gap1", "cat")
     chain(p, "apool1", "gmp1", "cat")
-    chain(p, "cat", "ln", "act", "dense", "out1")
+    chain(p, "cat", "ln", "act", "dense", "mul", "out1")
+    chain(p, "act", "gate", "softmax", "mul")
     chain(p, "act", "out2")
     p.add_task(Task("kind", "out1", "sparse_categorical_crossentropy"))
     p.add_task(Task("size", "out2", "mse"))
@@ -187,3 +191,32 @@ def test_an_invalid_project_is_refused_with_its_problems():
         build_model(project)
     assert "Output 'out_b': belongs to no task" in str(err.value)
     assert err.value.problems[0].place.id == "out_b"
+
+
+def test_a_softmax_gate_times_an_expert_equals_hand_written_keras():
+    """The gated mixture of MMoE, drawn with plain layers: Softmax over a
+    gate's scores, Multiply with the expert."""
+    from mtl_studio.training.tf_import import keras
+
+    k = keras()
+    p = Project("gated")
+    node(p, "x", "Input", shape=[5])
+    node(p, "expert", "Dense", units=4, activation="relu")
+    node(p, "gate", "Dense", units=4, activation="linear")
+    node(p, "weights", "Softmax")
+    node(p, "mix", "Multiply")
+    node(p, "out", "Output", units=1)
+    chain(p, "x", "expert", "mix", "out")
+    chain(p, "x", "gate", "weights", "mix")
+    p.add_task(Task("y", "out", "mse"))
+    built = build_model(p)
+    x = k.Input((5,), name="x")
+    expert, gate, out = k.layers.Dense(4, activation="relu"), k.layers.Dense(4), k.layers.Dense(1)
+    mix = k.layers.Multiply()([expert(x), k.layers.Softmax()(gate(x))])
+    hand = k.Model(x, out(mix))
+    for layer, name in ((expert, "expert"), (gate, "gate"), (out, "out")):
+        layer.set_weights(built.model.get_layer(name).get_weights())
+    data = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
+    np.testing.assert_allclose(built.model({"x": data})["y"], hand(data), rtol=1e-5)
+    gate = built.model.get_layer("weights")(built.model.get_layer("gate")(data))
+    np.testing.assert_allclose(np.sum(gate, axis=1), 1.0, rtol=1e-5)
