@@ -98,10 +98,7 @@ class StudyWorker(QThread):
             self.result = run_study(
                 self.project,
                 self.out,
-                baselines=self.baselines,
-                weightings=self.weightings,
-                modes=self.modes,
-                seeds=self.seeds,
+                **self._configuration(),
                 epochs=self.epochs,
                 listeners=[self._listen],
                 on_run=self._on_run,
@@ -164,15 +161,17 @@ class StudyWorker(QThread):
             for t in held.trials
         )
 
+    def _configuration(self) -> dict:
+        """What the study runs: the same for running it and for its table."""
+        return {
+            "baselines": self.baselines,
+            "weightings": self.weightings,
+            "modes": self.modes,
+            "seeds": self.seeds,
+        }
+
     def _table(self) -> StudyResult:
-        return current_table(
-            self.project,
-            self.out,
-            baselines=self.baselines,
-            weightings=self.weightings,
-            modes=self.modes,
-            seeds=self.seeds,
-        )
+        return current_table(self.project, self.out, **self._configuration())
 
     def _on_run(self, index: int, total: int, planned, state: str) -> None:
         if state == "training":

@@ -97,6 +97,22 @@ def _int(lo: int, hi: int) -> QSpinBox:
     return box
 
 
+# The settings shown in a spin box of the same name: each one is read from
+# the project and pushed back as SetTraining(name, value).
+NUMBER_FIELDS = (
+    "gradnorm_alpha",
+    "dwa_temperature",
+    "soft_sharing_lambda",
+    "batch_size",
+    "epochs",
+    "seed",
+    "steps_per_call",
+    "affinity_every",
+    "patience",
+    "min_delta",
+)
+
+
 class TrainingSettingsForm(DocumentView):
     follows = (("changed", "project_changed"),)
 
@@ -231,22 +247,11 @@ class TrainingSettingsForm(DocumentView):
 
         for name in ("mode", "weighting", "optimizer", "schedule"):
             getattr(self, name).activated.connect(lambda i, n=name: self._choice_edited(n))
-        for name in (
-            "gradnorm_alpha",
-            "dwa_temperature",
-            "soft_sharing_lambda",
-            "batch_size",
-            "epochs",
-            "seed",
-            "steps_per_call",
-            "affinity_every",
-        ):
+        for name in NUMBER_FIELDS:
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.learning_rate.valueChanged.connect(self._rate_edited)
         self.monitor.activated.connect(lambda i: self._set("monitor", self.monitor.itemData(i)))
         self.early_stopping.toggled.connect(lambda on: self._set("early_stopping", on))
-        for name in ("patience", "min_delta"):
-            getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
         self.set_document(document)
 
     # --- showing -----------------------------------------------------------------
@@ -265,18 +270,7 @@ class TrainingSettingsForm(DocumentView):
                 combo.setCurrentIndex(combo.findData(getattr(settings, name)))
             self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))
             self.learning_rate.setValue(settings.optimizer.learning_rate)
-            for name in (
-                "gradnorm_alpha",
-                "dwa_temperature",
-                "soft_sharing_lambda",
-                "batch_size",
-                "epochs",
-                "seed",
-                "steps_per_call",
-                "affinity_every",
-                "patience",
-                "min_delta",
-            ):
+            for name in NUMBER_FIELDS:
                 getattr(self, name).setValue(getattr(settings, name))
             self._fill_monitor()
             self.early_stopping.setChecked(settings.early_stopping)
