@@ -84,6 +84,10 @@ def open_run(folder: Path) -> Run:
 def load_model(path: Path):
     from .tf_import import keras  # noqa: PLC0415 - TensorFlow, lazily
 
+    if not Path(path).exists():
+        raise RunError(f"{path}: the run's model is missing: train the run again")
+    if not zipfile.is_zipfile(path):  # Keras would call a damaged file "not found"
+        raise RunError(f"{path}: not a readable .keras model (the file is damaged)")
     try:
         return keras().saving.load_model(path, safe_mode=True)
     except (OSError, ValueError) as exc:

@@ -149,3 +149,16 @@ def test_predict_names_a_bad_cell_and_a_missing_column_and_keeps_the_old_output(
     short = write(tmp_path / "short.csv", data_rows(3), FEATURES[1:])
     assert main(["predict", str(run), str(short), "--out", str(out)]) == 1
     assert "column 'relative_compactness': missing column" in capsys.readouterr().err
+
+
+def test_a_damaged_or_missing_model_is_named(run, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    (copy / "model-best.keras").write_text("garbage")
+    assert main(["evaluate", str(copy)]) == 2
+    assert "not a readable .keras model (the file is damaged)" in capsys.readouterr().err
+    (copy / "model-best.keras").unlink()
+    assert main(["evaluate", str(copy)]) == 2
+    assert "the run's model is missing" in capsys.readouterr().err
