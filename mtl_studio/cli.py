@@ -34,7 +34,7 @@ from .core.validation import (
     infer_shapes,
     parameter_count,
 )
-from .core.settings import MODES, WEIGHTINGS, describe
+from .core.settings import MODES, WEIGHTINGS, describe, describe_optimizer
 from .core.wording import counted
 from .examples import examples
 
@@ -139,8 +139,7 @@ def cmd_show(args) -> int:
         print(
             f"  schedule {t.schedule}; per task: "
             + ", ".join(
-                f"{task.name} {(task.optimizer or t.optimizer).name} "
-                f"(learning rate {(task.optimizer or t.optimizer).learning_rate:g})"
+                f"{task.name} {describe_optimizer(task.optimizer or t.optimizer)}"
                 for task in project.tasks
             ),
             file=out,

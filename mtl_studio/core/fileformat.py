@@ -19,17 +19,17 @@ from .datafiles import absolute, fingerprint, relative, sources
 from .graph import Edge, GraphError, Node
 from .params import describe
 from .project import (
+    OPTIMIZER_CHECKS,
     TRAINING_CHECKS,
     Project,
     check_data_source,
     check_node_name,
-    check_optimizer,
 )
 from .settings import DataSource, OptimizerSpec, TrainingSettings
 from .tasks import TASK_FIELD_CHECKS, Task, check_task_name
 
 FORMAT_NAME = "mtl-studio-project"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SUFFIX = ".mtl.json"
 
 # from-version -> function turning a dict of that version into the next one.
@@ -48,7 +48,16 @@ def _v1_to_v2(data: dict) -> dict:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict) -> dict:
+    """Version 3 adds fields a version 2 file reads as their defaults: an
+    edge's output port `out` (0), the optimizer's betas, epsilon and
+    momentum, layers' initializers, the new weightings' settings. The bump
+    makes an older MTL Studio refuse a file that needs them (a block's
+    second port) with its "newer version" message rather than half-read it."""
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 class ProjectError(Exception):
@@ -72,7 +81,7 @@ class ProjectError(Exception):
 def _optimizer_dict(spec: OptimizerSpec | None):
     if spec is None:
         return None
-    return {"name": spec.name, "learning_rate": spec.learning_rate}
+    return {key: getattr(spec, key) for key in OPTIMIZER_CHECKS}
 
 
 def _data_dict(source: DataSource | None, folder: Path | None):
@@ -92,6 +101,15 @@ def _data_dict(source: DataSource | None, folder: Path | None):
 
 def _json_param(value):
     return list(value) if isinstance(value, tuple) else value
+
+
+def _edge_json(e: Edge) -> dict:
+    """An edge; "out" only where it leaves a block's second port or later,
+    so files of plain layers read as before."""
+    found = {"from": e.source, "to": e.target, "port": e.port}
+    if e.out:
+        found["out"] = e.out
+    return found
 
 
 def _coordinate(value: float):
@@ -119,7 +137,7 @@ def to_dict(project: Project, folder: Path | None = None) -> dict:
             }
             for n in project.nodes.values()
         ],
-        "edges": [{"from": e.source, "to": e.target, "port": e.port} for e in project.edges],
+        "edges": [_edge_json(e) for e in project.edges],
         "tasks": [
             {
                 "name": task.name,
@@ -140,6 +158,10 @@ def to_dict(project: Project, folder: Path | None = None) -> dict:
             "weighting": t.weighting,
             "gradnorm_alpha": t.gradnorm_alpha,
             "dwa_temperature": t.dwa_temperature,
+            "cagrad_c": t.cagrad_c,
+            "gradvac_beta": t.gradvac_beta,
+            "famo_learning_rate": t.famo_learning_rate,
+            "famo_weight_decay": t.famo_weight_decay,
             "optimizer": _optimizer_dict(t.optimizer),
             "schedule": t.schedule,
             "soft_sharing_lambda": t.soft_sharing_lambda,
@@ -265,19 +287,19 @@ _NUM = (int, float)
 
 
 def _read_optimizer(r: _Reader, value, path: str) -> OptimizerSpec | None:
+    """Each field checked on its own, so an error names it; a field the file
+    lacks (older files have only name and learning_rate) takes its default."""
     if value is None:
         return None
     obj = r.mapping(value, path)
-    r.unknown(obj, ("name", "learning_rate"), path)
-    spec = OptimizerSpec(
-        r.field(obj, "name", path, str, "adam"),
-        r.field(obj, "learning_rate", path, _NUM, 0.001),
+    r.unknown(obj, tuple(OPTIMIZER_CHECKS), path)
+    default = OptimizerSpec()
+    return OptimizerSpec(
+        **{
+            key: r.check(check, obj.get(key, getattr(default, key)), f"{path}.{key}")
+            for key, check in OPTIMIZER_CHECKS.items()
+        }
     )
-    try:
-        return check_optimizer(spec)
-    except ValueError as exc:
-        key = "name" if spec.name not in ("adam", "adamw", "sgd", "rmsprop") else "learning_rate"
-        raise ProjectError(f"{path}.{key}", str(exc)) from None
 
 
 _DATA_FIELDS = (
@@ -470,16 +492,21 @@ def from_dict(data: Any) -> Project:
     for i, raw in enumerate(r.field(data, "edges", "", list, [])):
         path = f"edges[{i}]"
         obj = r.mapping(raw, path)
-        r.unknown(obj, ("from", "to", "port"), path)
+        r.unknown(obj, ("from", "to", "port", "out"), path)
         source = r.field(obj, "from", path, str)
         target = r.field(obj, "to", path, str)
         port = r.field(obj, "port", path, int, 0)
+        out = r.field(obj, "out", path, int, 0)
         for key, ref in (("from", source), ("to", target)):
             if ref not in project.nodes:
                 raise ProjectError(f"{path}.{key}", f"refers to a missing node {ref!r}")
         if port < 0:
             raise ProjectError(f"{path}.port", f"expected an integer >= 0, got {port}")
-        edge = Edge(source, target, port)
+        if out < 0:
+            raise ProjectError(f"{path}.out", f"expected an integer >= 0, got {out}")
+        # An output port beyond the source's ports is kept: validation names
+        # it on the node (the block may have lost a task), nothing is lost.
+        edge = Edge(source, target, port, out)
         if edge in project.edges:
             raise ProjectError(path, f"duplicate edge {source} -> {target}")
         kind = KINDS[project.node(target).kind]

@@ -245,7 +245,7 @@ class Project:
         return node
 
     def connect(self, edge: Edge, index: int | None = None) -> None:
-        self.graph.check_connect(edge.source, edge.target, edge.port)
+        self.graph.check_connect(edge.source, edge.target, edge.port, edge.out)
         self.graph.insert_edge(edge, index)
         self.events.emit("edge_added", edge=edge)
 
@@ -368,8 +368,11 @@ def _number(value, lo=None, hi=None, lo_open=False, hi_open=False, integer=False
     bad = isinstance(value, bool) or not isinstance(value, (int, float))
     if not bad and integer and not float(value).is_integer():
         bad = True
-    if not bad and not math.isfinite(value):
-        bad = True
+    if not bad:
+        try:
+            bad = not math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            bad = True
     if not bad and lo is not None and (value < lo or (lo_open and value == lo)):
         bad = True
     if not bad and hi is not None and (value > hi or (hi_open and value == hi)):
@@ -397,13 +400,28 @@ def _choice(value, options):
     return value
 
 
+# Each OptimizerSpec field's check (the project file reads them one by one).
+OPTIMIZER_CHECKS = {
+    "name": lambda v: _choice(v, OPTIMIZERS),
+    "learning_rate": lambda v: _number(v, 0, lo_open=True),
+    "beta_1": lambda v: _number(v, 0, 1, hi_open=True),
+    "beta_2": lambda v: _number(v, 0, 1, hi_open=True),
+    "epsilon": lambda v: _number(v, 0, lo_open=True),
+    # 1 would never forget a gradient: the velocity grows without bound.
+    "momentum": lambda v: _number(v, 0, 1, hi_open=True),
+}
+
+
 def check_optimizer(value) -> OptimizerSpec:
     if not isinstance(value, OptimizerSpec):
         raise ValueError(f"expected an optimizer, got {value!r}")
-    return OptimizerSpec(
-        _choice(value.name, OPTIMIZERS),
-        _number(value.learning_rate, 0, lo_open=True),
-    )
+    clean = {}
+    for key, check in OPTIMIZER_CHECKS.items():
+        try:
+            clean[key] = check(getattr(value, key))
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from None
+    return OptimizerSpec(**clean)
 
 
 TRAINING_CHECKS = {
@@ -411,6 +429,11 @@ TRAINING_CHECKS = {
     "weighting": lambda v: _choice(v, WEIGHTINGS),
     "gradnorm_alpha": lambda v: _number(v, 0),
     "dwa_temperature": lambda v: _number(v, 0, lo_open=True),
+    # The paper's c is in [0, 1): below 1 the update keeps to the mean loss.
+    "cagrad_c": lambda v: _number(v, 0, 1, hi_open=True),
+    "gradvac_beta": lambda v: _number(v, 0, 1),
+    "famo_learning_rate": lambda v: _number(v, 0, lo_open=True),
+    "famo_weight_decay": lambda v: _number(v, 0),
     "optimizer": check_optimizer,
     "schedule": lambda v: _choice(v, SCHEDULES),
     "soft_sharing_lambda": lambda v: _number(v, 0),

@@ -8,8 +8,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MODES = ("joint", "alternating", "soft_sharing")
-WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda")
+WEIGHTINGS = (
+    "fixed",
+    "uncertainty",
+    "dwa",
+    "gradnorm",
+    "pcgrad",
+    "mgda",
+    "cagrad",
+    "imtl",
+    "rlw",
+    "gradvac",
+    "aligned_mtl",
+    "famo",
+)
+# The weightings that work on the shared trunk's gradients: they need a
+# shared layer with weights, and do not apply in soft sharing.
+SHARED_TRUNK_WEIGHTINGS = ("gradnorm", "mgda", "cagrad", "imtl", "gradvac", "aligned_mtl")
+# The TrainingSettings fields each weighting reads (its hyperparameters),
+# named "<weighting>_<hyperparameter>".
+WEIGHTING_PARAMS = {
+    "gradnorm": ("gradnorm_alpha",),
+    "dwa": ("dwa_temperature",),
+    "cagrad": ("cagrad_c",),
+    "gradvac": ("gradvac_beta",),
+    "famo": ("famo_learning_rate", "famo_weight_decay"),
+}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+# The Keras class of each optimizer, keras.optimizers.<class>: the Trainer
+# makes its optimizers from it and the exported script names it.
+OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+# The OptimizerSpec fields besides the learning rate that each optimizer
+# takes, by Keras' names; the others are kept but unused.
+OPTIMIZER_PARAMS = {
+    "adam": ("beta_1", "beta_2", "epsilon"),
+    "adamw": ("beta_1", "beta_2", "epsilon"),
+    "sgd": ("momentum",),
+    "rmsprop": ("momentum", "epsilon"),
+}
 SCHEDULES = ("random", "round_robin", "proportional")
 DATA_KINDS = ("generator", "csv", "npz")
 
@@ -18,6 +54,35 @@ DATA_KINDS = ("generator", "csv", "npz")
 class OptimizerSpec:
     name: str = "adam"
     learning_rate: float = 0.001
+    # Keras' defaults. Adam and AdamW: the decay rates of the moment
+    # estimates and the small constant added to the denominator; SGD and
+    # RMSprop: momentum (RMSprop has epsilon too). OPTIMIZER_PARAMS says
+    # which optimizer reads which.
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+    momentum: float = 0.0
+
+    def keras_arguments(self) -> dict:
+        """The keyword arguments of the Keras optimizer's constructor: the
+        learning rate and the fields this optimizer takes. The Trainer
+        passes them, the exported script writes them out."""
+        return {
+            "learning_rate": self.learning_rate,
+            **{key: getattr(self, key) for key in OPTIMIZER_PARAMS[self.name]},
+        }
+
+
+def describe_optimizer(spec: OptimizerSpec) -> str:
+    """ "adam (learning rate 0.001)", with the optimizer's other fields where
+    they differ from Keras' defaults: "sgd (learning rate 0.01, momentum 0.9)"."""
+    default = OptimizerSpec()
+    parts = [f"learning rate {spec.learning_rate:g}"] + [
+        f"{key} {getattr(spec, key):g}"
+        for key in OPTIMIZER_PARAMS[spec.name]
+        if getattr(spec, key) != getattr(default, key)
+    ]
+    return f"{spec.name} ({', '.join(parts)})"
 
 
 @dataclass
@@ -28,6 +93,16 @@ class TrainingSettings:
     gradnorm_alpha: float = 1.5
     # Dynamic weight average temperature (Liu et al. 2019).
     dwa_temperature: float = 2.0
+    # CAGrad's c (Liu et al. 2021): how far, relative to the mean gradient's
+    # norm, the update may leave the mean gradient; in [0, 1), 0: the sum.
+    cagrad_c: float = 0.5
+    # GradVac's beta (Wang et al. 2021): how fast the cosine targets follow
+    # the cosines seen (an exponential moving average), in [0, 1].
+    gradvac_beta: float = 0.01
+    # FAMO (Liu et al. 2023): the task logits' Adam learning rate and their
+    # weight decay (the paper's defaults).
+    famo_learning_rate: float = 0.025
+    famo_weight_decay: float = 0.001
     optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     # Alternating mode: how the next task's batch is chosen.
     schedule: str = "random"
@@ -60,12 +135,22 @@ class TrainingSettings:
         return self.seed if self.split_seed is None else self.split_seed
 
 
+def describe_weighting(t: TrainingSettings) -> str:
+    """ "cagrad (c 0.5)": the weighting, with its hyperparameters if it has any."""
+    params = WEIGHTING_PARAMS.get(t.weighting, ())
+    shown = [
+        f"{key[len(t.weighting) + 1 :].replace('_', ' ')} {getattr(t, key):g}" for key in params
+    ]
+    return f"{t.weighting} ({', '.join(shown)})" if shown else t.weighting
+
+
 def describe(t: TrainingSettings) -> str:
     """The settings of a run in one line, as `show` and the Results tab say them."""
     stop = f", early stopping after {t.patience} epochs" if t.early_stopping else ""
     return (
-        f"mode {t.mode}, weighting {t.weighting}, optimizer {t.optimizer.name} "
-        f"(learning rate {t.optimizer.learning_rate:g}), batch {t.batch_size}, "
+        f"mode {t.mode}, weighting {describe_weighting(t)}, "
+        f"optimizer {describe_optimizer(t.optimizer)}, "
+        f"batch {t.batch_size}, "
         f"epochs {t.epochs}, validation {t.validation_split:g}, test {t.test_split:g}, "
         f"seed {t.seed}, best epoch by {t.monitor}{stop}"
     )

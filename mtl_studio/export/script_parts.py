@@ -2,13 +2,14 @@
 
 script.py picks the pieces a project needs and fills in its names and
 numbers; nothing here runs TensorFlow. The rules that decide the numbers
-(the split, the batches of each epoch, PCGrad's projection, MGDA's solver,
-DWA's weights) are not written here: the script gets a verbatim copy of the
-functions MTL Studio itself calls (source() below). The other pieces mirror
-a part of MTL Studio (named in their comments) closely enough that, with the
-same seed, the script's step losses are the Trainer's: same operations in
-each step. When one of those parts changes, the matching piece here must
-change with it (tests/export/test_script.py compares the losses).
+(the split, the batches of each epoch, the weightings' rules: DWA's weights,
+PCGrad's projection, the solvers of MGDA and CAGrad, ...) are not written
+here: the script gets a verbatim copy of the functions MTL Studio itself
+calls (source() below). The other pieces mirror a part of MTL Studio (named
+in their comments) closely enough that, with the same seed, the script's
+step losses are the Trainer's: same operations in each step. When one of
+those parts changes, the matching piece here must change with it
+(tests/export/test_script.py compares the losses).
 """
 
 from __future__ import annotations
@@ -292,10 +293,11 @@ def _step(
     after: str,
     persistent: bool = False,
     step_arg: str = "",
+    after_apply: str = "",
 ) -> str:
     """A make_train_step function: `before` sets up (after the variables),
     `tape` computes the terms after the forward pass, `after` turns the
-    tape into `grads`."""
+    tape into `grads`, `after_apply` follows the optimizer's update."""
     record = "tf.GradientTape(persistent=True)" if persistent else "tf.GradientTape()"
     release = "        del tape\n" if persistent else ""
     return (
@@ -309,6 +311,7 @@ def _step(
         f"{after}"
         f"{release}"
         f"        optimizer.apply(grads, variables)\n"
+        f"{after_apply}"
         f"        return losses\n"
         f"\n    return CompiledStep(train_step)\n"
     )
@@ -426,9 +429,22 @@ def pcgrad(soft: bool) -> str:
     )
 
 
-def mgda(soft: bool) -> str:
+def shared_combination(
+    soft: bool,
+    doc: str,
+    args: str,
+    rows: str,
+    coefficients: str,
+    variables: str = "",
+    step_arg: str = "",
+) -> str:
+    """A weighting on the shared trunk (weighting.py's SharedCombination):
+    the `rows` lines (in the tape) make `rows`, the losses whose gradients
+    on the shared trunk are combined, and `total`; the `coefficients` lines
+    turn `flat` into `coefficients` and set the reported weights. The trunk
+    takes the combination, the other parameters the gradient of `total`."""
     before = (
-        _variables()
+        _variables(variables)
         + _tied(soft)
         + """\
     shared_ids = {id(v) for v in weights_of(model, SHARED_LAYERS)}
@@ -436,31 +452,169 @@ def mgda(soft: bool) -> str:
     shared_variables = [variables[i] for i in shared]
 """
     )
-    tape = (
-        "            per_task = [losses[i] for i in range(len(TASKS))]\n"
-        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n"
-    )
-    after = """\
-        flat = tf.stack([flatten(tape.gradient(loss, shared_variables), shared_variables)
-                         for loss in per_task])
-        coefficients = min_norm_coefficients(flat)
-        alpha.assign(coefficients)
+    after = (
+        """\
+        flat = tf.stack([flatten(tape.gradient(row, shared_variables), shared_variables)
+                         for row in rows])
+"""
+        + coefficients
+        + """\
         combined = unflatten(tf.tensordot(coefficients, flat, axes=1), shared_variables)
-        # The heads follow their own task's weighted loss; the trunk the combination.
+        # The heads follow their own task's loss; the trunk the combination.
         grads = tape.gradient(total, variables)
         for n, i in enumerate(shared):
             grads[i] = combined[n]
 """
-    return _step(
+    )
+    return _step(doc, args, before, rows, after, persistent=True, step_arg=step_arg)
+
+
+def _weighted_rows(soft: bool) -> str:
+    """The rows of the gradient methods on the weighted losses w_k L_k."""
+    return (
+        "            rows = [weights[i] * losses[i] for i in range(len(TASKS))]\n"
+        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n"
+    )
+
+
+def mgda(soft: bool) -> str:
+    return shared_combination(
+        soft,
         "One joint step with MGDA (Sener and Koltun 2018): the shared trunk\n"
         "    moves along the min-norm convex combination of the task gradients\n"
         "    (alpha); each head takes its own task's gradient.",
         "weights, alpha",
-        before,
+        "            rows = [losses[i] for i in range(len(TASKS))]\n"
+        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n",
+        "        coefficients = min_norm_coefficients(flat)\n        alpha.assign(coefficients)\n",
+    )
+
+
+def cagrad(soft: bool) -> str:
+    return shared_combination(
+        soft,
+        "One joint step with CAGrad (Liu et al. 2021): the shared trunk moves\n"
+        "    along the mean of the weighted task gradients plus the direction, within\n"
+        "    CAGRAD_C times its norm, that most helps the task it helps least (times\n"
+        "    the number of tasks: the scale of the sum); each head takes its own\n"
+        "    task's gradient.",
+        "weights, reported",
+        _weighted_rows(soft),
+        "        coefficients = cagrad_coefficients(flat, CAGRAD_C)\n"
+        "        reported.assign(coefficients * weights)\n",
+    )
+
+
+def imtl(soft: bool) -> str:
+    return shared_combination(
+        soft,
+        "One joint step with IMTL (Liu et al. 2021), both parts: learned loss\n"
+        "    scales e^s (the objective sum_k e^s_k L_k - s_k, IMTL-L, trained by the\n"
+        "    same optimizer), and on the shared trunk IMTL-G's combination of the\n"
+        "    scaled losses' gradients, whose projections on every task's unit\n"
+        "    gradient are equal; each head takes its own scaled loss's gradient.",
+        "log_scale, reported",
+        "            scale = tf.exp(log_scale)\n"
+        "            rows = [scale[i] * losses[i] for i in range(len(TASKS))]\n"
+        f"            total = tf.reduce_sum(scale * losses - log_scale){_penalty(soft)}\n",
+        "        coefficients = imtl_coefficients(flat)\n"
+        "        reported.assign(coefficients * tf.exp(log_scale))\n",
+        variables=" + [log_scale]",
+    )
+
+
+def gradvac(soft: bool) -> str:
+    return shared_combination(
+        soft,
+        "One joint step with GradVac (Wang et al. 2021): each task's weighted\n"
+        "    gradient on the shared trunk gains multiples of the others' until its\n"
+        "    cosine with each reaches that pair's target, a moving average of the\n"
+        "    cosines seen (GRADVAC_BETA); the trunk takes their sum, each head its\n"
+        "    own task's gradient.",
+        "weights, reported, targets",
+        _weighted_rows(soft),
+        "        coefficients, moved = gradvac_coefficients(flat, targets, GRADVAC_BETA, step, SEED)\n"
+        "        targets.assign(moved)\n"
+        "        reported.assign(coefficients * weights)\n",
+        step_arg=", step",
+    )
+
+
+def aligned_mtl(soft: bool) -> str:
+    return shared_combination(
+        soft,
+        "One joint step with Aligned-MTL (Senushkin et al. 2023): the weighted\n"
+        "    task gradients on the shared trunk, their principal components aligned\n"
+        "    (orthogonal, of one norm), summed; each head takes its own task's\n"
+        "    gradient.",
+        "weights, reported",
+        _weighted_rows(soft),
+        "        coefficients = aligned_mtl_coefficients(flat)\n"
+        "        reported.assign(coefficients * weights)\n",
+    )
+
+
+def rlw(soft: bool) -> str:
+    tape = "            penalty = soft_sharing_penalty(tied)\n" if soft else ""
+    after = "        drawn = rlw_weights(len(TASKS), step, SEED) * weights\n"
+    if soft:
+        after += (
+            "        grads = tape.gradient([losses, penalty], variables,\n"
+            "                              output_gradients=[drawn, tf.ones_like(penalty)])\n"
+        )
+    else:
+        after += "        grads = tape.gradient(losses, variables, output_gradients=drawn)\n"
+    return _step(
+        "One joint step with random loss weighting (Lin et al. 2022): the\n"
+        "    objective is sum_k lambda_k w_k L_k, lambda new at each step.",
+        "weights",
+        _variables() + _tied(soft),
         tape,
         after,
-        persistent=True,
+        step_arg=", step",
     )
+
+
+def famo(soft: bool) -> str:
+    before = (
+        _variables()
+        + _tied(soft)
+        + """\
+    # The task logits have an Adam optimizer of their own.
+    logit_optimizer = keras.optimizers.Adam(FAMO_LEARNING_RATE)
+    logit_optimizer.build([logits])
+"""
+    )
+    tape = (
+        "            weights = tf.stop_gradient(famo_weights(logits, tf.stop_gradient(losses)))\n"
+        f"            total = tf.reduce_sum(weights * losses){_penalty(soft)}\n"
+    )
+    after_apply = """\
+        # The logits follow the change of the log losses on the same batch.
+        out = model(x, training=True)
+        new_losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])
+        logit_gradient = famo_logit_gradient(logits, tf.stop_gradient(losses), new_losses,
+                                             FAMO_WEIGHT_DECAY)
+        logit_optimizer.apply([logit_gradient], [logits])
+"""
+    return _step(
+        "One joint step with FAMO (Liu et al. 2023): the update of\n"
+        "    sum_k z_k log L_k (z = softmax of the task logits, normalised), then an\n"
+        "    Adam step of the logits from the change of the log losses.",
+        "logits",
+        before,
+        tape,
+        "        grads = tape.gradient(total, variables)\n",
+        after_apply=after_apply,
+    )
+
+
+# The setup of the weightings whose weights are reported as they are set.
+REPORTED = "    reported = tf.Variable(np.asarray(TASK_WEIGHTS, np.float32), trainable=False)\n"
+
+
+def _helpers(*functions) -> tuple[str]:
+    return (source(*functions),)
 
 
 def weighting(name: str, soft: bool) -> Weighting:
@@ -511,10 +665,11 @@ def weighting(name: str, soft: bool) -> Weighting:
             "PCGrad (conflicting task gradients projected apart)",
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
             pcgrad(soft),
-            (
-                source(
-                    weighting_math.flatten, weighting_math.unflatten, weighting_math.pcgrad_project
-                ),
+            _helpers(
+                weighting_math.flatten,
+                weighting_math.unflatten,
+                weighting_math.task_order,
+                weighting_math.pcgrad_project,
             ),
             # The step number (1-based) seeds PCGrad's random order.
             call="train_step(x, y, tf.constant(step, tf.int64))",
@@ -527,14 +682,86 @@ def weighting(name: str, soft: bool) -> Weighting:
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
             "alpha)\n",
             mgda(soft),
-            (
-                source(
-                    weighting_math.flatten,
-                    weighting_math.unflatten,
-                    weighting_math.min_norm_coefficients,
-                ),
+            _helpers(
+                weighting_math.flatten,
+                weighting_math.unflatten,
+                weighting_math.min_norm_coefficients,
             ),
             shown=", alpha.numpy()",
+        )
+    shared = (weighting_math.flatten, weighting_math.unflatten)
+    if name == "cagrad":
+        return Weighting(
+            "CAGrad (the trunk follows the mean gradient, steered off conflicts)",
+            REPORTED
+            + "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
+            "reported)\n",
+            cagrad(soft),
+            _helpers(*shared, weighting_math.cagrad_coefficients),
+            shown=", reported.numpy()",
+        )
+    if name == "imtl":
+        return Weighting(
+            "IMTL (learned loss scales, impartial gradients on the trunk)",
+            "    # The log-scales start where e^s is each task's weight.\n"
+            "    start = np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
+            '    log_scale = tf.Variable(start.astype(np.float32), name="log_scale")\n'
+            + REPORTED
+            + "    train_step = make_train_step(model, optimizer, log_scale, reported)\n",
+            imtl(soft),
+            _helpers(*shared, weighting_math.gram_eigen, weighting_math.imtl_coefficients),
+            shown=", reported.numpy()",
+        )
+    if name == "rlw":
+        return Weighting(
+            "RLW (random loss weights at each step)",
+            "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
+            rlw(soft),
+            _helpers(weighting_math.rlw_weights),
+            # The step number (1-based) seeds the draw.
+            call="train_step(x, y, tf.constant(step, tf.int64))",
+        )
+    if name == "gradvac":
+        return Weighting(
+            "GradVac (task gradients lifted toward their usual cosines)",
+            REPORTED + "    # The cosine targets of each pair of tasks start at 0.\n"
+            "    targets = tf.Variable(tf.zeros([len(TASKS), len(TASKS)]), trainable=False)\n"
+            "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
+            "reported,\n"
+            "                                 targets)\n",
+            gradvac(soft),
+            _helpers(
+                *shared,
+                weighting_math.task_order,
+                weighting_math.gradvac_coefficients,
+            ),
+            call="train_step(x, y, tf.constant(step, tf.int64))",
+            shown=", reported.numpy()",
+        )
+    if name == "aligned_mtl":
+        return Weighting(
+            "Aligned-MTL (the trunk's task gradients aligned, then summed)",
+            REPORTED
+            + "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS), "
+            "reported)\n",
+            aligned_mtl(soft),
+            _helpers(*shared, weighting_math.gram_eigen, weighting_math.aligned_mtl_coefficients),
+            shown=", reported.numpy()",
+        )
+    if name == "famo":
+        return Weighting(
+            "FAMO (weights follow the tasks' rates of loss decrease)",
+            "    # FAMO (Liu et al. 2023): the task logits start at log w (z = softmax).\n"
+            "    start = np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
+            '    logits = tf.Variable(start.astype(np.float32), name="famo_logits")\n'
+            "    train_step = make_train_step(model, optimizer, logits)\n",
+            famo(soft),
+            _helpers(
+                weighting_math.famo_gaps,
+                weighting_math.famo_weights,
+                weighting_math.famo_logit_gradient,
+            ),
+            shown=", tf.nn.softmax(logits).numpy()",
         )
     raise ValueError(f"unknown weighting {name!r}")
 
@@ -552,7 +779,7 @@ def train(model, data, epochs, max_steps):
     n = rows_of(train_x)
     batch = min(BATCH_SIZE, n)
     steps = steps_per_epoch([n], [batch])
-    optimizer = OPTIMIZER(learning_rate=LEARNING_RATE)
+    optimizer = OPTIMIZER(learning_rate=LEARNING_RATE, **OPTIMIZER_OPTIONS)
 ${setup}    step_losses = []
     for epoch in range(epochs):
         epoch_losses = []
@@ -604,8 +831,8 @@ def train(model, datasets, epochs, max_steps):
     train_steps = []
     for k, task in enumerate(TASKS):
         variables = weights_of(model, TASK_LAYERS[task])
-        optimizer_class, learning_rate = TASK_OPTIMIZERS[task]
-        optimizer = optimizer_class(learning_rate=learning_rate)
+        optimizer_class, learning_rate, options = TASK_OPTIMIZERS[task]
+        optimizer = optimizer_class(learning_rate=learning_rate, **options)
         optimizer.build(variables)
         train_steps.append(make_train_step(model, k, optimizer, variables))
     step_losses = []

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.project import Project
-from ..core.settings import MODES, WEIGHTINGS
+from ..core.settings import MODES, SHARED_TRUNK_WEIGHTINGS, WEIGHTINGS
 from .baselines import single_task_project
 
 AS_DRAWN = "as drawn"
@@ -92,7 +92,7 @@ def configurations(
             continue  # that is the project as drawn
         variant = project.copy()
         variant.training.mode = mode
-        if mode == "alternating" or drawn.weighting in ("gradnorm", "mgda"):
+        if mode == "alternating" or drawn.weighting in SHARED_TRUNK_WEIGHTINGS:
             variant.training.weighting = "fixed"  # what alternating trains; no trunk to balance
         found.append(Configuration(f"mode {mode.replace('_', ' ')}", variant))
     return found

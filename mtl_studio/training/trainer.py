@@ -28,6 +28,7 @@ import numpy as np
 
 from ..core import monitor
 from ..core.project import Project
+from ..core.settings import OPTIMIZER_CLASSES, OptimizerSpec
 from ..core.validation import errors, validate
 from ..data.errors import DataError
 from ..data.prepare import PreparedData, prepare
@@ -40,7 +41,7 @@ from .affinity import compile_affinity
 from .builder import BuildError, build_model
 from .losses import batch_sum_loss, loss_function
 from .tf_import import keras, tf
-from .weighting import make_strategy
+from .weighting import SharedCombination, make_strategy
 
 FLUSH_SECONDS = 0.05  # events reach the callback at most this often
 # The gradient cosine costs about one training step; a few per second is
@@ -178,10 +179,10 @@ class Trainer:
                     "GradNorm needs a shared trunk with weights: share a layer "
                     "between the tasks, or choose another weighting"
                 )
-        if self.strategy.name in ("mgda",) and not self.shared_index:
+        if isinstance(self.strategy, SharedCombination) and not self.shared_index:
             raise TrainingError(
-                "MGDA needs a shared trunk with weights: share a layer between "
-                "the tasks, or choose another weighting"
+                f"{self.strategy.title} needs a shared trunk with weights: share a layer "
+                "between the tasks, or choose another weighting"
             )
 
         opt = self.settings.optimizer
@@ -193,12 +194,12 @@ class Trainer:
                 idx = self._variable_indices(nodes, index)
                 self.task_vars.append([self.variables[i] for i in idx])
                 spec = task.optimizer or opt
-                o = _make_optimizer(spec.name, spec.learning_rate)
+                o = make_optimizer(spec)
                 o.build(self.task_vars[-1])
                 self.optimizers.append(o)
             self._call = self._compile(self.xla)
         else:
-            o = _make_optimizer(opt.name, opt.learning_rate)
+            o = make_optimizer(opt)
             o.build(self.variables + self.strategy.trainable)
             self.optimizers = [o]
             self.tied = self.built.tied_variables() if mode == "soft_sharing" else []
@@ -236,11 +237,10 @@ class Trainer:
     def _variable_indices(self, node_ids, index) -> list[int]:
         found = []
         for node_id in node_ids:
-            for key, layer_name in self.built.layers.items():
-                if key[0] == node_id:
-                    for v in self.model.get_layer(layer_name).trainable_weights:
-                        if id(v) in index and index[id(v)] not in found:
-                            found.append(index[id(v)])
+            for layer_name in self.built.layer_names(node_id):
+                for v in self.model.get_layer(layer_name).trainable_weights:
+                    if id(v) in index and index[id(v)] not in found:
+                        found.append(index[id(v)])
         return sorted(found)
 
     def _last_shared_layer(self, index) -> list[int]:
@@ -277,23 +277,31 @@ class Trainer:
         x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
         y = self.train_y[0]
         strategy = self.strategy
-        with t.GradientTape(persistent=strategy.needs_persistent_tape) as tape:
+
+        def task_losses():
             out = self.model(x, training=True)
-            losses = t.stack(
+            return t.stack(
                 [
                     fn(t.gather(y[name], rows), out[name])
                     for fn, name in zip(self.loss_fns, self.tasks)
                 ]
             )
+
+        with t.GradientTape(persistent=strategy.needs_persistent_tape) as tape:
+            losses = task_losses()
             terms = strategy.terms(losses, self._penalty())
         self.step_var.assign_add(1)
-        # The weights in force for this step, before an adaptive update.
+        # The weights in force for this step, before an adaptive update (or,
+        # for a strategy that sets them in gradients(), as it set them).
         weights = t.identity(strategy.current_weights())
         grads = strategy.gradients(tape, terms, self.variables, self.shared_index, self.step_var)
+        if strategy.weights_after_gradients:
+            weights = t.identity(strategy.current_weights())
         del tape
         variables = self.variables + strategy.trainable
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         self.optimizers[0].apply([g for g, _ in pairs], [v for _, v in pairs])
+        strategy.after_update(losses, task_losses)
         pen = t.zeros([]) if terms.penalty is None else t.cast(terms.penalty, t.float32)
         total = t.reduce_sum(weights * losses) + pen
         return t.concat([losses, [total, pen], weights], axis=0)
@@ -866,12 +874,8 @@ class Trainer:
             self._pending = []
 
 
-def _make_optimizer(name: str, learning_rate: float):
-    k = keras()
-    classes = {
-        "adam": k.optimizers.Adam,
-        "adamw": k.optimizers.AdamW,
-        "sgd": k.optimizers.SGD,
-        "rmsprop": k.optimizers.RMSprop,
-    }
-    return classes[name](learning_rate=learning_rate)
+def make_optimizer(spec: OptimizerSpec):
+    """The Keras optimizer of a project's (or a task's) optimizer settings:
+    the one place the Trainer makes them; the exported script writes the
+    same class and arguments (export/script.py)."""
+    return getattr(keras().optimizers, OPTIMIZER_CLASSES[spec.name])(**spec.keras_arguments())

@@ -6,6 +6,8 @@ or task event and keeps nothing of its own."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from ..core import monitor
 from ..core.commands import SetTaskField, SetTraining
-from ..core.settings import MODES, OPTIMIZERS, SCHEDULES, WEIGHTINGS, OptimizerSpec
+from ..core.settings import MODES, OPTIMIZER_PARAMS, OPTIMIZERS, SCHEDULES, WEIGHTINGS
+from ..core.settings import WEIGHTING_PARAMS, TrainingSettings
 from .widgets import DocumentView, ErrorLabel, FloatSpinBox, float_step, push_or_reason
 
 MODE_LABELS = {
@@ -36,6 +39,38 @@ WEIGHTING_LABELS = {
     "gradnorm": "GradNorm",
     "pcgrad": "PCGrad (project conflicts)",
     "mgda": "MGDA (min-norm)",
+    "cagrad": "CAGrad (conflict-averse)",
+    "imtl": "IMTL (impartial)",
+    "rlw": "RLW (random weights)",
+    "gradvac": "GradVac (gradient vaccine)",
+    "aligned_mtl": "Aligned-MTL (aligned components)",
+    "famo": "FAMO (fast adaptive)",
+}
+# The hyperparameters of the balancing methods, each shown only while its
+# weighting is chosen (WEIGHTING_PARAMS): (label, (lowest, highest), tooltip).
+WEIGHTING_FIELDS = {
+    "cagrad_c": (
+        "CAGrad c",
+        (0, 0.9999999999),
+        "How far the update may leave the mean gradient, relative to its norm, to help "
+        "the task it helps least; in [0, 1), 0: the plain sum (Liu et al. 2021: 0.5)",
+    ),
+    "gradvac_beta": (
+        "GradVac beta",
+        (0, 1),
+        "How fast each pair of tasks' cosine target follows the cosines seen (a moving "
+        "average); 0: the targets stay 0, as PCGrad (Wang et al. 2021: 0.01)",
+    ),
+    "famo_learning_rate": (
+        "FAMO learning rate",
+        (1e-9, 10),
+        "The Adam learning rate of FAMO's task logits (Liu et al. 2023: 0.025)",
+    ),
+    "famo_weight_decay": (
+        "FAMO weight decay",
+        (0, 100),
+        "Pulls FAMO's task logits toward equal weights (Liu et al. 2023: 0.001)",
+    ),
 }
 OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 SCHEDULE_LABELS = {
@@ -44,6 +79,23 @@ SCHEDULE_LABELS = {
     "proportional": "Proportional to data size",
 }
 PROJECT_OPTIMIZER = "Project's"
+# The optimizer's fields besides the learning rate, each shown only for the
+# optimizers that take it (OPTIMIZER_PARAMS): (label, tooltip).
+OPTIMIZER_FIELDS = {
+    "beta_1": ("Beta 1", "Decay rate of the running mean of the gradients (Keras' default 0.9)"),
+    "beta_2": (
+        "Beta 2",
+        "Decay rate of the running mean of the squared gradients (Keras' default 0.999)",
+    ),
+    "epsilon": (
+        "Epsilon",
+        "Small constant added to the denominator for numerical stability (Keras' default 1e-7)",
+    ),
+    "momentum": (
+        "Momentum",
+        "Fraction of the previous update added to each step, in [0, 1); 0: none (the default)",
+    ),
+}
 # Task table columns in alternating mode.
 TASK, TASK_OPTIMIZER, TASK_RATE, TASK_SHARE = range(4)
 
@@ -102,6 +154,7 @@ def _int(lo: int, hi: int) -> QSpinBox:
 NUMBER_FIELDS = (
     "gradnorm_alpha",
     "dwa_temperature",
+    *WEIGHTING_FIELDS,
     "soft_sharing_lambda",
     "batch_size",
     "epochs",
@@ -122,8 +175,15 @@ class TrainingSettingsForm(DocumentView):
         self.weighting = _combo(WEIGHTING_LABELS, WEIGHTINGS)
         self.gradnorm_alpha = _float(0, 100, 1.5)
         self.dwa_temperature = _float(0.01, 100, 2.0)
+        for key, (_, (lo, hi), _) in WEIGHTING_FIELDS.items():
+            setattr(self, key, _float(lo, hi, getattr(TrainingSettings(), key)))
         self.optimizer = _combo(OPTIMIZER_LABELS, OPTIMIZERS)
         self.learning_rate = _float(1e-9, 10, 0.001)
+        # Below 1 (the largest value ten decimals show), as the project requires.
+        self.beta_1 = _float(0, 0.9999999999, 0.9)
+        self.beta_2 = _float(0, 0.9999999999, 0.999)
+        self.epsilon = _float(1e-10, 1, 1e-7)
+        self.momentum = _float(0, 0.9999999999, 0.1)
         self.schedule = _combo(SCHEDULE_LABELS, SCHEDULES)
         self.soft_sharing_lambda = _float(0, 1e6, 0.01)
         self.batch_size = _int(1, 1_000_000)
@@ -168,8 +228,13 @@ class TrainingSettingsForm(DocumentView):
                 self.dwa_temperature,
                 "Higher makes the weights more even across tasks",
             ),
+            *(
+                (label, getattr(self, key), tip)
+                for key, (label, _, tip) in WEIGHTING_FIELDS.items()
+            ),
             ("Optimizer", self.optimizer, ""),
             ("Learning rate", self.learning_rate, ""),
+            *((label, getattr(self, key), tip) for key, (label, tip) in OPTIMIZER_FIELDS.items()),
             ("Schedule", self.schedule, "Which task's batch comes next"),
             (
                 "Soft-sharing lambda",
@@ -249,7 +314,8 @@ class TrainingSettingsForm(DocumentView):
             getattr(self, name).activated.connect(lambda i, n=name: self._choice_edited(n))
         for name in NUMBER_FIELDS:
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
-        self.learning_rate.valueChanged.connect(self._rate_edited)
+        for name in ("learning_rate", *OPTIMIZER_FIELDS):
+            getattr(self, name).valueChanged.connect(lambda v, n=name: self._optimizer_edited(n, v))
         self.monitor.activated.connect(lambda i: self._set("monitor", self.monitor.itemData(i)))
         self.early_stopping.toggled.connect(lambda on: self._set("early_stopping", on))
         self.set_document(document)
@@ -269,7 +335,8 @@ class TrainingSettingsForm(DocumentView):
                 combo = getattr(self, name)
                 combo.setCurrentIndex(combo.findData(getattr(settings, name)))
             self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))
-            self.learning_rate.setValue(settings.optimizer.learning_rate)
+            for name in ("learning_rate", *OPTIMIZER_FIELDS):
+                getattr(self, name).setValue(getattr(settings.optimizer, name))
             for name in NUMBER_FIELDS:
                 getattr(self, name).setValue(getattr(settings, name))
             self._fill_monitor()
@@ -283,8 +350,14 @@ class TrainingSettingsForm(DocumentView):
         self.form.setRowVisible(self.weighting, not alternating)
         self.form.setRowVisible(self.gradnorm_alpha, not alternating and weighting == "gradnorm")
         self.form.setRowVisible(self.dwa_temperature, not alternating and weighting == "dwa")
+        for key in WEIGHTING_FIELDS:
+            chosen = key in WEIGHTING_PARAMS.get(weighting, ())
+            self.form.setRowVisible(getattr(self, key), not alternating and chosen)
         self.form.setRowVisible(self.schedule, alternating)
         self.form.setRowVisible(self.soft_sharing_lambda, mode == "soft_sharing")
+        for name in OPTIMIZER_FIELDS:
+            taken = name in OPTIMIZER_PARAMS[settings.optimizer.name]
+            self.form.setRowVisible(getattr(self, name), taken)
         self.tasks_label.setVisible(alternating)
         self.task_table.setVisible(alternating)
         if alternating:
@@ -352,16 +425,18 @@ class TrainingSettingsForm(DocumentView):
     def _choice_edited(self, name: str) -> None:
         value = getattr(self, name).currentData()
         if name == "optimizer":
-            rate = self.document.project.training.optimizer.learning_rate
-            if value != self.document.project.training.optimizer.name:
-                self._push(SetTraining("optimizer", OptimizerSpec(value, rate)))
+            # The other fields stay: back to Adam, its betas are as they were.
+            spec = self.document.project.training.optimizer
+            if value != spec.name:
+                self._push(SetTraining("optimizer", replace(spec, name=value)))
         else:
             self._set(name, value)
 
-    def _rate_edited(self, value: float) -> None:
+    def _optimizer_edited(self, field: str, value: float) -> None:
+        """The learning rate or another field of the optimizer: one undo step."""
         spec = self.document.project.training.optimizer
-        if value != spec.learning_rate:
-            self._push(SetTraining("optimizer", OptimizerSpec(spec.name, value)))
+        if value != getattr(spec, field):
+            self._push(SetTraining("optimizer", replace(spec, **{field: value})))
 
     def _task_optimizer(self, task: str, combo: QComboBox) -> None:
         name = combo.currentData()
@@ -371,11 +446,11 @@ class TrainingSettingsForm(DocumentView):
         if not name:
             value = None
         else:
-            rate = (current or self.document.project.training.optimizer).learning_rate
-            value = OptimizerSpec(name, rate)
+            # From the task's own settings, or the project's (its betas, its momentum).
+            value = replace(current or self.document.project.training.optimizer, name=name)
         self._push(SetTaskField(task, "optimizer", value))
 
     def _task_rate(self, task: str, value: float) -> None:
         current = self.document.project.task(task).optimizer
         if current is not None and current.learning_rate != value:
-            self._push(SetTaskField(task, "optimizer", OptimizerSpec(current.name, value)))
+            self._push(SetTaskField(task, "optimizer", replace(current, learning_rate=value)))

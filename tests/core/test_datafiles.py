@@ -136,7 +136,7 @@ def test_large_files_hash_their_ends_only(tmp_path, monkeypatch):
     assert FULL_HASH_LIMIT >= 2**29  # real files up to 512 MiB are hashed whole
 
 
-def test_a_version_1_file_opens_and_saves_as_version_2(tmp_path):
+def test_a_version_1_file_opens_and_saves_as_the_current_version(tmp_path):
     data = write(tmp_path / "d.csv", "a,b\n1,2\n")
     text = ff.dumps(csv_project(data), tmp_path)
     old = json.loads(text)
@@ -146,7 +146,9 @@ def test_a_version_1_file_opens_and_saves_as_version_2(tmp_path):
     project = ff.load(tmp_path / "old.mtl.json")
     assert project.data.fingerprint is None and project.data.path == str(data)
     ff.save(project, tmp_path / "new.mtl.json")
-    assert json.loads((tmp_path / "new.mtl.json").read_text())["format_version"] == 2
+    assert (
+        json.loads((tmp_path / "new.mtl.json").read_text())["format_version"] == ff.FORMAT_VERSION
+    )
 
 
 def test_a_bad_fingerprint_names_its_json_path(tmp_path):

@@ -91,6 +91,14 @@ def test_future_format_version():
         ),
         (lambda d: d.update(tasks=[d["tasks"][0], d["tasks"][0]]), "tasks[1].name: duplicate task"),
         (lambda d: d["data"].update(kind="sql"), "data.kind: expected one of"),
+        (
+            lambda d: d["training"]["optimizer"].update(beta_1=1.0),
+            "training.optimizer.beta_1: expected a number >= 0 and < 1",
+        ),
+        (
+            lambda d: d["nodes"][1]["params"].update(kernel_initializer="xavier"),
+            "nodes[1].params.kernel_initializer: expected one of glorot_uniform",
+        ),
     ],
 )
 def test_each_bad_value_names_its_place(mutate, path):
@@ -250,6 +258,9 @@ def projects(draw):
                         OptimizerSpec,
                         st.sampled_from(["adam", "sgd"]),
                         st.floats(min_value=1e-6, max_value=1.0),
+                        beta_1=st.floats(min_value=0, max_value=1, exclude_max=True),
+                        epsilon=st.floats(min_value=1e-12, max_value=1.0),
+                        momentum=st.floats(min_value=0, max_value=1, exclude_max=True),
                     )
                 ),
                 draw(st.floats(min_value=0.01, max_value=10)),
@@ -287,3 +298,19 @@ def test_anchor_data_paths_makes_relative_paths_absolute_and_keeps_absolute_ones
     assert project.data.path == str((tmp_path / "data" / "table.csv").resolve())
     assert project.tasks[0].data.path == str(tmp_path / "own.npz")
     assert project.tasks[1].data.path == ""
+
+
+def test_a_version_2_file_reads_with_the_new_fields_at_their_defaults():
+    """Version 2 had no edge output ports, optimizer betas, initializers
+    nor the newer weightings' settings: each reads as its default."""
+    data = json.loads(ff.dumps(two_task_project()))
+    data["format_version"] = 2
+    for edge in data["edges"]:
+        edge.pop("out", None)
+    for key in ("beta_1", "beta_2", "epsilon", "momentum"):
+        data["training"]["optimizer"].pop(key, None)
+    for n in data["nodes"]:
+        n["params"].pop("kernel_initializer", None)
+    project = ff.loads(json.dumps(data))
+    assert project == two_task_project()
+    assert ff.to_dict(project)["format_version"] == 3

@@ -365,3 +365,26 @@ def test_set_document_follows_the_new_document_only(qtbot, make_document, panel_
         assert "Dense" in panel.header.text() and panel.name_edit.text() == "dense"
     else:
         assert panel.summary_label.text() == "2 errors, 1 warning"
+
+
+def test_inspector_chooses_a_kernel_initializer_the_canvas_leaves_out(qtbot, document):
+    from mtl_studio.core.catalogue import INITIALIZERS, get_kind
+    from mtl_studio.ui.canvas.items import NodeItem
+
+    inspector = show(qtbot, Inspector(document))
+    document.set_selection(["shared"])
+    combo = inspector.fields["kernel_initializer"].editor
+    assert [combo.itemText(i) for i in range(combo.count())] == list(INITIALIZERS)
+    assert combo.currentText() == "glorot_uniform"
+    steps = document.undo_stack.index
+    combo.setCurrentIndex(INITIALIZERS.index("uniform_0_1"))
+    combo.activated.emit(combo.currentIndex())
+    node = document.project.node("shared")
+    assert node.params["kernel_initializer"] == "uniform_0_1"
+    assert document.undo_stack.index == steps + 1
+    item = NodeItem("shared")
+    item.update_from(node, (16,), "shared", "#2e7d32", 1, [])
+    assert "initializer" not in item.params_text and "uniform" not in item.params_text
+    assert "kernel_initializer" not in get_kind("Dense").key_params
+    document.undo()
+    assert combo.currentText() == "glorot_uniform"

@@ -138,3 +138,56 @@ def test_task_affinity_is_a_setting_off_by_default(make_document, qtbot):
     assert document.project.training.affinity_every == 50
     document.undo()
     assert document.project.training.affinity_every == 0
+
+
+# --- the optimizer's settings beside the learning rate -----------------------------------
+
+
+def shown_optimizer_fields(form):
+    from mtl_studio.ui.training_settings import OPTIMIZER_FIELDS
+
+    return {name for name in OPTIMIZER_FIELDS if form.form.isRowVisible(getattr(form, name))}
+
+
+def test_optimizer_fields_show_for_their_optimizer_and_each_edit_is_one_undo_step(form):
+    document = form.document
+
+    def spec():
+        return document.project.training.optimizer
+
+    assert shown_optimizer_fields(form) == {"beta_1", "beta_2", "epsilon"}  # Adam
+    assert (form.beta_1.value(), form.beta_2.value(), form.epsilon.value()) == (0.9, 0.999, 1e-7)
+    form.beta_1.setValue(0.8)
+    assert spec().beta_1 == pytest.approx(0.8) and document.undo_stack.index == 1
+    choose(form.optimizer, "sgd")
+    assert shown_optimizer_fields(form) == {"momentum"}
+    assert spec().name == "sgd" and spec().beta_1 == pytest.approx(0.8)  # kept for Adam
+    form.momentum.setValue(0.9)
+    assert spec().momentum == pytest.approx(0.9) and document.undo_stack.index == 3
+    choose(form.optimizer, "rmsprop")
+    assert shown_optimizer_fields(form) == {"momentum", "epsilon"}
+    form.epsilon.setValue(1e-5)
+    assert spec().epsilon == pytest.approx(1e-5)
+    for _ in range(3):
+        document.undo()
+    assert spec().name == "sgd" and spec().momentum == 0.0
+    assert shown_optimizer_fields(form) == {"momentum"} and form.momentum.value() == 0.0
+    document.undo()
+    assert spec().name == "adam" and form.beta_1.value() == pytest.approx(0.8)
+    document.redo()
+    assert spec().name == "sgd"
+    # A value the project refuses never reaches it: the box stops below 1.
+    form.momentum.setValue(1.0)
+    assert spec().momentum < 1.0
+
+
+def test_a_task_s_own_optimizer_starts_from_the_project_s_settings(form):
+    from mtl_studio.ui.training_settings import TASK_OPTIMIZER
+
+    document = form.document
+    choose(form.optimizer, "sgd")
+    form.momentum.setValue(0.9)
+    choose(form.mode, "alternating")
+    choose(form.task_table.cellWidget(0, TASK_OPTIMIZER), "sgd")
+    own = document.project.task("a").optimizer
+    assert (own.name, own.learning_rate, own.momentum) == ("sgd", 0.001, pytest.approx(0.9))
