@@ -34,6 +34,35 @@ ACTIVATIONS = (
     "leaky_relu",
 )
 PADDINGS = ("valid", "same")
+# How a layer's kernel (or an Embedding's vectors) starts: Keras' names, and
+# uniform_0_1, uniform on [0, 1) as np.random.rand (the classic TF1
+# multi-task tutorial's start). initializer_config says what Keras takes.
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
+    "uniform_0_1",
+    "zeros",
+    "ones",
+)
+
+
+def initializer_config(choice: str):
+    """What a Keras layer's *_initializer argument takes for a choice: its
+    Keras name, or for uniform_0_1 a serialized RandomUniform(0, 1)."""
+    if choice == "uniform_0_1":
+        return {"class_name": "RandomUniform", "config": {"minval": 0.0, "maxval": 1.0}}
+    return choice
+
+
+def is_initializer(spec: ParamSpec) -> bool:
+    return spec.type == "choice" and spec.choices == INITIALIZERS
 
 
 def _units(default=32, help="Number of output units.") -> ParamSpec:
@@ -52,6 +81,19 @@ def _activation(default="linear") -> ParamSpec:
 
 def _use_bias() -> ParamSpec:
     return ParamSpec("use_bias", "bool", True, help="Add a learned bias.")
+
+
+def _initializer(
+    name: str = "kernel_initializer", default: str = "glorot_uniform", what: str = "kernel"
+) -> ParamSpec:
+    return ParamSpec(
+        name,
+        "choice",
+        default,
+        choices=INITIALIZERS,
+        help=f"How the {what} starts ({default}: Keras' default; uniform_0_1: uniform "
+        "on [0, 1)). The seed makes it repeatable.",
+    )
 
 
 def _rate(name: str, default: float, help: str) -> ParamSpec:
@@ -77,6 +119,15 @@ class LayerKind:
     key_params: tuple[str, ...] = ()
     # Kinds whose weights are copied per task in soft sharing.
     has_weights: bool = False
+    # Names of the input ports where they mean different things (an
+    # attention layer's query, value, key): the canvas labels them, and
+    # validation wants them filled in order, without a gap.
+    port_names: tuple[str, ...] = ()
+    # (params, number of connected inputs) -> number of output ports. Blocks
+    # (core/blocks.py) have one per task; every layer has one.
+    outputs: Callable[[dict, int], int] = lambda p, n: 1
+    # A block: one node that builds to several standard layers (blocks.expand).
+    block: bool = False
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
@@ -261,15 +312,28 @@ def _recurrent_count(layer: str, units: int, features: int) -> int:
     return 3 * units * (features + units) + 6 * units
 
 
+def _example_axis(label: str, axis: int, shape: Shape, what: str = "its input") -> int:
+    """The index into an example's shape of a Keras axis. Keras counts the
+    batch as axis 0: axis 1 is an example's first axis, -1 its last. The
+    batch axis and axes past the rank are refused."""
+    rank = len(shape)
+    if 1 <= axis <= rank:
+        return axis - 1
+    if -rank <= axis <= -1:
+        return axis + rank
+    raise ShapeError(
+        f"{label} has axis {axis} but {what} {format_shape(shape)} has {rank} axes per "
+        f"example: choose an axis from 1 to {rank} or from -{rank} to -1 (Keras counts "
+        "the batch as axis 0)"
+    )
+
+
 def _infer_concatenate(p, shapes, label):
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
         got = ", ".join(format_shape(s) for s in shapes)
         raise ShapeError(f"{label} needs inputs of one rank but gets {got}")
-    axis = p["axis"]
-    if not -rank <= axis < rank:
-        raise ShapeError(f"{label}: axis {axis} is out of range for inputs of rank {rank}")
-    axis %= rank
+    axis = _example_axis(label, p["axis"], shapes[0], "its inputs")
     out = list(shapes[0])
     for s in shapes[1:]:
         for i, (a, b) in enumerate(zip(out, s)):
@@ -278,7 +342,7 @@ def _infer_concatenate(p, shapes, label):
             elif not _same_dim(a, b):
                 got = ", ".join(format_shape(t) for t in shapes)
                 raise ShapeError(
-                    f"{label} needs inputs that agree on every axis but {axis} and gets {got}"
+                    f"{label} needs inputs that agree on every axis but {p['axis']} and gets {got}"
                 )
             elif a is None:
                 out[i] = b
@@ -296,12 +360,75 @@ def _infer_add(p, shapes, label):
 
 def _infer_softmax(p, shapes, label):
     (s,) = shapes
-    if not -len(s) <= p["axis"] < len(s):
-        raise ShapeError(
-            f"{label} has axis {p['axis']} but its input {format_shape(s)} has "
-            f"{len(s)} axes per example: choose an axis from -{len(s)} to {len(s) - 1}"
-        )
+    _example_axis(label, p["axis"], s)
     return s
+
+
+def _infer_dot(p, shapes, label):
+    """Keras' Dot (batch_dot): sums the product over one axis of each input
+    (axes -1: each input's last); the output is the first input's other
+    axes, then the second's, or (1,) when none are left."""
+    a, b = shapes
+    i = _example_axis(label, p["axes"], a, "its first input")
+    j = _example_axis(label, p["axes"], b, "its second input")
+    if a[i] != b[j]:
+
+        def size(d):
+            return "any number of" if d is None else str(d)
+
+        raise ShapeError(
+            f"{label} sums over axis {p['axes']}, where its first input {format_shape(a)} has "
+            f"{size(a[i])} values and its second {format_shape(b)} has {size(b[j])}: they "
+            "must match; choose another axis or change the layers before it"
+        )
+    return (a[:i] + a[i + 1 :] + b[:j] + b[j + 1 :]) or (1,)
+
+
+ATTENTION_PORTS = ("query", "value", "key")
+
+
+def _attention_inputs(shapes: list) -> tuple:
+    """Query, value and key shapes: one input is all three (self-attention),
+    a missing key is the value."""
+    query = shapes[0]
+    value = shapes[1] if len(shapes) > 1 else query
+    key = shapes[2] if len(shapes) > 2 else value
+    return query, value, key
+
+
+def _infer_attention(p, shapes, label):
+    for port, s in zip(ATTENTION_PORTS, shapes):
+        _needs_rank(
+            label,
+            s,
+            (2,),
+            f"a sequence (steps, features) as its {port}",
+            "put an Embedding, a Conv1D or a recurrent layer with return_sequences before it",
+        )
+        if s[-1] is None:
+            raise ShapeError(
+                f"{label} needs a known number of features in its {port} but gets {format_shape(s)}"
+            )
+    query, value, key = _attention_inputs(shapes)
+    if len(shapes) > 2 and key[0] != value[0]:
+        raise ShapeError(
+            f"{label} needs a key with as many steps as its value but gets value "
+            f"{format_shape(value)} and key {format_shape(key)}: feed both from sequences "
+            "of one length"
+        )
+    return query
+
+
+def _count_attention(p, shapes):
+    """Query, key and value projections (features -> heads x size) and the
+    output projection (heads x value size -> the query's features), as
+    Keras' EinsumDense layers, each with a bias when use_bias is on."""
+    query, value, key = (s[-1] for s in _attention_inputs(shapes))
+    heads, key_dim = p["num_heads"], p["key_dim"]
+    value_dim = p["value_dim"] or key_dim
+    kernels = heads * (key_dim * (query + key) + value_dim * (value + query))
+    biases = heads * (2 * key_dim + value_dim) + query if p["use_bias"] else 0
+    return kernels + biases
 
 
 def _infer_input(p, shapes, label):
@@ -329,6 +456,7 @@ def _conv(rank: int) -> LayerKind:
             ),
             _activation("relu"),
             _use_bias(),
+            _initializer(),
         ),
         infer=_infer_conv(rank),
         count=_count_conv(rank),
@@ -380,6 +508,7 @@ def _recurrent(name: str) -> LayerKind:
                 help="Output every step (for a tagging head or a stacked layer).",
             ),
             _rate("dropout", 0.0, "Dropout on the inputs."),
+            _initializer(what="input kernel"),
         ),
         infer=_infer_recurrent(lambda p: 1),
         count=lambda p, s: _recurrent_count(name, p["units"], s[0][-1] or 0),
@@ -432,6 +561,7 @@ _register(
             _units(1, "Number of outputs: 1 for a value, the class count for a softmax."),
             _activation("linear"),
             _use_bias(),
+            _initializer(),
         ),
         infer=_infer_dense,
         count=_count_dense,
@@ -443,7 +573,7 @@ _register(
         "Dense",
         "Core",
         "Fully connected layer.",
-        (_units(32), _activation("relu"), _use_bias()),
+        (_units(32), _activation("relu"), _use_bias(), _initializer()),
         infer=_infer_dense,
         count=_count_dense,
         keras_class="Dense",
@@ -563,6 +693,7 @@ _register(
             ParamSpec("input_dim", "int", 1000, minimum=1, help="Vocabulary size."),
             ParamSpec("output_dim", "int", 64, minimum=1, help="Vector size."),
             ParamSpec("mask_zero", "bool", False, help="Treat id 0 as padding."),
+            _initializer("embeddings_initializer", "random_uniform", "vectors"),
         ),
         infer=_infer_embedding,
         count=lambda p, s: p["input_dim"] * p["output_dim"],
@@ -594,6 +725,7 @@ _register(
                 help="How the two directions combine.",
             ),
             _rate("dropout", 0.0, "Dropout on the inputs."),
+            _initializer(what="input kernel of each direction"),
         ),
         infer=_infer_recurrent(lambda p: 2 if p["merge_mode"] == "concat" else 1),
         count=lambda p, s: 2 * _recurrent_count(p["layer"], p["units"], s[0][-1] or 0),
@@ -629,6 +761,66 @@ _register(
         infer=_infer_add,
         keras_class="Multiply",
     ),
+    LayerKind(
+        "Dot",
+        "Merge",
+        "Dot product of two inputs along an axis (a gate's weights times stacked "
+        "experts, or the cosine similarity of two vectors).",
+        (
+            ParamSpec(
+                "axes",
+                "int",
+                -1,
+                help="The axis summed over, in both inputs, counted as Keras counts: 1 is "
+                "an example's first axis, -1 each input's last (0 is the batch).",
+            ),
+            ParamSpec(
+                "normalize",
+                "bool",
+                False,
+                help="L2-normalise both inputs along the axis first: the output is "
+                "their cosine similarity.",
+            ),
+        ),
+        min_inputs=2,
+        max_inputs=2,
+        infer=_infer_dot,
+        keras_class="Dot",
+        key_params=("axes",),
+    ),
+    LayerKind(
+        "MultiHeadAttention",
+        "Attention",
+        "Multi-head attention over sequences: one input attends to itself; or a "
+        "query, a value and (optionally) a key on ports 0, 1, 2.",
+        (
+            ParamSpec("num_heads", "int", 2, minimum=1, help="Number of attention heads."),
+            ParamSpec(
+                "key_dim",
+                "int",
+                16,
+                minimum=1,
+                help="Size of each head's query and key projections.",
+            ),
+            ParamSpec(
+                "value_dim",
+                "int",
+                0,
+                minimum=0,
+                help="Size of each head's value projection; 0 means key_dim.",
+            ),
+            _rate("dropout", 0.0, "Dropout on the attention weights."),
+            _use_bias(),
+        ),
+        min_inputs=1,
+        max_inputs=3,
+        infer=_infer_attention,
+        count=_count_attention,
+        keras_class="MultiHeadAttention",
+        key_params=("num_heads", "key_dim"),
+        has_weights=True,
+        port_names=ATTENTION_PORTS,
+    ),
 )
 
 CATEGORIES = (
@@ -637,9 +829,11 @@ CATEGORIES = (
     "Convolution",
     "Pooling",
     "Recurrent",
+    "Attention",
     "Normalization",
     "Reshaping",
     "Merge",
+    "Multi-task",
 )
 
 
@@ -653,6 +847,9 @@ def get_kind(name: str) -> LayerKind:
 def keras_config(kind: LayerKind, params: dict) -> dict:
     """The keyword arguments of the Keras layer for a node of this kind."""
     p = dict(params)
+    for spec in kind.params:
+        if is_initializer(spec):
+            p[spec.name] = initializer_config(p[spec.name])
     if kind.name == "Input":
         return {"shape": tuple(p["shape"]), "dtype": p["dtype"]}
     if kind.name.startswith(("MaxPooling", "AveragePooling")):
@@ -661,4 +858,33 @@ def keras_config(kind: LayerKind, params: dict) -> dict:
         p["target_shape"] = tuple(p["target_shape"])
     if kind.name == "Bidirectional":
         return {"merge_mode": p["merge_mode"]}
+    if kind.name == "MultiHeadAttention":
+        p["value_dim"] = p["value_dim"] or None
     return p
+
+
+def call_arguments(keras_class: str, inputs: list) -> list:
+    """The positional arguments a node's Keras layer is called with, from its
+    inputs in port order (tensors for the builder, variable names for the
+    exported script): one input as itself, a merge layer's inputs as one
+    list, and an attention layer's as layer(query, value[, key]), one input
+    being both query and value (self-attention)."""
+    if keras_class == "MultiHeadAttention":
+        return list(inputs) if len(inputs) > 1 else [inputs[0], inputs[0]]
+    return [list(inputs) if len(inputs) > 1 else inputs[0]]
+
+
+def recurrent_inner_config(params: dict) -> dict:
+    """The keyword arguments of a Bidirectional node's inner LSTM or GRU
+    (its name aside): the builder and the exported script both use them."""
+    return {
+        "units": params["units"],
+        "return_sequences": params["return_sequences"],
+        "dropout": params["dropout"],
+        "kernel_initializer": initializer_config(params["kernel_initializer"]),
+    }
+
+
+# The multi-task blocks (MMoE, CGC, PLE, cross-stitch) register themselves;
+# they are built from the kinds above, so they come last.
+from . import blocks  # noqa: E402, F401

@@ -17,6 +17,7 @@ from . import monitor
 from .catalogue import ShapeError, get_kind
 from .params import Shape
 from .project import TRAINING_CHECKS, Project
+from .settings import SHARED_TRUNK_WEIGHTINGS
 from .tasks import CLASSIFICATION_LOSSES, CLASSIFICATION_METRICS
 from .wording import counted
 
@@ -203,6 +204,9 @@ def validate(project: Project, profiles: dict | None = None, project_dir=None) -
                         f"{n_in}: connect more layers into it",
                     )
                 )
+        problem = _port_gap(kind, graph, node_id)
+        if problem:
+            add(Problem(ERROR, place, problem))
         if node.kind == "Output":
             if node_id not in task_outputs:
                 add(Problem(ERROR, place, "belongs to no task: add a task that learns it"))
@@ -220,6 +224,10 @@ def validate(project: Project, profiles: dict | None = None, project_dir=None) -
 
     shapes, shape_problems = infer_shapes(project)
     problems.extend(shape_problems)
+    # Imported here: block_checks builds on this module's Problem and Place.
+    from .block_checks import block_problems
+
+    problems.extend(block_problems(project, shapes))
 
     # Tasks.
     seen_tasks: set[str] = set()
@@ -261,6 +269,24 @@ def validate(project: Project, profiles: dict | None = None, project_dir=None) -
 
         problems.extend(data_problems(project, profiles, project_dir))
     return problems
+
+
+def _port_gap(kind, graph, node_id: str) -> str:
+    """A kind whose ports mean different things (an attention layer's query,
+    value, key) takes its inputs by position: port 2 without port 1 would
+    make the key the value. Empty when the ports are filled in order."""
+    if not kind.port_names:
+        return ""
+    ports = sorted(e.port for e in graph.inputs_of(node_id))
+    for wanted, port in enumerate(ports):
+        if port != wanted:
+            names = kind.port_names
+            return (
+                f"has an input on port {port} ({names[port]}) but none on port {wanted} "
+                f"({names[wanted]}): connect its {names[wanted]} to port {wanted}, or move "
+                f"the edge to port {wanted}"
+            )
+    return ""
 
 
 def _token_id_problem(project: Project, input_id: str) -> Problem | None:
@@ -327,7 +353,7 @@ def _training_problems(project: Project) -> list[Problem]:
                         ),
                     )
                 )
-        if t.weighting in ("gradnorm", "mgda"):
+        if t.weighting in SHARED_TRUNK_WEIGHTINGS:
             if t.mode == "soft_sharing":
                 found.append(
                     Problem(

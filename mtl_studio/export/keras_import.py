@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import fileformat
+from ..core.catalogue import ATTENTION_PORTS
 from ..core.graph import Edge, GraphError, Node
 from ..core.layout import auto_layout
 from ..core.params import format_shape
@@ -50,6 +51,7 @@ from ..core.project import Project
 from ..core.tasks import Task
 from ..core.validation import errors, infer_shapes, validate
 from . import keras_mapping as mapping
+from .block_import import collapse_blocks
 
 # config.json of a large model is a few megabytes; far more is not a model.
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -228,8 +230,9 @@ class _Item:
     id: str
     kind: str
     params: dict
-    inputs: list[str]  # node ids, in port order
+    inputs: list  # node ids in port order; (block id, output port) from a block
     shape: tuple | None  # the call's output shape in Keras, batch axis left out
+    raw: dict = field(default_factory=dict)  # a Dense's Keras config (block_import reads it)
 
 
 @dataclass
@@ -361,6 +364,8 @@ class _GraphReader:
         args, kwargs = list(call.arguments.args), dict(call.arguments.kwargs)
         if mapping.keras_class_name(layer).startswith("ops."):
             return self._tensors(args), []
+        if type(layer) is self.k.layers.MultiHeadAttention:
+            return self._attention_inputs(args, kwargs)
         if args:
             main, rest = self._tensors(args[0]), args[1:]
         else:
@@ -368,6 +373,21 @@ class _GraphReader:
             main, rest = self._tensors(kwargs.pop(key, None)), []
         extra = [f"argument {i + 1}" for i, a in enumerate(rest) if self._tensors(a)]
         extra += [name for name, v in kwargs.items() if name != "mask" and self._tensors(v)]
+        return main, extra
+
+    def _attention_inputs(self, args: list, kwargs: dict) -> tuple[list, list[str]]:
+        """layer(query, value[, key]) as the node's ports 0, 1, 2: one port
+        when the query is the value and the key is the value or absent
+        (self-attention), two when only the key is the value."""
+        bound = dict(zip(ATTENTION_PORTS, args))
+        bound.update({n: kwargs.pop(n) for n in ATTENTION_PORTS if n in kwargs})
+        query, value, key = (bound.get(n) for n in ATTENTION_PORTS)
+        if key is not None and key is not value:
+            main = [query, value, key]
+        else:
+            main = [query] if value is query else [query, value]
+        extra = [f"argument {i + 1}" for i, a in enumerate(args[3:], 3) if self._tensors(a)]
+        extra += [name for name, v in kwargs.items() if self._tensors(v)]
         return main, extra
 
     def _all_inputs(self, call) -> list:
@@ -397,7 +417,10 @@ class _GraphReader:
             )
         self.notes.extend(notes)
         inputs = [self._ids[self._key(t, scope)] for t in main]
-        return self._add(layer.name, kind, params, inputs, tensor)
+        node_id = self._add(layer.name, kind, params, inputs, tensor)
+        if kind == "Dense":
+            self.items[node_id].raw = layer.get_config()
+        return node_id
 
     def _cut(self, layer, call_index: int, tensor, output: int) -> str:
         """An unknown layer: its output becomes an Input node (see the top)."""
@@ -675,6 +698,7 @@ def project_from_model(
         raise KerasImportError(where, f"has a graph this import cannot read ({exc})") from exc
     notes = reader.notes
     tasks = make_tasks(reader.items, outputs, compile_config, notes)
+    collapse_blocks(reader.items, _Item, notes)
     project = _assemble(reader.items, tasks, name or "imported", notes)
     source = path.name if path is not None else "a Keras model"
     project.description = f"Imported from {source} (Keras model '{model.name}')."
@@ -691,8 +715,9 @@ def _assemble(items: dict[str, _Item], tasks: list[Task], name: str, notes: list
         project.add_node(Node(item.id, item.kind, item.id, dict(item.params)))
     for item in items.values():
         for port, source in enumerate(item.inputs):
+            source, out = source if isinstance(source, tuple) else (source, 0)
             try:
-                project.connect(Edge(source, item.id, port))
+                project.connect(Edge(source, item.id, port, out))
             except GraphError as exc:
                 notes.append(f"{project.node(item.id).label}: an input is left out ({exc})")
     for task in tasks:

@@ -9,9 +9,10 @@ module from their caller.
 
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 
-from ..core.catalogue import KINDS, get_kind
+from ..core.catalogue import INITIALIZERS, KINDS, get_kind, initializer_config, is_initializer
 from ..core.params import ParamSpec
 
 # Options a catalogue node cannot hold, with the value the node behaves as.
@@ -70,6 +71,13 @@ FIXED_OPTIONS = {
     "GRU": {**_RECURRENT, "reset_after": True},
     "ReLU": {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
     "Softmax": {"axis": -1},
+    "MultiHeadAttention": {
+        **_REGULARIZED,
+        "output_shape": None,
+        "attention_axes": None,
+        "sliding_window": None,
+        "use_gate": False,
+    },
 }
 
 
@@ -101,7 +109,8 @@ def _class_kinds(k) -> dict:
     and a Dense becomes an Output only when it ends a model output."""
     table = {}
     for kind in KINDS.values():
-        if kind.name not in ("Input", "Output"):
+        # A block is several layers: block_import finds it by their names.
+        if kind.name not in ("Input", "Output") and not kind.block:
             table[getattr(k.layers, kind.keras_class)] = kind.name
     # Activation layers by another name compute one of our activations.
     table[k.layers.ReLU] = "Activation"
@@ -127,6 +136,8 @@ def kind_of(k, layer, call) -> str | None:
         return "Dense" if type(layer.layer) is k.layers.Dense else None
     if _is_plain_add(k, layer, call):
         return "Add"
+    if _attention_or_dot_unlike_ours(k, layer, call):
+        return None
     return _class_kinds(k).get(cls)
 
 
@@ -134,12 +145,31 @@ def why_unknown(k, layer, call) -> str:
     """Why kind_of found no kind, completing "Conv3D 'c' ..."."""
     if len(call.outputs) != 1:
         return f"returns {len(call.outputs)} tensors where a node returns one"
+    unlike = _attention_or_dot_unlike_ours(k, layer, call)
+    if unlike:
+        return unlike
     if type(layer) in _class_kinds(k) or type(layer).__name__ in (
         "Bidirectional",
         "TimeDistributed",
     ):
         return "is used in a way the catalogue's kind cannot express"
     return "is not in the catalogue"
+
+
+def _attention_or_dot_unlike_ours(k, layer, call) -> str:
+    """Why a Dot or MultiHeadAttention call is one its node cannot be (empty
+    when it can): a Dot node sums over one axis of both inputs, and an
+    attention node applies no causal mask."""
+    cls = type(layer)
+    if cls is k.layers.Dot and isinstance(layer.axes, (list, tuple)):
+        if len(set(layer.axes)) > 1:
+            return (
+                f"sums over axes {tuple(layer.axes)}, another axis in each input, where a "
+                "Dot node sums over one axis of both"
+            )
+    if cls is k.layers.MultiHeadAttention and call.arguments.kwargs.get("use_causal_mask"):
+        return "uses a causal mask, which a MultiHeadAttention node does not apply"
+    return ""
 
 
 def _is_plain_add(k, layer, call) -> bool:
@@ -174,7 +204,7 @@ def _params_of(k, kind_name: str, layer, config: dict) -> tuple[dict, list[str]]
     label = layer_label(layer)
     cls = type(layer)
     if cls is k.layers.Bidirectional:
-        return _bidirectional(config, label)
+        return _bidirectional(k, config, label)
     if cls is k.layers.TimeDistributed:
         params, notes = _params_of(k, "Dense", layer.layer, layer.layer.get_config())
         return params, notes + [
@@ -184,20 +214,26 @@ def _params_of(k, kind_name: str, layer, config: dict) -> tuple[dict, list[str]]
         return {"activation": "relu"}, _fixed_options("ReLU", config, label)
     if cls is k.layers.Softmax:
         return {"activation": "softmax"}, _fixed_options("Softmax", config, label)
-    params, notes = _catalogue_params(get_kind(kind_name), config, label)
+    params, notes = _catalogue_params(k, get_kind(kind_name), config, label)
     if kind_name.startswith(("MaxPooling", "AveragePooling")) and params.get(
         "strides"
     ) == params.get("pool_size"):
         params["strides"] = 0  # the catalogue's way of saying "the pool size"
+    if kind_name == "MultiHeadAttention" and params.get("value_dim") == params.get("key_dim"):
+        params["value_dim"] = 0  # Keras stores its default, key_dim, as a number
     return params, notes + _fixed_options(cls.__name__, config, label)
 
 
-def _catalogue_params(kind, config: dict, label: str) -> tuple[dict, list[str]]:
+def _catalogue_params(k, kind, config: dict, label: str) -> tuple[dict, list[str]]:
     """Each parameter the kind declares, taken from the config of the same
     name; a value the parameter refuses becomes a note and the default."""
     params, notes = {}, []
     for spec in kind.params:
         if spec.name not in config:
+            continue
+        if is_initializer(spec):
+            params[spec.name], found = _initializer_param(k, spec, config[spec.name], label)
+            notes += found
             continue
         value = _one_size(spec, config[spec.name], label, notes)
         try:
@@ -224,15 +260,64 @@ def _one_size(spec: ParamSpec, value, label: str, notes: list[str]):
     return value[0]
 
 
-def _bidirectional(config: dict, label: str) -> tuple[dict, list[str]]:
+def _bidirectional(k, config: dict, label: str) -> tuple[dict, list[str]]:
     """The node holds the wrapped layer's class, units, return_sequences and
     dropout beside the wrapper's merge_mode."""
     inner = config["layer"]
     inner_config = inner.get("config", {})
     merged = {**inner_config, "layer": inner["class_name"], "merge_mode": config.get("merge_mode")}
-    params, notes = _catalogue_params(get_kind("Bidirectional"), merged, label)
+    params, notes = _catalogue_params(k, get_kind("Bidirectional"), merged, label)
     inner_label = f"{label} (its {inner['class_name']})"
     return params, notes + _fixed_options(inner["class_name"], inner_config, inner_label)
+
+
+def _initializer_form(k, value):
+    """What an initializer draws, for comparison: its class and options as
+    Keras serializes them, without the seed (the project's seed decides);
+    a VarianceScaling by its scale, mode and distribution, so that
+    VarianceScaling(2.0, "fan_in", "truncated_normal") is he_normal. None
+    when Keras cannot make it."""
+    try:
+        made = k.initializers.get(copy.deepcopy(value))
+        found = k.initializers.serialize(made)
+    except Exception:  # noqa: BLE001 - an initializer Keras does not know
+        return None
+    if isinstance(made, k.initializers.VarianceScaling):
+        return "VarianceScaling", (float(made.scale), made.mode, made.distribution)
+    if not isinstance(found, dict):
+        return None
+    options = {key: v for key, v in (found.get("config") or {}).items() if key != "seed"}
+    return found.get("class_name"), options
+
+
+@lru_cache(maxsize=2)
+def _initializer_forms(k) -> list:
+    """(form, choice) for each initializer choice: the catalogue's own
+    catalogue.initializer_config, as Keras serializes it."""
+    return [(_initializer_form(k, initializer_config(c)), c) for c in INITIALIZERS]
+
+
+def _initializer_param(k, spec: ParamSpec, value, label: str) -> tuple[str, list[str]]:
+    """The choice for an initializer in a layer's config: RandomUniform(0, 1)
+    is uniform_0_1, a Keras initializer of the list its name; any other
+    becomes the default, with a note."""
+    form = _initializer_form(k, value)
+    for known, choice in _initializer_forms(k):
+        if form is not None and form == known:
+            return choice, []
+    return spec.default, [
+        f"{label}: {spec.name} {_initializer_text(value)} is not one a node can hold; "
+        f"the node uses {spec.default} (Keras' default), so its weights start differently"
+    ]
+
+
+def _initializer_text(value) -> str:
+    """ "RandomNormal(mean=0.0, stddev=1.0)": the class and its options."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return _short(value)
+    config = value.get("config") if isinstance(value.get("config"), dict) else {}
+    options = ", ".join(f"{k}={v!r}" for k, v in config.items() if k != "seed" and v is not None)
+    return f"{value['class_name']}({options})"
 
 
 def _fixed_options(class_name: str, config: dict, label: str) -> list[str]:

@@ -25,12 +25,19 @@ from pathlib import Path
 
 from .. import __version__
 from ..core import atomic
-from ..core.catalogue import get_kind, keras_config
+from ..core.block_checks import model_layers
+from ..core.blocks import expand
+from ..core.catalogue import call_arguments, get_kind, keras_config, recurrent_inner_config
 from ..core.data_checks import source_groups
 from ..core.datafiles import absolute, relative
 from ..core.graph import Node
 from ..core.project import Project
-from ..core.settings import DataSource
+from ..core.settings import (
+    OPTIMIZER_CLASSES,
+    SHARED_TRUNK_WEIGHTINGS,
+    DataSource,
+    OptimizerSpec,
+)
 from ..core.tasks import Task
 from ..core.validation import errors, infer_shapes, validate
 from ..data import generators
@@ -44,9 +51,8 @@ class ScriptExportError(Exception):
     """The script cannot be made or written; the message says why."""
 
 
-# Keras classes of the optimizer and loss names a project uses (the
-# Trainer's _make_optimizer and losses.loss_function, as code).
-OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+# Keras classes of the loss names a project uses (losses.loss_function, as
+# code); the optimizers' are core.settings.OPTIMIZER_CLASSES.
 LOSS_CODE = {
     "mse": "keras.losses.MeanSquaredError()",
     "mae": "keras.losses.MeanAbsoluteError()",
@@ -80,6 +86,10 @@ KERAS_DEFAULTS = {
     "epsilon": 0.001,
     "momentum": 0.99,
     "strides": None,
+    "normalize": False,
+    "value_dim": None,
+    "kernel_initializer": "glorot_uniform",
+    "embeddings_initializer": "random_uniform",  # Keras' "uniform", the same
 }
 # The suffix of the model the script trains, in place of its own ".py":
 # NAME.trained.keras, never the NAME.keras of File > Export Keras Model
@@ -196,6 +206,8 @@ class Layer:
     var: str  # the Python variable holding its output
     inputs: list[str]  # the variables it is called on
     tower: str | None = None  # soft sharing: the task whose tower holds this copy
+    extra: dict = field(default_factory=dict)  # a block's layer: Keras arguments beyond the node's
+    note: str = ""  # a comment line before it (where a block's layers start)
 
 
 @dataclass
@@ -205,6 +217,8 @@ class ModelPlan:
     outputs: dict[str, str] = field(default_factory=dict)  # task -> variable
     # (node id, task or None) -> layer name, as BuiltModel.layers
     names: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    # block node id -> the names of its layers, as BuiltModel.blocks
+    blocks: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _Variables:
@@ -238,20 +252,48 @@ def model_plan(project: Project, mode: str) -> ModelPlan:
     towers: dict[str | None, dict] = {}  # tower (task, or None) -> node id -> variable
     for call in calls:
         known = towers.setdefault(call.tower, dict(inputs))
-        layer = Layer(
-            project.node(call.node_id),
-            call.name,
-            variable(call.name),
-            [known[p] for p in graph.predecessors(call.node_id)],
-            call.tower,
-        )
-        plan.layers.append(layer)
+        node = project.node(call.node_id)
+        feeding = [_port(known[p], out) for p, out in graph.sources(call.node_id)]
+        if get_kind(node.kind).block:
+            known[call.node_id] = _block_layers(project, plan, variable, call, feeding)
+        else:
+            layer = Layer(node, call.name, variable(call.name), feeding, call.tower)
+            plan.layers.append(layer)
+            known[call.node_id] = layer.var
         plan.names[call.key] = call.name
-        known[call.node_id] = layer.var
     for task in project.tasks:
         known = towers[task.name if mode == "soft_sharing" else None]
         plan.outputs[task.name] = known[task.output]
     return plan
+
+
+def _port(var, out: int) -> str:
+    """A block's variables are one per output port (builder._port)."""
+    return var[out] if isinstance(var, list) else var
+
+
+def _block_layers(project: Project, plan: ModelPlan, variable, call, feeding) -> list[str]:
+    """A block node's layers (builder.build_block, as code); returns the
+    variable of each output port."""
+    node = project.node(call.node_id)
+    shapes, _ = infer_shapes(project)
+    in_shapes = [shapes[p] for p in project.graph.predecessors(call.node_id)]
+    found = expand(node.kind, node.params, call.name, in_shapes, node.label)
+    made: dict[str, str] = {}
+    for i, sub in enumerate(found.subs):
+        layer = Layer(
+            Node(node.id, sub.kind, sub.name, sub.params),
+            sub.name,
+            variable(sub.name),
+            [feeding[r] if isinstance(r, int) else made[r] for r in sub.inputs],
+            call.tower,
+            sub.extra,
+            f"    # {node.label}: {len(found.subs)} layers" if i == 0 else "",
+        )
+        plan.layers.append(layer)
+        made[sub.name] = layer.var
+    plan.blocks[node.id] = model_layers(project, node.id, found)
+    return [made[o] for o in found.outputs]
 
 
 def _literal(value) -> str:
@@ -306,22 +348,35 @@ def _arguments(keras_class: str, config: dict, name: str) -> str:
     args = []
     for key in POSITIONAL.get(keras_class, ()):
         args.append(_literal(config.pop(key)))
-    args += [f"{k}={_literal(v)}" for k, v in config.items() if not _is_default(keras_class, k, v)]
+    args += [f"{k}={_argument(v)}" for k, v in config.items() if not _is_default(keras_class, k, v)]
     args.append(f"name={_literal(name)}")
     return ", ".join(args)
 
 
-def layer_code(node: Node, name: str) -> str:
+def _argument(value) -> str:
+    """A layer argument as code; a serialized initializer (uniform_0_1's
+    RandomUniform, catalogue.initializer_config) as the call that makes it."""
+    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+        options = ", ".join(f"{k}={_literal(v)}" for k, v in value["config"].items())
+        return f"keras.initializers.{value['class_name']}({options})"
+    return _literal(value)
+
+
+def _optimizer_options(spec: OptimizerSpec) -> str:
+    """The optimizer's arguments besides the learning rate, as the Trainer
+    passes them (OptimizerSpec.keras_arguments)."""
+    options = spec.keras_arguments()
+    del options["learning_rate"]
+    return _literal(options)
+
+
+def layer_code(node: Node, name: str, extra: dict | None = None) -> str:
     """The Keras layer of a node, as builder.make_layer makes it."""
     kind = get_kind(node.kind)
-    config = keras_config(kind, node.params)
+    config = {**keras_config(kind, node.params), **(extra or {})}
     if node.kind == "Bidirectional":
         p = node.params
-        inner = {
-            "units": p["units"],
-            "return_sequences": p["return_sequences"],
-            "dropout": p["dropout"],
-        }
+        inner = recurrent_inner_config(p)
         inner_name = f"{name}_{p['layer'].lower()}"
         wrapped = f"layers.{p['layer']}({_arguments(p['layer'], inner, inner_name)})"
         return f"layers.Bidirectional({wrapped}, {_arguments('Bidirectional', config, name)})"
@@ -348,6 +403,13 @@ def _role_comment(project: Project, layer: Layer, roles) -> str:
     return f"    # task {role.tasks[0]}'s head"
 
 
+def _call_code(keras_class: str, inputs: list[str]) -> str:
+    """What a layer is called on, as builder._call calls it: `x`, `[a, b]`,
+    or an attention layer's `query, value[, key]`."""
+    args = call_arguments(keras_class, inputs)
+    return ", ".join("[" + ", ".join(a) + "]" if isinstance(a, list) else a for a in args)
+
+
 def model_section(project: Project, plan: ModelPlan) -> str:
     roles = project.roles()
     lines = [
@@ -364,8 +426,10 @@ def model_section(project: Project, plan: ModelPlan) -> str:
         if now != comment:
             lines.append(now)
             comment = now
-        args = layer.inputs[0] if len(layer.inputs) == 1 else "[" + ", ".join(layer.inputs) + "]"
-        lines.append(f"    {layer.var} = {layer_code(layer.node, layer.name)}({args})")
+        if layer.note:
+            lines.append(layer.note)
+        args = _call_code(get_kind(layer.node.kind).keras_class, layer.inputs)
+        lines.append(f"    {layer.var} = {layer_code(layer.node, layer.name, layer.extra)}({args})")
     inputs = ", ".join(f"{_literal(i.name)}: {i.var}" for i in plan.inputs)
     outputs = ", ".join(f"{_literal(t)}: {v}" for t, v in plan.outputs.items())
     lines += [
@@ -597,6 +661,7 @@ class _Script:
             lines += [
                 f"OPTIMIZER = keras.optimizers.{OPTIMIZER_CLASSES[s.optimizer.name]}",
                 f"LEARNING_RATE = {s.optimizer.learning_rate!r}",
+                f"OPTIMIZER_OPTIONS = {_optimizer_options(s.optimizer)}  # its other settings",
             ]
         lines += self._weighting_settings()
         lines.append(
@@ -606,7 +671,11 @@ class _Script:
         return "\n".join(lines) + "\n"
 
     def _layer_names(self, node_ids) -> list[str]:
-        return [name for (node_id, _), name in self.plan.names.items() if node_id in node_ids]
+        found = []
+        for (node_id, _), name in self.plan.names.items():
+            if node_id in node_ids:
+                found += self.plan.blocks.get(node_id, [name])
+        return found
 
     def _alternating_settings(self) -> list[str]:
         project, s = self.project, self.settings
@@ -615,7 +684,8 @@ class _Script:
             spec = task.optimizer or s.optimizer
             optimizers.append(
                 f"    {_literal(task.name)}: (keras.optimizers."
-                f"{OPTIMIZER_CLASSES[spec.name]}, {spec.learning_rate!r}),"
+                f"{OPTIMIZER_CLASSES[spec.name]}, {spec.learning_rate!r}, "
+                f"{_optimizer_options(spec)}),"
             )
             layers.append(
                 f"    {_literal(task.name)}: "
@@ -624,7 +694,7 @@ class _Script:
         index = {t.name: i for i, (_, tasks) in enumerate(self.groups) for t in tasks}
         data = {t.name: index[t.name] for t in project.tasks}
         lines = [
-            "# Each task's optimizer and learning rate.",
+            "# Each task's optimizer, learning rate and other settings.",
             "TASK_OPTIMIZERS = {",
             *optimizers,
             "}",
@@ -664,9 +734,19 @@ class _Script:
             ]
         if self.weighting == "dwa":
             lines.append(f"DWA_TEMPERATURE = {s.dwa_temperature!r}")
-        if self.weighting == "mgda":
+        if self.weighting == "cagrad":
+            lines.append(f"CAGRAD_C = {s.cagrad_c!r}  # how far the update may leave the mean")
+        if self.weighting == "gradvac":
+            lines.append(f"GRADVAC_BETA = {s.gradvac_beta!r}  # how fast the cosine targets move")
+        if self.weighting == "famo":
+            lines += [
+                f"FAMO_LEARNING_RATE = {s.famo_learning_rate!r}  # the task logits' Adam",
+                f"FAMO_WEIGHT_DECAY = {s.famo_weight_decay!r}  # and their decay",
+            ]
+        if self.weighting in SHARED_TRUNK_WEIGHTINGS and self.weighting != "gradnorm":
             shared = self._layer_names(project.shared_nodes())
-            lines.append(f"SHARED_LAYERS = {_literal(shared)}  # the trunk MGDA steers")
+            steers = parts.weighting(self.weighting, self.soft).doc.split(" (")[0]
+            lines.append(f"SHARED_LAYERS = {_literal(shared)}  # the trunk {steers} steers")
         return lines
 
     # --- training ---------------------------------------------------------------------

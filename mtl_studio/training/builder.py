@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.atomic import replacing
-from ..core.catalogue import get_kind, keras_config
+from ..core.block_checks import model_layers
+from ..core.blocks import Expansion, expand
+from ..core.catalogue import call_arguments, get_kind, keras_config, recurrent_inner_config
 from ..core.project import Project
 from ..core.validation import Problem, errors, validate
 from .tf_import import keras
@@ -47,7 +49,14 @@ class BuiltModel:
     output_names: dict[str, str]  # task name -> name of its Output layer
     # (node id, task name or None for a single shared layer) -> layer name
     layers: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    # block node id -> the names of the layers it built to (core/blocks.py)
+    blocks: dict[str, list[str]] = field(default_factory=dict)
     tied: list[TiedGroup] = field(default_factory=list)
+
+    def layer_names(self, node_id: str) -> list[str]:
+        """The Keras layers a node became: its own, its copies, or a block's."""
+        found = [name for key, name in self.layers.items() if key[0] == node_id]
+        return self.blocks.get(node_id, found)
 
     def tied_variables(self) -> list[list]:
         """For each tied weight, its variables across the towers (trainable only)."""
@@ -60,18 +69,16 @@ class BuiltModel:
         return groups
 
 
-def make_layer(kind_name: str, params: dict, name: str):
-    """One Keras layer for a node of the catalogue."""
+def make_layer(kind_name: str, params: dict, name: str, extra: dict | None = None):
+    """One Keras layer for a node of the catalogue (`extra`: Keras arguments
+    a block's layer sets beyond the catalogue's fields)."""
     k = keras()
     kind = get_kind(kind_name)
-    config = keras_config(kind, params)
+    config = {**keras_config(kind, params), **(extra or {})}
     if kind_name == "Bidirectional":
         inner_cls = getattr(k.layers, params["layer"])
         inner = inner_cls(
-            params["units"],
-            return_sequences=params["return_sequences"],
-            dropout=params["dropout"],
-            name=f"{name}_{params['layer'].lower()}",
+            **recurrent_inner_config(params), name=f"{name}_{params['layer'].lower()}"
         )
         return k.layers.Bidirectional(inner, name=name, **config)
     cls = getattr(k.layers, kind.keras_class)
@@ -103,9 +110,14 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
     for call in calls:
         node = project.node(call.node_id)
         tensors = towers.setdefault(call.tower, dict(inputs))
-        layer = make_layer(node.kind, node.params, call.name)
+        feeding = [_port(tensors[p], out) for p, out in graph.sources(call.node_id)]
+        if get_kind(node.kind).block:
+            tensors[call.node_id], found = build_block(node, call.name, feeding)
+            built.blocks[call.node_id] = model_layers(project, call.node_id, found)
+        else:
+            layer = make_layer(node.kind, node.params, call.name)
+            tensors[call.node_id] = _call(layer, feeding)
         built.layers[call.key] = call.name
-        tensors[call.node_id] = _call(layer, [tensors[p] for p in graph.predecessors(call.node_id)])
     outputs = {}
     for task in project.tasks:
         tensors = towers[task.name if mode == "soft_sharing" else None]
@@ -174,8 +186,28 @@ def layer_calls(project: Project, mode: str) -> tuple[list[str], list[LayerCall]
     return inputs, calls
 
 
+def build_block(node, name: str, tensors: list) -> tuple[list, Expansion]:
+    """A block node's layers (core/blocks.py) called on its inputs: one
+    output tensor per output port, and the expansion they came from."""
+    shapes = [tuple(t.shape[1:]) for t in tensors]
+    found = expand(node.kind, node.params, name, shapes, node.label)
+    made: dict[str, object] = {}
+    for sub in found.subs:
+        layer = make_layer(sub.kind, sub.params, sub.name, sub.extra)
+        made[sub.name] = _call(
+            layer, [tensors[r] if isinstance(r, int) else made[r] for r in sub.inputs]
+        )
+    return [made[o] for o in found.outputs], found
+
+
+def _port(tensor, out: int):
+    """A block's tensors are one per output port; a layer's is its only one."""
+    return tensor[out] if isinstance(tensor, list) else tensor
+
+
 def _call(layer, tensors: list):
-    return layer(tensors if len(tensors) > 1 else tensors[0])
+    """Call a layer on its node's inputs, in port order (catalogue.call_arguments)."""
+    return layer(*call_arguments(type(layer).__name__, tensors))
 
 
 def model_name(name: str) -> str:

@@ -28,6 +28,8 @@ REQUIRED = {
     "Bidirectional",
     "Concatenate",
     "Add",
+    "Dot",
+    "MultiHeadAttention",
     "Output",
 }
 

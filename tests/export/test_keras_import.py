@@ -112,7 +112,12 @@ def test_trunk_and_two_heads_get_the_compiled_losses_and_weights(tmp_path):
         ("price", "Output"),
         ("kind", "Output"),
     ]
-    assert p.node("trunk").params == {"units": 8, "activation": "relu", "use_bias": True}
+    assert p.node("trunk").params == {
+        "units": 8,
+        "activation": "relu",
+        "use_bias": True,
+        "kernel_initializer": "glorot_uniform",
+    }
     assert p.node("kind").params["activation"] == "softmax"
     tasks = {t.name: t for t in p.tasks}
     assert (tasks["price"].loss, tasks["price"].weight) == ("huber", 0.25)
@@ -143,6 +148,7 @@ def test_cnn_heads_fold_a_separate_softmax_into_the_output(tmp_path):
         "padding": "same",
         "activation": "relu",
         "use_bias": True,
+        "kernel_initializer": "glorot_uniform",
     }
     assert p.node("pool1").params == {"pool_size": 2, "strides": 0, "padding": "valid"}
     assert p.node("drop").params == {"rate": 0.3}
@@ -161,13 +167,19 @@ def test_text_model_gets_sequence_heads_and_default_losses(tmp_path):
     result = import_keras(saved(text_model(), tmp_path))
     p = result.project
     assert p.node("tokens").params == {"shape": (7,), "dtype": "int32"}
-    assert p.node("embed").params == {"input_dim": 30, "output_dim": 8, "mask_zero": True}
+    assert p.node("embed").params == {
+        "input_dim": 30,
+        "output_dim": 8,
+        "mask_zero": True,
+        "embeddings_initializer": "random_uniform",  # Keras' "uniform"
+    }
     assert p.node("encoder").params == {
         "layer": "LSTM",
         "units": 6,
         "return_sequences": True,
         "merge_mode": "concat",
         "dropout": 0.0,
+        "kernel_initializer": "glorot_uniform",
     }
     assert p.node("summary").params["return_sequences"] is False
     shapes, _ = infer_shapes(p)
@@ -289,7 +301,8 @@ class Doubling(L.Layer):
 
 def test_unknown_layers_are_listed_and_cut_the_graph(tmp_path):
     q = k.Input((5, 8), name="q")
-    att = L.MultiHeadAttention(2, 4, name="attention")(q, q)
+    # Causal attention: a MultiHeadAttention node has no causal mask.
+    att = L.MultiHeadAttention(2, 4, name="attention")(q, q, use_causal_mask=True)
     h = att + q  # keras.ops add of two tensors of one shape: an Add node
     pooled = L.GlobalAveragePooling1D(name="pool")(h)
     d = Doubling(name="twice")(L.Dense(3, name="pre")(pooled))

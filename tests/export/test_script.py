@@ -36,6 +36,7 @@ import pytest
 
 from mtl_studio.core.datafiles import relative
 from mtl_studio.core.fileformat import load
+from mtl_studio.core.graph import Edge
 from mtl_studio.core.project import Project
 from mtl_studio.core.settings import DataSource, OptimizerSpec
 from mtl_studio.core.tasks import Task
@@ -56,6 +57,7 @@ from mtl_studio.training.tf_import import keras, tf
 from mtl_studio.training.trainer import Trainer
 from tests.helpers import chain, cnn_without_flatten, node
 from tests.training.conftest import regression_project
+from tests.training.test_attention_layers import transformer_project
 
 RTOL = 1e-5  # see the module docstring
 # What File > Export Keras Model left beside a script that saves its model:
@@ -158,7 +160,7 @@ def alternating_own_data(folder: Path) -> Project:
     b.data = DataSource(
         "npz", path=str(write_npz(folder / "b_only.npz", 60, 3)), inputs={"x": ["x"]}
     )
-    b.optimizer = OptimizerSpec("sgd", 0.01)
+    b.optimizer = OptimizerSpec("sgd", 0.01, momentum=0.9)
     return p
 
 
@@ -172,21 +174,29 @@ class Case:
     script: Path = field(init=False)
 
 
-def example_case(name: str) -> Case:
+def example_case(name: str, epochs: int | None = None, **params) -> Case:
+    """A bundled example; `params` replace some of its generator's parameters."""
     path = examples()[name]
-    return Case(name, load(path), path.parent, 30)
+    project = load(path)
+    project.data.params.update(params)
+    if epochs is not None:
+        project.training.epochs = epochs
+    return Case(name, project, path.parent, 30)
 
 
 def make_cases(folder: Path) -> dict[str, Case]:
     cases = [
-        # 30 steps cross the end of the first epoch (energy: 15 steps, tutorial: 25).
-        example_case("tutorial"),  # alternating, generator data, l2 loss
+        # 30 steps cross the end of the first epoch (energy: 15 steps; the
+        # tutorial's 50,000 rows cut to 250 in batches of 10: 25, and 2 epochs).
+        example_case("tutorial", 2, examples=250),  # alternating, generator data, l2 loss
         # The energy examples hold out a test share (test_split 0.15): 499 of
         # their 768 rows train.
         example_case("energy"),  # joint, fixed weights, CSV
         example_case("energy_mixed"),  # joint, uncertainty, a class mapped from 3.5 / 7.0
         # Soft sharing: towers, and the penalty added to the weighted sum (as
         # with fixed weights); DWA changes the weights from the third epoch on.
+        # Optimizers of every kind with settings of their own, and layers
+        # with initializers of their own (tuned_cases), in these too.
         Case(
             "soft_sharing_dwa", tiny(folder, "soft_sharing", "dwa", epochs=3), folder, 20, save=True
         ),
@@ -196,7 +206,21 @@ def make_cases(folder: Path) -> dict[str, Case]:
         # Three tasks: MGDA's Frank-Wolfe solver; CSV data with text labels.
         Case("mgda", tiny_three(folder, "joint", "mgda"), folder, 12),
         Case("alternating_own_data", alternating_own_data(folder), folder, 14),
+        # The balancing methods: three tasks where a solver or a random order
+        # differs from two (CAGrad's descent, GradVac's order, a 3x3 Gram
+        # matrix's eigenvectors); RLW in soft sharing adds the penalty's
+        # gradient; FAMO's forward pass after each update.
+        Case("cagrad", tiny_three(folder, "joint", "cagrad"), folder, 12),
+        Case("imtl", tiny(folder, "joint", "imtl"), folder, 12),
+        Case("soft_sharing_rlw", tiny(folder, "soft_sharing", "rlw"), folder, 12),
+        Case("gradvac", tiny_three(folder, "joint", "gradvac"), folder, 12),
+        Case("aligned_mtl", tiny_three(folder, "joint", "aligned_mtl"), folder, 12),
+        Case("famo", tiny(folder, "joint", "famo"), folder, 12),
+        # A transformer-encoder trunk: masked embeddings, self-attention called
+        # as layer(x, x), residual Adds and LayerNormalization.
+        Case("transformer", transformer_project(folder), folder, 12),
     ]
+    tuned_cases({case.name: case.project for case in cases})
     for case in cases:
         # Speed only: the Trainer compiles its call once per length of call,
         # so calls of a whole epoch compile once where 20 + 5 compile twice.
@@ -209,6 +233,19 @@ def make_cases(folder: Path) -> dict[str, Case]:
     return {case.name: case for case in cases}
 
 
+def tuned_cases(projects: dict[str, Project]) -> None:
+    """Optimizer settings and initializers other than Keras' defaults."""
+    gradnorm = projects["gradnorm"]
+    gradnorm.training.optimizer = OptimizerSpec("adam", 0.001, 0.8, 0.99, 1e-6)
+    gradnorm.set_param("trunk", "kernel_initializer", "he_uniform")
+    pcgrad = projects["soft_sharing_pcgrad"]  # each tower's copy of the trunk draws its own
+    pcgrad.training.optimizer = OptimizerSpec("rmsprop", 0.001, epsilon=1e-6, momentum=0.5)
+    pcgrad.set_param("trunk", "kernel_initializer", "lecun_normal")
+    projects["mgda"].training.optimizer = OptimizerSpec("adamw", 0.002, beta_2=0.95)
+    projects["mgda"].set_param("head_b", "kernel_initializer", "uniform_0_1")
+    projects["alternating_own_data"].set_param("out_b", "kernel_initializer", "orthogonal")
+
+
 CASE_NAMES = [
     "tutorial",
     "energy",
@@ -218,6 +255,13 @@ CASE_NAMES = [
     "gradnorm",
     "mgda",
     "alternating_own_data",
+    "cagrad",
+    "imtl",
+    "soft_sharing_rlw",
+    "gradvac",
+    "aligned_mtl",
+    "famo",
+    "transformer",
 ]
 
 
@@ -550,13 +594,16 @@ def zoo(mode: str) -> Project:
     """Every kind of layer once: two inputs, a shared trunk, two heads."""
     p = Project("zoo: every layer")
     node(p, "tokens", "Input", shape=[12], dtype="int32")
-    node(p, "emb", "Embedding", input_dim=50, output_dim=8)
+    node(p, "emb", "Embedding", input_dim=50, output_dim=8, embeddings_initializer="glorot_normal")
     node(p, "conv1", "Conv1D", filters=6, kernel_size=3, padding="same")
     node(p, "pool1", "MaxPooling1D")
     node(p, "lstm", "LSTM", units=5, return_sequences=True, dropout=0.1)
-    node(p, "bi", "Bidirectional", layer="GRU", units=4, merge_mode="sum")
+    node(
+        p, "bi", "Bidirectional", layer="GRU", units=4, merge_mode="sum", kernel_initializer="ones"
+    )
     node(p, "image", "Input", shape=[8, 8, 1])
     node(p, "conv2", "Conv2D", filters=4, kernel_size=3, strides=1, use_bias=False)
+    p.set_param("conv2", "kernel_initializer", "he_normal")
     node(p, "avg", "AveragePooling2D", pool_size=2, strides=1)
     node(p, "bn", "BatchNormalization", momentum=0.9)
     node(p, "gmax", "GlobalMaxPooling2D")
@@ -565,7 +612,7 @@ def zoo(mode: str) -> Project:
     node(p, "act", "Activation", activation="elu")
     node(p, "cat", "Concatenate")
     node(p, "ln", "LayerNormalization", epsilon=0.01)
-    node(p, "d1", "Dense", units=4)
+    node(p, "d1", "Dense", units=4, kernel_initializer="uniform_0_1")
     node(p, "d2", "Dense", units=4, activation="linear")
     node(p, "add", "Add")
     node(p, "out_a", "Output", units=1)
@@ -578,6 +625,17 @@ def zoo(mode: str) -> Project:
     chain(p, "cat", "ln", "d1", "add", "out_a")
     chain(p, "ln", "d2", "add")
     chain(p, "ln", "rs", "gavg", "flat", "out_b")
+    node(p, "att", "MultiHeadAttention", num_heads=2, key_dim=3, value_dim=4, dropout=0.1)
+    node(p, "att_pool", "GlobalAveragePooling1D")
+    node(p, "proj", "Dense", units=5)
+    node(p, "cos", "Dot", normalize=True)
+    node(p, "cat2", "Concatenate")
+    chain(p, "lstm", "att", "att_pool", "cos")  # att: query lstm, value emb
+    chain(p, "emb", "att")
+    chain(p, "gmax", "proj", "cos")
+    p.disconnect(Edge("add", "out_a"))
+    chain(p, "add", "cat2", "out_a")
+    chain(p, "cos", "cat2")
     p.add_task(Task("a", "out_a", "mse", target=["Y1"]))
     p.add_task(Task("b", "out_b", "sparse_categorical_crossentropy", target=["Y2"]))
     p.training.mode = mode
@@ -593,8 +651,24 @@ def test_script_model_is_the_builder_model_layer_for_layer(tmp_path, mode):
     text = script.read_text()
     if mode == "joint":
         assert 'dense = layers.Dense(6, activation="tanh", name="dense")(gmax)' in text
+        assert (
+            "att = layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, dropout=0.1, "
+            'name="att")(lstm, emb)' in text
+        )
+        assert 'cos = layers.Dot(axes=-1, normalize=True, name="cos")([att_pool, proj])' in text
+        assert (
+            'd1 = layers.Dense(4, activation="relu", kernel_initializer=keras.initializers.'
+            "RandomUniform("
+            'minval=0.0, maxval=1.0), name="d1")(ln)' in text
+        )
+        assert 'layers.GRU(4, kernel_initializer="ones", name="bi_gru")' in text
     else:  # the trunk's copy in task a's tower
         assert 'dense_a = layers.Dense(6, activation="tanh", name="dense_a")(gmax_a)' in text
+    assert_builder_model(script, project)
+
+
+def assert_builder_model(script: Path, project: Project) -> None:
+    """The script's build_model() is the builder's model layer for layer."""
     ours = exported(script)["build_model"]()
     theirs = build_model(project).model
     assert [x.name for x in ours.layers] == [x.name for x in theirs.layers]
@@ -637,8 +711,18 @@ COPIED = [
     weighting_math.dwa_weights,
     weighting_math.flatten,
     weighting_math.unflatten,
+    weighting_math.task_order,
     weighting_math.pcgrad_project,
     weighting_math.min_norm_coefficients,
+    weighting_math.cagrad_coefficients,
+    weighting_math.gram_eigen,
+    weighting_math.imtl_coefficients,
+    weighting_math.gradvac_coefficients,
+    weighting_math.aligned_mtl_coefficients,
+    weighting_math.rlw_weights,
+    weighting_math.famo_gaps,
+    weighting_math.famo_weights,
+    weighting_math.famo_logit_gradient,
 ]
 # Besides the split and steps_per_epoch, which every script carries.
 CARRIED = {
@@ -646,10 +730,29 @@ CARRIED = {
     "energy": ["joint_batches"],
     "energy_mixed": ["joint_batches"],
     "soft_sharing_dwa": ["joint_batches", "dwa_weights"],
-    "soft_sharing_pcgrad": ["joint_batches", "flatten", "unflatten", "pcgrad_project"],
+    "soft_sharing_pcgrad": [
+        "joint_batches",
+        "flatten",
+        "unflatten",
+        "task_order",
+        "pcgrad_project",
+    ],
     "gradnorm": ["joint_batches"],
     "mgda": ["joint_batches", "flatten", "unflatten", "min_norm_coefficients"],
     "alternating_own_data": ["alternating_plan"],
+    "cagrad": ["joint_batches", "flatten", "unflatten", "cagrad_coefficients"],
+    "imtl": ["joint_batches", "flatten", "unflatten", "gram_eigen", "imtl_coefficients"],
+    "soft_sharing_rlw": ["joint_batches", "rlw_weights"],
+    "gradvac": ["joint_batches", "flatten", "unflatten", "task_order", "gradvac_coefficients"],
+    "aligned_mtl": [
+        "joint_batches",
+        "flatten",
+        "unflatten",
+        "gram_eigen",
+        "aligned_mtl_coefficients",
+    ],
+    "famo": ["joint_batches", "famo_gaps", "famo_weights", "famo_logit_gradient"],
+    "transformer": ["joint_batches"],
 }
 
 
@@ -727,15 +830,26 @@ def test_script_carries_only_the_code_its_project_needs(cases):
     ):
         assert absent not in fixed
     assert "def read_csv(" in fixed and "OPTIMIZER = keras.optimizers.Adam" in fixed
+    assert 'OPTIMIZER_OPTIONS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07}' in fixed
     gradnorm = cases["gradnorm"].script.read_text()
     assert "GRADNORM_ALPHA = 1.5" in gradnorm and 'LAST_SHARED_LAYERS = ["trunk"]' in gradnorm
+    assert 'OPTIMIZER_OPTIONS = {"beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-06}' in gradnorm
+    assert (
+        'trunk = layers.Dense(8, activation="tanh", kernel_initializer="he_uniform", ' in gradnorm
+    )
+    own = cases["alternating_own_data"].script.read_text()
+    assert '"b": (keras.optimizers.SGD, 0.01, {"momentum": 0.9}),' in own
     assert "read_csv" not in gradnorm and "def read_npz(" in gradnorm
     soft = cases["soft_sharing_dwa"].script.read_text()
     assert 'TIED_LAYERS = [["trunk_a", "trunk_b"]]' in soft and "DWA_TEMPERATURE = 2.0" in soft
     assert "Frank-Wolfe" in cases["mgda"].script.read_text()
     tutorial = cases["tutorial"].script.read_text()
     assert "def tutorial_uniform(p" in tutorial and "l2_loss" in tutorial
-    assert 'shared = layers.Dense(20, activation="relu", name="shared")(X)' in tutorial
+    # The tutorial's layers as it wrote them: no bias, weights uniform in [0, 1).
+    assert (
+        'shared = layers.Dense(20, activation="relu", use_bias=False, kernel_initializer='
+        'keras.initializers.RandomUniform(minval=0.0, maxval=1.0), name="shared")(X)'
+    ) in tutorial
 
 
 def test_script_header_and_data_paths(cases):

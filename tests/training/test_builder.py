@@ -133,6 +133,10 @@ def every_kind_project() -> Project:
     node(p, "gate", "Dense", units=6)
     node(p, "softmax", "Softmax")
     node(p, "mul", "Multiply")
+    node(p, "selfatt", "MultiHeadAttention", num_heads=1, key_dim=2)
+    node(p, "att", "MultiHeadAttention", num_heads=2, key_dim=3, value_dim=4, use_bias=False)
+    node(p, "gapatt", "GlobalAveragePooling1D")
+    node(p, "dot", "Dot", normalize=True)
     node(p, "out1", "Output", units=2, activation="softmax")
     node(p, "out2", "Output", units=1)
     chain(p, "image", "conv", "bn", "maxpool", "avgpool", "gap", "add")
@@ -144,6 +148,11 @@ def every_kind_project() -> Project:
     chain(p, "cat", "ln", "act", "dense", "mul", "out1")
     chain(p, "act", "gate", "softmax", "mul")
     chain(p, "act", "out2")
+    chain(p, "gru", "selfatt", "att", "gapatt", "cat")  # att: query, value, key
+    chain(p, "pool1", "att")
+    chain(p, "apool1", "att")
+    chain(p, "gap1", "dot", "cat")
+    chain(p, "gmp1", "dot")
     p.add_task(Task("kind", "out1", "sparse_categorical_crossentropy"))
     p.add_task(Task("size", "out2", "mse"))
     return p

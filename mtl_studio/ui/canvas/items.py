@@ -56,6 +56,11 @@ class NodeItem(QGraphicsItem):
         self.color = QColor("#5B6B7F")
         self.role_text = ""
         self.input_ports = 0
+        self.input_names: tuple[str, ...] = ()  # kind.port_names, drawn by the ports
+        # One colour per output port: a block has a port per task, each in
+        # its task's colour; a layer has one port in its role's colour.
+        self.output_colors: list[QColor] = [self.color]
+        self.port_tips: list[str] = []
         self.problems: list = []
         self.setFlags(
             QGraphicsItem.ItemIsSelectable
@@ -69,8 +74,16 @@ class NodeItem(QGraphicsItem):
     # --- content -----------------------------------------------------------------
 
     def update_from(
-        self, node, shape, role_text: str, color: str, connected_inputs: int, problems
+        self,
+        node,
+        shape,
+        role_text: str,
+        color: str,
+        connected_inputs: int,
+        problems,
+        ports: list[tuple[str, str]] | None = None,
     ) -> None:
+        """`ports`: a block's output ports, each (colour, what it feeds)."""
         kind = get_kind(node.kind)
         self.prepareGeometryChange()
         self.kind = node.kind
@@ -84,7 +97,13 @@ class NodeItem(QGraphicsItem):
         else:
             self.input_ports = kind.max_inputs
         self.problems = list(problems)
-        tips = [f"{node.kind} '{node.name}' ({role_text})", self.shape_text]
+        self.input_names = tuple(kind.port_names)
+        self.output_colors = [QColor(c) for c, _ in ports] if ports else [self.color]
+        if ports:
+            self.shape_text += f" on each of {len(ports)} ports"
+        self.port_tips = [f"output port {k}: {what}" for k, (_, what) in enumerate(ports or ())]
+        tips = [f"{node.kind} '{node.name}' ({role_text})", self.shape_text, *self.port_tips]
+        tips += [f"input port {i}: {name}" for i, name in enumerate(self.input_names)]
         tips += [f"{p.severity}: {p.message}" for p in self.problems]
         self.setToolTip("\n".join(tips))
         self.update()
@@ -104,7 +123,7 @@ class NodeItem(QGraphicsItem):
         grab = PORT_RADIUS + 5
         ports = [self.input_port_pos(p) for p in range(self.input_ports)]
         if self.kind != "Output":
-            ports.append(self.output_port_pos())
+            ports += [self.output_port_pos(k) for k in range(len(self.output_colors))]
         for centre in ports:
             path.addEllipse(centre, grab, grab)
         return path
@@ -118,14 +137,18 @@ class NodeItem(QGraphicsItem):
         """The problem badge, inside the header at its right end."""
         return QPointF(NODE_WIDTH - 6 - BADGE_RADIUS, HEADER / 2)
 
-    def output_port_pos(self) -> QPointF:
-        return QPointF(NODE_WIDTH / 2, NODE_HEIGHT)
+    def output_port_pos(self, out: int = 0) -> QPointF:
+        """Output ports spread over the bottom edge (one, in the middle, for a layer)."""
+        n = len(self.output_colors)
+        return QPointF(NODE_WIDTH * (out + 1) / (n + 1), NODE_HEIGHT)
 
     def port_at(self, scene_pos: QPointF, radius: float = 11.0):
-        """("in", port) or ("out", 0) under a scene position, or None."""
+        """("in", port) or ("out", port) under a scene position, or None."""
         p = self.mapFromScene(scene_pos)
-        if (p - self.output_port_pos()).manhattanLength() <= radius and self.kind != "Output":
-            return ("out", 0)
+        if self.kind != "Output":
+            for out in range(len(self.output_colors)):
+                if (p - self.output_port_pos(out)).manhattanLength() <= radius:
+                    return ("out", out)
         for port in range(self.input_ports):
             if (p - self.input_port_pos(port)).manhattanLength() <= radius:
                 return ("in", port)
@@ -203,9 +226,11 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(QBrush(QColor("#ffffff")))
         for port in range(self.input_ports):
             painter.drawEllipse(self.input_port_pos(port), PORT_RADIUS, PORT_RADIUS)
+        self._paint_input_names(painter, font)
         if self.kind != "Output":
-            painter.setBrush(QBrush(self.color))
-            painter.drawEllipse(self.output_port_pos(), PORT_RADIUS, PORT_RADIUS)
+            for out, color in enumerate(self.output_colors):
+                painter.setBrush(QBrush(color))
+                painter.drawEllipse(self.output_port_pos(out), PORT_RADIUS, PORT_RADIUS)
 
         if self.problems:
             worst = ERROR if any(p.severity == "error" for p in self.problems) else WARNING
@@ -219,6 +244,24 @@ class NodeItem(QGraphicsItem):
             painter.setFont(font)
             painter.drawText(
                 QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignCenter, "!"
+            )
+
+    def _paint_input_names(self, painter: QPainter, font: QFont) -> None:
+        """Named ports (query, value, key) get their name just above the
+        box, right of the port, where no edge ends."""
+        if not self.input_names:
+            return
+        font.setPointSizeF(7)
+        font.setBold(False)
+        painter.setFont(font)
+        painter.setPen(MUTED)
+        room = NODE_WIDTH / (self.input_ports + 1) - 2 * PORT_RADIUS - 2
+        for port, name in enumerate(self.input_names[: self.input_ports]):
+            x = self.input_port_pos(port).x() + PORT_RADIUS + 1
+            painter.drawText(
+                QRectF(x, -PORT_RADIUS - 8, room, 12),
+                Qt.AlignLeft | Qt.AlignVCenter,
+                _elide(name, font, room),
             )
 
     def itemChange(self, change, value):
@@ -252,7 +295,8 @@ class EdgeItem(QGraphicsPathItem):
         self.setZValue(0)
         self.setFlag(QGraphicsItem.ItemIsSelectable)  # select, then Delete to disconnect
         self.color = QColor("#7b8794")
-        self.setToolTip(f"{edge.source} -> {edge.target} (port {edge.port})")
+        leaves = f" from output port {edge.out}" if edge.out else ""
+        self.setToolTip(f"{edge.source} -> {edge.target} (port {edge.port}){leaves}")
         self.refresh()
 
     def set_color(self, color: str) -> None:
@@ -275,7 +319,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.drawPath(self.path())
 
     def refresh(self) -> None:
-        start = self.source.mapToScene(self.source.output_port_pos())
+        start = self.source.mapToScene(self.source.output_port_pos(self.edge.out))
         end = self.target.mapToScene(self.target.input_port_pos(self.edge.port))
         self.setPath(curve(start, end))
 
