@@ -8,12 +8,14 @@ SLOW = {
     # tests/training: whole runs in every mode and weighting
     "test_resuming_from_a_checkpoint_gives_the_same_losses",
     "test_runs_are_repeatable_from_the_seed",
+    "test_a_short_joint_run_trains",  # each balancing method (test_balancing_methods.py)
     "test_joint_fixed_weights_match_keras_fit_step_by_step",
     "test_early_stopping_stops_and_says_why_in_every_mode",
     "test_the_saved_models_take_raw_rows_and_give_real_units_in_plain_keras",
     "test_first_imports_from_two_threads_keep_stderr",
     # tests/export: the exported script run in its own process
     "test_script_step_losses_match_the_trainer",
+    "test_block_script_step_losses_match_the_trainer",
     # tests/cli and the API: the command in a process, the documented example
     "test_ctrl_c_stops_cleanly_and_resume_goes_on",
     "test_the_documented_example_runs",

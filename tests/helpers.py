@@ -85,3 +85,26 @@ def cnn_without_flatten() -> Project:
     chain(p, "image", "conv", "pool", "fc1", "out")
     p.add_task(Task("t", "out"))
     return p
+
+
+def block_project(kind: str, **params) -> Project:
+    """x(8) -> a block -> an Output per task from its own port; for
+    CrossStitch, a Dense tower per task into it (tower k into port k)."""
+    from mtl_studio.core.catalogue import get_kind
+
+    p = Project(f"{kind} block")
+    node(p, "x", "Input", shape=[8])
+    p.add_node(Node("blk", kind, "blk", {**get_kind(kind).defaults(), **params}))
+    if kind == "CrossStitch":
+        for k in range(2):
+            node(p, f"tower{k}", "Dense", units=6)
+            chain(p, "x", f"tower{k}")
+            p.connect(Edge(f"tower{k}", "blk", k))
+    else:
+        chain(p, "x", "blk")
+    for k, loss in enumerate(("mse", "sparse_categorical_crossentropy")):
+        units, act = (1, "linear") if loss == "mse" else (3, "softmax")
+        node(p, f"out{k}", "Output", units=units, activation=act)
+        p.connect(Edge("blk", f"out{k}", 0, k))
+        p.add_task(Task(f"t{k}", f"out{k}", loss))
+    return p

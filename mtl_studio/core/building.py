@@ -57,7 +57,8 @@ def add_layer(project: Project, kind: str, after, name: str | None = None, **par
     project.add_node(node)
     try:
         for source in ids:
-            project.connect(Edge(source, node.id, project.graph.free_port(node.id)))
+            port, out = project.graph.free_port(node.id), project.graph.free_output(source)
+            project.connect(Edge(source, node.id, port, out))
     except Exception:
         project.remove_node(node.id)  # all or nothing
         raise

@@ -73,7 +73,7 @@ def paste_command(project: Project, text: str, offset=(40.0, 40.0)) -> Macro:
         new_id[node.id] = pasted.id
         commands.append(AddNode(pasted))
     for i, edge in enumerate(part.edges):
-        pasted_edge = Edge(new_id[edge.source], new_id[edge.target], edge.port)
+        pasted_edge = Edge(new_id[edge.source], new_id[edge.target], edge.port, edge.out)
         try:
             scratch.connect(pasted_edge)
         except GraphError as exc:

@@ -348,7 +348,7 @@ def add_task_head(project: Project, node_id: str, units: int = 32) -> Macro:
         [
             AddNode(dense),
             AddNode(output),
-            Connect(Edge(node_id, dense.id)),
+            Connect(Edge(node_id, dense.id, 0, project.graph.free_output(node_id))),
             Connect(Edge(dense.id, output.id)),
             AddTask(Task(task_name, output=output.id)),
         ],

@@ -48,6 +48,9 @@ class Edge:
     source: str
     target: str
     port: int = 0  # input port of the target; merge nodes have ports 0, 1, ...
+    # Output port of the source: 0, except on blocks with an output per task
+    # (an MMoE's port k is gate k's mixture).
+    out: int = 0
 
 
 class Graph:
@@ -93,8 +96,13 @@ class Graph:
 
     # --- connection rules ---------------------------------------------------
 
-    def check_connect(self, source: str, target: str, port: int = 0) -> None:
-        """Raise a GraphError saying why source -> target:port is refused."""
+    def output_ports(self, node_id: str) -> int:
+        """How many output ports a node has now (blocks: one per task)."""
+        node = self.nodes[node_id]
+        return get_kind(node.kind).outputs(node.params, len(self.inputs_of(node_id)))
+
+    def check_connect(self, source: str, target: str, port: int = 0, out: int = 0) -> None:
+        """Raise a GraphError saying why source:out -> target:port is refused."""
         if source not in self.nodes:
             raise GraphError(f"there is no node {source!r}")
         if target not in self.nodes:
@@ -110,6 +118,8 @@ class Graph:
             raise CycleError(f"connecting {src.label} to {dst.label} would make a cycle")
         if port < 0 or (kind.max_inputs is not None and port >= kind.max_inputs):
             raise PortError(f"{dst.label} has no input port {port}")
+        if out < 0 or out >= self.output_ports(source):
+            raise PortError(f"{src.label} has no output port {out}")
         if any(e.port == port for e in self.inputs_of(target)):
             raise PortError(
                 f"{dst.label} already has an input on port {port}: remove that edge first"
@@ -125,6 +135,12 @@ class Graph:
             port += 1
         return port
 
+    def free_output(self, source: str) -> int:
+        """The first output port of source that feeds nothing (0 when all
+        do): a new task head on a block takes the next task's port."""
+        used = {e.out for e in self.outputs_of(source)}
+        return next((k for k in range(self.output_ports(source)) if k not in used), 0)
+
     # --- queries ------------------------------------------------------------
 
     def inputs_of(self, node_id: str) -> list[Edge]:
@@ -139,6 +155,10 @@ class Graph:
 
     def predecessors(self, node_id: str) -> list[str]:
         return [e.source for e in self.inputs_of(node_id)]
+
+    def sources(self, node_id: str) -> list[tuple[str, int]]:
+        """(node, output port) feeding each input port of a node, in port order."""
+        return [(e.source, e.out) for e in self.inputs_of(node_id)]
 
     def successors(self, node_id: str) -> list[str]:
         return [e.target for e in self.outputs_of(node_id)]

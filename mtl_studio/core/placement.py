@@ -122,7 +122,7 @@ def add_node_below(project: Project, kind: str, node_id: str) -> Macro:
     """Add a node in the free place below `node_id`, fed by it when the
     graph allows that edge and the shapes fit: one undo step either way."""
     node = new_node(project, kind, *spot_below(project, node_id))
-    edge = Edge(node_id, node.id, 0)
+    edge = Edge(node_id, node.id, 0, project.graph.free_output(node_id))
     wire = [Connect(edge)] if feeds(project, node, edge) else []
     return Macro(f"Add {kind}", [AddNode(node), *wire])
 

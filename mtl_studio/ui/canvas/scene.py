@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
+from ...core.block_checks import port_tasks
 from ...core.catalogue import get_kind
 from ...core.commands import Connect, MoveNodes
 from ...core.graph import Edge, GraphError
@@ -36,6 +37,7 @@ class GraphScene(QGraphicsScene):
         self._drag_start: dict[str, tuple[float, float]] = {}
         self._wire: QGraphicsPathItem | None = None
         self._wire_source: str | None = None
+        self._wire_out = 0  # the source's output port the wire leaves
         self.setBackgroundBrush(QColor("#eef1f4"))
         self.selectionChanged.connect(self._selection_to_document)
         self._connect(document)
@@ -112,7 +114,10 @@ class GraphScene(QGraphicsScene):
         colors = {t.name: project.task_color(t.name) for t in project.tasks}
         for edge, item in self.edges.items():
             role = roles.get(edge.target)
-            if role is not None and role.kind == "head":
+            ports = self._ports(edge.source, roles)
+            if ports and edge.out < len(ports):
+                item.set_color(ports[edge.out][0])
+            elif role is not None and role.kind == "head":
                 item.set_color(colors[role.tasks[0]])
             else:
                 item.set_color(TRUNK_COLOR)
@@ -141,7 +146,24 @@ class GraphScene(QGraphicsScene):
             color,
             connected,
             doc.node_problems(node_id),
+            self._ports(node_id, roles),
         )
+
+    def _ports(self, node_id: str, roles) -> list[tuple[str, str]] | None:
+        """A block's output ports, each in the colour of the task it feeds
+        (the trunk's when it feeds several, grey when none); None for a layer."""
+        project = self.document.project
+        if node_id not in project.nodes or not get_kind(project.node(node_id).kind).block:
+            return None
+        ports = []
+        for tasks in port_tasks(project, node_id, roles):
+            if len(tasks) == 1:
+                ports.append((project.task_color(tasks[0]), f"task {tasks[0]}"))
+            elif tasks:
+                ports.append((TRUNK_COLOR, "tasks " + ", ".join(tasks)))
+            else:
+                ports.append((UNUSED_COLOR, "no task yet"))
+        return ports
 
     # --- selection ------------------------------------------------------------------
 
@@ -182,7 +204,7 @@ class GraphScene(QGraphicsScene):
             item = self.node_at(event.scenePos())
             port = item.port_at(event.scenePos()) if item else None
             if port is not None and port[0] == "out":
-                self._start_wire(item, event.scenePos())
+                self._start_wire(item, event.scenePos(), port[1])
                 event.accept()
                 return
         super().mousePressEvent(event)
@@ -209,7 +231,7 @@ class GraphScene(QGraphicsScene):
 
     def draw_wire_to(self, pos: QPointF) -> None:
         source = self.nodes[self._wire_source]
-        self._wire.setPath(curve(source.mapToScene(source.output_port_pos()), pos))
+        self._wire.setPath(curve(source.mapToScene(source.output_port_pos(self._wire_out)), pos))
 
     def mouseReleaseEvent(self, event) -> None:
         if self._wire is not None:
@@ -230,12 +252,13 @@ class GraphScene(QGraphicsScene):
         if moved:
             self.document.push(MoveNodes(moved))
 
-    def _start_wire(self, item: NodeItem, pos: QPointF) -> None:
+    def _start_wire(self, item: NodeItem, pos: QPointF, out: int = 0) -> None:
         # The wire must not grow the scene: a grown scene re-centres in the
         # view, and the node the user aims at would jump from under the
         # cursor. The scene rect stays as it is until the wire is dropped.
         self.setSceneRect(self.sceneRect())
         self._wire_source = item.node_id
+        self._wire_out = out
         self._wire = QGraphicsPathItem()
         self._wire.setPen(QPen(QColor("#1565c0"), 2, Qt.DashLine))
         self._wire.setZValue(3)
@@ -262,6 +285,7 @@ class GraphScene(QGraphicsScene):
             port[1]
             if port is not None and port[0] == "in"
             else self._port_for_drop(target.node_id),
+            self._wire_out,
         )
 
     def _port_for_drop(self, target: str) -> int:
@@ -272,14 +296,14 @@ class GraphScene(QGraphicsScene):
         most = get_kind(self.document.project.node(target).kind).max_inputs
         return 0 if most is not None and port >= most else port
 
-    def connect_nodes(self, source: str, target: str, port: int) -> bool:
+    def connect_nodes(self, source: str, target: str, port: int, out: int = 0) -> bool:
         """Connect, or say in the status bar why the graph refuses it."""
         try:
-            self.document.project.graph.check_connect(source, target, port)
+            self.document.project.graph.check_connect(source, target, port, out)
         except GraphError as exc:
             nodes = self.document.project.nodes
             self.message.emit(
                 f"Cannot connect '{nodes[source].name}' to '{nodes[target].name}': {exc}"
             )
             return False
-        return self.document.push(Connect(Edge(source, target, port)))
+        return self.document.push(Connect(Edge(source, target, port, out)))
