@@ -1,14 +1,20 @@
-"""Built-in data generators: formulas from a tutorial and two papers.
+"""Built-in data generators: formulas from a tutorial and two papers, toy
+data for classic multi-task networks, and strips of real handwritten digits.
 
 Each one is reproducible from its seed, so a project that names a generator
 and its parameters always trains on the same examples, and nothing but the
 project file needs to be shared.
+
+An exported training script carries a copy of the generator it uses and of
+the helpers it calls (export/script.py): so each generator keeps its
+constants inside its functions and uses numpy, math and pathlib only.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -26,8 +32,8 @@ class Generator:
     make: Callable[[dict], Table]  # checked parameters -> table
 
 
-def _examples() -> ParamSpec:
-    return ParamSpec("examples", "int", 1000, minimum=1, help="Number of examples.")
+def _examples(default: int = 1000) -> ParamSpec:
+    return ParamSpec("examples", "int", default, minimum=1, help="Number of examples.")
 
 
 def _seed() -> ParamSpec:
@@ -45,14 +51,16 @@ def _table(name: str, arrays: dict[str, np.ndarray]) -> Table:
 
 
 def _tutorial_uniform(p: dict) -> Table:
+    """X, Y1 and Y2 uniform in [0, high): the tutorial feeds
+    np.random.rand(10, 10) * 10 (high 10), fresh for every step."""
     rng = np.random.default_rng(p["seed"])
-    n = p["examples"]
+    n, high = p["examples"], p["high"]
     return _table(
         "tutorial_uniform",
         {
-            "X": rng.random((n, 10)),
-            "Y1": rng.random((n, 20)),
-            "Y2": rng.random((n, 20)),
+            "X": high * rng.random((n, 10)),
+            "Y1": high * rng.random((n, 20)),
+            "Y2": high * rng.random((n, 20)),
         },
     )
 
@@ -115,14 +123,197 @@ def _scale_regression(p: dict) -> Table:
     return _table("scale_regression", arrays)
 
 
+# --- Keras' multi-input, multi-output model: support tickets -------------------
+
+
+def _ticket_words() -> dict:
+    """The ticket titles' vocabulary: word ids by group (0 is never used)."""
+    return {
+        "billing": [1, 2, 3, 4],  # invoice, refund, charge, payment
+        "technical": [5, 6, 7, 8],  # error, crash, login, slow
+        "sales": [9, 10, 11, 12],  # price, upgrade, quote, demo
+        "urgent": [13, 14, 15],  # urgent, asap, down
+        "filler": list(range(16, 40)),
+    }
+
+
+def _support_tickets(p: dict) -> Table:
+    """Keras' functional API guide, scaled down: a ticket's title (word ids)
+    and its customer (numbers) give a department (a class) and a priority
+    (a score). The title is about one topic (1 to 3 of its keywords) and
+    holds 0 to 2 urgent words among filler words. Department: billing (0)
+    for a customer with 2 or more overdue invoices, else the title's topic
+    (0 billing, 1 technical, 2 sales). Priority: 2 per urgent word, 3 for
+    an enterprise customer, plus the customer's usage, plus noise."""
+    rng = np.random.default_rng(p["seed"])
+    n, length = p["examples"], p["words"]
+    words = _ticket_words()
+    topics = [words["billing"], words["technical"], words["sales"]]
+    topic = rng.integers(0, 3, n)
+    keywords = rng.integers(1, 4, n)
+    urgent = rng.integers(0, 3, n)
+    title = rng.choice(words["filler"], size=(n, length))
+    for i in range(n):
+        slots = rng.permutation(length)[: keywords[i] + urgent[i]]
+        title[i, slots[: keywords[i]]] = rng.choice(topics[topic[i]], keywords[i])
+        title[i, slots[keywords[i] :]] = rng.choice(words["urgent"], urgent[i])
+    enterprise = (rng.random(n) < 0.3).astype(np.float64)
+    overdue = rng.choice(4, size=n, p=[0.5, 0.25, 0.15, 0.1]).astype(np.float64)
+    usage = rng.random(n)
+    department = np.where(overdue >= 2, 0, topic)
+    priority = 2.0 * urgent + 3.0 * enterprise + usage + rng.normal(0.0, p["noise"], n)
+    return _table(
+        "support_tickets",
+        {
+            "title": title,
+            "enterprise": enterprise,
+            "overdue": overdue,
+            "usage": usage,
+            "department": department,
+            "priority": priority,
+        },
+    )
+
+
+# --- a BiLSTM tagger: toy sentences with a sentiment and a tag per word ---------
+
+
+def _sentence_words() -> dict:
+    """The toy sentences' vocabulary: word ids by group (0 pads a sentence)."""
+    return {
+        "det": [1, 2, 3],  # the, a, this
+        "plain_adj": [4, 5, 6, 7],  # big, small, red, old
+        "good": [8, 9, 10],  # good, happy, great
+        "bad": [11, 12, 13],  # bad, sad, awful
+        "noun": [14, 15, 16, 17],  # dog, cat, film, meal
+        "verb": [18, 19, 20],  # is, seems, looks
+        "either": [21, 22, 23],  # play, show, watch: a noun or a verb
+        "not": [24],
+    }
+
+
+def _toy_sentences(p: dict) -> Table:
+    """Sentences "DET ADJ* SUBJECT VERB [not] OPINION", padded with 0 to
+    `length` words. Tags per word: 0 pad, 1 determiner, 2 adjective, 3 noun,
+    4 verb, 5 not. Sentiment: 1 when the opinion (the last adjective, after
+    the verb) is a good word, else 0, the other way round after "not".
+    The words play, show and watch are a noun as the subject and a verb
+    after it, so tags need context; adjectives before the subject (good or
+    bad ones too) do not count, so the sentiment needs the word order."""
+    rng = np.random.default_rng(p["seed"])
+    n, length = p["examples"], p["length"]
+    w = _sentence_words()
+    adjectives = w["plain_adj"] + w["good"] + w["bad"]
+    words = np.zeros((n, length))
+    tags = np.zeros((n, length))
+    sentiment = np.zeros(n)
+    for i in range(n):
+        sentence = [(rng.choice(w["det"]), 1)]
+        for _ in range(rng.integers(0, length - 5)):
+            sentence.append((rng.choice(adjectives), 2))
+        sentence.append((rng.choice(w["noun"] + w["either"]), 3))
+        sentence.append((rng.choice(w["verb"] + w["either"]), 4))
+        negated = rng.random() < 0.5
+        if negated:
+            sentence.append((w["not"][0], 5))
+        good = rng.random() < 0.5
+        sentence.append((rng.choice(w["good"] if good else w["bad"]), 2))
+        words[i, : len(sentence)] = [word for word, _ in sentence]
+        tags[i, : len(sentence)] = [tag for _, tag in sentence]
+        sentiment[i] = float(good != negated)
+    return _table("toy_sentences", {"words": words, "tags": tags, "sentiment": sentiment})
+
+
+# --- a CNN with a category head and an age head: shapes that age ----------------
+
+
+def _aging_shapes(p: dict) -> Table:
+    """Grey images of one shape each: its kind is the category (0 square,
+    1 disc, 2 diamond, 3 cross) and its age in years (10 to 70) is how big,
+    faint and blurred it is. With a = (age - 10) / 60 in [0, 1): half-size
+    size * (0.125 + 0.25 a) pixels, brightness 1 - 0.6 a, an edge 0.5 + 1.5 a
+    pixels soft; the centre is placed at random where the shape fits, and
+    Gaussian pixel noise is added."""
+    rng = np.random.default_rng(p["seed"])
+    n, size = p["examples"], p["size"]
+    kind = rng.integers(0, 4, n)
+    age = 10.0 + 60.0 * rng.random(n)
+    a = (age - 10.0) / 60.0
+    half = size * (0.125 + 0.25 * a)
+    cx = half + rng.random(n) * (size - 1 - 2 * half)
+    cy = half + rng.random(n) * (size - 1 - 2 * half)
+    grid = np.arange(size, dtype=np.float64)
+    dx = np.abs(grid[None, None, :] - cx[:, None, None])
+    dy = np.abs(grid[None, :, None] - cy[:, None, None])
+    near, far = np.minimum(dx, dy), np.maximum(dx, dy)
+    # Each shape is the set where its distance is at most the half-size.
+    distance = np.select(
+        [kind[:, None, None] == k for k in range(4)],
+        [far, np.hypot(dx, dy), dx + dy, np.maximum(3.0 * near, far)],
+    )
+    edge = (0.5 + 1.5 * a)[:, None, None]
+    ink = np.clip((half[:, None, None] - distance) / edge + 0.5, 0.0, 1.0)
+    image = (1.0 - 0.6 * a)[:, None, None] * ink
+    image = image + rng.normal(0.0, p["noise"], image.shape)
+    return _table("aging_shapes", {"image": image[..., None], "kind": kind, "age": age})
+
+
+# --- multi-digit recognition: strips of real handwritten digits -----------------
+
+
+def _optdigits() -> tuple:
+    """The bundled handwritten digits (resources/data/optdigits_8x8.csv, UCI,
+    CC BY 4.0): images (1797, 8, 8) with ink in [0, 1], and their digits.
+    An exported script without MTL Studio reads the file beside it."""
+    try:
+        from mtl_studio.examples import resources_dir
+
+        path = resources_dir() / "data" / "optdigits_8x8.csv"
+    except ImportError:
+        path = Path(__file__).resolve().parent / "optdigits_8x8.csv"
+    rows = np.loadtxt(path, delimiter=",", skiprows=1)
+    return rows[:, :64].reshape(-1, 8, 8) / 16.0, rows[:, 64]
+
+
+def _digit_strips(p: dict) -> Table:
+    """Strips of 8 x (8 * max_digits) pixels, as in multi-digit recognition
+    (Goodfellow et al. 2014), composed of real handwritten digits: each strip
+    holds 1 to max_digits digits (each length about as often), drawn at random
+    from the bundled 1,797, side by side from the left; the rest is blank.
+    Targets: length (the number of digits) and digit_1 .. digit_N, the digit
+    at each position, or 10 (no digit) past the end."""
+    rng = np.random.default_rng(p["seed"])
+    n, most = p["examples"], p["max_digits"]
+    images, digits = _optdigits()
+    length = rng.integers(1, most + 1, n)
+    picked = rng.integers(0, len(images), (n, most))
+    used = np.arange(most)[None, :] < length[:, None]
+    strip = np.where(used[:, None, :, None], images[picked].transpose(0, 2, 1, 3), 0.0)
+    arrays = {"strip": strip.reshape(n, 8, 8 * most, 1), "length": length}
+    for k in range(most):
+        arrays[f"digit_{k + 1}"] = np.where(used[:, k], digits[picked[:, k]], 10)
+    return _table("digit_strips", arrays)
+
+
 GENERATORS: dict[str, Generator] = {
     g.name: g
     for g in (
         Generator(
             "tutorial_uniform",
             "The classic TensorFlow multi-task tutorial: X (10 values) and two "
-            "targets Y1, Y2 (20 values each), all uniform in [0, 1).",
-            (_examples(), _seed()),
+            "targets Y1, Y2 (20 values each), all uniform in [0, high).",
+            (
+                _examples(),
+                ParamSpec(
+                    "high",
+                    "float",
+                    1.0,
+                    minimum=0.0,
+                    min_inclusive=False,
+                    help="Values are drawn from [0, high); the tutorial uses 10.",
+                ),
+                _seed(),
+            ),
             _tutorial_uniform,
         ),
         Generator(
@@ -186,6 +377,75 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _scale_regression,
+        ),
+        Generator(
+            "support_tickets",
+            "Keras' two-input, two-output example: a ticket's title (word ids) and "
+            "its customer (enterprise, overdue, usage) give its department (3 classes) "
+            "and its priority (a score).",
+            (
+                _examples(2000),
+                ParamSpec("words", "int", 8, minimum=4, help="Words per title."),
+                ParamSpec(
+                    "noise",
+                    "float",
+                    0.2,
+                    minimum=0.0,
+                    help="Standard deviation of the noise on the priority.",
+                ),
+                _seed(),
+            ),
+            _support_tickets,
+        ),
+        Generator(
+            "toy_sentences",
+            "Toy sentences for a BiLSTM: words (ids, 0 pads), a tag per word "
+            "(6 classes) and the sentence's sentiment (2 classes).",
+            (
+                _examples(2000),
+                ParamSpec(
+                    "length",
+                    "int",
+                    8,
+                    minimum=6,
+                    help="Words per sentence, padding included: sentences have 4 to "
+                    "length - 1 words.",
+                ),
+                _seed(),
+            ),
+            _toy_sentences,
+        ),
+        Generator(
+            "aging_shapes",
+            "Grey images of a shape: its kind (4 classes) and its age in years (10 to "
+            "70), which makes it bigger, fainter and blurrier.",
+            (
+                _examples(2000),
+                ParamSpec("size", "int", 16, minimum=8, help="Image height and width."),
+                ParamSpec(
+                    "noise",
+                    "float",
+                    0.05,
+                    minimum=0.0,
+                    help="Standard deviation of the pixel noise.",
+                ),
+                _seed(),
+            ),
+            _aging_shapes,
+        ),
+        Generator(
+            "digit_strips",
+            "Strips of 1 to max_digits real handwritten digits (UCI optdigits, bundled): "
+            "the strip (8 x 8 max_digits pixels), its length, and the digit at each "
+            "position (10: none).",
+            (
+                _examples(2000),
+                ParamSpec(
+                    "max_digits", "int", 5, minimum=1, maximum=8, help="Digits per strip, at most."
+                ),
+                _seed(),
+            ),
+            _digit_strips,
         ),
     )
 }

@@ -114,17 +114,21 @@ def test_energy_mixed_maps_heights_to_classes():
     json.dumps(data.classes)
 
 
-def test_tutorial_example_takes_the_generators_arrays():
+def test_tutorial_example_takes_the_generators_arrays_whole_and_unscaled():
+    # As in the tutorial: no rows held out, values uniform in [0, 10) as drawn.
+    params = load(example_path("tutorial")).data.params
     data = example("tutorial")
     (ds,) = data.datasets
     assert ds.source == "generator tutorial_uniform"
-    assert ds.train.inputs["X"].shape == (800, 10)
-    assert {k: v.shape for k, v in ds.train.targets.items()} == {"Y1": (800, 20), "Y2": (800, 20)}
+    n = params["examples"]
+    assert ds.val.n == 0 and ds.test.n == 0
+    assert ds.train.inputs["X"].shape == (n, 10)
+    assert {k: v.shape for k, v in ds.train.targets.items()} == {"Y1": (n, 20), "Y2": (n, 20)}
     assert data.standardization == {"inputs": {}, "targets": {}}
-    table = generate("tutorial_uniform", {"examples": 1000, "seed": 0})
-    np.testing.assert_array_equal(
-        ds.train.inputs["X"], table.columns["X"][train_rows(1000, 0.2, 0)]
-    )
+    table = generate("tutorial_uniform", params)
+    np.testing.assert_array_equal(ds.train.inputs["X"], table.columns["X"][train_rows(n, 0.0, 0)])
+    np.testing.assert_array_equal(ds.train.targets["Y2"], table.columns["Y2"])
+    assert 9 < ds.train.inputs["X"].max() < 10
 
 
 # --- split ----------------------------------------------------------------------

@@ -220,7 +220,7 @@ def test_generator_parameters_and_preview(qtbot, panel):
     with qtbot.waitSignal(panel.read_finished, timeout=WAIT):
         panel.choose_generator("tutorial_uniform")
     assert document.project.data.generator == "tutorial_uniform"
-    assert document.project.data.params == {"examples": 1000, "seed": 0}
+    assert document.project.data.params == {"examples": 1000, "high": 1.0, "seed": 0}
     assert panel.preview_model.rowCount() == 100  # the first hundred of 1000
     assert column_text(panel, "X", TYPE) == "numeric (10,)"
     field = panel.param_fields["examples"]
