@@ -126,7 +126,10 @@ def prepared_data(arrays: dict[str, np.ndarray]) -> PreparedData:
     train = Split({"x": arrays["x"]}, {"a": arrays["a"], "b": arrays["b"]})
     val = Split({"x": arrays["x"][:0]}, {"a": arrays["a"][:0], "b": arrays["b"][:0]})
     return PreparedData(
-        [DataSet("the project's data", "bench", ["a", "b"], train, val)], {"a": 0, "b": 0}, {}, {}
+        [DataSet("the project's data", "bench", ["a", "b"], train, val, val)],
+        {"a": 0, "b": 0},
+        {},
+        {},
     )
 
 

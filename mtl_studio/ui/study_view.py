@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -61,6 +62,7 @@ from .widgets import ERROR_COLOR, DocumentView, ErrorLabel
 
 MAX_SEEDS = 10
 MAX_TRIALS = 1000
+WEIGHTINGS_PER_ROW = 6  # check boxes a row in the form
 OBJECTIVES = {  # the search's objective -> its name in the form
     "pareto": "Pareto front of the tasks' validation figures",
     "delta_m": "delta-m against the baselines",
@@ -173,14 +175,16 @@ class StudyView(DocumentView):
             "reference that says whether sharing helps each task"
         )
         self.weighting_boxes: dict[str, QCheckBox] = {}
-        weightings = QHBoxLayout()
-        weightings.addWidget(QLabel("Weightings:"))
-        for name in WEIGHTINGS:
+        # A grid, not a row: a dozen weightings in a row would make the
+        # whole central area as wide as they are and squeeze the docks.
+        weightings = QGridLayout()
+        weightings.addWidget(QLabel("Weightings:"), 0, 0)
+        for i, name in enumerate(WEIGHTINGS):
             box = QCheckBox(name)
             box.setToolTip(f"The project in joint mode with the {name} weighting")
             self.weighting_boxes[name] = box
-            weightings.addWidget(box)
-        weightings.addStretch(1)
+            weightings.addWidget(box, i // WEIGHTINGS_PER_ROW, 1 + i % WEIGHTINGS_PER_ROW)
+        weightings.setColumnStretch(WEIGHTINGS_PER_ROW + 1, 1)
         self.mode_boxes: dict[str, QCheckBox] = {}
         modes = QHBoxLayout()
         modes.addWidget(QLabel("Modes:"))

@@ -255,3 +255,11 @@ def test_modes_are_variants_too(make_view):
     count, what = view.planned()
     assert count == before + 1 and "1 mode" in what
     assert view.options()["modes"] == ["alternating"]
+
+
+def test_the_study_form_leaves_the_docks_their_room(make_window):
+    """Every weighting has a check box; in one row a dozen of them made the
+    central area 1,000 px wide and squeezed the Layers panel to a sliver."""
+    window = make_window()
+    assert window.centralWidget().minimumSizeHint().width() < 700
+    assert window.palette.tree.viewport().width() > 150
