@@ -48,6 +48,8 @@ class ProgressBar:
                     self.draw(e)
             elif isinstance(e, ev.EpochEnd):
                 self.epoch_line(e)
+            elif isinstance(e, ev.RunStarted) and e.devices:
+                print(f"training {ev.devices_text(e.devices)}", file=self.stream, flush=True)
 
     def draw(self, p: ev.Progress) -> None:
         self.last_draw = time.monotonic()

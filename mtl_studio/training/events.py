@@ -23,6 +23,8 @@ class RunStarted:
     steps_per_epoch: int
     epochs: int
     start_step: int = 0  # > 0 when resuming
+    # What it trains on, in words (training/devices.py): ["CPU (2 cores)"].
+    devices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +93,11 @@ class Progress:
     epochs: int
     steps_per_second: float
     seconds_left: float
+
+
+def devices_text(devices: list[str]) -> str:
+    """ "on CPU (2 cores)": a run's devices (RunStarted.devices) in one line."""
+    return "on " + ", ".join(devices) if devices else ""
 
 
 def format_duration(seconds: float) -> str:

@@ -138,6 +138,7 @@ class RunRecorder:
         self.epochs = e.epochs
         self.steps_per_epoch = e.steps_per_epoch
         self.mode, self.weighting = e.mode, e.weighting
+        self.extra["devices"] = list(e.devices)
         if e.weighting != self.project.training.weighting:
             self.extra["weighting_set"] = self.project.training.weighting
 

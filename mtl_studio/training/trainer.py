@@ -35,6 +35,7 @@ from ..data.prepare import PreparedData, prepare
 from . import batches
 from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
+from .devices import training_devices
 from . import events as ev
 from . import metrics as metrics_mod
 from .affinity import compile_affinity
@@ -499,6 +500,7 @@ class Trainer:
                     self.steps_per_epoch,
                     epochs,
                     self.step,
+                    training_devices(),
                 ),
                 True,
             )

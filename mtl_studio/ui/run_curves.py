@@ -161,6 +161,7 @@ class RunCurves:
     colors: dict[str, str] = field(default_factory=dict)
     mode: str = ""
     weighting: str = ""
+    devices: list[str] = field(default_factory=list)  # what it trains on, in words
     steps_per_epoch: int = 1
     total_steps: int = 0
     folder: str = ""  # where the run's files are
@@ -208,6 +209,7 @@ class RunCurves:
 
     def _on_RunStarted(self, e: ev.RunStarted) -> None:
         self.mode, self.weighting = e.mode, e.weighting
+        self.devices = list(e.devices)
         self.steps_per_epoch = max(1, e.steps_per_epoch)
         self.total_steps = e.total_steps
         self.status = "running"

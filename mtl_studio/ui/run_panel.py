@@ -47,7 +47,10 @@ def run_state_text(curves, state: str) -> str:
     The training panel and the window's status bar show it."""
     p: ev.Progress | None = curves.progress if curves is not None else None
     if state == "running" and p is not None:
-        return f"{p.steps_per_second:,.0f} steps/s \u00b7 {ev.format_duration(p.seconds_left)} left"
+        where = ev.devices_text(curves.devices)
+        speed = f"{p.steps_per_second:,.0f} steps/s"
+        left = f"{ev.format_duration(p.seconds_left)} left"
+        return " \u00b7 ".join(x for x in (speed, where, left) if x)
     if state == "paused":
         return f"paused at step {curves.step:,}" if curves is not None and curves.step else "paused"
     if state == "stopping":

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -39,6 +40,11 @@ def test_train_writes_the_run_folder(capsys, tmp_path, tiny_energy):
     assert code == 0, stderr
     assert "heating_load: train loss" in stdout and "trained 2 epoch(s)" in stdout
     assert "epoch 2:" in stderr  # progress on stderr
+    # What it trains on: this machine has no GPU.
+    assert f"training on CPU ({os.cpu_count()} cores)" in stderr
+    assert json.loads((out / "summary.json").read_text())["devices"] == [
+        f"CPU ({os.cpu_count()} cores)"
+    ]
     assert {p.name for p in out.iterdir()} >= {
         "history.csv",
         "summary.json",

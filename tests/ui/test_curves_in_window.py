@@ -128,6 +128,8 @@ def test_the_run_says_how_it_is_going_and_how_it_ended():
     run.progress = ev.Progress(120, 200, 12, 20, 104.0, 0.8)
     run.step = 120
     assert run_state_text(run, "running") == "104 steps/s \u00b7 1s left"
+    run.devices = ["CPU (2 cores)"]  # as RunStarted said
+    assert run_state_text(run, "running") == "104 steps/s \u00b7 on CPU (2 cores) \u00b7 1s left"
     assert run_state_text(run, "paused") == "paused at step 120"
     assert "steps/s" not in run_state_text(run, "paused")
     run.status, run.wall = "completed", 16.2
