@@ -53,6 +53,9 @@ def source_path(source: DataSource, project_dir: Path | None) -> Path:
     return Path(os.path.normpath(base / source.path))
 
 
+_reading: set = set()  # reads under way (SourceRead.start)
+
+
 class SourceRead(QObject):
     """One read of a data source. Call start(); cancel() stops a file read
     at its next block and ends with `cancelled` (nothing is kept)."""
@@ -76,6 +79,9 @@ class SourceRead(QObject):
 
     def start(self) -> None:
         self.running = True
+        # Held until the thread is done: a read whose owner is gone (a
+        # closed window) must not be deleted while its thread emits from it.
+        _reading.add(self)
         run_in_background(self._work, self._done, self._crashed)
 
     def cancel(self) -> None:
@@ -132,6 +138,7 @@ class SourceRead(QObject):
 
     def _done(self, result) -> None:
         self.running = False
+        _reading.discard(self)
         if result is _CANCELLED or (self._stop.is_set() and not isinstance(result, _Failed)):
             self.cancelled.emit(self)
         elif isinstance(result, _Failed):
@@ -143,6 +150,7 @@ class SourceRead(QObject):
         # A bug or an unexpected file, not a DataError: say so in one line,
         # never with a traceback.
         self.running = False
+        _reading.discard(self)
         self.failed.emit(self, f"cannot read the data: {detail}")
 
 

@@ -44,7 +44,10 @@ class Document(QObject):
         project: Project | None = None,
         path: Path | None = None,
         parent: QObject | None = None,
+        read_data: bool = True,
     ) -> None:
+        """read_data=False: a document only drawn (a diagram), whose data
+        files need not be read."""
         super().__init__(parent)
         self.project = project if project is not None else Project()
         self.path = Path(path) if path else None
@@ -68,7 +71,8 @@ class Document(QObject):
         self._revalidate.setInterval(0)
         self._revalidate.timeout.connect(self.validate_now)
         self.validate_now()
-        self.data_store.read_project()
+        if read_data:
+            self.data_store.read_project()
 
     # --- edits -------------------------------------------------------------------
 

@@ -299,3 +299,12 @@ def test_the_command_line_way_renders_without_a_display(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["offscreen", "offscreen"]
     assert not QImage(str(out)).isNull()
+
+
+def test_a_diagram_reads_no_data_files(qapp):
+    """A diagram's document is thrown away at once: a read of its CSV left
+    running would emit from a deleted object (a crash seen in CI)."""
+    from mtl_studio.ui import data_loader
+
+    scene = build_scene(example("cross_stitch"))
+    assert scene.nodes and data_loader._reading == set()

@@ -90,7 +90,7 @@ def build_scene(project: Project) -> GraphScene:
     reading, the problems list is for fixing). The copy keeps the off-screen
     Document from listening to the caller's project after we are done."""
     ensure_app()
-    document = Document(project.copy())
+    document = Document(project.copy(), read_data=False)  # drawn, never trained
     scene = GraphScene(document)
     scene.clearSelection()
     for item in scene.nodes.values():
