@@ -629,10 +629,10 @@ def weighting(name: str, soft: bool) -> Weighting:
         return Weighting(
             "uncertainty weighting (learned log-variances)",
             "    # The log-variances start where exp(-s) is each task's weight.\n"
-            "    start = -np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
-            '    log_var = tf.Variable(start.astype(np.float32), name="log_variance")\n'
+            '    log_var = tf.Variable(-log_weights(TASK_WEIGHTS), name="log_variance")\n'
             "    train_step = make_train_step(model, optimizer, log_var)\n",
             uncertainty(soft),
+            _helpers(weighting_math.log_weights),
             shown=", np.exp(-log_var.numpy())",
         )
     if name == "dwa":
@@ -704,12 +704,16 @@ def weighting(name: str, soft: bool) -> Weighting:
         return Weighting(
             "IMTL (learned loss scales, impartial gradients on the trunk)",
             "    # The log-scales start where e^s is each task's weight.\n"
-            "    start = np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
-            '    log_scale = tf.Variable(start.astype(np.float32), name="log_scale")\n'
+            '    log_scale = tf.Variable(log_weights(TASK_WEIGHTS), name="log_scale")\n'
             + REPORTED
             + "    train_step = make_train_step(model, optimizer, log_scale, reported)\n",
             imtl(soft),
-            _helpers(*shared, weighting_math.gram_eigen, weighting_math.imtl_coefficients),
+            _helpers(
+                *shared,
+                weighting_math.log_weights,
+                weighting_math.gram_eigen,
+                weighting_math.imtl_coefficients,
+            ),
             shown=", reported.numpy()",
         )
     if name == "rlw":
@@ -752,11 +756,11 @@ def weighting(name: str, soft: bool) -> Weighting:
         return Weighting(
             "FAMO (weights follow the tasks' rates of loss decrease)",
             "    # FAMO (Liu et al. 2023): the task logits start at log w (z = softmax).\n"
-            "    start = np.log(np.maximum(np.asarray(TASK_WEIGHTS, np.float64), 1e-6))\n"
-            '    logits = tf.Variable(start.astype(np.float32), name="famo_logits")\n'
+            '    logits = tf.Variable(log_weights(TASK_WEIGHTS), name="famo_logits")\n'
             "    train_step = make_train_step(model, optimizer, logits)\n",
             famo(soft),
             _helpers(
+                weighting_math.log_weights,
                 weighting_math.famo_gaps,
                 weighting_math.famo_weights,
                 weighting_math.famo_logit_gradient,

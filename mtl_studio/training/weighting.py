@@ -60,6 +60,7 @@ from .weighting_math import (
     famo_logit_gradient,
     famo_weights,
     flatten,
+    log_weights,
     gradvac_coefficients,
     imtl_coefficients,
     min_norm_coefficients,
@@ -159,8 +160,7 @@ class Uncertainty(Strategy):
     def __init__(self, tasks, weights, settings, seed=0) -> None:
         super().__init__(tasks, weights, settings, seed)
         # Start where exp(-s) equals the user's weight.
-        start = -np.log(np.maximum(np.asarray(weights, np.float64), 1e-6))
-        self.log_var = tf().Variable(start.astype(np.float32), trainable=True, name="log_variance")
+        self.log_var = tf().Variable(-log_weights(weights), trainable=True, name="log_variance")
 
     def state(self):
         return {"log_var": self.log_var}
@@ -178,7 +178,7 @@ class Uncertainty(Strategy):
 
     def set_weight(self, index, value):
         s = self.log_var.numpy()
-        s[index] = -np.log(max(value, 1e-6))
+        s[index] = -log_weights([value])[0]
         self.log_var.assign(s)
 
 
@@ -315,7 +315,9 @@ class SharedCombination(Strategy):
         return self.w
 
     def coefficients(self, flat, step):
-        raise NotImplementedError
+        """a_k from the rows' gradients [K, P]: what each method defines
+        (CLASSES lists only the methods, never this base)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no coefficients")
 
     def gradients(self, tape, terms, variables, shared, step):
         t = tf()
@@ -372,8 +374,7 @@ class IMTL(SharedCombination):
 
     def __init__(self, tasks, weights, settings, seed=0) -> None:
         super().__init__(tasks, weights, settings, seed)
-        start = np.log(np.maximum(np.asarray(weights, np.float64), 1e-6))
-        self.log_scale = tf().Variable(start.astype(np.float32), trainable=True, name="log_scale")
+        self.log_scale = tf().Variable(log_weights(weights), trainable=True, name="log_scale")
 
     def state(self):
         return {"w": self.w, "log_scale": self.log_scale, "reported": self.reported}
@@ -398,7 +399,7 @@ class IMTL(SharedCombination):
 
     def set_weight(self, index, value):
         s = self.log_scale.numpy()
-        s[index] = np.log(max(value, 1e-6))
+        s[index] = log_weights([value])[0]
         self.log_scale.assign(s)
 
 
@@ -476,8 +477,7 @@ class FAMO(Strategy):
     def __init__(self, tasks, weights, settings, seed=0) -> None:
         super().__init__(tasks, weights, settings, seed)
         t = tf()
-        start = np.log(np.maximum(np.asarray(weights, np.float64), 1e-6))
-        self.logits = t.Variable(start.astype(np.float32), trainable=True, name="famo_logits")
+        self.logits = t.Variable(log_weights(weights), trainable=True, name="famo_logits")
         self.optimizer = keras().optimizers.Adam(settings.famo_learning_rate)
         self.optimizer.build([self.logits])
 
@@ -508,7 +508,7 @@ class FAMO(Strategy):
 
     def set_weight(self, index, value):
         logits = self.logits.numpy()
-        logits[index] = np.log(max(value, 1e-6))
+        logits[index] = log_weights([value])[0]
         self.logits.assign(logits)
 
 

@@ -303,6 +303,14 @@ def aligned_mtl_coefficients(flat):
     return tf.linalg.matvec(vectors, scale * tf.reduce_sum(vectors, axis=0))
 
 
+def log_weights(weights):
+    """The logarithms of task weights, as float32: where the learned
+    log-scales of uncertainty weighting (negated), IMTL and FAMO start so
+    that their weights begin at the ones set. Weights below 1e-6 count as
+    1e-6 (a weight of 0 has no logarithm)."""
+    return np.log(np.maximum(np.asarray(weights, np.float64), 1e-6)).astype(np.float32)
+
+
 def rlw_weights(k, step, seed):
     """RLW, random loss weighting (Lin et al. 2022): the softmax of K
     standard-normal draws, new at every step and drawn from (seed, step), so

@@ -719,6 +719,7 @@ COPIED = [
     weighting_math.imtl_coefficients,
     weighting_math.gradvac_coefficients,
     weighting_math.aligned_mtl_coefficients,
+    weighting_math.log_weights,
     weighting_math.rlw_weights,
     weighting_math.famo_gaps,
     weighting_math.famo_weights,
@@ -728,7 +729,7 @@ COPIED = [
 CARRIED = {
     "tutorial": ["alternating_plan"],
     "energy": ["joint_batches"],
-    "energy_mixed": ["joint_batches"],
+    "energy_mixed": ["joint_batches", "log_weights"],
     "soft_sharing_dwa": ["joint_batches", "dwa_weights"],
     "soft_sharing_pcgrad": [
         "joint_batches",
@@ -741,7 +742,14 @@ CARRIED = {
     "mgda": ["joint_batches", "flatten", "unflatten", "min_norm_coefficients"],
     "alternating_own_data": ["alternating_plan"],
     "cagrad": ["joint_batches", "flatten", "unflatten", "cagrad_coefficients"],
-    "imtl": ["joint_batches", "flatten", "unflatten", "gram_eigen", "imtl_coefficients"],
+    "imtl": [
+        "joint_batches",
+        "flatten",
+        "unflatten",
+        "log_weights",
+        "gram_eigen",
+        "imtl_coefficients",
+    ],
     "soft_sharing_rlw": ["joint_batches", "rlw_weights"],
     "gradvac": ["joint_batches", "flatten", "unflatten", "task_order", "gradvac_coefficients"],
     "aligned_mtl": [
@@ -751,7 +759,7 @@ CARRIED = {
         "gram_eigen",
         "aligned_mtl_coefficients",
     ],
-    "famo": ["joint_batches", "famo_gaps", "famo_weights", "famo_logit_gradient"],
+    "famo": ["joint_batches", "log_weights", "famo_gaps", "famo_weights", "famo_logit_gradient"],
     "transformer": ["joint_batches"],
 }
 

@@ -329,3 +329,11 @@ def test_the_reported_weights_are_those_of_the_step():
         lam = xla(wm.rlw_weights)(2, t.constant(step, t.int64), 0).numpy() * [1.0, 0.5]
         i = step - 1
         assert totals[i] == pytest.approx(lam[0] * a[i] + lam[1] * b[i], rel=1e-5)
+
+
+def test_learned_scales_start_at_the_logarithm_of_the_weights_set():
+    from mtl_studio.training.weighting_math import log_weights
+
+    got = log_weights([1.0, 0.5, 0.0])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, [0.0, np.log(0.5), np.log(1e-6)], rtol=1e-6)
