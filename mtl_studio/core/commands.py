@@ -478,6 +478,12 @@ class UndoStack:
         self._last_push = None  # the next change is a new step
         self.events.emit("changed")
 
+    def set_modified(self) -> None:
+        """No state of the history is the saved one (a document restored
+        from a recovery copy: the file holds something else)."""
+        self._clean_index = None
+        self.events.emit("changed")
+
     @property
     def is_clean(self) -> bool:
         return self._clean_index == len(self._done)

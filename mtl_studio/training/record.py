@@ -3,12 +3,15 @@
 A RunRecorder is a Trainer callback. It appends to history.csv as events
 arrive (so a crash loses nothing already trained), mirrors the curves into
 TensorBoard, and writes summary.json when the run ends. Resuming a run
-appends to the same files.
+appends to the same files, after dropping the rows of steps past the
+checkpoint it resumes from: a run killed after its last checkpoint trains
+those steps again, and its history then holds each step once.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from pathlib import Path
@@ -16,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atomic import write_text
+from . import checkpoint as ckpt
 from . import events as ev
+from .run_folder import CHECKPOINT
 from .tf_import import tf
 
 HISTORY = "history.csv"
@@ -73,6 +78,11 @@ class RunRecorder:
         self._keep(previous)
         history = self.out / HISTORY
         new_file = not (resume and history.exists())
+        if resume:
+            resumed_at = checkpoint_step(self.out / CHECKPOINT)
+            if resumed_at is not None:
+                for name in (HISTORY, AFFINITY):
+                    trim_after(self.out / name, resumed_at)
         self._csv_file = open(history, "w" if new_file else "a", newline="", encoding="utf-8")
         self._csv = csv.writer(self._csv_file)
         if new_file:
@@ -328,6 +338,64 @@ class RunRecorder:
         }
         write_json(self.out / SUMMARY, summary)
         return summary
+
+
+def checkpoint_step(path: Path) -> int | None:
+    """The step a checkpoint holds (where a resumed run goes on), or None
+    when there is no readable checkpoint (resuming then fails on its own)."""
+    try:
+        _, meta = ckpt.load(path)
+        return int(meta["step"])
+    except (ckpt.CheckpointError, KeyError, TypeError, ValueError):
+        return None
+
+
+def trim_after(path: Path, step: int) -> int:
+    """Drop the rows of a run's CSV file (history.csv, affinity.csv) whose
+    step is past `step`, and rows cut short by a kill in the middle of a
+    write; the file is rewritten atomically. Returns how many rows went."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        return 0
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return 0  # not ours to mend: appending goes on as before
+    if not rows:
+        return 0
+    header, body = rows[0], rows[1:]
+    ends_whole = _ends_with_newline(path)
+    kept = []
+    for i, row in enumerate(body):
+        last = i == len(body) - 1
+        if len(row) != len(header) or (last and not ends_whole):
+            continue  # half a row: the write was killed
+        try:
+            if int(row[0]) > step:
+                continue
+        except ValueError:
+            continue
+        kept.append(row)
+    dropped = len(body) - len(kept)
+    if dropped:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(kept)
+        write_text(path, out.getvalue())
+    return dropped
+
+
+def _ends_with_newline(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            if fh.tell() == 0:
+                return True
+            fh.seek(-1, 2)
+            return fh.read(1) in (b"\n", b"\r")
+    except OSError:
+        return True
 
 
 def _SCALAR_METADATA():

@@ -12,18 +12,19 @@ from pathlib import Path
 PROBE = "MTL_STUDIO_STARTUP_PROBE"
 
 
-def run(project: str | None = None) -> int:
+def open_window(project: str | None = None, settings=None):
+    """Make and show the window of `project` (None: the default example),
+    with `settings` (a QSettings; None: the user's). Once it shows, it
+    offers the recovery copies that a crashed or killed window left
+    (ui/recovery.py)."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
 
     from ..core.fileformat import ProjectError
     from ..examples import DEFAULT_EXAMPLE, example_path
     from .document import Document
-    from .main_window import APP_NAME, MainWindow
+    from .main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName(APP_NAME)
     error = None
     if project is None:
         document = Document.from_example(example_path(DEFAULT_EXAMPLE))
@@ -32,12 +33,27 @@ def run(project: str | None = None) -> int:
             document = Document.open(Path(project))
         except ProjectError as exc:
             document, error = Document(), exc
-    window = MainWindow(document)
+    window = MainWindow(document, settings)
     if project is not None and error is None:
         window._add_recent(Path(project))
     window.show()
     if error is not None:
         QMessageBox.warning(window, "Cannot open the project", str(error))
+    if not os.environ.get(PROBE):
+        QTimer.singleShot(0, window.offer_recovery)
+    return window
+
+
+def run(project: str | None = None) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import APP_NAME
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    window = open_window(project)  # noqa: F841 - kept alive until exec returns
     if os.environ.get(PROBE):
 
         def report():

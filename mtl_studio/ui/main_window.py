@@ -26,7 +26,7 @@ from ..core.layout import layout_command
 from ..core.validation import errors
 from ..core.wording import counted
 from ..examples import examples
-from . import data_files, exchange
+from . import data_files, exchange, recovery
 from .canvas.view import CanvasView
 from .data_panel import DataPanel
 from .document import Document
@@ -123,6 +123,8 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         self._hidden_docks: list[QDockWidget] | None = None  # hidden for the curves tab
+        # A recovery copy every 30 s while there are unsaved changes (ui/recovery.py).
+        self.autosave = recovery.Autosave(self)
         self._follow(self.document)
         self._follow_runs()
         self._restore_settings()
@@ -418,6 +420,7 @@ class MainWindow(QMainWindow):
         document.message.connect(self.show_notice)
         document.changed.connect(self._project_renamed)
         self.view.graph_scene.message.connect(self.show_notice)
+        self.autosave.follow(document)
 
     def show_notice(self, text: str, msecs: int | None = NOTICE_MS) -> None:
         """News in the status bar for msecs (None: until the next news): a
@@ -554,7 +557,13 @@ class MainWindow(QMainWindow):
         self.set_document(document)
         self._add_recent(path)
         data_files.check_after_open(self, document)
+        recovery.offer_on_open(self, path)  # changes a crashed window left
         return True
+
+    def offer_recovery(self) -> bool:
+        """At start-up: offer the recovery copies that windows which crashed
+        or were killed left (ui/recovery.py); whether one was restored."""
+        return recovery.offer_at_start(self)
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -951,6 +960,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        self.autosave.stop()  # saved or discarded: the recovery copy goes
         hidden_for_curves = self._hidden_docks is not None
         if hidden_for_curves:
             for dock in self._hidden_docks:  # saved as the user arranged them
