@@ -228,8 +228,13 @@ def _count(kind: str):
     return count
 
 
+# A block's tasks, experts and levels: each makes layers (and ports) of its
+# own, so a file cannot ask for a million (docs/project-format.md, "Limits").
+MAX_BLOCK_COUNT = 64
+
+
 def _tasks(help: str) -> ParamSpec:
-    return ParamSpec("tasks", "int", 2, minimum=1, help=help)
+    return ParamSpec("tasks", "int", 2, minimum=1, maximum=MAX_BLOCK_COUNT, help=help)
 
 
 def _expert_units() -> ParamSpec:
@@ -248,7 +253,7 @@ def _expert_activation() -> ParamSpec:
 
 
 def _experts(name: str, default: int, minimum: int, help: str) -> ParamSpec:
-    return ParamSpec(name, "int", default, minimum=minimum, help=help)
+    return ParamSpec(name, "int", default, minimum=minimum, maximum=MAX_BLOCK_COUNT, help=help)
 
 
 _CGC_PARAMS = (
@@ -303,7 +308,12 @@ _register(
         "PLE",
         "Progressive layered extraction (Tang et al. 2020): CGC levels stacked, a "
         "shared gate carrying the shared path between them; an output port per task.",
-        _CGC_PARAMS + (ParamSpec("levels", "int", 2, minimum=1, help="CGC levels stacked."),),
+        _CGC_PARAMS
+        + (
+            ParamSpec(
+                "levels", "int", 2, minimum=1, maximum=MAX_BLOCK_COUNT, help="CGC levels stacked."
+            ),
+        ),
         lambda p, n: p["tasks"],
         ("levels", "shared_experts", "task_experts"),
     ),

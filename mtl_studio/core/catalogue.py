@@ -157,7 +157,7 @@ def _conv_length(n, kernel, stride, padding):
     if n is None:
         return None
     if padding == "same":
-        return math.ceil(n / stride)
+        return -(-n // stride)  # ceil in integers: n / stride overflows a float for huge n
     out = (n - kernel) // stride + 1
     return out
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .data_profile import LABEL, MAX_CLASSES, ColumnInfo, DataProfile, is_measurement, source_key
+from .data_profile import (
+    IMAGE,
+    LABEL,
+    MAX_CLASSES,
+    ColumnInfo,
+    DataProfile,
+    is_measurement,
+    source_key,
+)
 from .params import format_shape
 from .project import Project
 from .settings import DataSource
@@ -70,6 +78,8 @@ def no_data_message(source: DataSource) -> str:
     """What to say of a source with nothing chosen (DataSource.chosen)."""
     if source.kind == "generator":
         return "no data is chosen: choose a file or a generator in the Data panel"
+    if source.kind == "images":
+        return "no CSV file of image paths is chosen: choose one in the Data panel"
     return f"no {source.kind.upper()} file is chosen: choose one in the Data panel"
 
 
@@ -197,6 +207,16 @@ def _target_problems(
                 ERROR,
                 task_place,
                 f"{where} has no column {missing[0]!r} (its target): choose existing columns",
+            )
+        ]
+    images = [n for n in task.target if profile.columns[n].kind == IMAGE]
+    if images:
+        return [
+            Problem(
+                ERROR,
+                task_place,
+                f"column {images[0]!r} of {where} holds images, which feed an Input: "
+                "choose the columns of numbers or labels the task learns",
             )
         ]
     if task.output is None or task.output not in project.nodes:

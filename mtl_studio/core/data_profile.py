@@ -10,6 +10,7 @@ files: a profile is plain values, so validation stays fast and pure.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from .settings import DataSource
 
 NUMERIC = "numeric"
 LABEL = "label"  # a column with at least one cell that is not a number
+# The image column of an image folder (data/images.py): paths of image files;
+# its ColumnInfo.shape is that of one decoded image, (height, width, channels).
+IMAGE = "image"
 
 # Distinct values are counted up to this many; a numeric column of whole
 # numbers with at most this many is a likely column of class ids.
@@ -32,8 +36,9 @@ MAX_CODES = 10
 @dataclass(frozen=True)
 class ColumnInfo:
     name: str
-    kind: str  # NUMERIC or LABEL
-    # Shape of one example: () for a CSV column, the array's shape[1:] for NPZ.
+    kind: str  # NUMERIC, LABEL or IMAGE
+    # Shape of one example: () for a CSV column, the array's shape[1:] for NPZ,
+    # (height, width, channels) for an image column.
     shape: tuple = ()
     # Distinct values: for a label column always; for a numeric column of
     # whole numbers with few distinct values (a likely class id), else 0.
@@ -66,10 +71,24 @@ def is_measurement(column: ColumnInfo) -> bool:
 def source_key(source: DataSource, project_dir: Path | None = None) -> str:
     """One key per distinct source, to keep profiles by: the file's absolute
     path (relative paths resolved against the project's folder), or the
-    generator with its parameters."""
+    generator with its parameters; an image folder's with its image fields."""
     if source.kind == "generator":
-        return "generator:" + source.generator + ":" + json.dumps(source.params, sort_keys=True)
+        try:
+            params = json.dumps(source.params, sort_keys=True)
+        except (TypeError, ValueError, RecursionError):  # keys of mixed types, say
+            params = repr(sorted(source.params.items(), key=repr))
+        return "generator:" + source.generator + ":" + params
     path = Path(source.path)
     if not path.is_absolute() and project_dir is not None:
         path = Path(project_dir) / path
-    return f"{source.kind}:{path.resolve() if source.path else ''}"
+    try:
+        where = path.resolve() if source.path else ""
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a link loop
+        where = os.path.abspath(source.path)
+    key = f"{source.kind}:{where}"
+    if source.kind == "images":  # the image column and size make its profile
+        key += (
+            f"|{source.image_column}|{source.image_height}x{source.image_width}"
+            f"x{source.image_channels}"
+        )
+    return key

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,28 +27,62 @@ _hashes: dict[tuple[str, int, int], str] = {}
 
 
 def fingerprint(path: Path) -> dict | None:
-    """{"size": bytes, "sha256": hex} of the file, or None if it cannot be read."""
+    """{"size": bytes, "sha256": hex} of the file, or None if it cannot be
+    read or is not a regular file (a folder, a FIFO, a device such as
+    /dev/zero: never read, so never read forever)."""
     try:
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        key = (str(path), info.st_size, info.st_mtime_ns)
         if key not in _hashes:
-            _hashes[key] = _sha256(path, stat.st_size)
-    except OSError:
+            _hashes[key] = _sha256(path, info.st_size)
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return None
-    return {"size": stat.st_size, "sha256": _hashes[key]}
+    return {"size": info.st_size, "sha256": _hashes[key]}
 
 
 def _sha256(path: Path, size: int) -> str:
+    """The hash of a regular file of `size` bytes; OSError for anything else.
+    It reads at most `size` bytes (plus one block), so a file that grows or
+    a special file swapped in behind the path cannot keep it reading."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: opening a FIFO put in the file's place does not wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path} is not a regular file")
         if size <= FULL_HASH_LIMIT:
-            for block in iter(lambda: fh.read(_PART), b""):
+            left = size + _PART
+            while left > 0:
+                block = fh.read(min(_PART, left))
+                if not block:
+                    break
                 digest.update(block)
+                left -= len(block)
         else:
             digest.update(fh.read(_PART))
             fh.seek(size - _PART)
             digest.update(fh.read(_PART))
     return digest.hexdigest()
+
+
+def file_problem(path: Path) -> str:
+    """Why `path` is not a data file that can be read ("" when it is one):
+    missing, a folder, a FIFO or a device, a name too long or holding a NUL."""
+    try:
+        info = os.stat(path)
+    except ValueError:
+        return "the path holds a NUL byte"
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a FIFO or a device)"
+    return ""
 
 
 def sources(project) -> list[tuple[str | None, DataSource]]:
@@ -96,6 +131,11 @@ class FileReport:
 
     @property
     def message(self) -> str:
+        if self.state == "missing" and self.detail:
+            return (
+                f"the data file of {owner_text(self.task)} cannot be read ({self.detail}): "
+                f"{self.path}"
+            )
         if self.state == "missing":
             return f"the data file of {owner_text(self.task)} is missing: {self.path}"
         return (
@@ -110,8 +150,10 @@ def check_files(project) -> list[FileReport]:
     reports = []
     for task, source in sources(project):
         path = Path(source.path)
-        if not path.is_file():
-            reports.append(FileReport(task, source.path, "missing"))
+        problem = file_problem(path)
+        if problem:
+            detail = "" if problem == "missing" else problem
+            reports.append(FileReport(task, source.path, "missing", detail))
             continue
         saved = source.fingerprint
         if not saved:

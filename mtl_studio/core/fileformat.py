@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,11 +27,16 @@ from .project import (
     check_data_source,
     check_node_name,
 )
-from .settings import DataSource, OptimizerSpec, TrainingSettings
+from .settings import (
+    DataSource,
+    OptimizerSpec,
+    TrainingSettings,
+    image_field_problem,
+)
 from .tasks import TASK_FIELD_CHECKS, Task, check_task_name
 
 FORMAT_NAME = "mtl-studio-project"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 SUFFIX = ".mtl.json"
 
 # from-version -> function turning a dict of that version into the next one.
@@ -39,8 +46,10 @@ SUFFIX = ".mtl.json"
 
 def _v1_to_v2(data: dict) -> dict:
     """Version 2 records each data file's size and hash ("fingerprint")."""
+    tasks = data.get("tasks")
+    # Any type may stand anywhere here: the reader names what is wrong later.
     sources = [data.get("data")] + [
-        t.get("data") for t in data.get("tasks") or [] if isinstance(t, dict)
+        t.get("data") for t in (tasks if isinstance(tasks, list) else []) if isinstance(t, dict)
     ]
     for source in sources:
         if isinstance(source, dict):
@@ -57,7 +66,15 @@ def _v2_to_v3(data: dict) -> dict:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(data: dict) -> dict:
+    """Version 4 adds fields a version 3 file reads as their defaults:
+    training's `strategy`, `precision` and `data_loading`, and the image
+    folder source (kind "images" and its fields). The bump makes an older
+    MTL Studio refuse such a file with its "newer version" message."""
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 class ProjectError(Exception):
@@ -72,7 +89,25 @@ class ProjectError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.file}: " if self.file else ""
-        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+        text = f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+        return one_line(text)
+
+
+# A message longer than this is cut in its middle (the file and the place
+# stay at its start): a field name or a value may be megabytes long.
+MAX_MESSAGE = 2000
+
+
+def one_line(text: str) -> str:
+    """The message on one line: a line break, tab or other unprintable
+    character (in a field name, say) is written escaped, as repr writes it,
+    and a message over MAX_MESSAGE characters is shortened."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) > MAX_MESSAGE:
+        keep = MAX_MESSAGE // 2 - 10
+        text = f"{text[:keep]} ... {text[-keep:]}"
+    return text
 
 
 # --- writing -----------------------------------------------------------------
@@ -96,6 +131,8 @@ def _data_dict(source: DataSource | None, folder: Path | None):
         "standardize_inputs": source.standardize_inputs,
         "standardize_targets": source.standardize_targets,
         "fingerprint": dict(source.fingerprint) if source.fingerprint else None,
+        # An image folder's fields, written for that kind only.
+        **({key: getattr(source, key) for key in _IMAGE_FIELDS} if source.kind == "images" else {}),
     }
 
 
@@ -171,12 +208,15 @@ def to_dict(project: Project, folder: Path | None = None) -> dict:
             "seed": t.seed,
             "steps_per_call": t.steps_per_call,
             "test_split": t.test_split,
+            "strategy": t.strategy,
+            "precision": t.precision,
             "monitor": t.monitor,
             "early_stopping": t.early_stopping,
             "patience": t.patience,
             "min_delta": t.min_delta,
             "split_seed": t.split_seed,
             "affinity_every": t.affinity_every,
+            "data_loading": t.data_loading,
         },
         "data": _data_dict(project.data, folder),
     }
@@ -285,6 +325,19 @@ def _type_name(types) -> str:
 
 _NUM = (int, float)
 
+# Limits checked on load (docs/project-format.md, "Limits"): every pass over
+# the graph is linear, and these keep a file's load and validation within a
+# few seconds and its diagram within what a canvas can show.
+MAX_NODES = 5000
+MAX_EDGES = 20000
+MAX_TASKS = 500
+MAX_ID = 200  # characters of a node id
+MAX_COORDINATE = 1e7  # canvas positions, either way
+MAX_FILE_BYTES = 64 * 2**20  # a project file; the largest allowed graph is a few MB
+MAX_PATH = 4096  # characters of a data path
+MAX_PORT = 1000  # an edge's input or output port
+MAX_DEPTH = 100  # nesting named in a "nested too deeply" message
+
 
 def _read_optimizer(r: _Reader, value, path: str) -> OptimizerSpec | None:
     """Each field checked on its own, so an error names it; a field the file
@@ -312,13 +365,21 @@ _DATA_FIELDS = (
     "standardize_targets",
     "fingerprint",
 )
+# Kind "images" (core/settings.py): each field with its JSON type.
+_IMAGE_FIELDS = {
+    "image_column": str,
+    "image_height": int,
+    "image_width": int,
+    "image_channels": int,
+    "cache_images": bool,
+}
 
 
 def _read_data(r: _Reader, value, path: str) -> DataSource | None:
     if value is None:
         return None
     obj = r.mapping(value, path)
-    r.unknown(obj, _DATA_FIELDS, path)
+    r.unknown(obj, _DATA_FIELDS + tuple(_IMAGE_FIELDS), path)
     inputs = r.field(obj, "inputs", path, dict, {})
     for key, cols in inputs.items():
         if isinstance(cols, str):
@@ -337,10 +398,60 @@ def _read_data(r: _Reader, value, path: str) -> DataSource | None:
         standardize_targets=r.field(obj, "standardize_targets", path, bool, False),
         fingerprint=_read_fingerprint(r, obj.get("fingerprint"), f"{path}.fingerprint"),
     )
+    _check_path(source.path, f"{path}.path")
+    if source.kind == "generator":
+        _check_generator_params(source.generator, source.params, f"{path}.params")
+    defaults = DataSource()
+    for key, types in _IMAGE_FIELDS.items():
+        setattr(source, key, r.field(obj, key, path, types, getattr(defaults, key)))
     try:
-        return check_data_source(source)
+        source = check_data_source(source)
     except ValueError as exc:
         raise ProjectError(f"{path}.kind", str(exc)) from None
+    problem = image_field_problem(source)
+    if problem is not None:
+        raise ProjectError(f"{path}.{problem[0]}", problem[1])
+    return source
+
+
+def _check_path(value: str, path: str) -> None:
+    """A data path the file system can take: no NUL (the operating system
+    would refuse it with ValueError, not OSError), one line, not too long."""
+    if "\x00" in value or not value.isprintable():
+        raise ProjectError(
+            path, f"a path cannot hold a NUL byte or a line break: {describe(value)}"
+        )
+    if len(value) > MAX_PATH:
+        raise ProjectError(
+            path, f"a path has at most {MAX_PATH} characters, this one has {len(value)}"
+        )
+
+
+def _check_generator_params(name: str, params: dict, path: str) -> None:
+    """A built-in generator's parameters, each checked against its spec as
+    the generator will (data/generators.py), so "examples": "64" is refused
+    here rather than by the inspector or the trainer. An unknown generator
+    is left to validation, which says which ones there are."""
+    # Imported here: the generators' specs live with the data layer (numpy).
+    from ..data.generators import GENERATORS
+
+    generator = GENERATORS.get(name)
+    specs = {spec.name: spec for spec in generator.params} if generator else {}
+    for key, value in params.items():
+        here = f"{path}.{key}"
+        if key in specs:
+            try:
+                specs[key].check(value)
+            except ValueError as exc:
+                raise ProjectError(here, str(exc)) from None
+        elif generator is not None:
+            raise ProjectError(
+                here, f"unknown parameter of generator {name!r} (known: {', '.join(specs)})"
+            )
+        elif isinstance(value, (list, dict)):
+            raise ProjectError(
+                here, f"expected a number, text or true/false, got {describe(value)}"
+            )
 
 
 def _read_fingerprint(r: _Reader, value, path: str) -> dict | None:
@@ -348,7 +459,10 @@ def _read_fingerprint(r: _Reader, value, path: str) -> dict | None:
         return None
     obj = r.mapping(value, path)
     r.unknown(obj, ("size", "sha256"), path)
-    return {"size": r.field(obj, "size", path, int), "sha256": r.field(obj, "sha256", path, str)}
+    size = r.field(obj, "size", path, int)
+    if not 0 <= size < 2**63:
+        raise ProjectError(f"{path}.size", f"expected a file size in bytes, got {describe(size)}")
+    return {"size": size, "sha256": r.field(obj, "sha256", path, str)}
 
 
 def _read_node(r: _Reader, value, path: str) -> Node:
@@ -357,6 +471,11 @@ def _read_node(r: _Reader, value, path: str) -> Node:
     node_id = r.field(obj, "id", path, str)
     if not node_id:
         raise ProjectError(f"{path}.id", "must not be empty")
+    if len(node_id) > MAX_ID or not node_id.isprintable():
+        raise ProjectError(
+            f"{path}.id",
+            f"expected one line of at most {MAX_ID} characters, got {describe(node_id)}",
+        )
     kind_name = r.field(obj, "kind", path, str)
     if kind_name not in KINDS:
         raise ProjectError(
@@ -374,8 +493,15 @@ def _read_node(r: _Reader, value, path: str) -> Node:
             )
         params[key] = r.check(kind.param(key).check, v, f"{path}.params.{key}")
     pos = r.field(obj, "position", path, list, [0, 0])
-    if len(pos) != 2 or not all(isinstance(c, _NUM) and not isinstance(c, bool) for c in pos):
-        raise ProjectError(f"{path}.position", f"expected [x, y], got {describe(pos)}")
+    if len(pos) != 2 or not all(
+        isinstance(c, _NUM) and not isinstance(c, bool) and -MAX_COORDINATE <= c <= MAX_COORDINATE
+        for c in pos
+    ):  # NaN fails the comparison too
+        raise ProjectError(
+            f"{path}.position",
+            f"expected [x, y], each in [-{MAX_COORDINATE:.0f}, {MAX_COORDINATE:.0f}], "
+            f"got {describe(pos)}",
+        )
     return Node(node_id, kind_name, name, params, float(pos[0]), float(pos[1]))
 
 
@@ -483,13 +609,29 @@ def from_dict(data: Any) -> Project:
     project = Project(r.field(data, "name", "", str, "untitled"))
     project.description = r.field(data, "description", "", str, "")
 
-    for i, raw in enumerate(r.field(data, "nodes", "", list, [])):
+    nodes = r.field(data, "nodes", "", list, [])
+    edges = r.field(data, "edges", "", list, [])
+    tasks = r.field(data, "tasks", "", list, [])
+    for key, found, limit in (
+        ("nodes", nodes, MAX_NODES),
+        ("edges", edges, MAX_EDGES),
+        ("tasks", tasks, MAX_TASKS),
+    ):
+        if len(found) > limit:
+            raise ProjectError(
+                key, f"a project holds at most {limit} {key}, this file has {len(found)}"
+            )
+    for i, raw in enumerate(nodes):
         node = _read_node(r, raw, f"nodes[{i}]")
         if node.id in project.nodes:
             raise ProjectError(f"nodes[{i}].id", f"duplicate node id {node.id!r}")
         project.graph.add_node(node)
 
-    for i, raw in enumerate(r.field(data, "edges", "", list, [])):
+    # Sets of what is taken, so each edge is checked in constant time (a
+    # scan of the edges so far made a large file's load quadratic).
+    seen_edges: set[Edge] = set()
+    taken_ports: set[tuple[str, int]] = set()
+    for i, raw in enumerate(edges):
         path = f"edges[{i}]"
         obj = r.mapping(raw, path)
         r.unknown(obj, ("from", "to", "port", "out"), path)
@@ -497,6 +639,11 @@ def from_dict(data: Any) -> Project:
         target = r.field(obj, "to", path, str)
         port = r.field(obj, "port", path, int, 0)
         out = r.field(obj, "out", path, int, 0)
+        for key, number in (("port", port), ("out", out)):
+            if number > MAX_PORT:
+                raise ProjectError(
+                    f"{path}.{key}", f"expected a port from 0 to {MAX_PORT}, got {describe(number)}"
+                )
         for key, ref in (("from", source), ("to", target)):
             if ref not in project.nodes:
                 raise ProjectError(f"{path}.{key}", f"refers to a missing node {ref!r}")
@@ -507,31 +654,65 @@ def from_dict(data: Any) -> Project:
         # An output port beyond the source's ports is kept: validation names
         # it on the node (the block may have lost a task), nothing is lost.
         edge = Edge(source, target, port, out)
-        if edge in project.edges:
+        if edge in seen_edges:
             raise ProjectError(path, f"duplicate edge {source} -> {target}")
         kind = KINDS[project.node(target).kind]
         if kind.max_inputs is not None and port >= kind.max_inputs:
             raise ProjectError(
                 f"{path}.port", f"{project.node(target).label} has no input port {port}"
             )
-        if any(e.target == target and e.port == port for e in project.edges):
+        if (target, port) in taken_ports:
             raise ProjectError(
                 path, f"a second edge into port {port} of {project.node(target).label}"
             )
+        seen_edges.add(edge)
+        taken_ports.add((target, port))
         # Cycles are kept, not refused: validation reports them on the nodes
         # so the user can open the file and fix it on the canvas.
         project.graph.insert_edge(edge)
 
-    for i, raw in enumerate(r.field(data, "tasks", "", list, [])):
+    task_names: set[str] = set()
+    for i, raw in enumerate(tasks):
         task = _read_task(r, raw, f"tasks[{i}]", project.nodes)
-        if any(t.name == task.name for t in project.tasks):
+        if task.name in task_names:
             raise ProjectError(f"tasks[{i}].name", f"duplicate task name {task.name!r}")
+        task_names.add(task.name)
         project.tasks.append(task)
 
     project.training = _read_training(r, data.get("training"), "training")
     data_source = _read_data(r, data.get("data"), "data")
     project.data = data_source if data_source is not None else DataSource()
     return project
+
+
+def _nesting_place(text: str, limit: int = MAX_DEPTH) -> str:
+    """Where the text first nests deeper than `limit` lists and objects:
+    "at line L column C", or "" when it does not."""
+    depth, line, start, quoted, escaped = 0, 1, 0, False, False
+    for i, c in enumerate(text):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return f" at line {line} column {i - start + 1}"
+        elif c in "]}":
+            depth -= 1
+        if c == "\n":
+            line, start = line + 1, i + 1
+    return ""
+
+
+def _line_column(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    return f" at line {line} column {index - (text.rfind(chr(10), 0, index) + 1) + 1}"
 
 
 def loads(text: str, file: str | None = None) -> Project:
@@ -541,8 +722,13 @@ def loads(text: str, file: str | None = None) -> Project:
         raise ProjectError(
             "", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file
         ) from None
-    except RecursionError:
-        raise ProjectError("", "not valid JSON: nested too deeply", file) from None
+    except RecursionError:  # the parser's recursion: find where, without it
+        place = _nesting_place(text)
+        raise ProjectError("", f"not valid JSON: nested too deeply{place}", file) from None
+    except ValueError:  # an integer past Python's digit limit (4300)
+        found = re.search(r"\d{4300}", text)
+        place = _line_column(text, found.start()) if found else ""
+        raise ProjectError("", f"a number has too many digits{place}", file) from None
     try:
         return from_dict(data)
     except ProjectError as exc:
@@ -555,13 +741,33 @@ def loads(text: str, file: str | None = None) -> Project:
 def load(path: str | os.PathLike) -> Project:
     path = Path(path)
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # A folder, a FIFO or a device such as /dev/zero: never read forever.
+            raise ProjectError("", "not a project file (not a regular file)", str(path))
+        if info.st_size > MAX_FILE_BYTES:
+            raise ProjectError(
+                "",
+                f"the file has {info.st_size} bytes, more than a project file holds "
+                f"({MAX_FILE_BYTES})",
+                str(path),
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise ProjectError("", f"cannot read the file: {exc.strerror or exc}", str(path)) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise ProjectError("", f"cannot read the file: {exc}", str(path)) from None
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProjectError("", "not a text file (it is not UTF-8)", str(path)) from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ProjectError(
+            "",
+            f"not a text file (it is not UTF-8): byte 0x{raw[exc.start]:02x} at line {line} "
+            f"column {column}",
+            str(path),
+        ) from None
     project = loads(text, str(path))
     # In memory, data paths are absolute: the project can then be saved
     # anywhere, and trained from any current folder.

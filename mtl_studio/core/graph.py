@@ -200,6 +200,51 @@ class Graph:
         return order, leftover
 
     def cycle_nodes(self) -> set[str]:
-        """Nodes that lie on a cycle (not merely downstream of one)."""
+        """Nodes that lie on a cycle (not merely downstream of one): those in
+        a strongly connected component of two or more nodes, or feeding
+        themselves. Tarjan's algorithm with a stack of its own, so a long
+        cycle neither recurses nor takes quadratic time."""
         _, leftover = self.topological_order()
-        return {n for n in leftover if n in self.descendants(n)}
+        if not leftover:
+            return set()
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        on_stack: set[str] = set()
+        stack: list[str] = []
+        found: set[str] = set()
+        for root in leftover:
+            if root in index:
+                continue
+            index[root] = low[root] = len(index)
+            stack.append(root)
+            on_stack.add(root)
+            work = [(root, iter(self.successors(root)))]
+            while work:
+                node, todo = work[-1]
+                for nxt in todo:
+                    if nxt not in leftover:
+                        continue  # a node in the order lies on no cycle
+                    if nxt not in index:
+                        index[nxt] = low[nxt] = len(index)
+                        stack.append(nxt)
+                        on_stack.add(nxt)
+                        work.append((nxt, iter(self.successors(nxt))))
+                        break
+                    if nxt in on_stack:
+                        low[node] = min(low[node], index[nxt])
+                else:
+                    work.pop()
+                    if work:
+                        parent = work[-1][0]
+                        low[parent] = min(low[parent], low[node])
+                    if low[node] == index[node]:
+                        component = []
+                        while True:
+                            member = stack.pop()
+                            on_stack.discard(member)
+                            component.append(member)
+                            if member == node:
+                                break
+                        if len(component) > 1 or node in self.successors(node):
+                            found.update(component)
+        return found

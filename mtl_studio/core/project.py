@@ -18,10 +18,14 @@ from .catalogue import get_kind
 from .datafiles import absolute
 from .events import EventEmitter
 from .graph import Edge, Graph, GraphError, Node
+from .params import describe, number_text
 from .settings import (
     DATA_KINDS,
+    DATA_LOADING,
+    DISTRIBUTIONS,
     MODES,
     OPTIMIZERS,
+    PRECISIONS,
     SCHEDULES,
     WEIGHTINGS,
     DataSource,
@@ -30,16 +34,23 @@ from .settings import (
 )
 from .tasks import TASK_COLORS, TASK_FIELD_CHECKS, Task, check_task_name
 
-_NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+# fullmatch, not match with $: "$" accepts a trailing line break ("fc1\n").
+_NODE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+# Long enough for any descriptive name; a Keras layer name.
+MAX_NODE_NAME = 200
 # Long enough for a descriptive title, short enough for a window title bar.
 MAX_PROJECT_NAME = 100
 
 
 def check_node_name(name: object) -> str:
-    if not isinstance(name, str) or not _NODE_NAME.match(name):
+    if not isinstance(name, str) or not _NODE_NAME.fullmatch(name):
         raise ValueError(
             f"a node name must start with a letter or _ and hold only letters, digits, "
-            f"_ . or -, got {name!r}"
+            f"_ . or -, got {describe(name)}"
+        )
+    if len(name) > MAX_NODE_NAME:
+        raise ValueError(
+            f"a node name has at most {MAX_NODE_NAME} characters, this one has {len(name)}"
         )
     return name
 
@@ -366,13 +377,12 @@ def _number(value, lo=None, hi=None, lo_open=False, hi_open=False, integer=False
     import math
 
     bad = isinstance(value, bool) or not isinstance(value, (int, float))
+    if not bad and isinstance(value, int) and abs(value) > 1e300:
+        bad = True  # too large for a float: float() would raise OverflowError
+    if not bad:
+        bad = not math.isfinite(value)
     if not bad and integer and not float(value).is_integer():
         bad = True
-    if not bad:
-        try:
-            bad = not math.isfinite(value)
-        except OverflowError:  # an integer too large for a float
-            bad = True
     if not bad and lo is not None and (value < lo or (lo_open and value == lo)):
         bad = True
     if not bad and hi is not None and (value > hi or (hi_open and value == hi)):
@@ -381,10 +391,12 @@ def _number(value, lo=None, hi=None, lo_open=False, hi_open=False, integer=False
         what = "an integer" if integer else "a number"
         parts = []
         if lo is not None:
-            parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+            parts.append(f"{'>' if lo_open else '>='} {number_text(lo)}")
         if hi is not None:
-            parts.append(f"{'<' if hi_open else '<='} {hi:g}")
-        raise ValueError(f"expected {what} {' and '.join(parts)}".rstrip() + f", got {value!r}")
+            parts.append(f"{'<' if hi_open else '<='} {number_text(hi)}")
+        raise ValueError(
+            f"expected {what} {' and '.join(parts)}".rstrip() + f", got {describe(value)}"
+        )
     return int(value) if integer else float(value)
 
 
@@ -424,6 +436,12 @@ def check_optimizer(value) -> OptimizerSpec:
     return OptimizerSpec(**clean)
 
 
+# Seeds: what numpy, TensorFlow and the window's spin boxes all take (a
+# QSpinBox holds at most 2**31 - 1; numpy at most 2**32 - 1).
+MAX_SEED = 2**31 - 1
+# Batch size, epochs, affinity_every: the Training panel's spin boxes.
+MAX_COUNT = 1_000_000
+
 TRAINING_CHECKS = {
     "mode": lambda v: _choice(v, MODES),
     "weighting": lambda v: _choice(v, WEIGHTINGS),
@@ -437,18 +455,22 @@ TRAINING_CHECKS = {
     "optimizer": check_optimizer,
     "schedule": lambda v: _choice(v, SCHEDULES),
     "soft_sharing_lambda": lambda v: _number(v, 0),
-    "batch_size": lambda v: _number(v, 1, integer=True),
-    "epochs": lambda v: _number(v, 1, integer=True),
+    "batch_size": lambda v: _number(v, 1, MAX_COUNT, integer=True),
+    "epochs": lambda v: _number(v, 1, MAX_COUNT, integer=True),
     "validation_split": lambda v: _number(v, 0, 1, hi_open=True),
-    "seed": lambda v: _number(v, 0, integer=True),
+    "seed": lambda v: _number(v, 0, MAX_SEED, integer=True),
     "steps_per_call": lambda v: _number(v, 1, 10000, integer=True),
     "test_split": lambda v: _number(v, 0, 1, hi_open=True),
+    "strategy": lambda v: _choice(v, DISTRIBUTIONS),
+    "precision": lambda v: _choice(v, PRECISIONS),
+    # How training reads its data files (data/stream.py).
+    "data_loading": lambda v: _choice(v, DATA_LOADING),
     "monitor": monitor.check,
     "early_stopping": lambda v: _flag(v),
     "patience": lambda v: _number(v, 1, 100000, integer=True),
     "min_delta": lambda v: _number(v, 0),
-    "split_seed": lambda v: None if v is None else _number(v, 0, integer=True),
-    "affinity_every": lambda v: _number(v, 0, integer=True),
+    "split_seed": lambda v: None if v is None else _number(v, 0, MAX_SEED, integer=True),
+    "affinity_every": lambda v: _number(v, 0, MAX_COUNT, integer=True),
 }
 
 

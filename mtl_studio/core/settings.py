@@ -8,6 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MODES = ("joint", "alternating", "soft_sharing")
+# How training reads a CSV or NPZ file (data/stream.py): "auto" streams a
+# file of at least data/stream.py's STREAM_BYTES from disk in blocks and
+# reads a smaller one whole; "memory" always reads it whole; "stream"
+# always streams it. Generators are always in memory.
+DATA_LOADING = ("auto", "memory", "stream")
 WEIGHTINGS = (
     "fixed",
     "uncertainty",
@@ -47,7 +52,18 @@ OPTIMIZER_PARAMS = {
     "rmsprop": ("momentum", "epsilon"),
 }
 SCHEDULES = ("random", "round_robin", "proportional")
-DATA_KINDS = ("generator", "csv", "npz")
+# Where a run trains (training/distribute.py): TensorFlow's default device,
+# tf.distribute.MirroredStrategy over this machine's GPUs, or
+# MultiWorkerMirroredStrategy over the processes of a cluster.
+DISTRIBUTIONS = ("default", "mirrored", "multi-worker")
+# The numbers a run computes in (training/precision.py): Keras' dtype
+# policies; the variables and the task outputs stay float32.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+DATA_KINDS = ("generator", "csv", "npz", "images")
+# An image folder (kind "images", data/images.py): every image is resized to
+# (image_height, image_width) with image_channels channels, within these bounds.
+MAX_IMAGE_SIZE = 4096
+IMAGE_CHANNELS = (1, 3)
 
 
 @dataclass
@@ -117,6 +133,9 @@ class TrainingSettings:
     seed: int = 0
     # Training steps run inside one compiled call.
     steps_per_call: int = 20
+    # Where the run trains, and in which precision (DISTRIBUTIONS, PRECISIONS).
+    strategy: str = "default"
+    precision: str = "float32"
     # What picks the best epoch, and what early stopping watches: "total"
     # (each task's validation loss times its weight as set here), or
     # "TASK:loss" / "TASK:METRIC" (training/monitor.py reads it).
@@ -129,6 +148,8 @@ class TrainingSettings:
     split_seed: int | None = None
     # Inter-task affinity (training/affinity.py) every this many steps; 0: off.
     affinity_every: int = 0
+    # One of DATA_LOADING: read the data files whole, or stream them from disk.
+    data_loading: str = "auto"
 
     @property
     def seed_of_split(self) -> int:
@@ -147,6 +168,10 @@ def describe_weighting(t: TrainingSettings) -> str:
 def describe(t: TrainingSettings) -> str:
     """The settings of a run in one line, as `show` and the Results tab say them."""
     stop = f", early stopping after {t.patience} epochs" if t.early_stopping else ""
+    if t.strategy != "default":
+        stop += f", strategy {t.strategy}"
+    if t.precision != "float32":
+        stop += f", precision {t.precision}"
     return (
         f"mode {t.mode}, weighting {describe_weighting(t)}, "
         f"optimizer {describe_optimizer(t.optimizer)}, "
@@ -162,7 +187,10 @@ class DataSource:
 
     kind "generator": a built-in formula (name + params); "csv" / "npz": a
     file, its path absolute in memory and relative to the project file, when
-    possible, on disk. `inputs` maps
+    possible, on disk; "images": a CSV file whose `image_column` holds paths
+    of PNG or JPEG files (relative to the CSV's folder), each decoded to
+    (image_height, image_width, image_channels) floats in [0, 1]
+    (data/images.py). `inputs` maps
     each Input node id to the columns (or one array) that feed it; each task
     names its own target columns.
     """
@@ -177,9 +205,39 @@ class DataSource:
     # {"size": bytes, "sha256": hex} of the file when the project was last
     # saved, to tell the user when it has changed since (core/datafiles.py).
     fingerprint: dict | None = None
+    # kind "images" only (data/images.py): the column of image paths, the
+    # size every image is resized to, 1 (grayscale) or 3 (RGB) channels, and
+    # whether decoded images are kept on disk for the next run.
+    image_column: str = ""
+    image_height: int = 64
+    image_width: int = 64
+    image_channels: int = 3
+    cache_images: bool = False
 
     @property
     def chosen(self) -> bool:
         """Is any data chosen: a generator, or a file? A new project's
         source is a generator without a name: nothing chosen yet."""
         return bool(self.generator if self.kind == "generator" else self.path)
+
+
+def image_field_problem(source: DataSource) -> tuple[str, str] | None:
+    """(field, message) of the first image field of an "images" source that
+    is out of bounds, or None. The file format names the field."""
+    if source.kind != "images":
+        return None
+    if not isinstance(source.image_column, str):
+        return "image_column", f"expected a column name, got {source.image_column!r}"
+    for name in ("image_height", "image_width"):
+        value = getattr(source, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return name, f"expected a whole number of pixels, got {value!r}"
+        if not 1 <= value <= MAX_IMAGE_SIZE:
+            return name, f"must be 1 to {MAX_IMAGE_SIZE} pixels, got {value}"
+    if source.image_channels not in IMAGE_CHANNELS or isinstance(source.image_channels, bool):
+        return "image_channels", (
+            f"must be 1 (grayscale) or 3 (RGB), got {source.image_channels!r}"
+        )
+    if not isinstance(source.cache_images, bool):
+        return "cache_images", f"expected true or false, got {source.cache_images!r}"
+    return None

@@ -6,6 +6,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
+from .params import describe
 from .settings import DataSource, OptimizerSpec
 
 LOSSES = (
@@ -49,15 +50,25 @@ TASK_COLORS = (
 TRUNK_COLOR = "#5B6B7F"
 INPUT_COLOR = "#3A3F47"
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# fullmatch, not match with $: "$" accepts a trailing line break ("t\n"),
+# which would export a script that does not compile.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Long enough for any descriptive name.
+MAX_TASK_NAME = 200
+# A loss weight or schedule share above this is a typo, not a choice.
+MAX_WEIGHT = 1e6
 
 
 def check_task_name(name: object) -> str:
     """Return the name or raise ValueError saying why it is not allowed."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name) or keyword.iskeyword(name):
         raise ValueError(
             f"a task name must be a valid identifier (letters, digits, _; "
-            f"not starting with a digit), got {name!r}"
+            f"not starting with a digit), got {describe(name)}"
+        )
+    if len(name) > MAX_TASK_NAME:
+        raise ValueError(
+            f"a task name has at most {MAX_TASK_NAME} characters, this one has {len(name)}"
         )
     return name
 
@@ -96,16 +107,22 @@ def _check_weight(value: object) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
+        # An int too large for a float would raise OverflowError in isfinite.
+        or (isinstance(value, int) and abs(value) > MAX_WEIGHT)
         or not math.isfinite(value)
-        or value < 0
+        or not 0 <= value <= MAX_WEIGHT
     ):
-        raise ValueError(f"expected a number >= 0, got {value!r}")
+        raise ValueError(f"expected a number in [0, {MAX_WEIGHT:.0f}], got {describe(value)}")
     return float(value)
 
 
 def _check_positive(value: object) -> float:
-    if _check_weight(value) <= 0:
-        raise ValueError(f"expected a number > 0, got {value!r}")
+    try:
+        ok = _check_weight(value) > 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"expected a number in (0, {MAX_WEIGHT:.0f}], got {describe(value)}")
     return float(value)
 
 

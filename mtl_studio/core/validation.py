@@ -74,6 +74,8 @@ def infer_shapes(project: Project) -> tuple[dict[str, Shape | None], list[Proble
         in_shapes = [shapes[p] for p in preds]
         if any(s is None for s in in_shapes):
             continue  # an upstream problem already explains it
+        if not _params_ok(node, kind):
+            continue  # validate names the bad parameter; the rule might not survive it
         try:
             shapes[node_id] = kind.infer(node.params, in_shapes, node.label)
         except ShapeError as exc:
@@ -82,12 +84,24 @@ def infer_shapes(project: Project) -> tuple[dict[str, Shape | None], list[Proble
                     ERROR, _node_place(project, node_id), _without_subject(str(exc), node.label)
                 )
             )
-        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
             # Parameters already reported as invalid can break the rule itself.
             problems.append(
                 Problem(ERROR, _node_place(project, node_id), f"cannot work out its shape ({exc})")
             )
     return shapes, problems
+
+
+def _params_ok(node, kind) -> bool:
+    """Does every parameter pass its check? A project built in code (or a
+    node's params changed past set_param) may hold "64" for units, which a
+    shape rule or a weight count would multiply or iterate."""
+    for spec in kind.params:
+        try:
+            spec.check(node.params.get(spec.name))
+        except ValueError:
+            return False
+    return True
 
 
 def _without_subject(message: str, label: str) -> str:
@@ -108,10 +122,17 @@ def parameter_count(
     for node_id, node in project.nodes.items():
         kind = get_kind(node.kind)
         in_shapes = [shapes[p] for p in project.graph.predecessors(node_id)]
-        if any(s is None for s in in_shapes) or len(in_shapes) < kind.min_inputs:
+        if (
+            any(s is None for s in in_shapes)
+            or len(in_shapes) < kind.min_inputs
+            or not _params_ok(node, kind)
+        ):
             counts[node_id] = 0
             continue
-        counts[node_id] = kind.count(node.params, in_shapes)
+        try:
+            counts[node_id] = int(kind.count(node.params, in_shapes))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            counts[node_id] = 0  # validate reports what makes the count impossible
     return counts
 
 

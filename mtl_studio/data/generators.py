@@ -30,15 +30,35 @@ class Generator:
     description: str
     params: tuple[ParamSpec, ...]
     make: Callable[[dict], Table]  # checked parameters -> table
+    # Checked parameters -> how many values making the table takes (its
+    # arrays and the formula's own): refused above MAX_VALUES.
+    values: Callable[[dict], int] = lambda p: p["examples"]
+
+
+# Limits of the parameters (docs/project-format.md, "Limits"): checked when a
+# project is read, so a file cannot ask for more than memory holds.
+MAX_EXAMPLES = 10**7
+MAX_SEED = 2**31 - 1  # what numpy and the window's spin boxes take
+MAX_DIM = 10_000  # features, values per input or target
+# Values (examples x values per example) one generated table may hold:
+# 400 MB of float64.
+MAX_VALUES = 5 * 10**7
 
 
 def _examples(default: int = 1000) -> ParamSpec:
-    return ParamSpec("examples", "int", default, minimum=1, help="Number of examples.")
+    return ParamSpec(
+        "examples", "int", default, minimum=1, maximum=MAX_EXAMPLES, help="Number of examples."
+    )
 
 
 def _seed() -> ParamSpec:
     return ParamSpec(
-        "seed", "int", 0, minimum=0, help="The same seed always gives the same examples."
+        "seed",
+        "int",
+        0,
+        minimum=0,
+        maximum=MAX_SEED,
+        help="The same seed always gives the same examples.",
     )
 
 
@@ -315,6 +335,7 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _tutorial_uniform,
+            lambda p: 50 * p["examples"],  # X (10), Y1 and Y2 (20 each)
         ),
         Generator(
             "correlated_regression",
@@ -322,7 +343,9 @@ GENERATORS: dict[str, Generator] = {
             "2018): X (features values), targets y1 and y2.",
             (
                 _examples(),
-                ParamSpec("features", "int", 100, minimum=2, help="Input dimension d."),
+                ParamSpec(
+                    "features", "int", 100, minimum=2, maximum=MAX_DIM, help="Input dimension d."
+                ),
                 ParamSpec(
                     "correlation",
                     "float",
@@ -344,6 +367,7 @@ GENERATORS: dict[str, Generator] = {
                     "int",
                     10,
                     minimum=0,
+                    maximum=1000,
                     help="Number m of sine terms that make the tasks non-linear.",
                 ),
                 ParamSpec(
@@ -356,6 +380,7 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _correlated_regression,
+            lambda p: p["examples"] * (p["features"] + p["sin_terms"] + 2),
         ),
         Generator(
             "scale_regression",
@@ -363,9 +388,13 @@ GENERATORS: dict[str, Generator] = {
             "X (input_dim values), targets y1 .. yT (output_dim values each).",
             (
                 _examples(),
-                ParamSpec("tasks", "int", 2, minimum=1, help="Number of tasks T."),
-                ParamSpec("input_dim", "int", 250, minimum=1, help="Values per input."),
-                ParamSpec("output_dim", "int", 100, minimum=1, help="Values per target."),
+                ParamSpec("tasks", "int", 2, minimum=1, maximum=100, help="Number of tasks T."),
+                ParamSpec(
+                    "input_dim", "int", 250, minimum=1, maximum=MAX_DIM, help="Values per input."
+                ),
+                ParamSpec(
+                    "output_dim", "int", 100, minimum=1, maximum=MAX_DIM, help="Values per target."
+                ),
                 ParamSpec(
                     "sigma_max",
                     "float",
@@ -377,6 +406,10 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _scale_regression,
+            lambda p: (
+                p["examples"] * (p["input_dim"] + p["tasks"] * p["output_dim"])
+                + (p["tasks"] + 1) * p["output_dim"] * p["input_dim"]
+            ),
         ),
         Generator(
             "support_tickets",
@@ -385,7 +418,7 @@ GENERATORS: dict[str, Generator] = {
             "and its priority (a score).",
             (
                 _examples(2000),
-                ParamSpec("words", "int", 8, minimum=4, help="Words per title."),
+                ParamSpec("words", "int", 8, minimum=4, maximum=1000, help="Words per title."),
                 ParamSpec(
                     "noise",
                     "float",
@@ -396,6 +429,7 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _support_tickets,
+            lambda p: p["examples"] * (p["words"] + 5),
         ),
         Generator(
             "toy_sentences",
@@ -408,12 +442,14 @@ GENERATORS: dict[str, Generator] = {
                     "int",
                     8,
                     minimum=6,
+                    maximum=1000,
                     help="Words per sentence, padding included: sentences have 4 to "
                     "length - 1 words.",
                 ),
                 _seed(),
             ),
             _toy_sentences,
+            lambda p: p["examples"] * (2 * p["length"] + 1),
         ),
         Generator(
             "aging_shapes",
@@ -421,7 +457,9 @@ GENERATORS: dict[str, Generator] = {
             "70), which makes it bigger, fainter and blurrier.",
             (
                 _examples(2000),
-                ParamSpec("size", "int", 16, minimum=8, help="Image height and width."),
+                ParamSpec(
+                    "size", "int", 16, minimum=8, maximum=512, help="Image height and width."
+                ),
                 ParamSpec(
                     "noise",
                     "float",
@@ -432,6 +470,7 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _aging_shapes,
+            lambda p: p["examples"] * (p["size"] ** 2 + 2),
         ),
         Generator(
             "digit_strips",
@@ -446,6 +485,7 @@ GENERATORS: dict[str, Generator] = {
                 _seed(),
             ),
             _digit_strips,
+            lambda p: p["examples"] * (65 * p["max_digits"] + 1),
         ),
     )
 }
@@ -473,4 +513,13 @@ def generate(name: str, params: dict) -> Table:
             clean[spec.name] = spec.check(params.get(spec.name, spec.default))
         except ValueError as exc:
             raise DataError(f"{where}: parameter {spec.name}: {exc}") from None
-    return generator.make(clean)
+    values = generator.values(clean)
+    if values > MAX_VALUES:
+        raise DataError(
+            f"{where}: these parameters make {values} values, more than a generated data "
+            f"set holds ({MAX_VALUES}): lower examples or the sizes"
+        )
+    try:
+        return generator.make(clean)
+    except MemoryError:
+        raise DataError(f"{where}: not enough memory for {values} values: lower examples") from None

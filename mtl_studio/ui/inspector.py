@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from ..core.catalogue import get_kind
 from ..core.commands import RenameNode, SetParam
-from ..core.params import ParamSpec, format_shape
+from ..core.params import MAX_INT, ParamSpec, format_shape
 from ..core.validation import ERROR, parameter_count
 from .document import Document
 from .widgets import (
@@ -34,8 +34,10 @@ from .widgets import (
     push_or_reason,
 )
 
-# Bounds for spin boxes whose parameter has none: QSpinBox needs some.
-INT_LIMIT = 1_000_000
+# Bounds for spin boxes whose parameter has none: QSpinBox needs some. The
+# largest integer a project may hold (checked on load), so every value a
+# loaded project holds fits (a QSpinBox cannot hold more than 2**31 - 1).
+INT_LIMIT = MAX_INT
 FLOAT_LIMIT = 1e9
 
 

@@ -191,7 +191,8 @@ finite = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 def value_for(spec):
     if spec.type == "int":
         lo = int(spec.minimum) if spec.minimum is not None else -5
-        return st.integers(min_value=lo, max_value=lo + 500)
+        hi = lo + 500 if spec.maximum is None else min(lo + 500, int(spec.maximum))
+        return st.integers(min_value=lo, max_value=hi)
     if spec.type == "float":
         lo = spec.minimum if spec.minimum is not None else -10.0
         hi = spec.maximum if spec.maximum is not None else 10.0
@@ -270,7 +271,7 @@ def projects(draw):
             )
         )
     p.training.mode = draw(st.sampled_from(["joint", "alternating", "soft_sharing"]))
-    p.training.seed = draw(st.integers(min_value=0, max_value=2**31))
+    p.training.seed = draw(st.integers(min_value=0, max_value=2**31 - 1))
     p.training.validation_split = draw(st.floats(min_value=0, max_value=0.9))
     p.data = DataSource(
         "generator",
@@ -313,4 +314,21 @@ def test_a_version_2_file_reads_with_the_new_fields_at_their_defaults():
         n["params"].pop("kernel_initializer", None)
     project = ff.loads(json.dumps(data))
     assert project == two_task_project()
-    assert ff.to_dict(project)["format_version"] == 3
+    assert ff.to_dict(project)["format_version"] == ff.FORMAT_VERSION
+
+
+def test_a_version_3_file_reads_with_the_new_fields_at_their_defaults():
+    """Version 3 had no strategy, precision or data loading settings."""
+    data = json.loads(ff.dumps(two_task_project()))
+    data["format_version"] = 3
+    for key in ("strategy", "precision", "data_loading"):
+        data["training"].pop(key)
+    project = ff.loads(json.dumps(data))
+    assert project == two_task_project()
+    training = project.training
+    assert (training.strategy, training.precision, training.data_loading) == (
+        "default",
+        "float32",
+        "auto",
+    )
+    assert ff.to_dict(project)["format_version"] == 4

@@ -412,7 +412,7 @@ def test_training_settings_set_from_code_are_checked_as_the_file_checks_them():
     p.training.batch_size = -4  # set from code, past set_training's check
     p.training.validation_split = 1.5
     messages = [x.message for x in validate(p) if x.place.kind == "training"]
-    assert "batch size: expected an integer >= 1, got -4" in messages
+    assert "batch size: expected an integer >= 1 and <= 1000000, got -4" in messages
     assert any(m.startswith("validation split: expected a number") for m in messages)
     # What validate refuses is what load() would refuse after save().
     with pytest.raises(ProjectError):

@@ -92,7 +92,7 @@ def test_defaults_are_filled():
         (
             "tutorial_uniform",
             {"seed": -1},
-            "generator 'tutorial_uniform': parameter seed: expected an integer >= 0, got -1",
+            "generator 'tutorial_uniform': parameter seed: expected an integer in [0, 2147483647], got -1",
         ),
         (
             "correlated_regression",
