@@ -6,6 +6,8 @@
     mtl-studio examples                   the bundled examples
     mtl-studio train PROJECT [--epochs N] [--out DIR] [--seed S] [--mode M] [--weighting W]
     mtl-studio train --resume DIR [--epochs N]
+        [--strategy default|mirrored|multi-worker] [--cpu-devices N]
+        [--cluster FILE --task-index I] [--precision P]
     mtl-studio evaluate RUN [--data FILE] [--split test|val|train] [--model best|last]
     mtl-studio predict RUN DATA.csv|DATA.npz --out OUT.csv [--model best|last]
     mtl-studio export PROJECT [--keras OUT.keras] [--script OUT.py] [--diagram OUT.svg]
@@ -34,7 +36,14 @@ from .core.validation import (
     infer_shapes,
     parameter_count,
 )
-from .core.settings import MODES, WEIGHTINGS, describe, describe_optimizer
+from .core.settings import (
+    DISTRIBUTIONS,
+    MODES,
+    PRECISIONS,
+    WEIGHTINGS,
+    describe,
+    describe_optimizer,
+)
 from .core.wording import counted
 from .examples import examples
 
@@ -263,6 +272,24 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, help="joint, alternating or soft_sharing")
     p.add_argument("--weighting", choices=WEIGHTINGS, help="loss weighting (joint mode)")
     p.add_argument("--resume", metavar="DIR", help="go on with the stopped run in DIR")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, help="float32, mixed_bfloat16 or mixed_float16"
+    )
+    p.add_argument(
+        "--strategy",
+        choices=DISTRIBUTIONS,
+        help="default (one device), mirrored (this machine's GPUs) or multi-worker",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        metavar="N",
+        help="mirrored: split the CPU into N devices (to try it without a GPU)",
+    )
+    p.add_argument("--cluster", metavar="FILE", help='multi-worker: {"worker": ["host:port", ...]}')
+    p.add_argument(
+        "--task-index", type=int, metavar="I", help="multi-worker: this worker's place in FILE"
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(

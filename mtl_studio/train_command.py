@@ -3,6 +3,7 @@ window, a progress bar on stderr, and the run's files in one folder."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -92,6 +93,10 @@ def _prepare_run(args):
         ("seed", None if args.resume else args.seed),
         ("mode", None if args.resume else args.mode),
         ("weighting", None if args.resume else args.weighting),
+        # Where and how precisely a run trains may change when it resumes:
+        # checkpoints hold float32 values, whatever the devices.
+        ("strategy", getattr(args, "strategy", None)),
+        ("precision", getattr(args, "precision", None)),
     ):
         if value is not None:
             try:
@@ -116,6 +121,10 @@ def train(args) -> int:
     # Warnings train, but the user hears them: they often say that a setting
     # has no effect (a weighting in alternating mode trains as fixed).
     print_problems(problems, sys.stderr)
+    distribution = _distribution(args, project)
+    worker = _worker_folder(args, distribution, out)
+    if worker is not None:
+        out = worker.out
     from .training.run import run_project  # TensorFlow: only when training
 
     # Ctrl-C asks the trainer to stop after the current call of steps; a
@@ -142,9 +151,16 @@ def train(args) -> int:
             resume=bool(args.resume),
             listeners=[ProgressBar()],
             on_trainer=on_trainer,
+            distribution=distribution,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
+        if worker is not None:
+            worker.cleanup()
+    if worker is not None:
+        # A worker's own files were throwaway: the chief reports the run.
+        print(f"worker {worker.index}: {outcome.finished.message}", file=sys.stderr)
+        return EXIT_OK if outcome.finished.status == "completed" else EXIT_INTERNAL
     if outcome.unwritable:
         raise CliError(outcome.finished.message)  # exit 2: a file that cannot be written
     for warning in outcome.warnings:
@@ -153,6 +169,71 @@ def train(args) -> int:
     if outcome.error_log:
         print(f"mtl-studio: details for a bug report are in {outcome.error_log}", file=sys.stderr)
     return _report(outcome.finished, outcome.summary, out)
+
+
+def _distribution(args, project):
+    """The tf.distribute strategy of the run (None: the default device),
+    made first, before anything else starts TensorFlow: splitting the CPU
+    and joining a cluster must come before TensorFlow places anything."""
+    kind = project.training.strategy
+    cpu_devices = getattr(args, "cpu_devices", None)
+    cluster = getattr(args, "cluster", None)
+    task_index = getattr(args, "task_index", None)
+    if cpu_devices is not None and not 1 <= cpu_devices <= 64:
+        raise CliError(f"--cpu-devices: expected 1 to 64, got {cpu_devices}", EXIT_PROBLEMS)
+    if (cluster is None) != (task_index is None):
+        raise CliError("--cluster and --task-index go together", EXIT_PROBLEMS)
+    if cluster is not None and kind != "multi-worker":
+        raise CliError("--cluster needs --strategy multi-worker", EXIT_PROBLEMS)
+    if kind == "default" and cluster is None and not cpu_devices:
+        return None
+    from .training.distribute import DistributionError, make_distribution  # noqa: PLC0415
+
+    try:
+        return make_distribution(
+            kind,
+            cpu_devices=cpu_devices or 0,
+            cluster=Path(cluster) if cluster else None,
+            task_index=task_index,
+        )
+    except DistributionError as exc:
+        raise CliError(f"--strategy {kind}: {exc}", EXIT_PROBLEMS) from None
+
+
+class _WorkerFolder:
+    """A multi-worker run's folder on a worker other than the chief: a
+    throwaway copy (the chief, worker 0, writes the run folder, history and
+    checkpoints). On --resume it starts from a copy of the folder given."""
+
+    def __init__(self, index: int, out: Path, resume: bool) -> None:
+        import shutil  # noqa: PLC0415
+        import tempfile  # noqa: PLC0415
+
+        self.index = index
+        self._temp = Path(tempfile.mkdtemp(prefix=f"mtl-worker{index}-"))
+        self.out = self._temp / "run"
+        if resume:
+            shutil.copytree(out, self.out)
+
+    def cleanup(self) -> None:
+        import shutil  # noqa: PLC0415
+
+        shutil.rmtree(self._temp, ignore_errors=True)
+
+
+def _worker_folder(args, distribution, out: Path) -> _WorkerFolder | None:
+    if distribution is None:
+        return None
+    from .training.distribute import worker_of  # noqa: PLC0415
+
+    index, workers = worker_of() if "TF_CONFIG" in os.environ else (0, 1)
+    if workers <= 1 or index == 0:
+        return None
+    print(
+        f"worker {index} of {workers}: worker 0 (the chief) writes the run folder",
+        file=sys.stderr,
+    )
+    return _WorkerFolder(index, out, bool(args.resume))
 
 
 def _report(finished: ev.RunFinished, summary: dict, out: Path) -> int:

@@ -13,9 +13,14 @@ SLOW = {
     "test_early_stopping_stops_and_says_why_in_every_mode",
     "test_the_saved_models_take_raw_rows_and_give_real_units_in_plain_keras",
     "test_first_imports_from_two_threads_keep_stderr",
+    # tests/training: runs under tf.distribute, in processes of their own
+    "test_mirrored_on_two_cpu_devices_takes_the_one_device_steps",
+    "test_two_worker_processes_take_the_one_device_steps",
+    "test_a_worker_that_dies_ends_the_run_with_a_checkpoint_to_resume_from",
     # tests/export: the exported script run in its own process
     "test_script_step_losses_match_the_trainer",
     "test_block_script_step_losses_match_the_trainer",
+    "test_a_mirrored_script_takes_the_trainer_s_one_device_steps",
     # tests/cli and the API: the command in a process, the documented example
     "test_ctrl_c_stops_cleanly_and_resume_goes_on",
     "test_the_documented_example_runs",

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.data_checks import no_data_message, not_classes_message, source_groups
-from ..core.data_profile import is_measurement
+from ..core.data_profile import IMAGE, is_measurement
 from ..core.graph import Node
 from ..core.params import Shape, format_shape
 from ..core.project import Project
@@ -26,11 +26,14 @@ from ..core.wording import counted
 from . import splits
 from .errors import DataError
 from .generators import generate
+from .images import image_input, read_image_table
 from .profile import column_info
-from .table import NUMERIC, Table, read_csv, read_npz
+from .table import NUMERIC, Table, check_regular, read_csv, read_npz
 
 REGRESSION_LOSSES = frozenset({"mse", "mae", "huber", "l2"})
 READERS = {"csv": read_csv, "npz": read_npz}
+# Sources whose reader also takes the source (its fields say how to read).
+SOURCE_READERS = {"images": read_image_table}
 # Missing-column messages list this many column names at most.
 LISTED_COLUMNS = 12
 
@@ -80,12 +83,19 @@ class PreparedData:
 def load_source(source: DataSource, project_dir: Path | None) -> Table:
     """The source's table. A relative path is read from project_dir (the
     project file's folder), or from the current folder when it is None."""
-    if source.kind != "generator" and source.kind not in READERS:
-        raise DataError(f"unknown data kind {source.kind!r}: choose generator, csv or npz")
+    if source.kind != "generator" and source.kind not in READERS | SOURCE_READERS:
+        raise DataError(f"unknown data kind {source.kind!r}: choose generator, csv, npz or images")
     if not source.chosen:
         raise DataError(no_data_message(source))
     if source.kind == "generator":
         return generate(source.generator, source.params)
+    if source.kind in SOURCE_READERS:
+        return SOURCE_READERS[source.kind](source_path(source, project_dir), source)
+    return READERS[source.kind](source_path(source, project_dir))
+
+
+def source_path(source: DataSource, project_dir: Path | None) -> Path:
+    """The file of a csv or npz source; a DataError if it does not exist."""
     base = Path(project_dir) if project_dir is not None else Path.cwd()
     # normpath drops the "../" of paths like ../data/x.csv, for readable messages.
     path = Path(os.path.normpath(base / source.path))
@@ -101,7 +111,8 @@ def load_source(source: DataSource, project_dir: Path | None) -> Table:
         raise DataError(
             f"the file does not exist{hint}: check the path in the Data panel", str(path)
         )
-    return READERS[source.kind](path)
+    check_regular(path)
+    return path
 
 
 # --- prepare -------------------------------------------------------------------
@@ -118,14 +129,30 @@ def prepare(
     sources say. scale=False keeps every number in its own units: what a
     model in real units takes and gives. `classes` (task -> labels, as a run
     recorded them) maps labels to the run's class ids, so a file that lacks
-    a class still gets the same ids."""
+    a class still gets the same ids.
+
+    With `scale` (training's preparation), a CSV or NPZ source that the
+    training setting data_loading streams is read in blocks into a cache of
+    row files instead (data/stream.py): its splits then hold row-file
+    columns rather than arrays."""
     if not project.tasks:
         raise DataError("the project has no tasks: add a task before training")
     shapes, _ = infer_shapes(project)
     prepared = PreparedData([], {}, dict(classes or {}), {"inputs": {}, "targets": {}})
     input_shapes: dict[str, tuple[Shape, str]] = {}  # input name -> (shape, label)
+    from .stream import stream_dataset, streams  # noqa: PLC0415 - it builds on this module
+
     for index, (source, tasks) in enumerate(source_groups(project)):
         label = data_set_label(tasks)
+        if scale and streams(source, project.training, project_dir):
+            dataset = stream_dataset(project, project_dir, source, tasks, index, prepared)
+            for node in inputs_of(project, tasks):
+                _check_same_shape(
+                    input_shapes, node, dataset.train.inputs[node.name].shape[1:], label
+                )
+            prepared.datasets.append(dataset)
+            prepared.task_dataset.update((t.name, index) for t in tasks)
+            continue
         table = load_source(source, project_dir)
         inputs = {}
         for node in inputs_of(project, tasks):
@@ -136,7 +163,8 @@ def prepare(
         train, val, test = (Split(_take(inputs, r), _take(targets, r)) for r in rows)
 
         if scale and source.standardize_inputs:
-            floats = [name for name, a in inputs.items() if a.dtype.kind == "f"]
+            # float64: not images (float32 pixels in [0, 1], data/images.py).
+            floats = [name for name, a in inputs.items() if a.dtype == np.float64]
             stats = _standardize(train.inputs, (val.inputs, test.inputs), floats)
             if stats:
                 prepared.standardization["inputs"][str(index)] = stats
@@ -249,6 +277,8 @@ def _input_array(table: Table, source: DataSource, node: Node, label: str) -> np
             table.source,
         )
     _check_columns(table, names, f"map existing columns to {node.label} in {label}")
+    if any(table.kinds[name] == IMAGE for name in names):
+        return image_input(table, source, names, node.label)
     values = _gather(
         table, names, f"{node.label} takes numbers only: fix the cell or map other columns"
     )
@@ -292,6 +322,14 @@ def _target(project: Project, table: Table, task: Task, shapes: dict, classes: d
     if not names:
         raise DataError(f"task '{task.name}' has no target: choose its columns")
     _check_columns(table, names, f"choose existing target columns for task '{task.name}'")
+    for name in names:
+        if table.kinds[name] == IMAGE:
+            raise DataError(
+                f"task '{task.name}' learns the image column: images feed an Input; "
+                "choose the columns the task learns",
+                table.source,
+                column=name,
+            )
     target = _TARGETS.get(task.loss, _regression)(table, task, out, shape, classes)
     if task.loss == "sparse_categorical_crossentropy":
         # One class id per example, or per step of a sequence output.
@@ -482,16 +520,31 @@ def _standardize(train: dict, held_out: tuple[dict, ...], names: list[str]) -> d
     return the statistics, JSON-ready, so predictions can be scaled back."""
     stats = {}
     for name in names:
-        mean = train[name].mean(axis=0)
-        std = train[name].std(axis=0)
-        std = np.where(std == 0, 1.0, std)
+        mean, std = scaling(train[name].mean(axis=0), train[name].std(axis=0))
         for split in (train, *held_out):
-            split[name] = (split[name] - mean) / std
+            split[name] = standardized(split[name], mean, std)
         stats[name] = {"mean": mean.tolist(), "std": std.tolist()}
     return stats
 
 
+# The streamed path (data/stream.py) scales its blocks with these two as well.
+
+
+def scaling(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (mean, std) a feature is scaled by: a constant feature (std 0)
+    is only moved, not divided."""
+    return mean, np.where(std == 0, 1.0, std)
+
+
+def standardized(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (values - mean) / std
+
+
 def _to_float32(arrays: dict[str, np.ndarray]) -> None:
     for name, values in arrays.items():
-        if values.dtype.kind == "f":
-            arrays[name] = values.astype(np.float32)
+        arrays[name] = as_trained(values)
+
+
+def as_trained(values: np.ndarray) -> np.ndarray:
+    """The dtype training takes: floats as float32, anything else as it is."""
+    return values.astype(np.float32) if values.dtype.kind == "f" else values

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.data_checks import source_groups
@@ -27,6 +28,10 @@ def profile_table(table: Table) -> DataProfile:
     columns = {
         name: column_info(name, values, table.kinds[name]) for name, values in table.columns.items()
     }
+    # An image folder's image column (data/images.py): one example is an image.
+    image_column = getattr(table, "image_column", "")
+    if image_column:
+        columns[image_column] = replace(columns[image_column], shape=tuple(table.image_shape))
     return DataProfile(table.source, table.n_rows, columns)
 
 

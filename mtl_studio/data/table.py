@@ -11,6 +11,7 @@ import io
 import math
 import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from typing import Callable
@@ -36,6 +37,9 @@ class Table:
     # The row number a person sees for example 0 (CSV_FIRST_ROW for CSV);
     # None where examples have no row numbers (NPZ arrays, generators).
     first_row: int | None = None
+    # The file's index of example 0: nonzero for a block of a file read in
+    # parts (data/stream.py), so messages still name the file's row.
+    offset: int = 0
 
     @property
     def n_rows(self) -> int:
@@ -45,6 +49,7 @@ class Table:
         """A DataError placed at example `index` (0-based) of `column`."""
         row = None
         if index is not None:
+            index += self.offset
             if self.first_row is not None:
                 row = index + self.first_row
             else:
@@ -90,6 +95,22 @@ def _number(text: str) -> float | None:
 
 def _unreadable(exc: OSError, name: str) -> DataError:
     return DataError(f"cannot read the file: {exc.strerror or exc}", name)
+
+
+def check_regular(path) -> None:
+    """A DataError unless `path` names a regular file: a folder, a FIFO or a
+    device (/dev/zero) would be read forever or block, a NUL byte cannot
+    be a path. Asked before opening (stat never blocks)."""
+    name = str(path)
+    try:
+        mode = os.stat(path).st_mode
+    except ValueError:
+        raise DataError("the path holds a NUL byte: choose the file again", repr(name)) from None
+    except OSError as exc:
+        raise _unreadable(exc, name) from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a FIFO, a socket or a device"
+        raise DataError(f"not a data file but {what}: choose a CSV or NPZ file", name)
 
 
 # --- CSV ----------------------------------------------------------------------
@@ -143,12 +164,17 @@ class _Restart(Exception):
 
 
 class _CsvReader:
-    def __init__(self, path, progress=None, max_rows: int | None = None) -> None:
+    def __init__(self, path, progress=None, max_rows: int | None = None, on_block=None) -> None:
         self.path = path
         self.name = str(path)
         self.progress = progress
         self.max_rows = max_rows
         self.block_bytes = HEAD_BLOCK_BYTES if max_rows is not None else BLOCK_BYTES
+        # on_block(table): each block's rows as a Table (its offset: the
+        # index of its first example), handed over instead of kept, so a
+        # file larger than memory can be read (data/stream.py). The read
+        # then returns None.
+        self.on_block = on_block
 
     def read(self) -> Table:
         # Text columns are rare and usually show in the first block; a column
@@ -164,6 +190,7 @@ class _CsvReader:
     # --- one pass ---------------------------------------------------------------
 
     def _read(self, text_columns: set[str]) -> Table:
+        check_regular(self.path)
         try:
             file = open(self.path, "rb")
         except OSError as exc:
@@ -192,9 +219,13 @@ class _CsvReader:
         self.line = 1 + lines  # the line number the next block starts on
         self.pending_blank: int | None = None
         self.n_rows = 0
+        self.handed = 0  # rows handed to on_block
         self._rows(rest, len(first), blocks, size)
         if not self.n_rows:
             raise DataError("the file has a header but no data rows: add one row per example", name)
+        if self.on_block is not None:
+            self._hand_over()
+            return None
         columns, kinds = {}, {}
         for column, parts in zip(header, self.parts):
             columns[column] = np.concatenate(parts)
@@ -208,6 +239,8 @@ class _CsvReader:
         while True:
             if not self._block(block):
                 return  # a head has its rows
+            if self.on_block is not None:
+                self._hand_over()
             if self.progress is not None and size:
                 if self.progress(min(done / size, 1.0)) is False:
                     raise ReadCancelled(self.name)
@@ -215,6 +248,18 @@ class _CsvReader:
             if block is None:
                 return
             done += len(block)
+
+    def _hand_over(self) -> None:
+        """The rows read since the last hand-over, as a Table to on_block."""
+        if self.n_rows == self.handed:
+            return
+        columns = {c: np.concatenate(parts) for c, parts in zip(self.header, self.parts)}
+        kinds = {c: LABEL if c in self.text_columns else NUMERIC for c in self.header}
+        for parts in self.parts:
+            parts.clear()
+        table = Table(columns, kinds, self.name, CSV_FIRST_ROW, self.handed)
+        self.handed = self.n_rows
+        self.on_block(table)
 
     def _header(self, block: bytes) -> tuple[list[str], bytes, int]:
         """The header's cells, the rest of the block and the lines the header took."""
@@ -440,6 +485,7 @@ def read_npz(path, progress: Callable[[float], object] | None = None) -> Table:
     """The arrays of a numpy .npz archive; nothing is ever unpickled.
     `progress` as for read_csv, called after each array."""
     name = str(path)
+    check_regular(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except OSError as exc:

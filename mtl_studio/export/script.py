@@ -44,6 +44,7 @@ from ..data import generators
 from ..data.prepare import REGRESSION_LOSSES, data_set_label, inputs_of
 from ..training.builder import BuildError, layer_calls, model_name
 from ..training.losses import batch_sum_loss
+from ..training.precision import layer_policy, needs_loss_scale
 from . import script_parts as parts
 
 
@@ -148,6 +149,11 @@ def _check(project: Project) -> None:
                     f"{data_set_label(tasks)}: map its columns in the "
                     "Data panel"
                 )
+            if _image_input(source, node) and len(source.inputs[node.id]) != 1:
+                raise ScriptExportError(
+                    "images cannot be stacked with other columns: map the image "
+                    f"column alone to {node.label}"
+                )
     for task in project.tasks:
         if not task.target:
             raise ScriptExportError(f"task '{task.name}' has no target: choose its columns")
@@ -180,6 +186,11 @@ def _generator_params(source: DataSource, label: str) -> dict:
         }
     except ValueError as exc:
         raise ScriptExportError(f"{label}: generator '{generator.name}': {exc}") from None
+
+
+def _image_input(source: DataSource, node: Node) -> bool:
+    """Whether an Input takes an image folder's images."""
+    return source.kind == "images" and source.image_column in source.inputs.get(node.id, [])
 
 
 def _weighted(project: Project, node_ids) -> list[str]:
@@ -370,13 +381,16 @@ def _optimizer_options(spec: OptimizerSpec) -> str:
     return _literal(options)
 
 
-def layer_code(node: Node, name: str, extra: dict | None = None) -> str:
-    """The Keras layer of a node, as builder.make_layer makes it."""
+def layer_code(node: Node, name: str, extra: dict | None = None, dtype: str | None = None) -> str:
+    """The Keras layer of a node, as builder.make_layer makes it (`dtype`:
+    its dtype policy, precision.layer_policy)."""
     kind = get_kind(node.kind)
     config = {**keras_config(kind, node.params), **(extra or {})}
+    policy = {"dtype": dtype} if dtype else {}
+    config.update(policy)
     if node.kind == "Bidirectional":
         p = node.params
-        inner = recurrent_inner_config(p)
+        inner = {**recurrent_inner_config(p), **policy}
         inner_name = f"{name}_{p['layer'].lower()}"
         wrapped = f"layers.{p['layer']}({_arguments(p['layer'], inner, inner_name)})"
         return f"layers.Bidirectional({wrapped}, {_arguments('Bidirectional', config, name)})"
@@ -420,6 +434,7 @@ def model_section(project: Project, plan: ModelPlan) -> str:
         "    keras.utils.set_random_seed(SEED)",
     ]
     lines += [_input_code(layer) for layer in plan.inputs]
+    outputs_of_tasks = {task.output for task in project.tasks}
     comment = None
     for layer in plan.layers:
         now = _role_comment(project, layer, roles)
@@ -429,7 +444,9 @@ def model_section(project: Project, plan: ModelPlan) -> str:
         if layer.note:
             lines.append(layer.note)
         args = _call_code(get_kind(layer.node.kind).keras_class, layer.inputs)
-        lines.append(f"    {layer.var} = {layer_code(layer.node, layer.name, layer.extra)}({args})")
+        policy = layer_policy(project.training.precision, layer.node.id in outputs_of_tasks)
+        code = layer_code(layer.node, layer.name, layer.extra, policy)
+        lines.append(f"    {layer.var} = {code}({args})")
     inputs = ", ".join(f"{_literal(i.name)}: {i.var}" for i in plan.inputs)
     outputs = ", ".join(f"{_literal(t)}: {v}" for t, v in plan.outputs.items())
     lines += [
@@ -570,6 +587,10 @@ class _Script:
     ) -> tuple[str, str, str]:
         """(the constant's value, the expression that reads the table, what
         the table is), as code; a generator's functions join the script."""
+        if source.kind == "images":
+            shape = _literal((source.image_height, source.image_width, source.image_channels))
+            read = f"read_images({constant}, {_literal(source.image_column)}, {shape})"
+            return self._path(source), read, constant
         if source.kind != "generator":
             return self._path(source), f"read_{source.kind}({constant})", constant
         code, name = generator_code(source.generator)
@@ -586,8 +607,11 @@ class _Script:
         to standardise: prepare()'s column mapping and targets per loss."""
         shapes, _ = infer_shapes(self.project)
         nodes = inputs_of(self.project, tasks)
+        images = {n.id for n in nodes if _image_input(source, n)}
         inputs = [
-            _wrapped(
+            f"        {_literal(n.name)}: table[{_literal(source.image_column)}],"
+            if n.id in images
+            else _wrapped(
                 f"        {_literal(n.name)}: numbers(table, ",
                 source.inputs[n.id],
                 ").astype(np.int32)," if n.params["dtype"] == "int32" else "),",
@@ -599,7 +623,7 @@ class _Script:
             f"        {_literal(t.name)}: {_target_code(self.project, t, shapes)}," for t in tasks
         ]
         scale_inputs = (
-            [n.name for n in nodes if n.params["dtype"] != "int32"]
+            [n.name for n in nodes if n.params["dtype"] != "int32" and n.id not in images]
             if source.standardize_inputs
             else []
         )
@@ -613,7 +637,8 @@ class _Script:
     def data_section(self) -> str:
         kinds = {s.kind for s, _ in self.groups}
         pieces = [
-            parts.READ_CSV if "csv" in kinds else "",
+            parts.READ_CSV if {"csv", "images"} & kinds else "",
+            parts.READ_IMAGES if "images" in kinds else "",
             parts.READ_NPZ if "npz" in kinds else "",
             parts.GENERATED_TABLE + self.generated if "generator" in kinds else "",
             parts.NUMBERS,
@@ -648,6 +673,10 @@ class _Script:
             f"SEED = {s.seed}  # the same seed gives the same weights and batches",
             f"SPLIT_SEED = {s.seed_of_split}  # and the same split",
             f"EPOCHS = {s.epochs}",
+            f"STRATEGY = {_literal(s.strategy)}  # where it trains: default, mirrored or "
+            "multi-worker (--strategy)",
+            f"PRECISION = {_literal(s.precision)}  # the layers' dtype policy (weights and "
+            "task outputs: float32)",
             f"BATCH_SIZE = {s.batch_size}",
             f"VALIDATION_SPLIT = {s.validation_split!r}  # the fraction of rows for validation",
             f"TEST_SPLIT = {s.test_split!r}  # the fraction held out for testing: left out here",
@@ -760,15 +789,26 @@ class _Script:
         summed = [t.name for t in self.project.tasks if batch_sum_loss(t.loss)]
         if summed:
             losses += f"BATCH_SUM_TASKS = {_literal(summed)}  # losses summed over the batch\n"
-        pieces = [parts.L2_LOSS if "l2" in self.losses else "", losses, parts.COMPILED_STEP]
+        sums = [batch_sum_loss(t.loss) for t in self.project.tasks]
+        losses += (
+            f"SUMS_BATCH = {_literal(sums)}  # each task's loss: a sum over the batch, or a mean\n"
+        )
+        pieces = [
+            parts.L2_LOSS if "l2" in self.losses else "",
+            losses,
+            parts.DISTRIBUTE,
+            parts.precision_part(self.loss_scaled),
+            parts.COMPILED_STEP,
+        ]
+        scaled = parts.loss_scaled if self.loss_scaled else (lambda step: step)
         if self.alternating:
-            pieces += [parts.ALTERNATING_BATCHES, parts.ALTERNATING_TRAIN]
+            pieces += [parts.ALTERNATING_BATCHES, scaled(parts.ALTERNATING_TRAIN)]
         else:
             w = parts.weighting(self.weighting, self.soft)
             pieces += [
                 parts.SOFT_SHARING if self.soft else "",
                 *w.helpers,
-                w.step,
+                scaled(w.step),
                 parts.JOINT_BATCHES,
                 parts.fill(
                     parts.JOINT_TRAIN,
@@ -781,6 +821,10 @@ class _Script:
             ]
         pieces.append(parts.fill(parts.REPORT, batch_sum=parts.BATCH_SUM if summed else ""))
         return _join(*pieces)
+
+    @property
+    def loss_scaled(self) -> bool:
+        return needs_loss_scale(self.settings.precision)
 
     def _train_doc(self, w: parts.Weighting) -> str:
         text = f"{MODES[self.mode]} Weighting: {w.doc}. Returns each step's task losses."
@@ -823,13 +867,15 @@ class _Script:
             f"{textwrap.fill(about, 79, break_on_hyphens=False)}\n\n"
             f"    python {script} [--epochs N] [--steps N] [--losses-json FILE] "
             "[--no-save]\n"
+            "        [--strategy default|mirrored|multi-worker] [--cpu-devices N]\n"
+            "        [--cluster FILE --task-index I]\n"
             '"""\n'
         )
 
     def text(self) -> str:
         kinds = {s.kind for s, _ in self.groups}
         stdlib = ["argparse", "json", "os"]
-        if "csv" in kinds:
+        if {"csv", "images"} & kinds:
             stdlib.append("csv")
         if self.alternating or "math." in self.generated:
             stdlib.append("math")

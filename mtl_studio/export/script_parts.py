@@ -17,8 +17,10 @@ from __future__ import annotations
 import inspect
 from string import Template
 
+from ..data import images as image_files
 from ..data import splits
-from ..training import batches, weighting_math
+from ..training import batches, distribute, precision, weighting_math
+from ..training import images as image_decoding
 
 
 def fill(text: str, **values: str) -> str:
@@ -81,6 +83,28 @@ def read_npz(path):
             columns[key] = values
     return columns
 '''
+
+# An image folder: a CSV file whose image column names PNG or JPEG files
+# (mtl_studio/data/images.py), decoded by MTL Studio's own decoder.
+READ_IMAGES = (
+    source(image_files.ImageDecodeError, image_decoding.decode_images)
+    + '''
+
+def read_images(path, column, shape):
+    """The CSV file's columns, its image column decoded: each image, named
+    relative to the CSV file's folder, as float32 (height, width, channels)
+    in [0, 1], resized to `shape`. They are never standardised."""
+    table = read_csv(path)
+    names = table[column]
+    paths = [Path(path).parent / os.path.normpath(str(name)) for name in names]
+    try:
+        table[column] = decode_images(paths, shape)
+    except ImageDecodeError as error:
+        raise SystemExit(f"{path}: cannot decode the image {names[error.index]} "
+                         f"({error.message})") from None
+    return table
+'''
+)
 
 GENERATED_TABLE = '''
 def table_of(name, arrays):
@@ -208,12 +232,17 @@ XLA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
 class CompiledStep:
     """A training step compiled with XLA, as MTL Studio trains (faster on a
     CPU). A model XLA cannot compile fails at the first call, before any
-    variable changes; the step then runs as plain TensorFlow."""
+    variable changes; the step then runs as plain TensorFlow. Under a
+    tf.distribute strategy (--strategy) every replica runs the step on its
+    share of the batch, compiled without XLA, as MTL Studio does."""
 
     def __init__(self, fn):
         self.fn = fn
-        self.call = tf.function(fn, jit_compile=True)
-        self.first = True
+        self.first = not tf.distribute.has_strategy() and uses_xla(PRECISION)
+        if self.first:
+            self.call = tf.function(fn, jit_compile=True)
+        else:
+            self.call = tf.function(replicated(fn))
 
     def __call__(self, *args):
         if self.first:
@@ -225,6 +254,25 @@ class CompiledStep:
                       "training with plain TensorFlow")
                 self.call = tf.function(self.fn)
         return self.call(*args)
+
+
+def replicated(fn):
+    """fn run by every replica of the strategy in force: each returns the
+    same losses (the whole batch's), the first one's are taken."""
+    strategy = tf.distribute.get_strategy()
+
+    def run(*args):
+        return strategy.experimental_local_results(strategy.run(fn, args=args))[0]
+
+    return run
+
+
+def check_replicas(batch):
+    """Every replica of the strategy in force takes a share of each batch."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if batch < replicas:
+        raise SystemExit(f"a batch of {batch} rows cannot be split across {replicas} "
+                         f"replicas: use a BATCH_SIZE of at least {replicas}")
 
 
 def weights_of(model, layer_names):
@@ -255,10 +303,21 @@ def soft_sharing_penalty(groups):
 
 # --- weighting (mtl_studio/training/weighting.py) --------------------------------
 
-# The forward pass every joint step starts with, inside the tape.
+# What every joint step starts with: this replica's rows of the batch (all
+# of them without a strategy) and what its task losses count for in the
+# whole batch's (trainer.py's _joint_step).
+LOCAL_ROWS = """\
+        # This replica's rows of the batch (all of them without a strategy).
+        rows, fraction = local_rows(tf.range(tf.shape(y[TASKS[0]])[0]))
+        x = {name: tf.gather(values, rows) for name, values in x.items()}
+        y = {task: tf.gather(values, rows) for task, values in y.items()}
+        parts = loss_parts(SUMS_BATCH, fraction)
+"""
+# The forward pass, inside the tape: the whole batch's task losses.
 FORWARD = """\
             out = model(x, training=True)
-            losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])"""
+            losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])
+            losses = share(losses, parts)"""
 
 
 class Weighting:
@@ -297,20 +356,24 @@ def _step(
 ) -> str:
     """A make_train_step function: `before` sets up (after the variables),
     `tape` computes the terms after the forward pass, `after` turns the
-    tape into `grads`, `after_apply` follows the optimizer's update."""
+    tape into `grads`, `after_apply` follows the optimizer's update. Every
+    gradient is the mean over the replicas (ReducedTape) and the update
+    goes through apply_update, as in the Trainer's step."""
     record = "tf.GradientTape(persistent=True)" if persistent else "tf.GradientTape()"
-    release = "        del tape\n" if persistent else ""
+    release = "        del tape, recording\n" if persistent else ""
     return (
         f"\n\ndef make_train_step(model, optimizer, {args}):\n"
         f'    """{doc}"""\n'
         f"{before}"
         f"\n    def train_step(x, y{step_arg}):\n"
-        f"        with {record} as tape:\n"
+        f"{LOCAL_ROWS}"
+        f"        with {record} as recording:\n"
         f"{FORWARD}\n"
         f"{tape}"
+        "        tape = ReducedTape(recording)  # each gradient: the mean over the replicas\n"
         f"{after}"
         f"{release}"
-        f"        optimizer.apply(grads, variables)\n"
+        f"        apply_update(optimizer, grads, variables)\n"
         f"{after_apply}"
         f"        return losses\n"
         f"\n    return CompiledStep(train_step)\n"
@@ -386,7 +449,7 @@ def gradnorm(soft: bool) -> str:
         target = tf.stop_gradient(tf.reduce_mean(g) *
                                   tf.pow(ratio / tf.reduce_mean(ratio), GRADNORM_ALPHA))
         trained_weights.assign(weights)
-        weight_optimizer.apply([tf.sign(g - target) * norms], [trained_weights])
+        apply_update(weight_optimizer, [tf.sign(g - target) * norms], [trained_weights])
         w = tf.maximum(trained_weights, 1e-6)
         weights.assign(w * k / tf.reduce_sum(w))  # renormalised to sum to K
 """
@@ -593,9 +656,10 @@ def famo(soft: bool) -> str:
         # The logits follow the change of the log losses on the same batch.
         out = model(x, training=True)
         new_losses = tf.stack([LOSSES[task](y[task], out[task]) for task in TASKS])
+        new_losses = share(new_losses, parts)
         logit_gradient = famo_logit_gradient(logits, tf.stop_gradient(losses), new_losses,
                                              FAMO_WEIGHT_DECAY)
-        logit_optimizer.apply([logit_gradient], [logits])
+        apply_update(logit_optimizer, [logit_gradient], [logits])
 """
     return _step(
         "One joint step with FAMO (Liu et al. 2023): the update of\n"
@@ -668,6 +732,7 @@ def weighting(name: str, soft: bool) -> Weighting:
             _helpers(
                 weighting_math.flatten,
                 weighting_math.unflatten,
+                weighting_math.uniform_draws,
                 weighting_math.task_order,
                 weighting_math.pcgrad_project,
             ),
@@ -721,7 +786,7 @@ def weighting(name: str, soft: bool) -> Weighting:
             "RLW (random loss weights at each step)",
             "    train_step = make_train_step(model, optimizer, tf.constant(TASK_WEIGHTS))\n",
             rlw(soft),
-            _helpers(weighting_math.rlw_weights),
+            _helpers(weighting_math.uniform_draws, weighting_math.rlw_weights),
             # The step number (1-based) seeds the draw.
             call="train_step(x, y, tf.constant(step, tf.int64))",
         )
@@ -736,6 +801,7 @@ def weighting(name: str, soft: bool) -> Weighting:
             gradvac(soft),
             _helpers(
                 *shared,
+                weighting_math.uniform_draws,
                 weighting_math.task_order,
                 weighting_math.gradvac_coefficients,
             ),
@@ -770,6 +836,79 @@ def weighting(name: str, soft: bool) -> Weighting:
     raise ValueError(f"unknown weighting {name!r}")
 
 
+# --- tf.distribute (mtl_studio/training/distribute.py) ---------------------------
+
+
+# The step under a strategy and making the strategy: MTL Studio's own code.
+def precision_part(loss_scaled: bool) -> str:
+    """The precision rules a script carries: when the step compiles with XLA
+    and, for mixed_float16, the loss scale (training/precision.py)."""
+    text = source(precision.uses_xla)
+    if not loss_scaled:
+        return text
+    return (
+        f"{text}\n\n\n"
+        "# mixed_float16: dynamic loss scaling, one scale for the run.\n"
+        f"INITIAL_SCALE = {precision.INITIAL_SCALE!r}\n"
+        f"GROWTH_STEPS = {precision.GROWTH_STEPS!r}\n\n\n"
+        + source(precision.LossScale, precision.ScaledTape)
+        + LOSS_SCALE
+    )
+
+
+LOSS_SCALE = """
+
+SCALES = []
+
+
+def loss_scale():
+    \"\"\"The run's LossScale, made at its first use: in the strategy's scope,
+    as the first step is traced.\"\"\"
+    if not SCALES:
+        SCALES.append(LossScale())
+    return SCALES[0]
+"""
+
+
+def loss_scaled(step: str) -> str:
+    """A step's code with mixed_float16's loss scaling, as the Trainer's
+    step has it (Trainer._tape, Trainer._update): gradients of the scaled
+    loss, and the update skipped when they overflowed."""
+    swaps = (
+        ("tape = ReducedTape(recording)", "tape = loss_scale().tape(ReducedTape(recording))"),
+        (
+            "grads = ReducedTape(tape).gradient(",
+            "grads = loss_scale().tape(ReducedTape(tape)).gradient(",
+        ),
+        (
+            "apply_update(optimizer, grads, variables)",
+            "loss_scale().apply(lambda: apply_update(optimizer, grads, variables))",
+        ),
+    )
+    for old, new in swaps:
+        step = step.replace(old, new)
+    return step
+
+
+DISTRIBUTE = (
+    "# A collective (an all-reduce) that waits longer than this for a worker\n"
+    "# ends the run: the worker has died or is unreachable.\n"
+    f"WORKER_TIMEOUT_SECONDS = {distribute.WORKER_TIMEOUT_SECONDS!r}\n\n\n"
+    + source(
+        distribute.DistributionError,
+        distribute.replica_context,
+        distribute.local_rows,
+        distribute.loss_parts,
+        distribute.share,
+        distribute.ReducedTape,
+        distribute.apply_update,
+        distribute.split_cpu,
+        distribute.cluster_config,
+        distribute.worker_of,
+        distribute.new_distribution,
+    )
+)
+
 # --- the training loops (mtl_studio/training/trainer.py) -------------------------
 
 # The batches of each epoch: MTL Studio's own functions.
@@ -782,6 +921,7 @@ def train(model, data, epochs, max_steps):
     (train_x, train_y), val = data
     n = rows_of(train_x)
     batch = min(BATCH_SIZE, n)
+    check_replicas(batch)
     steps = steps_per_epoch([n], [batch])
     optimizer = OPTIMIZER(learning_rate=LEARNING_RATE, **OPTIMIZER_OPTIONS)
 ${setup}    step_losses = []
@@ -812,12 +952,16 @@ def make_train_step(model, k, optimizer, variables):
     task = TASKS[k]
 
     def train_step(x, y):
+        # This replica's rows of the batch (all of them without a strategy).
+        rows, fraction = local_rows(tf.range(tf.shape(y)[0]))
+        x = {name: tf.gather(values, rows) for name, values in x.items()}
+        y = tf.gather(y, rows)
         with tf.GradientTape() as tape:
             out = model(x, training=True)
-            loss = LOSSES[task](y, out[task])
+            loss = share(LOSSES[task](y, out[task]), loss_parts(SUMS_BATCH[k], fraction))
             weighted = TASK_WEIGHTS[k] * loss
-        grads = tape.gradient(weighted, variables)
-        optimizer.apply(grads, variables)
+        grads = ReducedTape(tape).gradient(weighted, variables)
+        apply_update(optimizer, grads, variables)
         return loss
 
     return CompiledStep(train_step)
@@ -830,6 +974,7 @@ def train(model, datasets, epochs, max_steps):
     skips)."""
     sizes = [rows_of(train_x) for (train_x, _), _ in datasets]
     batch_sizes = [min(BATCH_SIZE, n) for n in sizes]
+    check_replicas(min(batch_sizes))
     steps = steps_per_epoch(sizes, batch_sizes)
     task_data = [TASK_DATASET[task] for task in TASKS]
     train_steps = []
@@ -882,9 +1027,20 @@ def validation_losses(model, val, batch):
     n = rows_of(val_y)
     if n == 0:
         return {}
-    pred = model.predict(val_x, batch_size=1024, verbose=0)
+    pred = predict(model, val_x)
     losses = {task: float(LOSSES[task](val_y[task], pred[task])) for task in val_y}
 ${batch_sum}    return losses
+
+
+def predict(model, x, chunk=1024):
+    """The model's outputs for the rows of x, `chunk` rows at a time (outside
+    any replica: alike with or without a strategy)."""
+    parts = []
+    for start in range(0, rows_of(x), chunk):
+        out = model({name: values[start:start + chunk] for name, values in x.items()},
+                    training=False)
+        parts.append({task: np.asarray(values) for task, values in out.items()})
+    return {task: np.concatenate([p[task] for p in parts]) for task in parts[0]}
 
 
 def report(epoch, epochs, train_losses, val_losses, weights=None):
@@ -929,6 +1085,20 @@ def positive(text):
     return value
 
 
+def distribution_of(args):
+    """The tf.distribute strategy of --strategy, or None for TensorFlow's
+    default device (MTL Studio's train command takes the same options)."""
+    if (args.cluster is None) != (args.task_index is None):
+        raise SystemExit("--cluster and --task-index go together")
+    if args.cluster is not None and args.strategy != "multi-worker":
+        raise SystemExit("--cluster needs --strategy multi-worker")
+    try:
+        return new_distribution(args.strategy, args.cpu_devices or 0, args.cluster,
+                                args.task_index)
+    except DistributionError as error:
+        raise SystemExit(f"--strategy {args.strategy}: {error}") from None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--epochs", type=positive, default=EPOCHS, metavar="N",
@@ -939,10 +1109,29 @@ def main(argv=None):
                         help="write each task's loss per training step to FILE")
     parser.add_argument("--no-save", action="store_true",
                         help=f"do not save the trained model to {MODEL_FILE.name}")
+    parser.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"],
+                        default=STRATEGY,
+                        help="train on TensorFlow's default device, on every GPU (mirrored) or "
+                             f"on the machines of a cluster (multi-worker) (default {STRATEGY})")
+    parser.add_argument("--cpu-devices", type=positive, metavar="N",
+                        help="--strategy mirrored without GPUs: split the CPU into N devices")
+    parser.add_argument("--cluster", type=Path, metavar="FILE",
+                        help="--strategy multi-worker: the cluster file, "
+                             '{"worker": ["host:port", ...]}')
+    parser.add_argument("--task-index", type=int, metavar="I",
+                        help="--strategy multi-worker: this worker's index in the cluster file")
     args = parser.parse_args(argv)
+    distribution = distribution_of(args)  # first: before TensorFlow places anything
     data = load_data()
-    model = build_model()
-    step_losses = train(model, data, args.epochs, args.steps)
+    # Under a strategy the model, the optimizers and every variable are made
+    # in its scope, so that each replica holds its copy.
+    with (distribution or tf.distribute.get_strategy()).scope():
+        model = build_model()
+        step_losses = train(model, data, args.epochs, args.steps)
+    worker, _ = worker_of() if args.strategy == "multi-worker" else (0, 1)
+    if worker != 0:
+        print(f"worker {worker}: done (the chief, worker 0, writes the files)")
+        return
     if args.losses_json:
         write_losses(args.losses_json, step_losses, model)
     if not args.no_save:

@@ -21,6 +21,7 @@ from ..core.blocks import Expansion, expand
 from ..core.catalogue import call_arguments, get_kind, keras_config, recurrent_inner_config
 from ..core.project import Project
 from ..core.validation import Problem, errors, validate
+from .precision import layer_policy
 from .tf_import import keras
 
 
@@ -69,16 +70,25 @@ class BuiltModel:
         return groups
 
 
-def make_layer(kind_name: str, params: dict, name: str, extra: dict | None = None):
+def make_layer(
+    kind_name: str,
+    params: dict,
+    name: str,
+    extra: dict | None = None,
+    dtype: str | None = None,
+):
     """One Keras layer for a node of the catalogue (`extra`: Keras arguments
-    a block's layer sets beyond the catalogue's fields)."""
+    a block's layer sets beyond the catalogue's fields; `dtype`: its dtype
+    policy, precision.layer_policy)."""
     k = keras()
     kind = get_kind(kind_name)
     config = {**keras_config(kind, params), **(extra or {})}
+    policy = {"dtype": dtype} if dtype else {}
+    config.update(policy)
     if kind_name == "Bidirectional":
         inner_cls = getattr(k.layers, params["layer"])
         inner = inner_cls(
-            **recurrent_inner_config(params), name=f"{name}_{params['layer'].lower()}"
+            **recurrent_inner_config(params), name=f"{name}_{params['layer'].lower()}", **policy
         )
         return k.layers.Bidirectional(inner, name=name, **config)
     cls = getattr(k.layers, kind.keras_class)
@@ -106,16 +116,21 @@ def build_model(project: Project, mode: str | None = None, seed: int | None = No
         )
 
     built = BuiltModel(None, mode, [project.node(n).name for n in inputs], {})
+    precision = project.training.precision
+    task_outputs = {task.output for task in project.tasks}
     towers: dict[str | None, dict] = {}  # tower (task, or None) -> node id -> tensor
     for call in calls:
         node = project.node(call.node_id)
         tensors = towers.setdefault(call.tower, dict(inputs))
         feeding = [_port(tensors[p], out) for p, out in graph.sources(call.node_id)]
         if get_kind(node.kind).block:
-            tensors[call.node_id], found = build_block(node, call.name, feeding)
+            tensors[call.node_id], found = build_block(
+                node, call.name, feeding, layer_policy(precision, False)
+            )
             built.blocks[call.node_id] = model_layers(project, call.node_id, found)
         else:
-            layer = make_layer(node.kind, node.params, call.name)
+            policy = layer_policy(precision, call.node_id in task_outputs)
+            layer = make_layer(node.kind, node.params, call.name, dtype=policy)
             tensors[call.node_id] = _call(layer, feeding)
         built.layers[call.key] = call.name
     outputs = {}
@@ -186,14 +201,15 @@ def layer_calls(project: Project, mode: str) -> tuple[list[str], list[LayerCall]
     return inputs, calls
 
 
-def build_block(node, name: str, tensors: list) -> tuple[list, Expansion]:
+def build_block(node, name: str, tensors: list, dtype: str | None = None) -> tuple[list, Expansion]:
     """A block node's layers (core/blocks.py) called on its inputs: one
-    output tensor per output port, and the expansion they came from."""
+    output tensor per output port, and the expansion they came from
+    (`dtype`: the layers' dtype policy)."""
     shapes = [tuple(t.shape[1:]) for t in tensors]
     found = expand(node.kind, node.params, name, shapes, node.label)
     made: dict[str, object] = {}
     for sub in found.subs:
-        layer = make_layer(sub.kind, sub.params, sub.name, sub.extra)
+        layer = make_layer(sub.kind, sub.params, sub.name, sub.extra, dtype)
         made[sub.name] = _call(
             layer, [tensors[r] if isinstance(r, int) else made[r] for r in sub.inputs]
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from .distribute import replicas_text
 from .tf_import import tf
 
 
@@ -21,9 +22,14 @@ def _gpu_name(device) -> str:
     return f"{device.name.split(':', 1)[-1]} ({name})" if name else device.name.split(":", 1)[-1]
 
 
-def training_devices() -> list[str]:
+def training_devices(distribution=None) -> list[str]:
     """The devices of a run, e.g. ["CPU (2 cores)"] or ["GPU:0 (NVIDIA L4)"],
-    then what is visible but not used ("1 more GPU visible")."""
+    then what is visible but not used ("1 more GPU visible"); under a
+    tf.distribute strategy, its replicas first ("2 replicas (mirrored)")."""
+    if distribution is not None:
+        gpus = tf().config.list_physical_devices("GPU")
+        where = f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''}" if gpus else "CPU"
+        return [f"{replicas_text(distribution)} on {where}"]
     gpus = tf().config.list_physical_devices("GPU")
     if not gpus:
         return [f"CPU ({os.cpu_count() or 1} cores)"]

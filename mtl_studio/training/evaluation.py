@@ -24,7 +24,7 @@ from ..core.fileformat import ProjectError, load
 from ..core.project import Project
 from ..data.blocks import blocks
 from ..data.errors import DataError
-from ..data.prepare import PreparedData, inputs_of, prepare
+from ..data.prepare import PreparedData, _input_array, inputs_of, load_source, prepare
 from . import run_folder, scores
 from .record import SUMMARY
 
@@ -156,15 +156,27 @@ def evaluate(
 def _prepare_file(run: Run, path: Path) -> PreparedData:
     """Every row of a new file, read with the run's column mapping and
     class labels."""
+    project = _reading(run, path)
+    project.training.validation_split = project.training.test_split = 0.0
+    return prepare(project, None, scale=False, classes=run.classes)
+
+
+def _reading(run: Run, path: Path) -> Project:
+    """The run's project reading every data source from `path` instead:
+    a .csv or .npz file, or for an image-folder run a CSV of image paths
+    (relative to the CSV) mapped as the run's was."""
     project = copy.deepcopy(run.project)
     kind = path.suffix.lower().lstrip(".")
+    images = project.data is not None and project.data.kind == "images"
+    if images and kind != "csv":
+        raise DataError("an image-folder run reads a .csv file of image paths", str(path))
     if kind not in ("csv", "npz"):
         raise DataError("evaluation data must be a .csv or .npz file", str(path))
     for source in [project.data] + [t.data for t in project.tasks]:
         if source is not None:
-            source.kind, source.path = kind, str(path.resolve())
-    project.training.validation_split = project.training.test_split = 0.0
-    return prepare(project, None, scale=False, classes=run.classes)
+            source.kind = "images" if source.kind == "images" else kind
+            source.path = str(path.resolve())
+    return project
 
 
 def write_evaluation(folder: Path, result: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -270,6 +282,8 @@ def predict_file(
     (a CSV written whole or not at all). Returns the number of rows.
     `progress(share, rows)` after each block; returning False cancels."""
     model = load_model(run.model_path(which))
+    if run.project.data is not None and run.project.data.kind == "images":
+        return _predict_images(run, model, Path(data), Path(out), progress)
     feeds = input_columns(run.project)
     dtypes = {n.name: n.params["dtype"] for n in run.project.input_nodes()}
     wanted = sorted({c for cols in feeds.values() for c in cols})
@@ -294,6 +308,29 @@ def predict_file(
     except OSError as exc:
         raise RunError(f"{out}: cannot write the predictions: {exc.strerror or exc}") from None
     return done
+
+
+def _predict_images(run: Run, model, data: Path, out: Path, progress) -> int:
+    """predict_file for an image-folder run: the images are checked and
+    decoded as for training (they must fit in memory), then predicted."""
+    project = _reading(run, data)
+    table = load_source(project.data, None)
+    inputs = {
+        node.name: _input_array(table, project.data, node, "the file")
+        for node in inputs_of(project, project.tasks)
+    }
+    n = table.n_rows
+    try:
+        with replacing(out, suffix=".csv") as tmp:
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(output_columns(run))
+                writer.writerows(_rows(run, _predict(model, inputs), n))
+    except OSError as exc:
+        raise RunError(f"{out}: cannot write the predictions: {exc.strerror or exc}") from None
+    if progress is not None:
+        progress(1.0, n)
+    return n
 
 
 class Cancelled(Exception):

@@ -47,11 +47,15 @@ def run_project(
     epochs: int | None = None,
     listeners: list[Callable[[list], None]] = (),
     on_trainer: Callable[[object], None] | None = None,
+    distribution=None,
 ) -> RunOutcome:
     """Train `project` into the folder `out` (resume=True: go on from its
     checkpoint; `epochs` then is the total to reach). `listeners` get each
     batch of events as it is recorded; `on_trainer(trainer)` is called once
     the Trainer exists, before training (to keep it for pause and stop).
+    `distribution`: a tf.distribute strategy made by the caller (the command
+    line makes it before anything else touches TensorFlow); None: the
+    project's strategy setting.
     Never raises for a failure of the run: the outcome says what happened."""
     project = project.copy()  # a frozen copy: edits elsewhere never reach a run
     out = Path(out)
@@ -66,7 +70,11 @@ def run_project(
         recorder = RunRecorder(out, project, resume=resume)
         recorder.listeners.extend(listeners)
         trainer = Trainer(
-            project, project_dir, recorder, checkpoint_path=out / run_folder.CHECKPOINT
+            project,
+            project_dir,
+            recorder,
+            checkpoint_path=out / run_folder.CHECKPOINT,
+            distribution=distribution,
         )
         if on_trainer is not None:
             on_trainer(trainer)
@@ -77,6 +85,12 @@ def run_project(
         if finished.status == "error":
             error_log = _keep_details(out, getattr(trainer, "error_traceback", ""))
         summary, warnings = run_folder.finish(trainer, recorder, finished, out)
+        if trainer._data is not None:
+            # A streamed run's row files (data/stream.py) hold disk space
+            # until closed; the window's process lives on after its runs.
+            from ..data.stream import release  # noqa: PLC0415
+
+            release(trainer._data)
         return RunOutcome(finished, out, summary, warnings, error_log, trainer)
     except Exception as exc:  # noqa: BLE001 - reported, never lost
         # The Trainer reports its own failures as events; this is for the

@@ -30,12 +30,17 @@ from ..core import monitor
 from ..core.project import Project
 from ..core.settings import OPTIMIZER_CLASSES, OptimizerSpec
 from ..core.validation import errors, validate
+from ..core.wording import counted
 from ..data.errors import DataError
 from ..data.prepare import PreparedData, prepare
 from . import batches
 from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
+from . import distribute
 from .devices import training_devices
+from .precision import LossScale, needs_loss_scale, uses_xla
+from .feed import make_feed
+from .distribute import DistributionError, make_distribution
 from . import events as ev
 from . import metrics as metrics_mod
 from .affinity import compile_affinity
@@ -67,6 +72,7 @@ class Trainer:
         flush_seconds: float = FLUSH_SECONDS,
         xla: bool = True,
         task_order=None,
+        distribution=None,
     ) -> None:
         self.project = project.copy()  # a frozen copy: edits elsewhere never reach a run
         self.project_dir = project_dir
@@ -98,6 +104,9 @@ class Trainer:
         # Alternating mode: a given sequence of task names, repeated over the
         # run (step s trains task_order[s % len]), instead of the schedule.
         self.task_order = list(task_order) if task_order is not None else None
+        # A tf.distribute strategy (training/distribute.py), or None: the
+        # project's strategy setting, made at set-up.
+        self.distribution = distribution
 
     # --- control from any thread -------------------------------------------
 
@@ -143,24 +152,58 @@ class Trainer:
                 "separate: use alternating mode, or give every task the project's data"
             )
         self._check_monitor(data)
+        if self.distribution is None and self.settings.strategy != "default":
+            self.distribution = make_distribution(self.settings.strategy)
+        if self.distribution is None:
+            self._build(data)
+        else:
+            self._check_replicas(data)
+            # Every variable (model, optimizers, weighting, data) is made
+            # under the strategy, so each replica holds its copy.
+            with self.distribution.scope():
+                self._build(data)
+        self._ready = True
+
+    def _check_replicas(self, data: PreparedData) -> None:
+        """Refuse up front what a strategy cannot split; XLA is off (a
+        step over several devices is compiled by TensorFlow itself)."""
+        n = self.distribution.num_replicas_in_sync
+        self.xla = False
+        if needs_loss_scale(self.settings.precision):
+            raise TrainingError(
+                "mixed_float16 skips the steps whose scaled gradients overflow, which the "
+                "replicas of a strategy cannot agree on inside a step: use mixed_bfloat16 "
+                "or float32 with a strategy"
+            )
+        for d in data.datasets:
+            batch = max(1, min(self.settings.batch_size, d.train.n))
+            if batch < n:
+                raise TrainingError(
+                    f"a batch of {counted(batch, 'row')} ({d.label}) cannot be split across {n} "
+                    f"replicas: use a batch size of at least {n}"
+                )
+
+    def _build(self, data: PreparedData) -> None:
+        """Build the model, its optimizers and weighting, and compile the step."""
+        mode = self.settings.mode
         t = tf()
+        precision = self.settings.precision
+        self.loss_scale = LossScale() if needs_loss_scale(precision) else None
+        if not uses_xla(precision):
+            self.xla = False
         self.built = build_model(self.project, mode=mode, seed=self.settings.seed)
         self.model = self.built.model
         self.loss_fns = [loss_function(task.loss) for task in self.project.tasks]
+        self._sums_batch = t.constant([batch_sum_loss(task.loss) for task in self.project.tasks])
         batch = self.settings.batch_size
         self.batch = {i: max(1, min(batch, d.train.n)) for i, d in enumerate(data.datasets)}
         self.step_var = t.Variable(0, dtype=t.int64, trainable=False, name="step")
 
-        # The training rows, on the device once (variables are referenced by
-        # the graph, not copied into it as constants would be).
-        self.train_x, self.train_y = [], []
-        for d in data.datasets:
-            self.train_x.append(
-                {k: t.Variable(v, trainable=False) for k, v in d.train.inputs.items()}
-            )
-            self.train_y.append(
-                {k: t.Variable(v, trainable=False) for k, v in d.train.targets.items()}
-            )
+        # The training rows in variables the step gathers from: all of them,
+        # on the device once, or (data streamed from disk) each call's rows,
+        # read ahead of the call (training/feed.py).
+        self.feed = make_feed(self)
+        self.train_x, self.train_y = self.feed.train_x, self.feed.train_y
 
         self.variables = list(self.model.trainable_variables)
         index = {id(v): i for i, v in enumerate(self.variables)}
@@ -214,7 +257,6 @@ class Trainer:
         self.steps_per_epoch = batches.steps_per_epoch(*self._sizes_and_batches())
         self._epoch_sums = np.zeros(len(self.tasks))
         self._epoch_counts = np.zeros(len(self.tasks), np.int64)
-        self._ready = True
 
     def _check_monitor(self, data: PreparedData) -> None:
         task, figure = monitor.parse(self.settings.monitor)
@@ -275,18 +317,22 @@ class Trainer:
 
     def _joint_step(self, rows):
         t = tf()
+        rows, fraction = distribute.local_rows(rows)
         x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
         y = self.train_y[0]
         strategy = self.strategy
+        # What each replica's task loss counts for in the global batch's.
+        parts = distribute.loss_parts(self._sums_batch, fraction)
 
         def task_losses():
             out = self.model(x, training=True)
-            return t.stack(
+            losses = t.stack(
                 [
                     fn(t.gather(y[name], rows), out[name])
                     for fn, name in zip(self.loss_fns, self.tasks)
                 ]
             )
+            return distribute.share(losses, parts)
 
         with t.GradientTape(persistent=strategy.needs_persistent_tape) as tape:
             losses = task_losses()
@@ -295,13 +341,15 @@ class Trainer:
         # The weights in force for this step, before an adaptive update (or,
         # for a strategy that sets them in gradients(), as it set them).
         weights = t.identity(strategy.current_weights())
-        grads = strategy.gradients(tape, terms, self.variables, self.shared_index, self.step_var)
+        grads = strategy.gradients(
+            self._tape(tape), terms, self.variables, self.shared_index, self.step_var
+        )
         if strategy.weights_after_gradients:
             weights = t.identity(strategy.current_weights())
         del tape
         variables = self.variables + strategy.trainable
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-        self.optimizers[0].apply([g for g, _ in pairs], [v for _, v in pairs])
+        self._update(self.optimizers[0], [g for g, _ in pairs], [v for _, v in pairs])
         strategy.after_update(losses, task_losses)
         pen = t.zeros([]) if terms.penalty is None else t.cast(terms.penalty, t.float32)
         total = t.reduce_sum(weights * losses) + pen
@@ -314,12 +362,14 @@ class Trainer:
         # One signature for any number of steps: the short last call of an
         # epoch must not trace the step again (XLA compiles once per length,
         # and an epoch has at most two: steps_per_call and the remainder).
+        step = self._replicated(self._joint_step)
+
         @t.function(input_signature=[t.TensorSpec([None, None], t.int32)], jit_compile=xla)
         def call(indices):
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
             for i in t.range(n):
-                out = out.write(i, self._joint_step(indices[i]))
+                out = out.write(i, step(indices[i]))
             return out.stack()
 
         return lambda plan: call(plan[1])
@@ -330,25 +380,32 @@ class Trainer:
         d = self._data.task_dataset[task.name]
         # Rows past this data set's batch size only pad the block to the
         # largest data set's: they must not count twice in the loss.
-        rows = rows[: self.batch[d]]
+        rows, fraction = distribute.local_rows(rows[: self.batch[d]])
         x = {name: t.gather(v, rows) for name, v in self.train_x[d].items()}
         y = t.gather(self.train_y[d][task.name], rows)
         with t.GradientTape() as tape:
             out = self.model(x, training=True)
-            loss = self.loss_fns[k](y, out[task.name])
+            loss = distribute.share(
+                self.loss_fns[k](y, out[task.name]),
+                distribute.loss_parts(self._sums_batch[k], fraction),
+            )
             weighted = self.strategy.w[k] * loss
         variables = self.task_vars[k]
-        grads = tape.gradient(weighted, variables)
+        grads = self._tape(tape).gradient(weighted, variables)
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-        self.optimizers[k].apply([g for g, _ in pairs], [v for _, v in pairs])
+        self._update(self.optimizers[k], [g for g, _ in pairs], [v for _, v in pairs])
         return loss
 
     def _alternating_row(self, k, rows):
-        """One alternating step of task k (a tensor): the output row."""
+        """One alternating step of task k (a tensor, or a Python int for a
+        step compiled for one task): the output row."""
         t = tf()
         k_tasks = len(self.tasks)
-        branches = [(lambda j=j: self._alternating_step(j, rows)) for j in range(k_tasks)]
-        loss = t.switch_case(k, branches)
+        if isinstance(k, int):
+            loss = self._alternating_step(k, rows)
+        else:
+            branches = [(lambda j=j: self._alternating_step(j, rows)) for j in range(k_tasks)]
+            loss = t.switch_case(k, branches)
         self.step_var.assign_add(1)
         one_hot = t.one_hot(k, k_tasks, on_value=True, off_value=False)
         losses = t.where(one_hot, loss, float("nan"))
@@ -359,6 +416,10 @@ class Trainer:
     def _compile_alternating(self, xla: bool):
         t = tf()
         width = 2 * len(self.tasks) + 2
+        if self.distribution is not None:
+            return self._compile_alternating_per_task()
+
+        step = self._replicated(self._alternating_row)
 
         @t.function(
             input_signature=[t.TensorSpec([None], t.int32), t.TensorSpec([None, None], t.int32)],
@@ -368,10 +429,54 @@ class Trainer:
             n = t.shape(indices)[0]
             out = t.TensorArray(t.float32, size=n, element_shape=[width])
             for i in t.range(n):
-                out = out.write(i, self._alternating_row(task_ids[i], indices[i]))
+                out = out.write(i, step(task_ids[i], indices[i]))
             return out.stack()
 
         return lambda plan: call(plan[0], plan[1])
+
+    def _compile_alternating_per_task(self):
+        """Alternating under a strategy: replicas synchronise inside the
+        update, which tf.distribute cannot do inside a branch on the task
+        (switch_case), so each task gets its own compiled step and the host
+        takes the steps one by one, in the plan's order."""
+        t = tf()
+        calls = []
+        for k in range(len(self.tasks)):
+            step = self._replicated(lambda rows, k=k: self._alternating_row(k, rows))
+            calls.append(t.function(step, input_signature=[t.TensorSpec([None], t.int32)]))
+
+        def call(plan):
+            task_ids, indices = plan
+            return t.stack([calls[int(k)](rows) for k, rows in zip(task_ids, indices)])
+
+        return call
+
+    def _tape(self, tape):
+        """The step's tape as the gradient rules see it: averaged over the
+        replicas (distribute.py) and, with mixed_float16, of the scaled
+        loss (precision.py)."""
+        tape = distribute.ReducedTape(tape)
+        return tape if self.loss_scale is None else self.loss_scale.tape(tape)
+
+    def _update(self, optimizer, grads, variables) -> None:
+        """The optimizer's update of a step (skipped, with mixed_float16,
+        when the scaled gradients overflowed)."""
+        if self.loss_scale is None:
+            distribute.apply_update(optimizer, grads, variables)
+        else:
+            self.loss_scale.apply(lambda: distribute.apply_update(optimizer, grads, variables))
+
+    def _replicated(self, step):
+        """One step, run on every replica under a strategy: each replica's
+        output row is the same (distribute.py), the first one is taken."""
+        if self.distribution is None:
+            return step
+        strategy = self.distribution
+
+        def run(*args):
+            return strategy.experimental_local_results(strategy.run(step, args=args))[0]
+
+        return run
 
     def _compile(self, xla: bool):
         if self.settings.mode == "alternating":
@@ -500,7 +605,7 @@ class Trainer:
                     self.steps_per_epoch,
                     epochs,
                     self.step,
-                    training_devices(),
+                    training_devices(self.distribution),
                 ),
                 True,
             )
@@ -522,10 +627,7 @@ class Trainer:
                         return self._finish_stopped(epoch)
                     self._apply_controls()
                     n = min(spc, self.steps_per_epoch - in_epoch)
-                    block = (
-                        None if plan[0] is None else plan[0][in_epoch : in_epoch + n],
-                        plan[1][in_epoch : in_epoch + n],
-                    )
+                    block = self.feed.block(plan, epoch, in_epoch, n)
                     out = (self._first_call(block) if self._first else self._call(block)).numpy()
                     bad = self._first_bad(out, block[0])
                     if bad is not None:
@@ -550,9 +652,19 @@ class Trainer:
             else:
                 message = f"trained {epochs} epoch(s), {self.step} steps"
             return self._finish(ev.RunFinished("completed", self.step, epochs, message))
-        except (BuildError, DataError, TrainingError, CheckpointError) as exc:
+        except (BuildError, DataError, TrainingError, CheckpointError, DistributionError) as exc:
             return self._finish(ev.RunFinished("invalid", self.step, epoch, str(exc)))
         except Exception as exc:  # an exception inside training: report, never die silently
+            lost = distribute.lost_worker(exc, self.distribution)
+            if lost:  # not a bug of ours: no error log, a sentence
+                if self.checkpoint_path and epoch > 0:
+                    kept = (
+                        f"the checkpoint of epoch {epoch} (step {epoch * self.steps_per_epoch}) "
+                        "is whole: start every worker again with --resume to go on"
+                    )
+                else:
+                    kept = "no epoch had ended, so there is no checkpoint: start again"
+                return self._finish(ev.RunFinished("error", self.step, epoch, f"{lost}; {kept}"))
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.error_traceback = traceback.format_exc()
             return self._finish(
@@ -603,7 +715,7 @@ class Trainer:
         data = self._data
         if len(data.datasets) > 1:
             return  # tasks see different examples: no common batch to compare on
-        rows = plan[1][start][: self.batch[0]]
+        rows = self.feed.first_rows(plan, start)[: self.batch[0]]
         x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
         y = {k: t.gather(v, rows) for k, v in self.train_y[0].items()}
         values = self._cosine(x, y).numpy()
@@ -622,7 +734,7 @@ class Trainer:
         if self.step // every == (self.step - n) // every:
             return
         t = tf()
-        rows = plan[1][start][: self.batch[0]]
+        rows = self.feed.first_rows(plan, start)[: self.batch[0]]
         x = {k: t.gather(v, rows) for k, v in self.train_x[0].items()}
         y = {k: t.gather(v, rows) for k, v in self.train_y[0].items()}
         lr = t.constant(self.learning_rates()[0], t.float32)
@@ -789,6 +901,9 @@ class Trainer:
                 out[f"optimizer{k}/{i}"] = v
         for name, v in self.strategy.state().items():
             out[f"weighting/{name}"] = v
+        if self.loss_scale is not None:
+            for name, v in self.loss_scale.state().items():
+                out[f"precision/{name}"] = v
         out["step"] = self.step_var
         return out
 
@@ -816,6 +931,10 @@ class Trainer:
     def restore_checkpoint(self, path: Path) -> None:
         self.setup()
         values, meta = ckpt.load(path)
+        if self.loss_scale is not None:
+            # A checkpoint of another precision has no loss scale: start one.
+            for name, v in self.loss_scale.state().items():
+                values.setdefault(f"precision/{name}", np.array(v.numpy()))
         if meta.get("tasks") != self.tasks or meta.get("mode") != self.settings.mode:
             raise TrainingError(
                 f"{path}: the checkpoint is of another project or mode "

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .distribute import apply_update
 from .tf_import import keras, tf
 from .weighting_math import (
     aligned_mtl_coefficients,
@@ -247,7 +248,7 @@ class GradNorm(Strategy):
             [t.linalg.global_norm(tape.gradient(terms.per_task[k], layer)) for k in range(self.k)]
         )
         self.w_train.assign(self.w)
-        self.optimizer.apply([self.weight_gradient(losses, norms)], [self.w_train])
+        apply_update(self.optimizer, [self.weight_gradient(losses, norms)], [self.w_train])
         w = t.maximum(self.w_train, 1e-6)
         self.w.assign(w * self.k / t.reduce_sum(w))
         return grads
@@ -504,7 +505,7 @@ class FAMO(Strategy):
         gradient = famo_logit_gradient(
             self.logits, t.stop_gradient(losses), new_losses(), self.settings.famo_weight_decay
         )
-        self.optimizer.apply([gradient], [self.logits])
+        apply_update(self.optimizer, [gradient], [self.logits])
 
     def set_weight(self, index, value):
         logits = self.logits.numpy()

@@ -60,15 +60,35 @@ def unflatten(vector, variables):
     return out
 
 
+def uniform_draws(n, step, seed):
+    """n numbers in (0, 1) drawn from (seed, step): an integer hash of
+    (seed, step, index), two rounds of C. Wellons' "lowbias32" mixer with
+    multipliers below 2**31, in int64 so that no product overflows.
+    TensorFlow's own stateless random ops give other numbers under XLA than
+    without it, and a step runs either way (XLA on one device, TensorFlow's
+    kernels under tf.distribute): integer arithmetic is the same in both."""
+    mask = tf.constant(0xFFFFFFFF, tf.int64)
+    x = (
+        ((tf.cast(seed, tf.int64) & mask) * 0x45D9F3B & mask)
+        + ((tf.cast(step, tf.int64) & mask) * 0x119DE1F3 & mask)
+        + (tf.range(n, dtype=tf.int64) * 0x3243F6A9 & mask)
+    ) & mask
+    for _ in range(2):
+        x = x ^ tf.bitwise.right_shift(x, tf.constant(16, tf.int64))
+        x = (x * 0x7FEB352D) & mask
+        x = x ^ tf.bitwise.right_shift(x, tf.constant(15, tf.int64))
+        x = (x * 0x2C1B3C6D) & mask
+        x = x ^ tf.bitwise.right_shift(x, tf.constant(16, tf.int64))
+    # The top 24 bits, centred in their interval: never 0, never 1.
+    top = tf.cast(tf.bitwise.right_shift(x, tf.constant(8, tf.int64)), tf.float32)
+    return (top + 0.5) / 16777216.0
+
+
 def task_order(k, i, step, seed):
     """A random order of the K tasks, the one task i visits the others in at
     a step (PCGrad, GradVac), drawn from (seed, step): the argsort of random
-    numbers, since XLA can compile that and not a shuffle op."""
-    return tf.argsort(
-        tf.random.stateless_uniform(
-            [k], seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64) * k + i])
-        )
-    )
+    numbers (uniform_draws), since XLA can compile that and not a shuffle."""
+    return tf.argsort(uniform_draws(k, tf.cast(step, tf.int64) * k + i, seed))
 
 
 def pcgrad_project(flat, step, seed):
@@ -314,10 +334,9 @@ def log_weights(weights):
 def rlw_weights(k, step, seed):
     """RLW, random loss weighting (Lin et al. 2022): the softmax of K
     standard-normal draws, new at every step and drawn from (seed, step), so
-    a run repeats. They sum to 1."""
-    draws = tf.random.stateless_normal(
-        [k], seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
-    )
+    a run repeats (Box-Muller on uniform_draws). They sum to 1."""
+    u = uniform_draws(2 * k, step, seed)
+    draws = tf.sqrt(-2.0 * tf.math.log(u[:k])) * tf.cos(2.0 * np.pi * u[k:])
     return tf.nn.softmax(draws)
 
 

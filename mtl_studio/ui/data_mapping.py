@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
 from ..core.commands import Command, Macro, SetData, SetParam, SetTaskField
-from ..core.data_profile import LABEL, ColumnInfo, DataProfile
+from ..core.data_profile import IMAGE, LABEL, ColumnInfo, DataProfile
 from ..core.params import format_shape
 from ..core.project import Project
 from ..core.settings import DataSource
@@ -156,7 +156,7 @@ def slot_name(project: Project, slot: Slot) -> str:
 
 
 def kind_text(info: ColumnInfo) -> str:
-    text = "class label" if info.kind == LABEL else "numeric"
+    text = {LABEL: "class label", IMAGE: "image"}.get(info.kind, "numeric")
     return f"{text} {format_shape(info.shape)}" if info.shape else text
 
 

@@ -19,23 +19,37 @@ a bad or cancelled file leaves the project as it was.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
+from ..core.commands import Macro, SetParam
 from ..core.params import format_shape
 from ..core.settings import DataSource
+from ..data.errors import DataError
 from ..data.generators import GENERATORS
+from ..data.images import guess_fields
+from ..data.table import read_csv_head
 from .data_edits import DataEdits
-from .data_loader import Loaded, cell_text
-from .data_mapping import TARGET, Slot, mapping_note, scope_slots, slot_columns, used_by
+from .data_loader import Loaded, cell_text, source_path
+from .data_mapping import (
+    TARGET,
+    Slot,
+    mapping_note,
+    scope_slots,
+    slot_columns,
+    source_command,
+    used_by,
+)
 from .data_panel_widgets import build_widgets
 
 # Defined here before the split; still importable from here.
 from .data_panel_widgets import CompactTableView, NoteLabel, table_height  # noqa: F401
 from .data_store import DataStore
 from .document import Document
+from .image_preview import THUMBNAILS, Thumb
 from .inspector import ParamField
 from .signals import connect_all
 from .widgets import ERROR_COLOR, WARNING_COLOR, DocumentView
@@ -102,6 +116,7 @@ class DataPanel(DataEdits, DocumentView):
         )
         self.split_spin.valueChanged.connect(self.set_validation_split)
         self.test_spin.valueChanged.connect(self.set_test_split)
+        self.image_fields.changed.connect(self.set_image_field)
 
     # --- what is shown ------------------------------------------------------------
 
@@ -196,6 +211,10 @@ class DataPanel(DataEdits, DocumentView):
         self.source_form.setRowVisible(self.generator_combo, generator)
         self.source_form.setRowVisible(self.generator_description, generator)
         self.source_form.setRowVisible(self.params_box, generator)
+        images = shown.kind == "images"
+        self.source_form.setRowVisible(self.image_fields, images)
+        self.source_form.setRowVisible(self.thumbnails, images)
+        self.image_fields.setEnabled(editable)
         self.path_edit.setText(shown.path)
         self.path_edit.setToolTip(shown.path)
         self.path_edit.setCursorPosition(len(shown.path))  # the file name, not the root
@@ -214,6 +233,8 @@ class DataPanel(DataEdits, DocumentView):
         else:
             self._set_preview(self.store.head(shown_key))
 
+        if images:
+            self._show_images(shown)
         self._show_mapping(source, None if trying else self.current_loaded(), not trying)
         self.standardize_inputs_check.setChecked(source.standardize_inputs)
         self.standardize_targets_check.setChecked(source.standardize_targets)
@@ -373,6 +394,127 @@ class DataPanel(DataEdits, DocumentView):
         self.shape_button.setVisible(fix is not None)
         if fix is not None:
             self.shape_button.setText(f"Set shape {format_shape(fix)}")
+
+    # --- an image folder (ui/image_preview.py) ---------------------------------------
+
+    def _show_images(self, source: DataSource) -> None:
+        """The image fields, and thumbnails of the first images with their
+        rows and targets (from the CSV's first rows, read here: a few KB)."""
+        head = self._csv_head(source)
+        self.image_fields.show_source(source, list(head.columns) if head is not None else [])
+        thumbs = []
+        column = source.image_column
+        if head is not None and column in head.columns:
+            slots = scope_slots(self.document.project, self.scope)
+            targets = [
+                name
+                for slot in slots
+                if slot.kind == TARGET
+                for name in self.document.project.task(slot.key).target
+                if name in head.columns and name != column
+            ] or [name for name in head.columns if name != column]
+            folder = Path(head.source).parent
+            for i, text in enumerate(head.columns[column][:THUMBNAILS].tolist()):
+                caption = ", ".join(cell_text(head.columns[name][i]) for name in targets)
+                path = folder / os.path.normpath(str(text))
+                thumbs.append(Thumb(head.first_row + i, path, caption, str(text)))
+        self.thumbnails.show_thumbs(thumbs)
+
+    def _csv_head(self, source: DataSource):
+        """The first rows of an image folder's CSV file, kept while the file
+        is unchanged; None when it cannot be read (the read says why)."""
+        path = source_path(source, self.document.project_dir)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if getattr(self, "_image_head", (None, None))[0] != key:
+            try:
+                head = read_csv_head(path, rows=THUMBNAILS)
+            except DataError:
+                head = None
+            self._image_head = (key, head)
+        return self._image_head[1]
+
+    def choose_kind(self, kind: str) -> None:
+        if kind == "images" and self.current_source().kind != "images":
+            if not self.browse("images"):
+                self._show()  # cancelled: show the project's kind again
+            return
+        super().choose_kind(kind)
+
+    def browse(self, kind: str | None = None) -> bool:
+        """Ask for a file; an image folder's is its CSV file of image paths."""
+        source = self.current_source()
+        if (kind or source.kind) != "images":
+            return super().browse(kind)
+        start = (
+            str(Path(source.path).parent)
+            if source.path
+            else str(self.document.project_dir or Path.home())
+        )
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the CSV file of image paths", start, "CSV files (*.csv);;All files (*)"
+        )
+        if not path:
+            return False
+        self.open_images(path)
+        return True
+
+    def open_images(self, path) -> None:
+        """Try a CSV file of image paths as the shown source, as open_file
+        tries a file: the project takes it once it and its images are read
+        whole. A new file's image column and size are guessed from it."""
+        path = Path(path).expanduser().absolute()
+        current = self.current_source()
+        same = current.kind == "images" and current.path == str(path)
+        guessed = {} if same else guess_fields(path)
+        if not same and "image_column" not in guessed:
+            self._tell(
+                f"{path.name}: no column of its first rows names .png or .jpg files: "
+                "give the CSV file a column of image paths (the data was not changed)"
+            )
+            return
+        source = dataclasses.replace(
+            current,
+            kind="images",
+            path=str(path),
+            generator="",
+            params={},
+            fingerprint=None,
+            **guessed,
+        )
+        owner = self.owner()
+        key = self.store.key(source)
+        if self.candidate is not None and self.candidate[2] != key:
+            self.store.cancel(self.candidate[2])
+        self._drop_candidate()
+        self.notice = self.mapping_notice = ""
+        self.candidate = (source, owner, key)
+        self.store.read(source, fresh=True)
+        self._show()
+
+    def set_image_field(self, name: str, value) -> bool:
+        """Set one field of the image folder shown: one undo step. A new size
+        or channels also reshapes the Inputs fed by the image column."""
+        source = self.current_source()
+        if source.kind != "images" or getattr(source, name) == value:
+            return True
+        changed = dataclasses.replace(source, **{name: value})
+        project = self.document.project
+        commands = [source_command(project, self.owner(), changed)]
+        shape = [changed.image_height, changed.image_width, changed.image_channels]
+        for input_id, columns in changed.inputs.items():
+            if (
+                columns == [changed.image_column]
+                and input_id in project.nodes
+                and list(project.node(input_id).params.get("shape") or []) != shape
+            ):
+                commands.append(SetParam(input_id, "shape", shape))
+        if len(commands) == 1:
+            return self._push(commands[0])
+        return self._push(Macro(f"Set {name.replace('_', ' ')}", commands))
 
     # --- reading (the document's store reads; the panel shows) -----------------------
 

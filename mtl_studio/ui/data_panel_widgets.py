@@ -35,9 +35,15 @@ from PySide6.QtWidgets import (
 from ..data.generators import GENERATORS
 from .data_loader import PreviewModel
 from .data_mapping import NAME, ColumnsModel, MappingModel
+from .image_preview import ImageFields, ThumbnailStrip
 from .widgets import ErrorLabel, FloatSpinBox
 
-KINDS = {"generator": "Built-in generator", "csv": "CSV file", "npz": "NPZ file (numpy arrays)"}
+KINDS = {
+    "generator": "Built-in generator",
+    "csv": "CSV file",
+    "npz": "NPZ file (numpy arrays)",
+    "images": "Image folder (CSV of image paths)",
+}
 
 
 def table_height(view: QTableView, rows: int) -> int:
@@ -204,6 +210,11 @@ def _source_form(panel: QWidget) -> None:
     panel.source_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     panel.source_form.addRow("Source", _status_row(panel))
     panel.source_form.addRow("File", panel.file_row)
+    # An image folder's fields and its first images (ui/image_preview.py).
+    panel.image_fields = ImageFields()
+    panel.source_form.addRow("Images", panel.image_fields)
+    panel.thumbnails = ThumbnailStrip()
+    panel.source_form.addRow(panel.thumbnails)
     panel.source_form.addRow("Generator", panel.generator_combo)
     panel.source_form.addRow(panel.generator_description)
     # The generator's parameters, two to a row: a tall form would push

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..core import monitor
 from ..core.commands import SetTaskField, SetTraining
-from ..core.settings import MODES, OPTIMIZER_PARAMS, OPTIMIZERS, SCHEDULES, WEIGHTINGS
+from ..core.settings import DATA_LOADING, DISTRIBUTIONS, MODES, OPTIMIZER_PARAMS, OPTIMIZERS
+from ..core.settings import PRECISIONS
+from ..core.settings import SCHEDULES, WEIGHTINGS
 from ..core.settings import WEIGHTING_PARAMS, TrainingSettings
 from .widgets import DocumentView, ErrorLabel, FloatSpinBox, float_step, push_or_reason
 
@@ -79,6 +81,21 @@ SCHEDULE_LABELS = {
     "proportional": "Proportional to data size",
 }
 PROJECT_OPTIMIZER = "Project's"
+STRATEGY_LABELS = {
+    "default": "One device (GPU if any)",
+    "mirrored": "All GPUs of this machine",
+    "multi-worker": "A cluster (command line)",
+}
+DATA_LOADING_LABELS = {
+    "auto": "Auto (stream large files)",
+    "memory": "Whole file in memory",
+    "stream": "Streamed from disk",
+}
+PRECISION_LABELS = {
+    "float32": "float32",
+    "mixed_bfloat16": "Mixed bfloat16",
+    "mixed_float16": "Mixed float16 (loss scaling)",
+}
 # The optimizer's fields besides the learning rate, each shown only for the
 # optimizers that take it (OPTIMIZER_PARAMS): (label, tooltip).
 OPTIMIZER_FIELDS = {
@@ -192,6 +209,9 @@ class TrainingSettingsForm(DocumentView):
         self.steps_per_call = _int(1, 10000)
         self.affinity_every = _int(0, 1_000_000)
         self.affinity_every.setSpecialValueText("off")
+        self.strategy = _combo(STRATEGY_LABELS, DISTRIBUTIONS)
+        self.precision = _combo(PRECISION_LABELS, PRECISIONS)
+        self.data_loading = _combo(DATA_LOADING_LABELS, DATA_LOADING)
         self.task_table = QTableWidget(0, 4)
         self.task_table.setHorizontalHeaderLabels(["Task", "Optimizer", "Learning rate", "Share"])
         self.task_table.verticalHeader().hide()
@@ -258,6 +278,29 @@ class TrainingSettingsForm(DocumentView):
                 "the run in affinity.csv; off: 0. Each measurement costs about one gradient "
                 "and one forward pass per task",
             ),
+            (
+                "Devices",
+                self.strategy,
+                "Where the run trains: TensorFlow's default device (the first GPU, else the "
+                "CPU); every GPU of this machine, each taking a share of the batch "
+                "(tf.distribute.MirroredStrategy); or a cluster of machines, started with "
+                "`mtl-studio train --strategy multi-worker` on each (docs/scaling.md)",
+            ),
+            (
+                "Precision",
+                self.precision,
+                "The numbers the layers compute in; weights and task outputs stay float32. "
+                "Mixed bfloat16 pays on GPUs and on CPUs with bf16 units for wide layers and "
+                "large batches; mixed float16 (GPUs) scales the loss so small gradients do "
+                "not vanish (docs/scaling.md)",
+            ),
+            (
+                "Data loading",
+                self.data_loading,
+                "How training reads CSV and NPZ files: whole into memory, or streamed from "
+                "disk in blocks (for files larger than memory; the same batches either way). "
+                "Auto streams files of 256 MB and more (docs/scaling.md)",
+            ),
         ]
         self.rows = {}
         for label, widget, tip in rows:
@@ -310,7 +353,8 @@ class TrainingSettingsForm(DocumentView):
         layout.addWidget(self.best_box)
         layout.addWidget(self.error)
 
-        for name in ("mode", "weighting", "optimizer", "schedule"):
+        choices = ("mode", "weighting", "optimizer", "schedule", "strategy", "precision")
+        for name in (*choices, "data_loading"):
             getattr(self, name).activated.connect(lambda i, n=name: self._choice_edited(n))
         for name in NUMBER_FIELDS:
             getattr(self, name).valueChanged.connect(lambda v, n=name: self._set(n, v))
@@ -331,7 +375,7 @@ class TrainingSettingsForm(DocumentView):
         for widget in self.rows:
             widget.blockSignals(True)
         try:
-            for name in ("mode", "weighting", "schedule"):
+            for name in ("mode", "weighting", "schedule", "strategy", "precision", "data_loading"):
                 combo = getattr(self, name)
                 combo.setCurrentIndex(combo.findData(getattr(settings, name)))
             self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer.name))

@@ -50,7 +50,7 @@ from mtl_studio.export.script import (
     script_text,
     write_script,
 )
-from mtl_studio.training import batches, weighting, weighting_math
+from mtl_studio.training import batches, distribute, precision, weighting, weighting_math
 from mtl_studio.training import events as ev
 from mtl_studio.training.builder import build_model
 from mtl_studio.training.tf_import import keras, tf
@@ -114,11 +114,18 @@ def write_csv(path: Path, n: int, seed: int) -> Path:
     return path
 
 
-def tiny(folder: Path, mode: str = "joint", weighting: str = "fixed", epochs: int = 2) -> Project:
+def tiny(
+    folder: Path,
+    mode: str = "joint",
+    weighting: str = "fixed",
+    epochs: int = 2,
+    precision: str = "float32",
+) -> Project:
     """tests/training's two-task regression project (trunk, out_a; trunk,
     head_b, out_b) on an NPZ file of 80 rows: 64 train, 8 steps an epoch."""
     p = regression_project(mode, weighting)
     p.training.epochs = epochs
+    p.training.precision = precision
     p.data = DataSource(
         "npz",
         path=str(write_npz(folder / "tiny.npz", 80, 1)),
@@ -219,6 +226,15 @@ def make_cases(folder: Path) -> dict[str, Case]:
         # A transformer-encoder trunk: masked embeddings, self-attention called
         # as layer(x, x), residual Adds and LayerNormalization.
         Case("transformer", transformer_project(folder), folder, 12),
+        # Mixed precision: every layer but the outputs in bfloat16 (without
+        # XLA on a CPU); float16 with its loss scale, one for the tasks' steps.
+        Case("bfloat16", tiny(folder, "joint", "gradnorm", precision="mixed_bfloat16"), folder, 12),
+        Case(
+            "float16_alternating",
+            tiny(folder, "alternating", "fixed", precision="mixed_float16"),
+            folder,
+            12,
+        ),
     ]
     tuned_cases({case.name: case.project for case in cases})
     for case in cases:
@@ -262,7 +278,11 @@ CASE_NAMES = [
     "aligned_mtl",
     "famo",
     "transformer",
+    "bfloat16",
+    "float16_alternating",
 ]
+# The cases whose scripts scale the loss (mixed_float16).
+LOSS_SCALED_CASES = {"float16_alternating"}
 
 
 # --- running ----------------------------------------------------------------------------
@@ -701,6 +721,22 @@ def test_script_mgda_and_pcgrad_helpers_are_the_trainer_s(tmp_path):
 
 # --- one copy of each rule ---------------------------------------------------------------
 
+# The step under a tf.distribute strategy and making one (--strategy):
+# every script carries them (tests/export/test_script_strategy.py runs one).
+DISTRIBUTED = [
+    distribute.replica_context,
+    distribute.local_rows,
+    distribute.loss_parts,
+    distribute.share,
+    distribute.apply_update,
+    distribute.split_cpu,
+    distribute.cluster_config,
+    distribute.worker_of,
+    distribute.new_distribution,
+    precision.uses_xla,
+]
+# mixed_float16's loss scaling: the scripts of such projects carry it.
+LOSS_SCALED = [precision.LossScale, precision.ScaledTape]
 # MTL Studio's own functions that a script carries, copied from their modules.
 COPIED = [
     splits.split_sizes,
@@ -711,6 +747,7 @@ COPIED = [
     weighting_math.dwa_weights,
     weighting_math.flatten,
     weighting_math.unflatten,
+    weighting_math.uniform_draws,
     weighting_math.task_order,
     weighting_math.pcgrad_project,
     weighting_math.min_norm_coefficients,
@@ -724,8 +761,9 @@ COPIED = [
     weighting_math.famo_gaps,
     weighting_math.famo_weights,
     weighting_math.famo_logit_gradient,
+    *DISTRIBUTED,
 ]
-# Besides the split and steps_per_epoch, which every script carries.
+# Besides the split, steps_per_epoch and DISTRIBUTED, which every script carries.
 CARRIED = {
     "tutorial": ["alternating_plan"],
     "energy": ["joint_batches"],
@@ -735,6 +773,7 @@ CARRIED = {
         "joint_batches",
         "flatten",
         "unflatten",
+        "uniform_draws",
         "task_order",
         "pcgrad_project",
     ],
@@ -750,8 +789,15 @@ CARRIED = {
         "gram_eigen",
         "imtl_coefficients",
     ],
-    "soft_sharing_rlw": ["joint_batches", "rlw_weights"],
-    "gradvac": ["joint_batches", "flatten", "unflatten", "task_order", "gradvac_coefficients"],
+    "soft_sharing_rlw": ["joint_batches", "uniform_draws", "rlw_weights"],
+    "gradvac": [
+        "joint_batches",
+        "flatten",
+        "unflatten",
+        "uniform_draws",
+        "task_order",
+        "gradvac_coefficients",
+    ],
     "aligned_mtl": [
         "joint_batches",
         "flatten",
@@ -761,6 +807,8 @@ CARRIED = {
     ],
     "famo": ["joint_batches", "log_weights", "famo_gaps", "famo_weights", "famo_logit_gradient"],
     "transformer": ["joint_batches"],
+    "bfloat16": ["joint_batches"],
+    "float16_alternating": ["alternating_plan"],
 }
 
 
@@ -771,6 +819,12 @@ def test_script_carries_mtl_studio_s_own_rules_verbatim(cases, name):
     by hand, or text written to mirror one, fails here."""
     text = cases[name].script.read_text()
     wanted = {"split_sizes", "split_rows", "steps_per_epoch", *CARRIED[name]}
+    wanted |= {fn.__name__ for fn in DISTRIBUTED}
+    for cls in LOSS_SCALED:
+        defined = text.count(f"\nclass {cls.__name__}:")
+        assert defined == (1 if name in LOSS_SCALED_CASES else 0), cls.__name__
+        if defined:
+            assert inspect.getsource(cls) in text, f"{cls.__name__} differs from its module's"
     for fn in COPIED:
         defined = text.count(f"\ndef {fn.__name__}(")
         assert defined == (1 if fn.__name__ in wanted else 0), fn.__name__
@@ -789,6 +843,8 @@ def free_names(fn) -> set[str]:
             bound.add(item.arg)
         elif isinstance(item, ast.FunctionDef):
             bound.add(item.name)
+        elif isinstance(item, ast.ExceptHandler) and item.name:
+            bound.add(item.name)  # except ... as name
     return read - bound - set(dir(builtins))
 
 
@@ -797,6 +853,8 @@ def test_copied_functions_need_only_numpy_tensorflow_and_each_other(fn):
     """A copy must run in a script without MTL Studio: it may read np, tf,
     math and the other copied functions, nothing else of its module."""
     allowed = {"np", "tf", "math"} | {f.__name__ for f in COPIED}
+    if fn in DISTRIBUTED:  # and the rest of what distribute.py's copies use
+        allowed |= {"json", "os", "Path", "DistributionError", "WORKER_TIMEOUT_SECONDS"}
     assert free_names(fn) <= allowed, fn.__name__
 
 

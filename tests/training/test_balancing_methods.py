@@ -143,7 +143,8 @@ def test_imtl_step_scales_the_losses_and_combines_the_shared_gradients():
 
 
 def test_rlw_weights_are_a_softmax_of_normal_draws_from_seed_and_step():
-    draws = t.random.stateless_normal([3], seed=t.constant([7, 4], t.int64)).numpy()
+    u = wm.uniform_draws(6, t.constant(4, t.int64), 7).numpy().astype(np.float64)
+    draws = np.sqrt(-2 * np.log(u[:3])) * np.cos(2 * np.pi * u[3:])  # Box-Muller
     expected = np.exp(draws) / np.exp(draws).sum()
     got = wm.rlw_weights(3, t.constant(4, t.int64), 7).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6)
@@ -313,10 +314,30 @@ def test_a_short_joint_run_trains(weighting, mode):
     assert len(weights) and np.all(np.isfinite(weights))
 
 
+def test_random_draws_are_the_same_with_and_without_xla_and_look_uniform():
+    """RLW, PCGrad and GradVac draw from (seed, step) in the compiled step,
+    which runs with XLA on one device and without under tf.distribute: the
+    draws must not depend on it (TensorFlow's stateless ops do)."""
+    for step, seed in ((0, 0), (7, 3), (2**40, 2**32 - 1)):
+        plain = wm.uniform_draws(64, t.constant(step, t.int64), seed).numpy()
+        compiled = xla(wm.uniform_draws)(64, t.constant(step, t.int64), seed).numpy()
+        np.testing.assert_array_equal(plain, compiled)
+        assert np.all((plain > 0) & (plain < 1))
+    many = wm.uniform_draws(100_000, t.constant(5, t.int64), 1).numpy()
+    counts, _ = np.histogram(many, bins=10, range=(0, 1))
+    assert counts.min() > 9_500 and counts.max() < 10_500  # even deciles
+    # Neighbouring steps and seeds are not correlated.
+    other = wm.uniform_draws(100_000, t.constant(6, t.int64), 1).numpy()
+    assert abs(np.corrcoef(many, other)[0, 1]) < 0.02
+    np.testing.assert_array_equal(
+        xla(wm.rlw_weights)(3, t.constant(9, t.int64), 2).numpy(),
+        wm.rlw_weights(3, t.constant(9, t.int64), 2).numpy(),
+    )
+
+
 def test_the_reported_weights_are_those_of_the_step():
     """RLW's weights change every step and are reported as drawn: the step
-    losses' weighted total uses the draw of that step (drawn as the Trainer
-    draws it, with XLA: TensorFlow's stateless draws differ without it)."""
+    losses' weighted total uses the draw of that step."""
     project = regression_project("joint", "rlw")
     project.training.epochs = 1
     found = []

@@ -191,3 +191,26 @@ def test_a_task_s_own_optimizer_starts_from_the_project_s_settings(form):
     choose(form.task_table.cellWidget(0, TASK_OPTIMIZER), "sgd")
     own = document.project.task("a").optimizer
     assert (own.name, own.learning_rate, own.momentum) == ("sgd", 0.001, pytest.approx(0.9))
+
+
+def test_devices_and_precision_are_settings_each_edit_one_undo_step(form):
+    document = form.document
+    training = document.project.training
+    assert form.strategy.currentData() == "default" and form.precision.currentData() == "float32"
+    assert [form.strategy.itemData(i) for i in range(form.strategy.count())] == [
+        "default",
+        "mirrored",
+        "multi-worker",
+    ]
+    choose(form.strategy, "mirrored")
+    choose(form.precision, "mixed_bfloat16")
+    choose(form.data_loading, "stream")
+    assert (training.strategy, training.precision) == ("mirrored", "mixed_bfloat16")
+    assert training.data_loading == "stream"
+    assert document.undo_stack.index == 3
+    document.undo()
+    assert training.data_loading == "auto" and form.data_loading.currentData() == "auto"
+    document.undo()
+    assert training.precision == "float32" and form.precision.currentData() == "float32"
+    document.undo()
+    assert training.strategy == "default" and form.strategy.currentData() == "default"
