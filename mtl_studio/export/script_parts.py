@@ -890,23 +890,25 @@ def loss_scaled(step: str) -> str:
     return step
 
 
+# distribute.py's pieces every script carries, verbatim: the distributed
+# step's and the making of a strategy.
+DISTRIBUTED = (
+    distribute.DistributionError,
+    distribute.replica_context,
+    distribute.local_rows,
+    distribute.loss_parts,
+    distribute.share,
+    distribute.ReducedTape,
+    distribute.apply_update,
+    distribute.split_cpu,
+    distribute.cluster_config,
+    distribute.worker_of,
+    distribute.new_distribution,
+)
 DISTRIBUTE = (
     "# A collective (an all-reduce) that waits longer than this for a worker\n"
     "# ends the run: the worker has died or is unreachable.\n"
-    f"WORKER_TIMEOUT_SECONDS = {distribute.WORKER_TIMEOUT_SECONDS!r}\n\n\n"
-    + source(
-        distribute.DistributionError,
-        distribute.replica_context,
-        distribute.local_rows,
-        distribute.loss_parts,
-        distribute.share,
-        distribute.ReducedTape,
-        distribute.apply_update,
-        distribute.split_cpu,
-        distribute.cluster_config,
-        distribute.worker_of,
-        distribute.new_distribution,
-    )
+    f"WORKER_TIMEOUT_SECONDS = {distribute.WORKER_TIMEOUT_SECONDS!r}\n\n\n" + source(*DISTRIBUTED)
 )
 
 # --- the training loops (mtl_studio/training/trainer.py) -------------------------

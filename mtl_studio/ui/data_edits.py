@@ -114,6 +114,11 @@ class DataEdits:
         The mapping is kept; columns the file lacks are marked."""
         path = Path(path).expanduser().absolute()
         kind = "npz" if path.suffix.lower() == ".npz" else "csv"
+        self.try_file(kind, path)
+
+    def try_file(self, kind: str, path: Path, **fields) -> None:
+        """Read a file source of `kind` (with `fields` of its own) as the
+        candidate the project takes once it is read whole."""
         # A new file: the fingerprint of the old one (core/datafiles.py) goes.
         source = dataclasses.replace(
             self.current_source(),
@@ -122,6 +127,7 @@ class DataEdits:
             generator="",
             params={},
             fingerprint=None,
+            **fields,
         )
         owner = self.owner()
         key = self.store.key(source)

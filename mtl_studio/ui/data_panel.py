@@ -476,24 +476,7 @@ class DataPanel(DataEdits, DocumentView):
                 "give the CSV file a column of image paths (the data was not changed)"
             )
             return
-        source = dataclasses.replace(
-            current,
-            kind="images",
-            path=str(path),
-            generator="",
-            params={},
-            fingerprint=None,
-            **guessed,
-        )
-        owner = self.owner()
-        key = self.store.key(source)
-        if self.candidate is not None and self.candidate[2] != key:
-            self.store.cancel(self.candidate[2])
-        self._drop_candidate()
-        self.notice = self.mapping_notice = ""
-        self.candidate = (source, owner, key)
-        self.store.read(source, fresh=True)
-        self._show()
+        self.try_file("images", path, **guessed)
 
     def set_image_field(self, name: str, value) -> bool:
         """Set one field of the image folder shown: one undo step. A new size

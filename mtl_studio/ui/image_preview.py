@@ -59,14 +59,19 @@ class ImageFields(QWidget):
         self.cache_check.setToolTip(
             "Keep the decoded images on disk, so the next run does not decode them again"
         )
-        layout = QHBoxLayout(self)
+        # Two lines: the column and the cache, then the size; in one line they
+        # made the Data dock wider than its place and clipped it.
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.column_combo, 1)
-        layout.addWidget(self.height_spin)
-        layout.addWidget(QLabel("×"))
-        layout.addWidget(self.width_spin)
-        layout.addWidget(self.channels_combo)
-        layout.addWidget(self.cache_check)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        first.addWidget(self.column_combo, 1)
+        first.addWidget(self.cache_check)
+        second.addWidget(self.height_spin, 1)
+        second.addWidget(QLabel("×"))
+        second.addWidget(self.width_spin, 1)
+        second.addWidget(self.channels_combo, 1)
+        layout.addLayout(first)
+        layout.addLayout(second)
         self.column_combo.activated.connect(
             lambda i: self.changed.emit("image_column", self.column_combo.itemData(i))
         )

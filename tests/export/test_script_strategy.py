@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from mtl_studio.data import images as image_files
+from mtl_studio.export import script_parts as parts
 from mtl_studio.export.script import ScriptExportError, script_text, write_script
 from mtl_studio.training import distribute
 from mtl_studio.training import images as image_decoding
@@ -36,19 +37,7 @@ CASES = {
     "alternating": ("alternating", "fixed"),  # one compiled step per task
 }
 # The functions of distribute.py every script carries, verbatim.
-CARRIED = [
-    distribute.DistributionError,
-    distribute.replica_context,
-    distribute.local_rows,
-    distribute.loss_parts,
-    distribute.share,
-    distribute.ReducedTape,
-    distribute.apply_update,
-    distribute.split_cpu,
-    distribute.cluster_config,
-    distribute.worker_of,
-    distribute.new_distribution,
-]
+CARRIED = list(parts.DISTRIBUTED)
 
 
 def _losses(path: Path) -> dict[str, np.ndarray]:
