@@ -20,6 +20,7 @@ from .catalogue import KINDS
 from .datafiles import absolute, fingerprint, relative, sources
 from .graph import Edge, GraphError, Node
 from .params import describe
+from .wording import one_line
 from .project import (
     OPTIMIZER_CHECKS,
     TRAINING_CHECKS,
@@ -91,23 +92,6 @@ class ProjectError(Exception):
         where = f"{self.file}: " if self.file else ""
         text = f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
         return one_line(text)
-
-
-# A message longer than this is cut in its middle (the file and the place
-# stay at its start): a field name or a value may be megabytes long.
-MAX_MESSAGE = 2000
-
-
-def one_line(text: str) -> str:
-    """The message on one line: a line break, tab or other unprintable
-    character (in a field name, say) is written escaped, as repr writes it,
-    and a message over MAX_MESSAGE characters is shortened."""
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    if len(text) > MAX_MESSAGE:
-        keep = MAX_MESSAGE // 2 - 10
-        text = f"{text[:keep]} ... {text[-keep:]}"
-    return text
 
 
 # --- writing -----------------------------------------------------------------

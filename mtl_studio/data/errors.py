@@ -7,6 +7,8 @@ prints.
 
 from __future__ import annotations
 
+from ..core.wording import one_line
+
 
 class DataError(Exception):
     """A data problem the user can fix; the message says what to change.
@@ -36,4 +38,5 @@ class DataError(Exception):
         if self.column is not None:
             place.append(f"column '{self.column}'")
         text = f"{', '.join(place)}: {self.message}" if place else self.message
-        return f"{self.file}: {text}" if self.file else text
+        # One line whatever a column's name or a cell holds (core/wording.py).
+        return one_line(f"{self.file}: {text}" if self.file else text)

@@ -165,17 +165,21 @@ def prepare(
         if scale and source.standardize_inputs:
             # float64: not images (float32 pixels in [0, 1], data/images.py).
             floats = [name for name, a in inputs.items() if a.dtype == np.float64]
-            stats = _standardize(train.inputs, (val.inputs, test.inputs), floats)
+            stats = _standardize(
+                train.inputs, (val.inputs, test.inputs), floats, "Input", table.source
+            )
             if stats:
                 prepared.standardization["inputs"][str(index)] = stats
         if scale and source.standardize_targets:
             regression = [t.name for t in tasks if t.loss in REGRESSION_LOSSES]
             prepared.standardization["targets"].update(
-                _standardize(train.targets, (val.targets, test.targets), regression)
+                _standardize(
+                    train.targets, (val.targets, test.targets), regression, "task", table.source
+                )
             )
         for split in (train, val, test):
-            _to_float32(split.inputs)
-            _to_float32(split.targets)
+            _to_float32(split.inputs, "Input", table.source)
+            _to_float32(split.targets, "task", table.source)
 
         prepared.datasets.append(
             DataSet(label, table.source, [t.name for t in tasks], train, val, test)
@@ -515,12 +519,17 @@ def _take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarr
     return {name: values[rows] for name, values in arrays.items()}
 
 
-def _standardize(train: dict, held_out: tuple[dict, ...], names: list[str]) -> dict:
+def _standardize(
+    train: dict, held_out: tuple[dict, ...], names: list[str], kind: str, source: str
+) -> dict:
     """Scale each feature by the training split's mean and std (std 0 -> 1);
-    return the statistics, JSON-ready, so predictions can be scaled back."""
+    return the statistics, JSON-ready, so predictions can be scaled back.
+    `kind` ("Input" or "task") and `source` (the file) are for messages."""
     stats = {}
     for name in names:
-        mean, std = scaling(train[name].mean(axis=0), train[name].std(axis=0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = train[name].mean(axis=0), train[name].std(axis=0)
+        mean, std = scaling(mean, std, f"{kind} '{name}'", source)
         for split in (train, *held_out):
             split[name] = standardized(split[name], mean, std)
         stats[name] = {"mean": mean.tolist(), "std": std.tolist()}
@@ -530,9 +539,18 @@ def _standardize(train: dict, held_out: tuple[dict, ...], names: list[str]) -> d
 # The streamed path (data/stream.py) scales its blocks with these two as well.
 
 
-def scaling(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def scaling(
+    mean: np.ndarray, std: np.ndarray, what: str = "", source: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The (mean, std) a feature is scaled by: a constant feature (std 0)
-    is only moved, not divided."""
+    is only moved, not divided. Values so large that their mean or spread
+    overflows (a column of +-1e308) are a DataError naming `what`."""
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        raise DataError(
+            f"the values of {what or 'a column'} are too large to standardise (their mean "
+            "or spread overflows a float): scale them down, or turn standardisation off",
+            source,
+        )
     return mean, np.where(std == 0, 1.0, std)
 
 
@@ -540,11 +558,22 @@ def standardized(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nd
     return (values - mean) / std
 
 
-def _to_float32(arrays: dict[str, np.ndarray]) -> None:
+def _to_float32(arrays: dict[str, np.ndarray], kind: str, source: str) -> None:
     for name, values in arrays.items():
-        arrays[name] = as_trained(values)
+        arrays[name] = as_trained(values, f"{kind} '{name}'", source)
 
 
-def as_trained(values: np.ndarray) -> np.ndarray:
-    """The dtype training takes: floats as float32, anything else as it is."""
-    return values.astype(np.float32) if values.dtype.kind == "f" else values
+def as_trained(values: np.ndarray, what: str = "", source: str | None = None) -> np.ndarray:
+    """The dtype training takes: floats as float32, anything else as it is.
+    Values past float32's range are a DataError naming `what`."""
+    if values.dtype.kind != "f":
+        return values
+    with np.errstate(over="ignore"):
+        trained = values.astype(np.float32)
+    if not np.all(np.isfinite(trained)):
+        raise DataError(
+            f"the values of {what or 'a column'} pass float32's range (about 3.4e38), which "
+            "training computes in: standardise them, or scale them down",
+            source,
+        )
+    return trained

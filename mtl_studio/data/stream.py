@@ -552,6 +552,12 @@ def _chunks(n: int, row_bytes: int):
         yield start, min(step, n - start)
 
 
+def _what(field: str) -> str:
+    """A record field ("i/NAME" or "t/NAME") as messages name it."""
+    kind, name = field.split("/", 1)
+    return f"{'Input' if kind == 'i' else 'task'} '{name}'"
+
+
 def _write_splits(project, source, tasks, first, class_targets, rows, cache, scale) -> dict:
     n = first.n
     which = np.full(n, -1, np.int8)  # the split of each row: 0 train, 1 val, 2 test
@@ -597,21 +603,26 @@ def _write_splits(project, source, tasks, first, class_targets, rows, cache, sca
             got = values(start, count)
             for f in scaled:
                 x = got[f][train].astype(np.float64)
-                n_b, mean_b = len(x), x.mean(axis=0)
-                m2_b = ((x - mean_b) ** 2).sum(axis=0)
-                n_a, mean_a, m2_a = moments[f]
-                total = n_a + n_b
-                delta = mean_b - mean_a
-                moments[f] = (
-                    total,
-                    mean_a + delta * (n_b / total),
-                    m2_a + m2_b + delta**2 * (n_a * n_b / total),
-                )
+                # Huge values overflow to inf here; scaling() then says so.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    n_b, mean_b = len(x), x.mean(axis=0)
+                    m2_b = ((x - mean_b) ** 2).sum(axis=0)
+                    n_a, mean_a, m2_a = moments[f]
+                    total = n_a + n_b
+                    delta = mean_b - mean_a
+                    moments[f] = (
+                        total,
+                        mean_a + delta * (n_b / total),
+                        m2_a + m2_b + delta**2 * (n_a * n_b / total),
+                    )
     stats = {"inputs": {}, "targets": {}}
     scales = {}
     for f in scaled:
         count, mean, m2 = moments[f]
-        mean, std = scaling(np.asarray(mean, np.float64), np.sqrt(np.asarray(m2) / count))
+        kind, name = f.split("/", 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = np.sqrt(np.asarray(m2) / count)
+        mean, std = scaling(np.asarray(mean, np.float64), spread, _what(f), first.source_name)
         scales[f] = (mean, std)
         kind, name = f.split("/", 1)
         stats["inputs" if kind == "i" else "targets"][name] = {
@@ -631,7 +642,7 @@ def _write_splits(project, source, tasks, first, class_targets, rows, cache, sca
             got = values(start, count)
             for f, (mean, std) in scales.items():
                 got[f] = standardized(got[f], mean, std)
-            got = {f: as_trained(v) for f, v in got.items()}
+            got = {f: as_trained(v, _what(f), first.source_name) for f, v in got.items()}
             part = which[start : start + count]
             for s, out in enumerate(outs):
                 mask = part == s

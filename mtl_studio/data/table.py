@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,6 +21,7 @@ import numpy as np
 
 # One definition of the kinds, shared with the profiles validation reads.
 from ..core.data_profile import LABEL, NUMERIC
+from ..core.wording import counted
 from .errors import DataError
 
 __all__ = ["LABEL", "NUMERIC", "ReadCancelled", "Table", "read_csv", "read_csv_head", "read_npz"]
@@ -266,13 +268,17 @@ class _CsvReader:
         end = block.find(b"\n") + 1 or len(block)
         if b'"' not in block[:end]:
             text = self._decode(block[:end], 1)
-            return [c.strip() for c in next(csv.reader([text]), [])], block[end:], 1
+            try:
+                cells = next(csv.reader([text]), [])
+            except csv.Error as exc:
+                raise DataError(f"not a CSV text file: {exc}", self.name, 1) from None
+            return [c.strip() for c in cells], block[end:], 1
         # A quoted name may hold commas or even line breaks: let csv find its end.
-        reader = csv.reader(io.StringIO(self._decode(block, 1), newline=""))
+        reader = csv.reader(io.StringIO(self._decode(block, 1), newline=""), strict=True)
         try:
             cells = next(reader, [])
         except csv.Error as exc:
-            raise DataError(f"not a CSV text file: {exc}", self.name, 1) from None
+            raise _csv_error(exc, self.name, 1) from None
         offset = 0
         for _ in range(reader.line_num):
             offset = block.find(b"\n", offset) + 1 or len(block)
@@ -318,7 +324,9 @@ class _CsvReader:
         strip = _INNER_SPACE.search(text) is not None
         rows: list[list[str]] = []
         wanted = None if self.max_rows is None else self.max_rows - self.n_rows
-        reader = csv.reader(io.StringIO(text, newline=""))
+        # strict: a quote that opens and never closes is an error, not a
+        # cell that swallows the rest of the file.
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         try:
             for cells in reader:
                 record = self.record
@@ -336,7 +344,7 @@ class _CsvReader:
                 if wanted is not None and len(rows) >= wanted:
                     break
         except csv.Error as exc:
-            raise DataError(f"not a CSV text file: {exc}", name, self.record) from None
+            raise _csv_error(exc, name, self.record) from None
         if not rows:
             return
         for j, cells in enumerate(zip(*rows)):
@@ -354,6 +362,17 @@ class _CsvReader:
         return np.array(cells, dtype=str)
 
 
+def _csv_error(exc: csv.Error, name: str, row: int) -> DataError:
+    if "unexpected end of data" in str(exc):
+        return DataError(
+            "a quote opens in this row and never closes (the rest of the file would be "
+            "one cell): close the quote, or remove it",
+            name,
+            row,
+        )
+    return DataError(f"not a CSV text file: {exc}", name, row)
+
+
 _EMPTY = "the file is empty: it needs a header row and one row per example"
 
 
@@ -363,10 +382,14 @@ def _blocks(file, size: int, name: str):
     carry = b""
     carry_quotes = 0  # quotes in carry, for the parity at its line breaks
     first = True
+    old_mac = False  # lines end in "\r" alone (classic Mac OS): read as "\n"
     while True:
         data = file.read(size)
         if first:
             data, first = data.removeprefix(_BOM), False
+            old_mac = b"\r" in data and b"\n" not in data
+        if old_mac:
+            data = data.replace(b"\r", b"\n")
         if b"\x00" in data:
             raise DataError(
                 "not a CSV text file: it holds binary data (NUL bytes); "
@@ -468,7 +491,7 @@ def _check_row(cells: list[str], header: list[str], name: str, row: int) -> None
         raise DataError("the row is empty: delete it", name, row)
     if len(cells) != len(header):
         raise DataError(
-            f"the row has {len(cells)} cells but the header has {len(header)}: "
+            f"the row has {counted(len(cells), 'cell')} but the header has {len(header)}: "
             "give every row one cell per column",
             name,
             row,
@@ -481,6 +504,24 @@ def _check_row(cells: list[str], header: list[str], name: str, row: int) -> None
 # --- NPZ ----------------------------------------------------------------------
 
 
+# What a damaged NPZ archive raises from zipfile, zlib and numpy's header
+# parsing (a fuzz test found each): the file is damaged, not our bug.
+_DAMAGED = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    TypeError,
+    OverflowError,
+    RuntimeError,  # "encrypted, password required"
+    NotImplementedError,  # an unknown compression method
+    SyntaxError,  # a header numpy cannot parse
+    UnicodeDecodeError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
 def read_npz(path, progress: Callable[[float], object] | None = None) -> Table:
     """The arrays of a numpy .npz archive; nothing is ever unpickled.
     `progress` as for read_csv, called after each array."""
@@ -490,7 +531,7 @@ def read_npz(path, progress: Callable[[float], object] | None = None) -> Table:
         archive = np.load(path, allow_pickle=False)
     except OSError as exc:
         raise _unreadable(exc, name) from None
-    except (ValueError, EOFError, zipfile.BadZipFile):
+    except _DAMAGED:
         raise DataError("not an NPZ file: save the arrays with numpy.savez", name) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(
@@ -531,8 +572,18 @@ def _array(archive, key: str, name: str) -> tuple[np.ndarray, str]:
                 column=key,
             ) from None
         raise DataError(f"the array cannot be read ({exc})", name, column=key) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"the array cannot be read ({exc})", name, column=key) from None
+    except _DAMAGED as exc:
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"the array cannot be read, the file is damaged ({detail})", name, column=key
+        ) from None
+    except MemoryError:
+        raise DataError(
+            "the array is larger than this machine's memory: store fewer examples per "
+            "file, or use a CSV file (large files are streamed)",
+            name,
+            column=key,
+        ) from None
     if values.ndim == 0:
         raise DataError(
             "the array is a single value: it needs one entry per example along its first axis",

@@ -23,15 +23,27 @@ class CheckpointError(Exception):
     pass
 
 
+class CheckpointWriteError(CheckpointError):
+    """The checkpoint file could not be written (a full or read-only disk);
+    the one there before, written whole, is still there."""
+
+
 def save(path: Path, values: dict[str, np.ndarray], meta: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = json.dumps({"format": FORMAT, "version": VERSION, **meta})
     arrays = {f"v:{k}": np.asarray(v) for k, v in values.items()}
     arrays["meta"] = np.frombuffer(record.encode("utf-8"), dtype=np.uint8)
-    with replacing(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    try:
+        with replacing(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+    except OSError as exc:
+        kept = "the last checkpoint there is whole" if path.exists() else "there is none yet"
+        raise CheckpointWriteError(
+            f"{path}: cannot write the checkpoint ({exc.strerror or exc}): {kept}; "
+            "free some space or choose another folder, then resume"
+        ) from None
 
 
 def load(path: Path) -> tuple[dict[str, np.ndarray], dict]:

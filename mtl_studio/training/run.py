@@ -84,6 +84,12 @@ def run_project(
         error_log = None
         if finished.status == "error":
             error_log = _keep_details(out, getattr(trainer, "error_traceback", ""))
+        if trainer.unwritable:  # a full disk: write no more, say which file
+            try:
+                recorder.close()
+            except OSError:
+                pass  # summary.json cannot be written either; the checkpoint is whole
+            return RunOutcome(finished, out, trainer=trainer, unwritable=True)
         summary, warnings = run_folder.finish(trainer, recorder, finished, out)
         if trainer._data is not None:
             # A streamed run's row files (data/stream.py) hold disk space

@@ -35,7 +35,7 @@ from ..data.errors import DataError
 from ..data.prepare import PreparedData, prepare
 from . import batches
 from . import checkpoint as ckpt
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, CheckpointWriteError
 from . import distribute
 from .devices import training_devices
 from .precision import LossScale, needs_loss_scale, uses_xla
@@ -107,6 +107,7 @@ class Trainer:
         # A tf.distribute strategy (training/distribute.py), or None: the
         # project's strategy setting, made at set-up.
         self.distribution = distribution
+        self.unwritable = False  # a file of the run could not be written
 
     # --- control from any thread -------------------------------------------
 
@@ -652,6 +653,9 @@ class Trainer:
             else:
                 message = f"trained {epochs} epoch(s), {self.step} steps"
             return self._finish(ev.RunFinished("completed", self.step, epochs, message))
+        except CheckpointWriteError as exc:  # a full disk: no bug, a file named
+            self.unwritable = True
+            return self._finish(ev.RunFinished("error", self.step, epoch, str(exc)))
         except (BuildError, DataError, TrainingError, CheckpointError, DistributionError) as exc:
             return self._finish(ev.RunFinished("invalid", self.step, epoch, str(exc)))
         except Exception as exc:  # an exception inside training: report, never die silently

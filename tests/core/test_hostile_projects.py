@@ -14,6 +14,7 @@ from mtl_studio.core.data_profile import source_key
 from mtl_studio.core.datafiles import check_files, fingerprint
 from mtl_studio.core.settings import DataSource
 from mtl_studio.core.validation import infer_shapes, parameter_count, validate
+from mtl_studio.core.wording import MAX_MESSAGE
 from tests.helpers import two_task_project
 
 FILE = "hostile.mtl.json"
@@ -31,7 +32,7 @@ def refused(data) -> str:
     message = str(err.value)
     assert "\n" not in message and "\r" not in message
     assert message.startswith(f"{FILE}: ")
-    assert len(message) <= ff.MAX_MESSAGE + 20
+    assert len(message) <= MAX_MESSAGE + 20
     return message[len(FILE) + 2 :]
 
 
@@ -246,7 +247,7 @@ def test_a_message_longer_than_the_limit_is_shortened():
     data = project_dict()
     data["x" * 100_000] = 1
     message = refused(data)
-    assert " ... " in message and len(message) <= ff.MAX_MESSAGE
+    assert " ... " in message and len(message) <= MAX_MESSAGE
 
 
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])

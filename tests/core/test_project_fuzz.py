@@ -4,7 +4,8 @@ and Infinity written as text, strings with line breaks, null, nested lists,
 wrong types; keys deleted or renamed with line breaks; bytes that are not
 UTF-8) must either load or be refused with a one-line ProjectError naming
 the file; a loaded project must validate, count its weights, find its roles,
-print `mtl-studio show`'s summary and save, each within a time bound.
+print `mtl-studio show`'s summary, save and export a training script that
+parses, each within a time bound.
 
 Runs FUZZ_EXAMPLES examples (150 by default, some 10 to 20 seconds); set the
 environment variable MTL_STUDIO_FUZZ_EXAMPLES for a longer campaign, e.g.
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 from mtl_studio.core import fileformat as ff
 from mtl_studio.core.validation import infer_shapes, parameter_count, validate
 from mtl_studio.examples import examples
+from mtl_studio.core.wording import MAX_MESSAGE
 
 FUZZ_EXAMPLES = int(os.environ.get("MTL_STUDIO_FUZZ_EXAMPLES", "150"))
 # Seconds one case may take: loading, validating and summing up the largest
@@ -133,7 +135,7 @@ def _check_case(raw: bytes, folder: Path) -> None:
         message = str(exc)
         assert message.startswith(f"{path}: "), message[:300]
         assert "\n" not in message and "\r" not in message, message[:300]
-        assert len(message) <= ff.MAX_MESSAGE + len(str(path)), len(message)
+        assert len(message) <= MAX_MESSAGE + len(str(path)), len(message)
     else:
         validate(project)
         shapes, _ = infer_shapes(project)
@@ -141,7 +143,24 @@ def _check_case(raw: bytes, folder: Path) -> None:
         project.roles()
         _show(path)
         ff.dumps(project)
+        _export_script(project, folder)
     assert time.perf_counter() - started < BOUND
+
+
+def _export_script(project, folder: Path) -> None:
+    """`mtl-studio export --script` of a project without errors: the script's
+    text, or a one-line ScriptExportError (never another exception)."""
+    from mtl_studio.core.validation import errors
+    from mtl_studio.export.script import ScriptExportError, script_text
+
+    if errors(validate(project)):
+        return  # export refuses it, listing the problems
+    try:
+        text = script_text(project, folder)
+    except ScriptExportError as exc:
+        assert "\n" not in str(exc), str(exc)[:300]
+    else:
+        compile(text, "script.py", "exec")  # a script that does not parse would not run
 
 
 def _show(path: Path) -> None:
