@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from ..core.project import Project
 from ..core.settings import MODES, SHARED_TRUNK_WEIGHTINGS, WEIGHTINGS
@@ -64,38 +65,68 @@ def configurations(
     shared trunk's tasks), and the project in each other training mode
     (alternating with fixed weights, as it trains; soft sharing with the
     project's weighting where that works there, else fixed)."""
+    return [
+        Configuration(name, make(), task)
+        for name, make, task in _variants(project, baselines, weightings, modes)
+    ]
+
+
+def configuration_count(
+    project: Project, baselines: bool = True, weightings: list[str] = (), modes: list[str] = ()
+) -> int:
+    """len(configurations(...)) without copying the project for each (a
+    study's plan is counted after every edit; a large project's copies took
+    a second)."""
+    return len(_variants(project, baselines, weightings, modes))
+
+
+def _variants(project, baselines, weightings, modes) -> list[tuple[str, Callable, str | None]]:
+    """(name, a function making its project, its task or None) of each
+    configuration: the one statement of which configurations a study has."""
     unknown = [w for w in weightings if w not in WEIGHTINGS]
     if unknown:
         raise ValueError(f"unknown weighting {unknown[0]!r}: choose from {', '.join(WEIGHTINGS)}")
     found = []
     if baselines:
         found += [
-            Configuration(
-                f"{BASELINE_PREFIX}{task.name}", single_task_project(project, task.name), task.name
+            (
+                f"{BASELINE_PREFIX}{task.name}",
+                lambda name=task.name: single_task_project(project, name),
+                task.name,
             )
             for task in project.tasks
         ]
-    found.append(Configuration(AS_DRAWN, project.copy()))
+    found.append((AS_DRAWN, project.copy, None))
     drawn = project.training
     for weighting in weightings:
         if weighting == drawn.weighting and drawn.mode == "joint":
             continue  # that is the project as drawn
-        variant = project.copy()
-        variant.training.mode = "joint"
-        variant.training.weighting = weighting
-        found.append(Configuration(f"weighting {weighting}", variant))
+        found.append((f"weighting {weighting}", lambda w=weighting: _variant(project, w), None))
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown mode {unknown[0]!r}: choose from {', '.join(MODES)}")
     for mode in modes:
         if mode == drawn.mode:
             continue  # that is the project as drawn
-        variant = project.copy()
-        variant.training.mode = mode
-        if mode == "alternating" or drawn.weighting in SHARED_TRUNK_WEIGHTINGS:
-            variant.training.weighting = "fixed"  # what alternating trains; no trunk to balance
-        found.append(Configuration(f"mode {mode.replace('_', ' ')}", variant))
+        name = f"mode {mode.replace('_', ' ')}"
+        found.append((name, lambda m=mode: _mode_variant(project, m), None))
     return found
+
+
+def _variant(project: Project, weighting: str) -> Project:
+    variant = project.copy()
+    variant.training.mode = "joint"
+    variant.training.weighting = weighting
+    return variant
+
+
+def _mode_variant(project: Project, mode: str) -> Project:
+    variant = project.copy()
+    drawn = project.training
+    variant.training.mode = mode
+    if mode == "alternating" or drawn.weighting in SHARED_TRUNK_WEIGHTINGS:
+        variant.training.weighting = "fixed"  # what alternating trains; no trunk to balance
+    return variant
 
 
 def planned_runs(configs: list[Configuration], seeds: int, first_seed: int) -> list[PlannedRun]:

@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 from ..core.settings import MODES, WEIGHTINGS
 from ..core.validation import errors
 from ..core.wording import counted
-from ..study.plan import configurations
+from ..study.plan import configuration_count
 from ..study.runner import StudyResult
 from ..study.search import apply_trial
 from ..training import run_folder
@@ -119,7 +119,7 @@ def run_count(
     project, baselines: bool, weightings: list[str], seeds: int, modes: list[str] = ()
 ) -> int:
     """How many runs a study has: study/plan.py's configurations, once per seed."""
-    return len(configurations(project, baselines, weightings, modes)) * seeds
+    return configuration_count(project, baselines, weightings, modes) * seeds
 
 
 def _duration(ms: int) -> str:

@@ -39,6 +39,10 @@ class GraphScene(QGraphicsScene):
         self._wire_source: str | None = None
         self._wire_out = 0  # the source's output port the wire leaves
         self.setBackgroundBrush(QColor("#eef1f4"))
+        # No BSP index: building it for a large graph froze the window (3,000
+        # nodes: 3.2 s of the first paint, against 0.8 s without), and finding
+        # the item under the mouse among a few thousand is quick without one.
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.selectionChanged.connect(self._selection_to_document)
         self._connect(document)
         self.rebuild()
