@@ -41,7 +41,7 @@ def pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     if os.name == "nt":  # os.kill(pid, 0) would end the process there
-        return True
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -51,6 +51,29 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    """OpenProcess and GetExitCodeProcess (kernel32): a process that has not
+    ended reports STILL_ACTIVE. Where it cannot be asked: True."""
+    import ctypes  # noqa: PLC0415 - Windows only
+
+    query_limited_information, still_active = 0x1000, 259
+    try:
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(query_limited_information, False, pid)
+        if not handle:
+            # No such process (ERROR_INVALID_PARAMETER, 87), or no right to ask.
+            return kernel32.GetLastError() != 87
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == still_active
+        finally:
+            kernel32.CloseHandle(handle)
+    except (AttributeError, OSError):
+        return True
 
 
 def _temporary_pattern(name: str, suffix: str) -> re.Pattern:

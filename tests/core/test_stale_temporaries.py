@@ -96,3 +96,39 @@ def test_a_save_killed_with_sigkill_leaves_a_temporary_the_next_save_removes(tmp
 def test_remove_stale_never_raises(tmp_path):
     assert remove_stale(tmp_path / "missing" / "a.txt") == []
     assert not pid_alive(0) and pid_alive(os.getpid())
+
+
+class _Kernel32:
+    """kernel32's three calls as Windows answers them for `processes`
+    (pid -> exit code; 259 is STILL_ACTIVE): this machine is not Windows."""
+
+    def __init__(self, processes):
+        self.processes, self.error = processes, 0
+
+    def OpenProcess(self, access, inherit, pid):  # noqa: N802 - Windows' names
+        if pid not in self.processes:
+            self.error = 87  # ERROR_INVALID_PARAMETER: no such process
+            return 0
+        return pid
+
+    def GetLastError(self):  # noqa: N802
+        return self.error
+
+    def GetExitCodeProcess(self, handle, code):  # noqa: N802
+        code._obj.value = self.processes[handle]
+        return 1
+
+    def CloseHandle(self, handle):  # noqa: N802
+        return 1
+
+
+def test_on_windows_a_process_is_alive_while_it_has_not_exited(monkeypatch):
+    import ctypes
+
+    from mtl_studio.core import atomic
+
+    fake = _Kernel32({101: 259, 102: 0})
+    monkeypatch.setattr(ctypes, "windll", type("W", (), {"kernel32": fake})(), raising=False)
+    assert atomic._windows_pid_alive(101)  # still active
+    assert not atomic._windows_pid_alive(102)  # exited
+    assert not atomic._windows_pid_alive(103)  # no such process
