@@ -179,20 +179,27 @@ def _show(path: Path) -> None:
         project_checks.all_problems = real
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+# A mutated example as a file's text: the window's fuzz test opens them too.
+mutated_example = st.builds(
+    lambda name, mutations, raw_numbers: _text(
+        _mutate(copy.deepcopy(EXAMPLES[name]), mutations), raw_numbers
+    ),
+    st.sampled_from(sorted(EXAMPLES)),
+    st.lists(mutation, min_size=1, max_size=4),
+    st.booleans(),
 )
+FUZZ_SETTINGS = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, **FUZZ_SETTINGS)
 @given(
-    name=st.sampled_from(sorted(EXAMPLES)),
-    mutations=st.lists(mutation, min_size=1, max_size=4),
-    raw_numbers=st.booleans(),
+    text=mutated_example,
     garbage=st.one_of(st.none(), st.tuples(st.integers(0, 10**6), st.binary(min_size=1))),
 )
-def test_mutated_examples_load_or_are_refused_in_one_line(name, mutations, raw_numbers, garbage):
-    data = _mutate(copy.deepcopy(EXAMPLES[name]), mutations)
-    raw = _text(data, raw_numbers).encode("utf-8")
+def test_mutated_examples_load_or_are_refused_in_one_line(text, garbage):
+    raw = text.encode("utf-8")
     if garbage is not None:  # bytes spliced in: often not UTF-8, often not JSON
         at, junk = garbage
         at %= len(raw) + 1

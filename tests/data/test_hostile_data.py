@@ -26,6 +26,11 @@ from tests.helpers import chain, node
 
 FUZZ_EXAMPLES = int(os.environ.get("MTL_STUDIO_FUZZ_EXAMPLES", "150"))
 SECONDS = 5.0  # a bound on one read, far above what a small file takes
+fuzz = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -155,11 +160,7 @@ def _one_line(error: DataError, path: Path) -> None:
     assert str(path) in text or path.name in text, text
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@fuzz
 @given(
     edits=st.lists(
         st.tuples(st.integers(0, len(BASE_CSV)), st.integers(0, 4), st.sampled_from(HOSTILE)),
@@ -198,11 +199,7 @@ def _classes(csv: Path) -> Project:
     return p
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@fuzz
 @given(
     edits=st.lists(
         st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=8)),
