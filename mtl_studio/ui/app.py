@@ -18,27 +18,21 @@ def open_window(project: str | None = None, settings=None):
     offers the recovery copies that a crashed or killed window left
     (ui/recovery.py)."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QMessageBox
 
-    from ..core.fileformat import ProjectError
     from ..examples import DEFAULT_EXAMPLE, example_path
     from .document import Document
     from .main_window import MainWindow
 
-    error = None
     if project is None:
         document = Document.from_example(example_path(DEFAULT_EXAMPLE))
     else:
-        try:
-            document = Document.open(Path(project))
-        except ProjectError as exc:
-            document, error = Document(), exc
+        document = Document()  # until the file is read, off the GUI thread
     window = MainWindow(document, settings)
-    if project is not None and error is None:
-        window._add_recent(Path(project))
     window.show()
-    if error is not None:
-        QMessageBox.warning(window, "Cannot open the project", str(error))
+    if project is not None:
+        # A file that cannot be read says why in a dialog; the window stays
+        # with an empty project.
+        window.load_path(Path(project))
     if not os.environ.get(PROBE):
         QTimer.singleShot(0, window.offer_recovery)
     return window

@@ -25,6 +25,16 @@ from ..core.validation import Problem, infer_shapes, validate
 from .data_store import DataStore
 
 
+def check(
+    project: Project, profiles: dict[str, DataProfile], project_dir: Path | None
+) -> tuple[list[Problem], dict]:
+    """The project's problems and its layers' shapes: what the views show.
+    Pure core work, so it may run on any thread."""
+    problems = validate(project, profiles, project_dir)
+    shapes, _ = infer_shapes(project)
+    return problems, shapes
+
+
 class Document(QObject):
     # A core event (node_added, edge_removed, task_changed, ...).
     changed = Signal(object)
@@ -45,9 +55,11 @@ class Document(QObject):
         path: Path | None = None,
         parent: QObject | None = None,
         read_data: bool = True,
+        checked: tuple[list[Problem], dict] | None = None,
     ) -> None:
         """read_data=False: a document only drawn (a diagram), whose data
-        files need not be read."""
+        files need not be read. checked: what `check` found for the project
+        as it is (ui/opening.py checks a file off the GUI thread)."""
         super().__init__(parent)
         self.project = project if project is not None else Project()
         self.path = Path(path) if path else None
@@ -70,7 +82,10 @@ class Document(QObject):
         self._revalidate.setSingleShot(True)
         self._revalidate.setInterval(0)
         self._revalidate.timeout.connect(self.validate_now)
-        self.validate_now()
+        if checked is None:
+            self.validate_now()
+        else:
+            self.problems, self.shapes = checked
         if read_data:
             self.data_store.read_project()
 
@@ -103,8 +118,7 @@ class Document(QObject):
     # --- validation ----------------------------------------------------------------
 
     def validate_now(self) -> None:
-        self.problems = validate(self.project, self.data_profiles, self.project_dir)
-        self.shapes, _ = infer_shapes(self.project)
+        self.problems, self.shapes = check(self.project, self.data_profiles, self.project_dir)
         self.problems_changed.emit()
 
     def set_data_profile(self, key: str, profile: DataProfile | None) -> None:
@@ -143,11 +157,6 @@ class Document(QObject):
             self.path = target
             self.path_changed.emit()
         self.undo_stack.set_clean()
-
-    @classmethod
-    def open(cls, path: Path, parent: QObject | None = None) -> "Document":
-        """Load a project file; raises ProjectError, and nothing else changes."""
-        return cls(load(path), Path(path), parent)
 
     @classmethod
     def from_example(cls, path: Path, parent: QObject | None = None) -> "Document":

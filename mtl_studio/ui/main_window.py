@@ -26,7 +26,7 @@ from ..core.layout import layout_command
 from ..core.validation import errors
 from ..core.wording import counted
 from ..examples import examples
-from . import data_files, exchange, recovery
+from . import data_files, exchange, opening, recovery
 from .canvas.view import CanvasView
 from .data_panel import DataPanel
 from .document import Document
@@ -549,15 +549,25 @@ class MainWindow(QMainWindow):
         the message and its place, and the current project is untouched."""
         if ask and not self.maybe_save():
             return False
+        if not self.load_path(path):
+            return False
+        recovery.offer_on_open(self, path)  # changes a crashed window left
+        return True
+
+    def load_path(self, path: Path) -> bool:
+        """Show the project of a file, read off the GUI thread
+        (ui/opening.py); False when it cannot be read or the user cancelled."""
         try:
-            document = Document.open(path)
+            document = opening.read_document(self, path)
         except ProjectError as exc:
             self._file_error("Cannot open the project", exc)
+            return False
+        if document is None:
+            self.show_notice(f"Opening {Path(path).name} cancelled", 6000)
             return False
         self.set_document(document)
         self._add_recent(path)
         data_files.check_after_open(self, document)
-        recovery.offer_on_open(self, path)  # changes a crashed window left
         return True
 
     def offer_recovery(self) -> bool:
