@@ -3,9 +3,10 @@
 A RunRecorder is a Trainer callback. It appends to history.csv as events
 arrive (so a crash loses nothing already trained), mirrors the curves into
 TensorBoard, and writes summary.json when the run ends. Resuming a run
-appends to the same files, after dropping the rows of steps past the
-checkpoint it resumes from: a run killed after its last checkpoint trains
-those steps again, and its history then holds each step once.
+appends to the same files, after dropping the rows (and TensorBoard
+events) of steps past the checkpoint it resumes from: a run killed after its
+last checkpoint trains those steps again, and its history then holds each
+step once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..core.atomic import write_text
 from . import checkpoint as ckpt
 from . import events as ev
 from .run_folder import CHECKPOINT
+from .tensorboard_trim import trim_events_after
 from .tf_import import tf
 
 HISTORY = "history.csv"
@@ -83,6 +85,8 @@ class RunRecorder:
             if resumed_at is not None:
                 for name in (HISTORY, AFFINITY):
                     trim_after(self.out / name, resumed_at)
+                # Before the new writer opens its own file, which is not to be trimmed.
+                trim_events_after(self.out / TENSORBOARD, resumed_at)
         self._csv_file = open(history, "w" if new_file else "a", newline="", encoding="utf-8")
         self._csv = csv.writer(self._csv_file)
         if new_file:
