@@ -24,8 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The suite's processes (pytest-xdist): 2 halves its time on a 2-core
+# machine; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+
 test: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 clean:
 	rm -rf $(VENV) build *.egg-info
