@@ -3,7 +3,9 @@ each scored on the held-out rows, the table written as they end.
 
 The study's folder holds a folder per run (CONFIG/seed-N, each a run folder
 like any other: it opens in the window and resumes from the command line),
-study.json (what was asked and what each run gave), study.csv and study.md.
+study.json (what was asked and what each run gave), study.csv, study.md and
+project.mtl.json (the project as the study started, which the window's
+Continue a Study... goes on with).
 Started again on the same folder, a study goes on where it stopped: runs
 already scored are kept, a stopped run resumes from its checkpoint.
 TensorFlow is imported when the first run starts.
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.atomic import write_text
+from ..core.fileformat import ProjectError, load, save
 from ..core.project import Project
 from . import table
 from .delta import main_figures
+from .search import OBJECTIVES
 from .plan import (
     AS_DRAWN,
     BASELINE_PREFIX,
@@ -31,6 +35,7 @@ from .plan import (
 )
 
 STATE = "study.json"
+PROJECT = "project.mtl.json"
 TABLE_CSV = "study.csv"
 TABLE_MD = "study.md"
 BASELINES_ROW = "single-task baselines"
@@ -92,11 +97,14 @@ def run_study(
     listeners: list[Callable[[list], None]] = (),
     on_run: Callable[[int, int, PlannedRun, str], None] | None = None,
     stop: Stop | None = None,
+    search: dict | None = None,
 ) -> StudyResult:
     """Run (or go on with) the study of `project` in `out`. `listeners` get
     each run's training events; `on_run(index, total, run, state)` is called
     as each run starts ("training") and ends (its status). `stop.set()`
-    stops the run under way (it keeps its checkpoint) and ends the study."""
+    stops the run under way (it keeps its checkpoint) and ends the study.
+    `search` ({"trials", "objective"}): the weight search that follows the
+    runs, kept in study.json for whoever goes on with the study."""
     from ..training.run import run_project  # noqa: PLC0415 - TensorFlow
 
     out = Path(out)
@@ -112,6 +120,13 @@ def run_study(
     if modes:  # a study of weightings alone keeps the folder of an earlier version
         asked["modes"] = list(modes)
     state = _read_state(out, asked)
+    _keep_project(out, project)
+    # Written before the first run ends, so a study killed in it can go on.
+    changed = not (out / STATE).exists()
+    if search is not None and state.get("search") != search:
+        state["search"], changed = search, True
+    if changed:
+        _write_state(out, state)
     stop = stop or Stop()
     for index, planned in enumerate(runs):
         done = state["runs"].get(planned.folder, {})
@@ -194,6 +209,73 @@ def _figure_name(task_scores: dict) -> str:
     from .delta import main_figure  # noqa: PLC0415
 
     return main_figure(task_scores)[0]
+
+
+def _keep_project(out: Path, project: Project) -> None:
+    """The project as the study started, written once: going on later
+    trains the same project, whatever the window holds by then."""
+    path = out / PROJECT
+    if path.exists():
+        return
+    try:
+        save(project.copy(), path)
+    except ProjectError as exc:
+        raise StudyError(str(exc)) from None
+
+
+def saved_study(out: Path) -> tuple[Project, dict]:
+    """The project and the options (run_study's, and the weight search's
+    "search_trials" and "objective") of the study in `out`, to go on with
+    it. Raises StudyError naming the folder and what is missing."""
+    out = Path(out)
+    try:
+        state = json.loads((out / STATE).read_text(encoding="utf-8"))
+        options = _options(state)
+    except FileNotFoundError:
+        raise StudyError(f"{out}: not a study folder (it has no {STATE})") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StudyError(f"{out / STATE}: cannot read the study ({exc})") from None
+    if not (out / PROJECT).exists():
+        raise StudyError(
+            f"{out}: the study keeps no copy of its project (an earlier version made it): "
+            f"go on with it with  mtl-studio study PROJECT --out {out}  and the same options"
+        )
+    try:
+        project = load(out / PROJECT)
+    except ProjectError as exc:
+        raise StudyError(str(exc)) from None
+    return project, options
+
+
+def _options(state: dict) -> dict:
+    """study.json's options, each checked: a hand-edited file names its
+    field rather than failing in the study's thread."""
+    asked, search = state["asked"], state.get("search") or {}
+    if not isinstance(asked, dict) or not isinstance(search, dict):
+        raise ValueError("asked and search: expected objects")
+
+    def field(where: dict, key: str, ok, default=None):
+        value = where.get(key, default)
+        if not ok(value):
+            raise ValueError(f"{key}: unexpected value {value!r}")
+        return value
+
+    def names(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    def count(low: int):
+        return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    epochs = field(asked, "epochs", lambda v: v is None or count(1)(v))
+    return {
+        "baselines": field(asked, "baselines", lambda v: isinstance(v, bool)),
+        "weightings": field(asked, "weightings", names),
+        "modes": field(asked, "modes", names, []),
+        "seeds": field(asked, "seeds", count(1)),
+        "epochs": epochs,
+        "search_trials": field(search, "trials", count(0), 0),
+        "objective": field(search, "objective", lambda v: v in OBJECTIVES, OBJECTIVES[0]),
+    }
 
 
 def _read_state(out: Path, asked: dict) -> dict:

@@ -11,6 +11,9 @@ rows with its gain against the single-task baselines (cells shaded green
 when better, red when worse), and delta-m, ranked as the runner ranks.
 Stop ends the run under way (it keeps its checkpoint); Continue the Last
 Study goes on where it stopped, and runs already scored never train again.
+Continue a Study... does the same for a study folder chosen on disk (one of
+an earlier session, or of `mtl-studio study`), with the project and options
+the folder kept when the study started.
 
 With Trials above 0, the loss-weight search follows the study's runs in
 the same worker (into the study folder's "search" subfolder); its result
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -51,7 +55,7 @@ from ..core.settings import MODES, WEIGHTINGS
 from ..core.validation import errors
 from ..core.wording import counted
 from ..study.plan import configuration_count
-from ..study.runner import StudyResult
+from ..study.runner import StudyError, StudyResult, saved_study
 from ..study.search import apply_trial
 from ..training import run_folder
 from .document import Document
@@ -256,12 +260,23 @@ class StudyView(DocumentView):
             "Go on with the stopped study where it stopped: runs already scored "
             "are kept, the stopped run resumes from its checkpoint"
         )
+        self.open_button = QPushButton("Continue a Study...")
+        self.open_button.setToolTip(
+            "Choose a study folder (of this session, an earlier one or mtl-studio "
+            "study) and go on with it where it stopped, with the project and options "
+            "it started with: runs already scored are kept"
+        )
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(200)
         self.progress.setMaximumWidth(320)
         self.progress_label = QLabel()
         bar = QHBoxLayout()
-        for widget in (self.start_button, self.stop_button, self.continue_button):
+        for widget in (
+            self.start_button,
+            self.stop_button,
+            self.continue_button,
+            self.open_button,
+        ):
             bar.addWidget(widget)
         bar.addSpacing(12)
         bar.addWidget(self.progress)
@@ -269,6 +284,7 @@ class StudyView(DocumentView):
         self.start_button.clicked.connect(lambda: self._refused(self.start()))
         self.stop_button.clicked.connect(self.stop)
         self.continue_button.clicked.connect(lambda: self._refused(self.continue_last()))
+        self.open_button.clicked.connect(self._choose_study)
 
         self.reason_label = ErrorLabel()  # why Start cannot be pressed now
         self.status = QLabel()  # the last study's outcome
@@ -423,6 +439,7 @@ class StudyView(DocumentView):
         self.continue_button.setEnabled(
             not self.busy and self.last_stopped and self.busy_reason() is None
         )
+        self.open_button.setEnabled(not self.busy and self.busy_reason() is None)
 
     def _follow_baselines(self) -> None:
         """delta-m needs the single-task baselines: offered only with them."""
@@ -480,6 +497,28 @@ class StudyView(DocumentView):
             return reason
         self._launch()
         return None
+
+    def continue_from(self, folder: Path) -> str | None:
+        """Go on with the study in `folder` where it stopped, with the
+        project and options it kept when it started (not the window's
+        project as it is now). Returns None, or why nothing started."""
+        if self.busy:
+            return "a study is in progress"
+        reason = self.busy_reason()
+        if reason:
+            return reason
+        try:
+            project, options = saved_study(folder)
+        except StudyError as exc:
+            return str(exc)
+        self.last = {"project": project, "out": Path(folder), **options}
+        self._launch()
+        return None
+
+    def _choose_study(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Continue a study", str(self.runs_root()))
+        if folder:
+            self._refused(self.continue_from(Path(folder)))
 
     def stop(self) -> None:
         """Stop the run under way (it keeps its checkpoint); no other starts."""

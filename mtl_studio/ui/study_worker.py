@@ -103,6 +103,11 @@ class StudyWorker(QThread):
                 listeners=[self._listen],
                 on_run=self._on_run,
                 stop=self._stop,
+                search=(
+                    {"trials": self.search_trials, "objective": self.objective}
+                    if self.search_trials
+                    else None
+                ),
             )
             searching = self.search_trials > 0 and not self.result.stopped
             if searching and not self._stop.is_set():

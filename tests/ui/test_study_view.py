@@ -3,12 +3,14 @@ the other, with progress and Stop, the table filling in as runs end; the
 window stays live; a stopped study goes on where it stopped. Real runs of
 a tiny project (one epoch each)."""
 
+import json
 import os
 import sys
 import threading
 
 import pytest
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFileDialog
 
 from mtl_studio.ui.run_worker import TRAINING_NICE
 from mtl_studio.ui.study_view import StudyView, gain_color
@@ -263,3 +265,50 @@ def test_the_study_form_leaves_the_docks_their_room(make_window):
     window = make_window()
     assert window.centralWidget().minimumSizeHint().width() < 700
     assert window.palette.tree.viewport().width() > 150
+
+
+def test_a_study_of_an_earlier_session_goes_on_from_its_folder(qtbot, make_view, monkeypatch):
+    on_run = StudyWorker._on_run
+
+    def stop_after_the_first_run(worker, index, total, planned, state):
+        on_run(worker, index, total, planned, state)
+        if index == 0 and state != "training":
+            worker.stop()
+
+    monkeypatch.setattr(StudyWorker, "_on_run", stop_after_the_first_run)
+    first = make_view()
+    first.baselines_box.setChecked(False)
+    first.weighting_boxes["dwa"].setChecked(True)
+    with qtbot.waitSignal(first.study_ended, timeout=STUDY_MS):
+        assert first.start() is None
+    folder = first.folder
+    monkeypatch.setattr(StudyWorker, "_on_run", on_run)
+
+    # A later session: another window, whose project has changed since.
+    later = make_view()
+    assert later.continue_last() == "there is no stopped study to go on with"
+    later.document.project.set_training("epochs", 5)
+    starts = []
+    later.run_started.connect(lambda index, *args: starts.append(index))
+    chosen = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getExistingDirectory",
+        lambda parent, title, start: chosen.append(start) or str(folder),
+    )
+    assert later.open_button.isEnabled()
+    with qtbot.waitSignal(later.study_ended, timeout=STUDY_MS) as ended:
+        later.open_button.click()
+    assert chosen and chosen[0] == str(folder.parent)  # the dialog starts in the runs folder
+    result = ended.args[0]
+    assert starts == [1] and not result.stopped  # the scored run did not train again
+    assert result.runs == {"as-drawn/seed-0": "completed", "weighting-dwa/seed-0": "completed"}
+    # The study's own project and options, not the window's: one epoch.
+    summary = json.loads((folder / "weighting-dwa" / "seed-0" / "summary.json").read_text())
+    assert summary["epochs"] == 1
+    assert later.folder == folder and str(folder) in later.folder_label.text()
+
+    # A folder that holds no study: said where Start's refusals are.
+    with qtbot.assertNotEmitted(later.study_ended):
+        later._refused(later.continue_from(folder.parent))
+    assert "not a study folder" in later.status.text()
