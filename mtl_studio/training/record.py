@@ -28,6 +28,9 @@ from .tf_import import tf
 
 HISTORY = "history.csv"
 AFFINITY = "affinity.csv"
+AFFINITY_HEADER = ["step", "from_task", "to_task", "z"]
+COSINE = "cosine.csv"  # the gradient cosines of each pair of tasks, as reported
+COSINE_HEADER = ["step", "task_a", "task_b", "cosine"]
 SUMMARY = "summary.json"
 TENSORBOARD = "tensorboard"
 
@@ -69,7 +72,8 @@ class RunRecorder:
         self._first_block: tuple[float, int] | None = None  # (time, step) after the first call
         self.finished: ev.RunFinished | None = None
         self.best: dict | None = None  # {"epoch", "step", "value"} of the best epoch
-        self._affinity_file = None  # affinity.csv, opened at the first measurement
+        # affinity.csv and cosine.csv, each opened at its first row
+        self._side_files: dict[str, object] = {}
         self._affinity_sum, self._affinity_count = None, 0
         self.steps_per_epoch: int | None = None  # from RunStarted (or the resumed summary)
         self.weighting = project.training.weighting  # what trained: RunStarted says
@@ -83,7 +87,7 @@ class RunRecorder:
         if resume:
             resumed_at = checkpoint_step(self.out / CHECKPOINT)
             if resumed_at is not None:
-                for name in (HISTORY, AFFINITY):
+                for name in (HISTORY, AFFINITY, COSINE):
                     trim_after(self.out / name, resumed_at)
                 # Before the new writer opens its own file, which is not to be trimmed.
                 trim_events_after(self.out / TENSORBOARD, resumed_at)
@@ -201,27 +205,39 @@ class RunRecorder:
             if e.penalty is not None:
                 self._scalar("soft_sharing_penalty", float(np.mean(e.penalty)))
 
+    def _side_file(self, name: str, header: list[str]):
+        """A CSV file beside history.csv, appended to as it is (a resumed
+        run goes on in it), its header written when it is new."""
+        if name not in self._side_files:
+            path = self.out / name
+            new = not path.exists()
+            self._side_files[name] = open(path, "a", newline="", encoding="utf-8")
+            if new:
+                csv.writer(self._side_files[name]).writerow(header)
+        return self._side_files[name]
+
     def _on_GradientCosine(self, e: ev.GradientCosine) -> None:
+        """cosine.csv (so a run opened from disk has its cosine plot) and
+        TensorBoard."""
+        file = self._side_file(COSINE, COSINE_HEADER)
+        writer = csv.writer(file)
         with self._tb.as_default(step=e.step):
             for (a, b), value in e.pairs.items():
+                writer.writerow([e.step, a, b, f"{value:.7g}"])
                 self._scalar(f"gradient_cosine/{a}__{b}", value)
+        file.flush()
 
     def _on_Affinity(self, e: ev.Affinity) -> None:
         """affinity.csv (appended, as history.csv) and TensorBoard; the run's
         mean goes into the summary."""
-        if self._affinity_file is None:
-            path = self.out / AFFINITY
-            new = not path.exists()
-            self._affinity_file = open(path, "a", newline="", encoding="utf-8")
-            if new:
-                csv.writer(self._affinity_file).writerow(["step", "from_task", "to_task", "z"])
-        writer = csv.writer(self._affinity_file)
+        file = self._side_file(AFFINITY, AFFINITY_HEADER)
+        writer = csv.writer(file)
         with self._tb.as_default(step=e.step):
             for i, a in enumerate(e.tasks):
                 for j, b in enumerate(e.tasks):
                     writer.writerow([e.step, a, b, f"{e.z[i, j]:.7g}"])
                     self._scalar(f"affinity/{a}__{b}", float(e.z[i, j]))
-        self._affinity_file.flush()
+        file.flush()
         self._affinity_sum = e.z + (self._affinity_sum if self._affinity_sum is not None else 0)
         self._affinity_count += 1
 
@@ -292,8 +308,8 @@ class RunRecorder:
     def close(self, files: dict[str, str] | None = None) -> dict:
         """Write summary.json and close the files; returns the summary."""
         self._csv_file.close()
-        if self._affinity_file is not None:
-            self._affinity_file.close()
+        for file in self._side_files.values():
+            file.close()
         self._tb.flush()
         self._tb.close()
         wall = time.time() - self.started

@@ -352,11 +352,16 @@ class RunCurves:
 
     def wall_at(self, step: int) -> float:
         """The wall time of the last recorded point at or before `step`."""
+        return float(self.walls_at([step])[0])
+
+    def walls_at(self, steps) -> np.ndarray:
+        """wall_at of each of `steps`, in one pass."""
+        steps = np.asarray(steps, float)
         for series in (self.total, *self.train.values(), *self.val.values()):
             if len(series):
-                i = int(np.searchsorted(series.step, step, side="right")) - 1
-                return float(series.wall[max(i, 0)])
-        return 0.0
+                i = np.searchsorted(series.step, steps, side="right") - 1
+                return np.asarray(series.wall[np.maximum(i, 0)], float)
+        return np.zeros(steps.shape)
 
     @property
     def best_text(self) -> str:

@@ -4,8 +4,9 @@ project (issue 12, "Runs on disk").
 `curves_from_folder(folder)` rebuilds the RunCurves a run's events gave the
 window, from the files the RunRecorder wrote (training/record.py):
 history.csv (a row per step and task, and a validation row per epoch and
-task), affinity.csv (task affinity, when measured), summary.json (status, message, best epoch, setting changes, steps
-per epoch) and the project as trained (project.mtl.json: the tasks in
+task), affinity.csv (task affinity, when measured), cosine.csv (the
+gradient cosines, in joint and alternating runs), summary.json (status,
+message, best epoch, setting changes, steps per epoch) and the project as trained (project.mtl.json: the tasks in
 order and their colours). `project_runs(root)` lists the run folders under
 a runs root for the Open Run dialog.
 
@@ -27,9 +28,16 @@ from pathlib import Path
 import numpy as np
 
 from ..core.fileformat import ProjectError, load
-from ..training.record import AFFINITY, HISTORY, SUMMARY
+from ..training.record import (
+    AFFINITY,
+    AFFINITY_HEADER,
+    COSINE,
+    COSINE_HEADER,
+    HISTORY,
+    SUMMARY,
+)
 from ..training.run_folder import PROJECT_COPY, RUN_INFO
-from .run_curves import Mark, RunCurves
+from .run_curves import Mark, RunCurves, Series
 
 HEADER = ["step", "epoch", "task", "split", "loss", "weight", "wall_seconds"]
 SPLITS = ("train", "val")
@@ -52,8 +60,8 @@ def curves_from_folder(folder: Path) -> RunCurves:
     weights, the setting changes, the best epoch, the status and message.
     The total is rebuilt as sum_k w_k L_k of each step (the Trainer's own
     formula), except in soft sharing, whose penalty history.csv does not
-    hold; the gradient cosines are only in TensorBoard's files. The task
-    affinity measurements come from affinity.csv, when the run has one.
+    hold. The gradient cosines come from cosine.csv and the task affinity
+    measurements from affinity.csv, when the run has them.
     Raises RunOpenError."""
     folder = Path(folder).resolve()
     if not folder.is_dir():
@@ -80,7 +88,7 @@ def curves_from_folder(folder: Path) -> RunCurves:
         folder=str(folder),
         monitor=project.training.monitor,
     )
-    curves.cosine.clear()  # not in history.csv: no empty plot that waits for them
+    curves.cosine.clear()  # only the pairs cosine.csv holds: no empty plot that waits
 
     train = table["split"] == SPLITS.index("train")
     kept_train = np.zeros(len(train), bool)
@@ -130,6 +138,8 @@ def curves_from_folder(folder: Path) -> RunCurves:
     _best(curves, summary, folder)
     if (folder / AFFINITY).is_file():
         _read_affinity(folder / AFFINITY, curves)
+    if (folder / COSINE).is_file():
+        _read_cosine(folder / COSINE, curves)
     for change in _changes(summary, folder):
         curves.marks.append(
             Mark(
@@ -151,26 +161,12 @@ def _read_affinity(path: Path, curves: RunCurves) -> None:
     so a cell's mean over its rows is the mean over the measurements (a
     continued run's too, as summary.json counts them). A last line without
     its line end (a run killed while writing it) is left out."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunOpenError(f"{path}: cannot read the file: {exc}") from None
-    lines = csv.reader(io.StringIO(text[: text.rfind("\n") + 1]))
-    header = next(lines, [])
-    if header[:4] != ["step", "from_task", "to_task", "z"]:
-        raise RunOpenError(f"{path}: line 1: expected the header step,from_task,to_task,z")
     index = {t: i for i, t in enumerate(curves.tasks)}
     size = len(curves.tasks)
     total, count = np.zeros((size, size)), np.zeros((size, size))
     last, last_step = np.full((size, size), np.nan), None
-    for number, row in enumerate(lines, start=2):
-        try:
-            step, i, j, z = int(row[0]), index[row[1]], index[row[2]], float(row[3])
-        except (IndexError, KeyError, ValueError):
-            raise RunOpenError(
-                f"{path}: line {number}: expected a step, two of the run's tasks "
-                f"({', '.join(curves.tasks)}) and a number, got {','.join(row)[:120]}"
-            ) from None
+    for step, a, b, z in _pair_rows(path, AFFINITY_HEADER, curves.tasks):
+        i, j = index[a], index[b]
         total[i, j] += z
         count[i, j] += 1
         if step != last_step:
@@ -188,6 +184,43 @@ def _read_affinity(path: Path, curves: RunCurves) -> None:
         curves.affinity_sum = (total / np.where(count > 0, count, np.nan))[keep] * measured
     curves.affinity_last = last[keep]
     curves.affinity_step = last_step
+
+
+def _read_cosine(path: Path, curves: RunCurves) -> None:
+    """cosine.csv (step, task_a, task_b, cosine: a row per pair of each
+    report) into a series per pair, as the GradientCosine events gave them."""
+    found: dict[tuple[str, str], list] = {}
+    for step, a, b, value in _pair_rows(path, COSINE_HEADER, curves.tasks):
+        found.setdefault((a, b), []).append((step, value))
+    for pair, points in found.items():
+        steps, values = np.array(points, float).T
+        series = curves.cosine.setdefault(pair, Series(max(16, len(steps))))
+        series.append(steps, curves.walls_at(steps), values)
+
+
+def _pair_rows(path: Path, header: list[str], tasks: list[str]):
+    """The rows (step, task, task, number) of a run's CSV file of task
+    pairs, each checked; a last line without its line end (a run killed
+    while writing it) is left out. Raises RunOpenError naming the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunOpenError(f"{path}: cannot read the file: {exc}") from None
+    lines = csv.reader(io.StringIO(text[: text.rfind("\n") + 1]))
+    if next(lines, [])[:4] != header:
+        raise RunOpenError(f"{path}: line 1: expected the header {','.join(header)}")
+    known = set(tasks)
+    for number, row in enumerate(lines, start=2):
+        try:
+            step, a, b, value = int(row[0]), row[1], row[2], float(row[3])
+            if a not in known or b not in known:
+                raise KeyError(a)
+        except (IndexError, KeyError, ValueError):
+            raise RunOpenError(
+                f"{path}: line {number}: expected a step, two of the run's tasks "
+                f"({', '.join(tasks)}) and a number, got {','.join(row)[:120]}"
+            ) from None
+        yield step, a, b, value
 
 
 def _project(folder: Path):

@@ -8,7 +8,14 @@ from collections import Counter
 from mtl_studio.training import checkpoint as ckpt
 from mtl_studio.training import events as ev
 from mtl_studio.training import run_folder
-from mtl_studio.training.record import AFFINITY, HISTORY, RunRecorder, trim_after
+from mtl_studio.training.record import (
+    AFFINITY,
+    COSINE,
+    COSINE_HEADER,
+    HISTORY,
+    RunRecorder,
+    trim_after,
+)
 from mtl_studio.training.run import run_project
 from tests.helpers import two_task_project
 from tests.training.test_results import results_project
@@ -42,12 +49,17 @@ def test_resuming_drops_the_rows_past_the_checkpoint_and_half_rows(tmp_path):
         w = csv.writer(fh)
         w.writerow(["step", "from_task", "to_task", "z"])
         w.writerows([[5, "a", "b", "0.1"], [12, "a", "b", "0.2"]])
+    with open(out / COSINE, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COSINE_HEADER)
+        w.writerows([[4, "a", "b", "0.3"], [11, "a", "b", "-0.2"]])
     project = two_task_project()
     recorder = RunRecorder(out, project, resume=True)
     recorder.close()
     rows = rows_of(out / HISTORY)
     assert [int(r["step"]) for r in rows] == [s for s in range(1, 11) for _ in "ab"]
     assert [int(r["step"]) for r in rows_of(out / AFFINITY)] == [5]
+    assert [int(r["step"]) for r in rows_of(out / COSINE)] == [4]
     # The file ends with a whole line: the next rows append cleanly.
     assert (out / HISTORY).read_bytes().endswith(b"\n")
 

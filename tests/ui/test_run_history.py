@@ -145,7 +145,13 @@ def test_a_run_folder_gives_back_the_curves_the_run_showed_live(trained):
         (m.step, m.setting, m.task, m.value) for m in live.marks
     ]
     assert len(curves.marks) == 1
-    assert curves.cosine == {}  # only in TensorBoard's files
+    # The gradient cosines, from cosine.csv: the pairs the run reported.
+    reported = {pair: s for pair, s in live.cosine.items() if len(s)}
+    assert reported and set(curves.cosine) == set(reported)
+    for pair, series in reported.items():
+        np.testing.assert_array_equal(curves.cosine[pair].step, series.step)
+        np.testing.assert_allclose(curves.cosine[pair].value, series.value, rtol=1e-6)
+        np.testing.assert_allclose(curves.cosine[pair].wall, series.wall, atol=1e-3)
     assert not curves.running
 
 
@@ -165,7 +171,9 @@ def test_an_older_run_without_steps_per_epoch_in_its_summary(trained, tmp_path):
     assert curves_from_folder(copy).steps_per_epoch == live.steps_per_epoch
 
 
-def test_opened_curves_show_in_the_plots_with_their_best_epoch(trained, qtbot, no_leaked_widgets):
+def test_opened_curves_show_in_the_plots_with_their_best_epoch(
+    trained, qtbot, no_leaked_widgets, tmp_path
+):
     folder, live, _ = trained
     panel = PlotsPanel()
     qtbot.addWidget(panel)
@@ -175,7 +183,17 @@ def test_opened_curves_show_in_the_plots_with_their_best_epoch(trained, qtbot, n
     curves = curves_from_folder(folder)
     panel.show_run(curves)
     panel.refresh(everything=True)
-    assert "cosine" not in panel.shown_plots  # history.csv has none: no empty plot
+    assert "cosine" in panel.shown_plots  # from cosine.csv, as the run showed it live
+    pair, series = next(iter(curves.cosine.items()))
+    x, _ = panel.curve("cosine", pair).main.getOriginalDataset()
+    assert len(x) == len(series)
+    # A run without cosine.csv (an earlier version's) shows no empty plot.
+    older = tmp_path / "older"
+    shutil.copytree(folder, older)
+    (older / "cosine.csv").unlink()
+    panel.show_run(curves_from_folder(older))
+    panel.refresh(everything=True)
+    assert "cosine" not in panel.shown_plots
     assert panel.plots["task:Y1"].best_line.value() == curves.best_step
     x, _ = panel.curve("train", "Y1").main.getOriginalDataset()
     assert len(x) == len(curves.train["Y1"])
@@ -527,3 +545,22 @@ def test_a_bad_affinity_row_is_named_by_its_line(tmp_path):
     assert curves.affinity_count == 2 and curves.affinity_tasks == ["a"]
     assert curves.affinity_mean.tolist() == [[pytest.approx(0.3)]]
     assert curves.affinity_last.tolist() == [[0.1]] and curves.affinity_step == 4
+
+
+def test_a_bad_cosine_row_is_named_by_its_line(tmp_path):
+    folder = hand_made(tmp_path / "run", GOOD)
+    (folder / "cosine.csv").write_text(
+        "step,task_a,task_b,cosine\n2,a,b,0.5\n3,a,b,many\n", encoding="utf-8"
+    )
+    with pytest.raises(RunOpenError, match=r"cosine.csv: line 3: .*many"):
+        curves_from_folder(folder)
+    (folder / "cosine.csv").write_text("step,a,b\n", encoding="utf-8")
+    with pytest.raises(RunOpenError, match=r"cosine.csv: line 1: expected the header"):
+        curves_from_folder(folder)
+    (folder / "cosine.csv").write_text(
+        "step,task_a,task_b,cosine\n2,a,b,0.5\n4,a,b,-0.25\n6,a,b,0.", encoding="utf-8"
+    )
+    curves = curves_from_folder(folder)  # the half-written last line left out
+    assert list(curves.cosine) == [("a", "b")]
+    assert curves.cosine[("a", "b")].step.tolist() == [2, 4]
+    assert curves.cosine[("a", "b")].value.tolist() == [0.5, -0.25]
