@@ -11,10 +11,13 @@ from dataclasses import replace
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSpinBox,
     QTableWidget,
     QVBoxLayout,
@@ -97,24 +100,38 @@ PRECISION_LABELS = {
     "mixed_float16": "Mixed float16 (loss scaling)",
 }
 # The optimizer's fields besides the learning rate, each shown only for the
-# optimizers that take it (OPTIMIZER_PARAMS): (label, tooltip).
+# optimizers that take it (OPTIMIZER_PARAMS): (label, short label, (lowest,
+# highest, step from), tooltip). Below 1 is the largest value ten decimals
+# show, as the project requires.
 OPTIMIZER_FIELDS = {
-    "beta_1": ("Beta 1", "Decay rate of the running mean of the gradients (Keras' default 0.9)"),
+    "beta_1": (
+        "Beta 1",
+        "β1",
+        (0, 0.9999999999, 0.9),
+        "Decay rate of the running mean of the gradients (Keras' default 0.9)",
+    ),
     "beta_2": (
         "Beta 2",
+        "β2",
+        (0, 0.9999999999, 0.999),
         "Decay rate of the running mean of the squared gradients (Keras' default 0.999)",
     ),
     "epsilon": (
         "Epsilon",
+        "ε",
+        (1e-10, 1, 1e-7),
         "Small constant added to the denominator for numerical stability (Keras' default 1e-7)",
     ),
     "momentum": (
         "Momentum",
+        "momentum",
+        (0, 0.9999999999, 0.1),
         "Fraction of the previous update added to each step, in [0, 1); 0: none (the default)",
     ),
 }
 # Task table columns in alternating mode.
-TASK, TASK_OPTIMIZER, TASK_RATE, TASK_SHARE = range(4)
+# Settings last: its summary is the widest, and Share stays in sight in a narrow dock.
+TASK, TASK_OPTIMIZER, TASK_RATE, TASK_SHARE, TASK_FIELDS = range(5)
 
 
 def monitor_choices(project) -> list[tuple[str, str]]:
@@ -158,6 +175,43 @@ def _float(lo: float, hi: float, default: float) -> FloatSpinBox:
     return box
 
 
+def optimizer_field_box(key: str) -> FloatSpinBox:
+    """The spin box of an optimizer field (OPTIMIZER_FIELDS), in its range."""
+    lo, hi, default = OPTIMIZER_FIELDS[key][2]
+    box = _float(lo, hi, default)
+    box.setToolTip(OPTIMIZER_FIELDS[key][3])
+    return box
+
+
+def optimizer_summary(spec) -> str:
+    """ "β1 0.9, β2 0.999, ε 1e-07": the fields this optimizer takes."""
+    return ", ".join(
+        f"{OPTIMIZER_FIELDS[key][1]} {getattr(spec, key):g}" for key in OPTIMIZER_PARAMS[spec.name]
+    )
+
+
+def ask_optimizer_fields(parent, task: str, spec):
+    """The user's choice of `spec`'s fields besides the learning rate (the
+    ones its optimizer takes), or None when cancelled. A function of its
+    own so tests can answer for the user."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(f"Optimizer of {task}")
+    form = QFormLayout(dialog)
+    form.addRow(QLabel(f"{OPTIMIZER_LABELS[spec.name]}, learning rate {spec.learning_rate:g}"))
+    boxes = {}
+    for key in OPTIMIZER_PARAMS[spec.name]:
+        boxes[key] = optimizer_field_box(key)
+        boxes[key].setValue(getattr(spec, key))
+        form.addRow(OPTIMIZER_FIELDS[key][0], boxes[key])
+    buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    return replace(spec, **{key: box.value() for key, box in boxes.items()})
+
+
 def _int(lo: int, hi: int) -> QSpinBox:
     box = QSpinBox()
     box.setRange(lo, hi)
@@ -196,11 +250,8 @@ class TrainingSettingsForm(DocumentView):
             setattr(self, key, _float(lo, hi, getattr(TrainingSettings(), key)))
         self.optimizer = _combo(OPTIMIZER_LABELS, OPTIMIZERS)
         self.learning_rate = _float(1e-9, 10, 0.001)
-        # Below 1 (the largest value ten decimals show), as the project requires.
-        self.beta_1 = _float(0, 0.9999999999, 0.9)
-        self.beta_2 = _float(0, 0.9999999999, 0.999)
-        self.epsilon = _float(1e-10, 1, 1e-7)
-        self.momentum = _float(0, 0.9999999999, 0.1)
+        for key in OPTIMIZER_FIELDS:
+            setattr(self, key, optimizer_field_box(key))
         self.schedule = _combo(SCHEDULE_LABELS, SCHEDULES)
         self.soft_sharing_lambda = _float(0, 1e6, 0.01)
         self.batch_size = _int(1, 1_000_000)
@@ -212,8 +263,10 @@ class TrainingSettingsForm(DocumentView):
         self.strategy = _combo(STRATEGY_LABELS, DISTRIBUTIONS)
         self.precision = _combo(PRECISION_LABELS, PRECISIONS)
         self.data_loading = _combo(DATA_LOADING_LABELS, DATA_LOADING)
-        self.task_table = QTableWidget(0, 4)
-        self.task_table.setHorizontalHeaderLabels(["Task", "Optimizer", "Learning rate", "Share"])
+        self.task_table = QTableWidget(0, 5)
+        self.task_table.setHorizontalHeaderLabels(
+            ["Task", "Optimizer", "Learning rate", "Share", "Settings"]
+        )
         self.task_table.verticalHeader().hide()
         self.task_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.task_table.horizontalHeader().setStretchLastSection(True)
@@ -254,7 +307,10 @@ class TrainingSettingsForm(DocumentView):
             ),
             ("Optimizer", self.optimizer, ""),
             ("Learning rate", self.learning_rate, ""),
-            *((label, getattr(self, key), tip) for key, (label, tip) in OPTIMIZER_FIELDS.items()),
+            *(
+                (label, getattr(self, key), tip)
+                for key, (label, _, _, tip) in OPTIMIZER_FIELDS.items()
+            ),
             ("Schedule", self.schedule, "Which task's batch comes next"),
             (
                 "Soft-sharing lambda",
@@ -439,6 +495,15 @@ class TrainingSettingsForm(DocumentView):
             rate.setEnabled(task.optimizer is not None)
             rate.valueChanged.connect(lambda v, t=task.name: self._task_rate(t, v))
             table.setCellWidget(row, TASK_RATE, rate)
+            fields = QPushButton(optimizer_summary(spec))
+            fields.setEnabled(task.optimizer is not None)
+            fields.setToolTip(
+                f"The other settings of {task.name}'s own optimizer"
+                if task.optimizer is not None
+                else "The project's optimizer: its settings are in the form above"
+            )
+            fields.clicked.connect(lambda checked=False, t=task.name: self.edit_task_optimizer(t))
+            table.setCellWidget(row, TASK_FIELDS, fields)
             share = _float(1e-6, 1e6, 1.0)
             share.setValue(task.schedule_weight)
             share.setEnabled(project.training.schedule == "random")
@@ -450,6 +515,7 @@ class TrainingSettingsForm(DocumentView):
         height = (
             table.horizontalHeader().height()
             + sum(table.rowHeight(r) for r in range(table.rowCount()))
+            + table.horizontalScrollBar().sizeHint().height()  # a narrow dock scrolls it
             + 4
         )
         table.setFixedHeight(min(height, 220))
@@ -493,6 +559,16 @@ class TrainingSettingsForm(DocumentView):
             # From the task's own settings, or the project's (its betas, its momentum).
             value = replace(current or self.document.project.training.optimizer, name=name)
         self._push(SetTaskField(task, "optimizer", value))
+
+    def edit_task_optimizer(self, task: str) -> None:
+        """A task's own optimizer's other fields (betas, epsilon, momentum),
+        in a dialog: one undo step when accepted."""
+        current = self.document.project.task(task).optimizer
+        if current is None:
+            return
+        value = ask_optimizer_fields(self, task, current)
+        if value is not None and value != current:
+            self._push(SetTaskField(task, "optimizer", value))
 
     def _task_rate(self, task: str, value: float) -> None:
         current = self.document.project.task(task).optimizer

@@ -193,6 +193,61 @@ def test_a_task_s_own_optimizer_starts_from_the_project_s_settings(form):
     assert (own.name, own.learning_rate, own.momentum) == ("sgd", 0.001, pytest.approx(0.9))
 
 
+def test_a_task_s_own_optimizer_settings_are_edited_in_a_dialog_one_undo_step(form, monkeypatch):
+    from mtl_studio.ui import training_settings
+    from mtl_studio.ui.training_settings import TASK_FIELDS, TASK_OPTIMIZER
+
+    document = form.document
+    choose(form.mode, "alternating")
+    choose(form.task_table.cellWidget(0, TASK_OPTIMIZER), "adam")
+    button_a, button_b = (form.task_table.cellWidget(r, TASK_FIELDS) for r in (0, 1))
+    assert button_a.isEnabled() and button_a.text() == "β1 0.9, β2 0.999, ε 1e-07"
+    assert not button_b.isEnabled()  # b trains with the project's optimizer: the form's fields
+    asked = []
+
+    def answer(parent, task, spec):
+        asked.append((task, spec.name))
+        return training_settings.replace(spec, beta_1=0.5, epsilon=1e-5)
+
+    monkeypatch.setattr(training_settings, "ask_optimizer_fields", answer)
+    steps = document.undo_stack.index
+    form.task_table.cellWidget(0, TASK_FIELDS).click()
+    own = document.project.task("a").optimizer
+    assert asked == [("a", "adam")] and (own.beta_1, own.epsilon) == (0.5, 1e-5)
+    assert document.undo_stack.index == steps + 1
+    assert form.task_table.cellWidget(0, TASK_FIELDS).text() == "β1 0.5, β2 0.999, ε 1e-05"
+    assert document.project.training.optimizer.beta_1 == 0.9  # the project's stays
+    document.undo()
+    assert document.project.task("a").optimizer.beta_1 == 0.9
+    # Cancelled: nothing changes, no undo step.
+    monkeypatch.setattr(training_settings, "ask_optimizer_fields", lambda *a: None)
+    form.task_table.cellWidget(0, TASK_FIELDS).click()
+    assert document.undo_stack.index == steps
+
+
+def test_the_task_optimizer_dialog_shows_the_fields_of_its_optimizer(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
+
+    from mtl_studio.core.settings import OptimizerSpec
+    from mtl_studio.ui.training_settings import FloatSpinBox, ask_optimizer_fields
+
+    seen = []
+
+    def fill_and_accept():
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog))
+        boxes = dialog.findChildren(FloatSpinBox)
+        seen.append(len(boxes))
+        boxes[0].setValue(0.95)
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
+
+    QTimer.singleShot(0, fill_and_accept)
+    spec = OptimizerSpec("sgd", 0.01, momentum=0.5)
+    chosen = ask_optimizer_fields(None, "a", spec)
+    assert seen == [1]  # SGD takes momentum alone
+    assert chosen == OptimizerSpec("sgd", 0.01, momentum=0.95)
+
+
 def test_devices_and_precision_are_settings_each_edit_one_undo_step(form):
     document = form.document
     training = document.project.training
