@@ -1,11 +1,12 @@
 """The loss-weight search's part of the Study tab (docs/studies.md): what
 the search found, and a chosen trial's weights to apply to the project.
 
-With the Pareto objective and two tasks, a scatter of every complete trial
-(x: the first task's validation figure, y: the second's; the axis labels
-say which way is better), the front's trials larger, coloured and joined;
-with the Pareto objective the front's trials are also listed in a table
-(with three tasks or more, the table alone). With delta-m, the complete
+With the Pareto objective, a scatter of every complete trial (x: the first
+task's validation figure, y: the second's; the axis labels say which way is
+better), the front's trials larger and coloured, joined with two tasks;
+with three tasks or more, two lists choose the pair of tasks plotted (the
+front is over every task, so a front trial may look beaten on one pair).
+The front's trials are also listed in a table. With delta-m, the complete
 trials ranked by delta-m in a table. Clicking a point or a row chooses a
 trial: its weights are shown, and "Apply These Weights" asks for them on
 the project (apply_requested; the Study tab pushes the undo step).
@@ -20,6 +21,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -87,6 +89,23 @@ class SearchView(QWidget):
         self.trials_item.sigClicked.connect(self._clicked)
         self.front_item.sigClicked.connect(self._clicked)
 
+        # The pair of tasks the scatter plots, with three tasks or more.
+        self.pair: tuple[str, str] | None = None
+        self.x_combo, self.y_combo = QComboBox(), QComboBox()
+        self.x_combo.setToolTip("The task on the horizontal axis")
+        self.y_combo.setToolTip("The task on the vertical axis")
+        self.x_combo.activated.connect(lambda i: self._pair_chosen(self.x_combo))
+        self.y_combo.activated.connect(lambda i: self._pair_chosen(self.y_combo))
+        self.pair_row = QWidget()
+        pair = QHBoxLayout(self.pair_row)
+        pair.setContentsMargins(0, 0, 0, 0)
+        pair.addWidget(QLabel("Plot"))
+        pair.addWidget(self.x_combo)
+        pair.addWidget(QLabel("across and"))
+        pair.addWidget(self.y_combo)
+        pair.addWidget(QLabel("up"))
+        pair.addStretch(1)
+
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -110,6 +129,7 @@ class SearchView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
+        layout.addWidget(self.pair_row)
         layout.addWidget(self.plot, 0, Qt.AlignLeft)
         layout.addWidget(self.table, 0, Qt.AlignLeft)
         layout.addLayout(chosen)
@@ -158,19 +178,25 @@ class SearchView(QWidget):
                 else "The weight search runs after the study's runs, when asked for."
             )
             self.plot.hide()
+            self.pair_row.hide()
             self.table.hide()
             self.apply_button.hide()
             self.chosen_label.hide()
             return
         pareto = result.objective == "pareto"
-        scatter = pareto and len(result.tasks) == 2
+        scatter = pareto and len(result.tasks) >= 2
         counts = f"{len(result.trials)} trials, {len(complete)} complete"
         if pareto:
             self.heading.setText(
                 f"Weight search ({counts}), each task's figure on the validation rows. "
                 f"The Pareto front: the {len(result.front)} trials no other trial beats on "
                 "every task"
-                + (" (blue, joined; grey: the others)." if scatter else ".")
+                + (
+                    " (blue, joined; grey: the others)."
+                    if len(result.tasks) == 2
+                    else " (blue; grey: the others; a blue trial may look beaten on the two "
+                    "tasks plotted, not on all of them)."
+                )
                 + " Click a trial to see its weights."
             )
             self._rows = list(result.front)
@@ -182,6 +208,7 @@ class SearchView(QWidget):
             )
             self._rows = sorted(complete, key=lambda t: -t.values[0] if t.values else 0.0)
         self.plot.setVisible(scatter)
+        self._fill_pair(result if scatter else None)
         if scatter:
             self._draw(result, complete)
         self._fill(result)
@@ -197,8 +224,31 @@ class SearchView(QWidget):
         where = ("right" if higher else "left") if horizontal else ("up" if higher else "down")
         return f"{task}: {name} ({'higher' if higher else 'lower'} is better, {where} {arrow})"
 
+    def _fill_pair(self, result: SearchResult | None) -> None:
+        """The pair plotted: the first two tasks at first, a pair still of
+        the result's tasks kept (a search that goes on keeps the view)."""
+        tasks = result.tasks if result is not None else []
+        if self.pair is None or not set(self.pair) <= set(tasks) or len(tasks) < 2:
+            self.pair = tuple(tasks[:2]) if len(tasks) >= 2 else None
+        for combo, task in zip((self.x_combo, self.y_combo), self.pair or ("", "")):
+            combo.clear()
+            combo.addItems(tasks)
+            combo.setCurrentIndex(combo.findText(task))
+        self.pair_row.setVisible(len(tasks) > 2)
+
+    def _pair_chosen(self, combo: QComboBox) -> None:
+        x, y = self.x_combo.currentText(), self.y_combo.currentText()
+        if x == y:  # the same task twice: the axes swap
+            other = self.y_combo if combo is self.x_combo else self.x_combo
+            before = self.pair[0] if combo is self.x_combo else self.pair[1]
+            other.setCurrentIndex(other.findText(before))
+            x, y = self.x_combo.currentText(), self.y_combo.currentText()
+        self.pair = (x, y)
+        self._draw(self.result, self.complete())
+        self.choose(self.trial.number if self.trial is not None else None)
+
     def _draw(self, result: SearchResult, complete: list[SearchTrial]) -> None:
-        a, b = result.tasks
+        a, b = self.pair
         front = {t.number for t in result.front}
 
         def spots(trials):
@@ -213,7 +263,12 @@ class SearchView(QWidget):
             (t for t in result.front if t.figures.get(a) is not None), key=lambda t: t.figures[a]
         )
         self.front_item.setData(spots(on_front))
-        self.front_line.setData([t.figures[a] for t in on_front], [t.figures[b] for t in on_front])
+        if len(result.tasks) == 2:
+            self.front_line.setData(
+                [t.figures[a] for t in on_front], [t.figures[b] for t in on_front]
+            )
+        else:  # a front over more tasks is no line in a pair's plane
+            self.front_line.setData([], [])
         self.plot.setLabel("bottom", self._axis(result, a, True))
         self.plot.setLabel("left", self._axis(result, b, False))
         self.plot.enableAutoRange()
@@ -280,8 +335,8 @@ class SearchView(QWidget):
         self.chosen_label.setText(
             f"Trial {trial.number}: weights {weights_text(trial)} (validation: {figures}{delta})"
         )
-        if self.plot.isVisibleTo(self) and len(self.result.tasks) == 2:
-            a, b = self.result.tasks
+        if self.plot.isVisibleTo(self) and self.pair is not None:
+            a, b = self.pair
             self.chosen_item.setData([trial.figures[a]], [trial.figures[b]])
         self._selecting = True
         rows = [i for i, t in enumerate(self._rows) if t.number == trial.number]
