@@ -21,6 +21,7 @@ from ..core.blocks import Expansion, expand
 from ..core.catalogue import call_arguments, get_kind, keras_config, recurrent_inner_config
 from ..core.project import Project
 from ..core.validation import Problem, errors, validate
+from ..core.wording import counted, one_line
 from .precision import layer_policy
 from .tf_import import keras
 
@@ -30,8 +31,11 @@ class BuildError(Exception):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        lines = "\n".join(f"  {p.place}: {p.message}" for p in problems)
-        super().__init__(f"the project has {len(problems)} problem(s):\n{lines}")
+        # One line, as every message a user meets: the first problem, and
+        # how many more (the Problems panel and `mtl-studio validate` list them).
+        first = problems[0]
+        more = f" (and {counted(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
+        super().__init__(one_line(f"{first.place}: {first.message}{more}"))
 
 
 @dataclass

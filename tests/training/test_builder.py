@@ -200,6 +200,9 @@ def test_an_invalid_project_is_refused_with_its_problems():
         build_model(project)
     assert "Output 'out_b': belongs to no task" in str(err.value)
     assert err.value.problems[0].place.id == "out_b"
+    assert "\n" not in str(err.value)  # one line, as every message a user meets
+    many = BuildError(err.value.problems * 3)
+    assert str(many).endswith(f"(and {3 * len(err.value.problems) - 1} more problems)")
 
 
 def test_a_softmax_gate_times_an_expert_equals_hand_written_keras():
