@@ -332,14 +332,19 @@ def _wrapped(start: str, items: list, end: str, indent: int, width: int = 99) ->
     line = f"{start}{_literal(items)}{end}"
     if len(line) <= width:
         return line
-    inner = textwrap.fill(
-        ", ".join(_literal(i) for i in items) + ",",
-        width,
-        initial_indent=" " * (indent + 4),
-        subsequent_indent=" " * (indent + 4),
-        break_on_hyphens=False,
-    )
-    return f"{start}[\n{inner}\n{' ' * indent}]{end}"
+    # Packed item by item, never inside one: a text wrapper would break a
+    # string literal at its spaces (a column "wall area") or in the middle
+    # of a long one, and the script would not compile.
+    pad = " " * (indent + 4)
+    lines, line = [], ""
+    for item in items:
+        piece = _literal(item) + ","
+        if line and len(pad) + len(line) + 1 + len(piece) > width:
+            lines.append(pad + line)
+            line = ""
+        line = f"{line} {piece}" if line else piece
+    lines.append(pad + line)
+    return f"{start}[\n" + "\n".join(lines) + f"\n{' ' * indent}]{end}"
 
 
 def _is_default(keras_class: str, key: str, value) -> bool:

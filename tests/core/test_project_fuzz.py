@@ -212,3 +212,11 @@ def test_every_bundled_example_passes_the_checks_unchanged():
     with tempfile.TemporaryDirectory() as folder:
         for name in sorted(EXAMPLES):
             _check_case(json.dumps(EXAMPLES[name]).encode(), Path(folder))
+
+
+def test_found_by_the_campaign_a_long_column_name_in_the_exported_script():
+    """4,000 cases found it: a column list written to the script was wrapped
+    by a text wrapper, which broke a long (or spaced) name's string literal."""
+    found = _mutate(copy.deepcopy(EXAMPLES["energy_mixed"]), [(237850, "replace", 999999)])
+    with tempfile.TemporaryDirectory() as folder:
+        _check_case(json.dumps(found).encode(), Path(folder))
