@@ -55,10 +55,18 @@ def data_problems(
     if not project.tasks and not project.data.chosen:
         found.append(_no_data(None, project.data))
     for source, tasks in source_groups(project):
+        owner = None if any(t.data is None for t in tasks) else tasks[0].name
         if not source.chosen:
-            owner = None if any(t.data is None for t in tasks) else tasks[0].name
             found.append(_no_data(owner, source))
             continue
+        if source.kind == "generator":
+            # Imported here: the generators live with the data layer (numpy).
+            from ..data.generators import unknown_generator  # noqa: PLC0415
+
+            unknown = unknown_generator(source.generator)
+            if unknown:
+                found.append(_data_problem(owner, unknown))
+                continue
         profile = profiles.get(source_key(source, project_dir))
         if profile is None:
             continue
@@ -84,9 +92,13 @@ def no_data_message(source: DataSource) -> str:
 
 
 def _no_data(task: str | None, source: DataSource) -> Problem:
+    return _data_problem(task, no_data_message(source))
+
+
+def _data_problem(task: str | None, message: str) -> Problem:
     """On the project's data (task None), or on a task's own data set."""
     label = "data" if task is None else f"data of task '{task}'"
-    return Problem(ERROR, Place("data", task or "", label), no_data_message(source))
+    return Problem(ERROR, Place("data", task or "", label), message)
 
 
 def not_classes_message(column: ColumnInfo, loss: str) -> str:

@@ -491,14 +491,22 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
+def unknown_generator(name: str) -> str | None:
+    """Why `name` names no generator (validation says it before training),
+    or None."""
+    if name in GENERATORS:
+        return None
+    known = ", ".join(GENERATORS)
+    if not name:
+        return f"no generator is chosen: choose one of {known}"
+    return f"unknown generator {name!r}: choose one of {known}"
+
+
 def generate(name: str, params: dict) -> Table:
     """The generator's table, after filling defaults and checking parameters."""
     generator = GENERATORS.get(name)
     if generator is None:
-        known = ", ".join(GENERATORS)
-        if not name:
-            raise DataError(f"no generator is chosen: choose one of {known}")
-        raise DataError(f"unknown generator {name!r}: choose one of {known}")
+        raise DataError(unknown_generator(name))
     where = f"generator '{name}'"
     specs = {spec.name: spec for spec in generator.params}
     for key in params:

@@ -220,3 +220,14 @@ def test_found_by_the_campaign_a_long_column_name_in_the_exported_script():
     found = _mutate(copy.deepcopy(EXAMPLES["energy_mixed"]), [(237850, "replace", 999999)])
     with tempfile.TemporaryDirectory() as folder:
         _check_case(json.dumps(found).encode(), Path(folder))
+
+
+def test_found_by_the_campaign_an_unknown_generator_is_a_validation_error():
+    """A generator named "NaN" passed validation and broke the script's export."""
+    found = _mutate(copy.deepcopy(EXAMPLES["tickets"]), [(187, "replace", 186)])
+    project = ff.loads(json.dumps(found))
+    assert project.data.generator == "NaN"
+    (problem,) = [p for p in validate(project, {}) if p.place.kind == "data"]
+    assert problem.message.startswith("unknown generator 'NaN': choose one of tutorial_uniform")
+    with tempfile.TemporaryDirectory() as folder:
+        _check_case(json.dumps(found).encode(), Path(folder))
