@@ -12,6 +12,7 @@ import math
 import os
 import re
 import stat
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -516,6 +517,7 @@ _DAMAGED = (
     RuntimeError,  # "encrypted, password required"
     NotImplementedError,  # an unknown compression method
     SyntaxError,  # a header numpy cannot parse
+    tokenize.TokenError,  # a version-1 header cut short (numpy tokenizes it)
     UnicodeDecodeError,
     zipfile.BadZipFile,
     zlib.error,

@@ -220,3 +220,17 @@ def test_mutated_npz_files_read_or_are_refused_in_one_line(tmp_path, edits):
     except DataError as exc:
         _one_line(exc, path)
     assert time.perf_counter() - start < SECONDS
+
+
+def test_found_by_the_campaign_an_npz_header_cut_short(tmp_path):
+    """numpy tokenizes a version-1 array header: a damaged one raised
+    tokenize.TokenError, which is no ValueError."""
+    base = _npz_bytes(x=np.arange(12.0).reshape(6, 2), y=np.array(["a", "b"] * 3))
+    data = bytearray(base)
+    for at, piece in [(114, b"\x00\x00"), (7219, b"\x01\x00\x03")]:
+        at %= len(data)
+        data[at : at + len(piece)] = piece
+    path = write(tmp_path, "cut.npz", bytes(data))
+    with pytest.raises(DataError, match="the file is damaged") as err:
+        read_npz(path)
+    _one_line(err.value, path)
