@@ -442,16 +442,11 @@ def gradnorm(soft: bool) -> str:
         grads = tape.gradient(total, variables)
         norms = tf.stack([tf.linalg.global_norm(tape.gradient(loss, last_shared))
                           for loss in per_task])
-        # d L_grad / d w for L_grad = sum_k |G_k - target_k|, the target held
-        # constant as in the paper.
-        g = weights * norms
-        ratio = plain / initial_losses
-        target = tf.stop_gradient(tf.reduce_mean(g) *
-                                  tf.pow(ratio / tf.reduce_mean(ratio), GRADNORM_ALPHA))
         trained_weights.assign(weights)
-        apply_update(weight_optimizer, [tf.sign(g - target) * norms], [trained_weights])
-        w = tf.maximum(trained_weights, 1e-6)
-        weights.assign(w * k / tf.reduce_sum(w))  # renormalised to sum to K
+        gradient = gradnorm_weight_gradient(weights, norms, plain, initial_losses,
+                                            GRADNORM_ALPHA)
+        apply_update(weight_optimizer, [gradient], [trained_weights])
+        weights.assign(summing_to_k(trained_weights))
 """
     return _step(
         "One joint step with GradNorm (Chen et al. 2018): the task weights are\n"
@@ -718,10 +713,10 @@ def weighting(name: str, soft: bool) -> Weighting:
     if name == "gradnorm":
         return Weighting(
             "GradNorm (learned weights balance the gradient norms)",
-            "    start = np.asarray(TASK_WEIGHTS, np.float32)\n"
-            "    weights = tf.Variable(start * len(TASKS) / start.sum(), trainable=False)\n"
+            "    weights = tf.Variable(summing_to_k(TASK_WEIGHTS), trainable=False)\n"
             "    train_step = make_train_step(model, optimizer, weights)\n",
             gradnorm(soft),
+            _helpers(weighting_math.gradnorm_weight_gradient, weighting_math.summing_to_k),
             shown=", weights.numpy()",
         )
     if name == "pcgrad":

@@ -61,12 +61,14 @@ from .weighting_math import (
     famo_logit_gradient,
     famo_weights,
     flatten,
+    gradnorm_weight_gradient,
     log_weights,
     gradvac_coefficients,
     imtl_coefficients,
     min_norm_coefficients,
     pcgrad_project,
     rlw_weights,
+    summing_to_k,
     unflatten,
 )
 
@@ -205,7 +207,7 @@ class GradNorm(Strategy):
     def __init__(self, tasks, weights, settings, seed=0) -> None:
         super().__init__(tasks, weights, settings, seed)
         t = tf()
-        self.w.assign(self.w * self.k / tf().reduce_sum(self.w))
+        self.w.assign(summing_to_k(self.w))
         self.initial = t.Variable(
             np.ones(self.k, np.float32), trainable=False, name="initial_losses"
         )
@@ -226,17 +228,6 @@ class GradNorm(Strategy):
             st[f"optimizer_{i}"] = v
         return st
 
-    def weight_gradient(self, losses, norms):
-        """d L_grad / d w for L_grad = sum_k |w_k n_k - target_k|, with the
-        target held constant as in the paper."""
-        t = tf()
-        alpha = self.settings.gradnorm_alpha
-        g = self.w * norms
-        ratio = losses / self.initial
-        r = ratio / t.reduce_mean(ratio)
-        target = t.stop_gradient(t.reduce_mean(g) * t.pow(r, alpha))
-        return t.sign(g - target) * norms
-
     def gradients(self, tape, terms, variables, shared, step):
         t = tf()
         losses = t.stop_gradient(terms.losses)
@@ -248,15 +239,16 @@ class GradNorm(Strategy):
             [t.linalg.global_norm(tape.gradient(terms.per_task[k], layer)) for k in range(self.k)]
         )
         self.w_train.assign(self.w)
-        apply_update(self.optimizer, [self.weight_gradient(losses, norms)], [self.w_train])
-        w = t.maximum(self.w_train, 1e-6)
-        self.w.assign(w * self.k / t.reduce_sum(w))
+        gradient = gradnorm_weight_gradient(
+            self.w, norms, losses, self.initial, self.settings.gradnorm_alpha
+        )
+        apply_update(self.optimizer, [gradient], [self.w_train])
+        self.w.assign(summing_to_k(self.w_train))
         return grads
 
     def set_weight(self, index, value):
         super().set_weight(index, value)
-        w = np.maximum(self.w.numpy(), 1e-6)
-        self.w.assign(w * self.k / w.sum())
+        self.w.assign(summing_to_k(self.w))
 
 
 class PCGrad(Strategy):

@@ -331,6 +331,25 @@ def log_weights(weights):
     return np.log(np.maximum(np.asarray(weights, np.float64), 1e-6)).astype(np.float32)
 
 
+def gradnorm_weight_gradient(weights, norms, losses, initial_losses, alpha):
+    """GradNorm (Chen et al. 2018): d L_grad / d w for L_grad = sum_k |G_k -
+    target_k|, where G_k = w_k n_k (n_k: the norm of task k's loss gradient
+    on the last shared layer) and target_k = mean(G) r_k^alpha, held
+    constant as in the paper; r_k = (L_k / L_k(0)) / mean_i (L_i / L_i(0))
+    is the task's relative inverse training rate."""
+    g = weights * norms
+    ratio = losses / initial_losses
+    target = tf.stop_gradient(tf.reduce_mean(g) * tf.pow(ratio / tf.reduce_mean(ratio), alpha))
+    return tf.sign(g - target) * norms
+
+
+def summing_to_k(weights):
+    """GradNorm's task weights kept positive (1e-6 at least) and scaled to
+    sum to K, the number of tasks."""
+    w = tf.maximum(tf.cast(weights, tf.float32), 1e-6)
+    return w * tf.cast(tf.size(w), tf.float32) / tf.reduce_sum(w)
+
+
 def rlw_weights(k, step, seed):
     """RLW, random loss weighting (Lin et al. 2022): the softmax of K
     standard-normal draws, new at every step and drawn from (seed, step), so
