@@ -2,7 +2,7 @@
 mtl` gives (docs/python-api.md). What is not reachable from here is private
 and may change.
 
-Importing this costs no TensorFlow: `train`, `open_run` and a Run's model,
+Importing this costs no TensorFlow: `train`, `run_study`, a Run's model,
 evaluate and predict import it when first used.
 """
 
@@ -39,6 +39,7 @@ __all__ = [
     "examples",
     "validate",
     "train",
+    "run_study",
     "Run",
     "open_run",
     "TrainingFailed",
@@ -216,10 +217,7 @@ def train(
         project, project_dir = run_folder.read(Path(out))
     else:
         project, project_dir = project.copy(), None  # data paths: absolute, or from here
-        problems = errors(validate(project))
-        if problems:
-            lines = "; ".join(f"{p.place}: {p.message}" for p in problems)
-            raise TrainingFailed(f"the project has errors: {lines}", problems)
+        _refuse_errors(project)
     if epochs is not None:
         project.training.epochs = epochs
     if out is None:
@@ -237,6 +235,61 @@ def train(
     if outcome.finished.status in ("invalid", "error"):
         raise TrainingFailed(outcome.finished.message)
     return Run(outcome.folder)
+
+
+def run_study(
+    project: Project,
+    out: str | Path | None = None,
+    *,
+    baselines: bool = True,
+    weightings: list[str] = (),
+    modes: list[str] = (),
+    seeds: int = 1,
+    epochs: int | None = None,
+    callbacks: list[Callable[[list], None]] = (),
+    on_run: Callable[[int, int, object, str], None] | None = None,
+):
+    """Does sharing help each task, and which weighting or mode serves best:
+    the study `mtl-studio study` and the window's Study tab run
+    (docs/studies.md), into the folder `out` (default runs/study-NAME-TIME).
+    Returns the StudyResult: `.rows` (each configuration's figures, gains
+    and delta-m), `.markdown`, `.reference`, `.failed`, `.runs`. Called
+    again with the same `out` and arguments it goes on where it stopped.
+    `callbacks` get each run's training events, `on_run(index, total, run,
+    state)` each run's start ("training") and end (its status). Raises
+    TrainingFailed when the project has errors or `out` holds another study."""
+    # Named run_study here: `mtl.study` is the package mtl_studio.study.
+    from .study import runner  # noqa: PLC0415 - TensorFlow
+    from .training import run_folder  # noqa: PLC0415
+
+    project = project.copy()
+    _refuse_errors(project)
+    if out is None:
+        out = run_folder.unique_folder(
+            Path("runs"), "study-" + run_folder.new_folder_name(Path(_stem(project.name)))
+        )
+    try:
+        return runner.run_study(
+            project,
+            Path(out),
+            baselines=baselines,
+            weightings=list(weightings),
+            modes=list(modes),
+            seeds=seeds,
+            epochs=epochs,
+            listeners=list(callbacks),
+            on_run=on_run,
+        )
+    except (runner.StudyError, ValueError) as exc:
+        raise TrainingFailed(str(exc)) from None
+
+
+def _refuse_errors(project: Project) -> None:
+    """TrainingFailed, naming every error, for a project that cannot train."""
+    problems = errors(validate(project))
+    if problems:
+        lines = "; ".join(f"{p.place}: {p.message}" for p in problems)
+        raise TrainingFailed(f"the project has errors: {lines}", problems)
 
 
 def _stem(name: str) -> str:
