@@ -10,6 +10,7 @@ module from their caller.
 from __future__ import annotations
 
 import copy
+import inspect
 from functools import lru_cache
 
 from ..core.catalogue import INITIALIZERS, KINDS, get_kind, initializer_config, is_initializer
@@ -214,7 +215,9 @@ def _params_of(k, kind_name: str, layer, config: dict) -> tuple[dict, list[str]]
         return {"activation": "relu"}, _fixed_options("ReLU", config, label)
     if cls is k.layers.Softmax:
         return {"activation": "softmax"}, _fixed_options("Softmax", config, label)
-    params, notes = _catalogue_params(k, get_kind(kind_name), config, label)
+    kind = get_kind(kind_name)
+    params, notes = _catalogue_params(k, kind, config, label)
+    notes += _other_initializers(k, cls, config, label, kind)
     if kind_name.startswith(("MaxPooling", "AveragePooling")) and params.get(
         "strides"
     ) == params.get("pool_size"):
@@ -266,8 +269,11 @@ def _bidirectional(k, config: dict, label: str) -> tuple[dict, list[str]]:
     inner = config["layer"]
     inner_config = inner.get("config", {})
     merged = {**inner_config, "layer": inner["class_name"], "merge_mode": config.get("merge_mode")}
-    params, notes = _catalogue_params(k, get_kind("Bidirectional"), merged, label)
+    kind = get_kind("Bidirectional")
+    params, notes = _catalogue_params(k, kind, merged, label)
     inner_label = f"{label} (its {inner['class_name']})"
+    inner_class = getattr(k.layers, inner["class_name"], None)
+    notes += _other_initializers(k, inner_class, inner_config, inner_label, kind)
     return params, notes + _fixed_options(inner["class_name"], inner_config, inner_label)
 
 
@@ -318,6 +324,30 @@ def _initializer_text(value) -> str:
     config = value.get("config") if isinstance(value.get("config"), dict) else {}
     options = ", ".join(f"{k}={v!r}" for k, v in config.items() if k != "seed" and v is not None)
     return f"{value['class_name']}({options})"
+
+
+def _other_initializers(k, cls, config: dict, label: str, kind) -> list[str]:
+    """Notes on the initializers a node does not hold (a bias's, a
+    recurrent kernel's, a normalisation's) that differ from Keras' default
+    for the layer's class: the node starts them from that default."""
+    held = {spec.name for spec in kind.params if is_initializer(spec)}
+    try:
+        defaults = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return []
+    notes = []
+    for key, value in config.items():
+        param = defaults.get(key)
+        if not key.endswith("_initializer") or key in held or param is None:
+            continue
+        if not isinstance(param.default, str):
+            continue
+        if _initializer_form(k, value) != _initializer_form(k, param.default):
+            notes.append(
+                f"{label}: {key} {_initializer_text(value)} is not one a node can hold; the "
+                f"node uses {param.default} (Keras' default), so its weights start differently"
+            )
+    return notes
 
 
 def _fixed_options(class_name: str, config: dict, label: str) -> list[str]:

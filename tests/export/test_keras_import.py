@@ -288,6 +288,21 @@ def test_options_a_node_cannot_hold_are_noted(tmp_path):
     assert "kernel_regularizer=L2 is not supported" in text
 
 
+def test_initializers_a_node_does_not_hold_are_noted_when_not_keras_defaults(tmp_path):
+    x = k.Input((6, 3), name="x")
+    h = L.LSTM(4, recurrent_initializer="glorot_uniform", name="seq")(x)
+    h2 = L.Bidirectional(L.GRU(2, bias_initializer="ones"), name="both")(x)
+    plain = L.Dense(3, name="plain")(L.Concatenate(name="cat")([h, h2]))  # every default
+    out = L.Dense(1, bias_initializer="ones", name="y")(plain)
+    result = import_keras(saved(k.Model(x, out), tmp_path))
+    text = "\n".join(result.notes)
+    assert "LSTM 'seq': recurrent_initializer GlorotUniform() is not one a node can hold" in text
+    assert "the node uses orthogonal (Keras' default)" in text
+    assert "Dense 'y': bias_initializer Ones() is not one a node can hold" in text
+    assert "(its GRU): bias_initializer Ones()" in text
+    assert "'plain'" not in text and "'cat'" not in text  # Keras' defaults: nothing to say
+
+
 # --- unknown layers and refusals ---------------------------------------------------------
 
 
