@@ -31,6 +31,8 @@ AFFINITY = "affinity.csv"
 AFFINITY_HEADER = ["step", "from_task", "to_task", "z"]
 COSINE = "cosine.csv"  # the gradient cosines of each pair of tasks, as reported
 COSINE_HEADER = ["step", "task_a", "task_b", "cosine"]
+PENALTY = "penalty.csv"  # soft sharing: the penalty term of each step, as trained
+PENALTY_HEADER = ["step", "penalty"]
 SUMMARY = "summary.json"
 TENSORBOARD = "tensorboard"
 
@@ -87,7 +89,7 @@ class RunRecorder:
         if resume:
             resumed_at = checkpoint_step(self.out / CHECKPOINT)
             if resumed_at is not None:
-                for name in (HISTORY, AFFINITY, COSINE):
+                for name in (HISTORY, AFFINITY, COSINE, PENALTY):
                     trim_after(self.out / name, resumed_at)
                 # Before the new writer opens its own file, which is not to be trimmed.
                 trim_events_after(self.out / TENSORBOARD, resumed_at)
@@ -191,6 +193,11 @@ class RunRecorder:
         if e.weights:
             self.weights = {task: float(w[-1]) for task, w in e.weights.items()}
         self._csv.writerows(rows)
+        if e.penalty is not None:  # so a run opened from disk has its total and penalty
+            file = self._side_file(PENALTY, PENALTY_HEADER)
+            csv.writer(file).writerows(
+                [int(step), f"{value:.7g}"] for step, value in zip(e.steps, e.penalty)
+            )
         # TensorBoard gets the mean of each block of steps: the same curve,
         # at a fraction of the cost of one summary op per step.
         step = int(e.steps[-1])

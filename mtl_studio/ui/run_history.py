@@ -34,6 +34,8 @@ from ..training.record import (
     COSINE,
     COSINE_HEADER,
     HISTORY,
+    PENALTY,
+    PENALTY_HEADER,
     SUMMARY,
 )
 from ..training.run_folder import PROJECT_COPY, RUN_INFO
@@ -59,8 +61,8 @@ def curves_from_folder(folder: Path) -> RunCurves:
     trained: train losses per step, validation losses per epoch, the loss
     weights, the setting changes, the best epoch, the status and message.
     The total is rebuilt as sum_k w_k L_k of each step (the Trainer's own
-    formula), except in soft sharing, whose penalty history.csv does not
-    hold. The gradient cosines come from cosine.csv and the task affinity
+    formula), plus the soft-sharing penalty of penalty.csv in soft sharing
+    (a run without that file has no total). The gradient cosines come from cosine.csv and the task affinity
     measurements from affinity.csv, when the run has them.
     Raises RunOpenError."""
     folder = Path(folder).resolve()
@@ -106,17 +108,23 @@ def curves_from_folder(folder: Path) -> RunCurves:
             curves.weights[task].append(step[changed] - 1, wall[changed], weight[changed])
         rows = _latest(np.flatnonzero(mine & ~train), table["step"])
         curves.val[task].append(table["step"][rows], table["wall"][rows], table["loss"][rows])
-    if mode != "soft_sharing" and kept_train.any():
+    penalty = None
+    if mode == "soft_sharing" and (folder / PENALTY).is_file():
+        penalty = _read_penalty(folder / PENALTY)
+    if kept_train.any() and (mode != "soft_sharing" or penalty is not None):
         rows = np.flatnonzero(kept_train)
         steps, first, inverse = np.unique(
             table["step"][rows], return_index=True, return_inverse=True
         )
         weighted = table["weight"][rows] * table["loss"][rows]
-        curves.total.append(
-            steps,
-            table["wall"][rows][first],
-            np.bincount(inverse, weights=weighted, minlength=len(steps)),
-        )
+        wall = table["wall"][rows][first]
+        total = np.bincount(inverse, weights=weighted, minlength=len(steps))
+        if penalty is not None:  # the steps that have both
+            at = np.minimum(np.searchsorted(penalty[0], steps), max(len(penalty[0]) - 1, 0))
+            both = penalty[0][at] == steps if len(penalty[0]) else np.zeros(len(steps), bool)
+            steps, wall, total = steps[both], wall[both], total[both] + penalty[1][at[both]]
+            curves.penalty.append(steps, wall, penalty[1][at[both]])
+        curves.total.append(steps, wall, total)
 
     last_step = int(table["step"].max()) if len(table["step"]) else 0
     curves.step = max(last_step, _int(summary, "steps", folder) or 0)
@@ -198,19 +206,40 @@ def _read_cosine(path: Path, curves: RunCurves) -> None:
         series.append(steps, curves.walls_at(steps), values)
 
 
-def _pair_rows(path: Path, header: list[str], tasks: list[str]):
-    """The rows (step, task, task, number) of a run's CSV file of task
-    pairs, each checked; a last line without its line end (a run killed
-    while writing it) is left out. Raises RunOpenError naming the line."""
+def _read_penalty(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """penalty.csv: (steps, penalties), in step order, the latest of a step
+    kept (a resumed run trims its own, this guards a hand-edited file)."""
+    points = {}
+    for number, row in _csv_rows(path, PENALTY_HEADER):
+        try:
+            points[int(row[0])] = float(row[1])
+        except (IndexError, ValueError):
+            raise RunOpenError(
+                f"{path}: line {number}: expected a step and a number, got {','.join(row)[:120]}"
+            ) from None
+    steps = np.array(sorted(points), float)
+    return steps, np.array([points[s] for s in sorted(points)], float)
+
+
+def _csv_rows(path: Path, header: list[str]):
+    """(line number, row) of a run's CSV file after its header is checked;
+    a last line without its line end (a run killed while writing it) is
+    left out. Raises RunOpenError naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RunOpenError(f"{path}: cannot read the file: {exc}") from None
     lines = csv.reader(io.StringIO(text[: text.rfind("\n") + 1]))
-    if next(lines, [])[:4] != header:
+    if next(lines, [])[: len(header)] != header:
         raise RunOpenError(f"{path}: line 1: expected the header {','.join(header)}")
+    yield from enumerate(lines, start=2)
+
+
+def _pair_rows(path: Path, header: list[str], tasks: list[str]):
+    """The rows (step, task, task, number) of a run's CSV file of task
+    pairs, each checked. Raises RunOpenError naming the line."""
     known = set(tasks)
-    for number, row in enumerate(lines, start=2):
+    for number, row in _csv_rows(path, header):
         try:
             step, a, b, value = int(row[0]), row[1], row[2], float(row[3])
             if a not in known or b not in known:

@@ -13,6 +13,7 @@ from mtl_studio.training.record import (
     COSINE,
     COSINE_HEADER,
     HISTORY,
+    PENALTY,
     RunRecorder,
     trim_after,
 )
@@ -53,6 +54,7 @@ def test_resuming_drops_the_rows_past_the_checkpoint_and_half_rows(tmp_path):
         w = csv.writer(fh)
         w.writerow(COSINE_HEADER)
         w.writerows([[4, "a", "b", "0.3"], [11, "a", "b", "-0.2"]])
+    (out / PENALTY).write_text("step,penalty\n9,0.1\n10,0.1\n11,0.1\n", encoding="utf-8")
     project = two_task_project()
     recorder = RunRecorder(out, project, resume=True)
     recorder.close()
@@ -60,6 +62,7 @@ def test_resuming_drops_the_rows_past_the_checkpoint_and_half_rows(tmp_path):
     assert [int(r["step"]) for r in rows] == [s for s in range(1, 11) for _ in "ab"]
     assert [int(r["step"]) for r in rows_of(out / AFFINITY)] == [5]
     assert [int(r["step"]) for r in rows_of(out / COSINE)] == [4]
+    assert [int(r["step"]) for r in rows_of(out / PENALTY)] == [9, 10]
     # The file ends with a whole line: the next rows append cleanly.
     assert (out / HISTORY).read_bytes().endswith(b"\n")
 

@@ -564,3 +564,30 @@ def test_a_bad_cosine_row_is_named_by_its_line(tmp_path):
     assert list(curves.cosine) == [("a", "b")]
     assert curves.cosine[("a", "b")].step.tolist() == [2, 4]
     assert curves.cosine[("a", "b")].value.tolist() == [0.5, -0.25]
+
+
+def test_a_soft_sharing_run_gives_back_its_total_and_penalty(tmp_path):
+    out = tmp_path / "soft"
+    live, _ = train_headless(tiny_project("soft_sharing", "fixed", epochs=2), out)
+    assert live.status == "completed" and len(live.penalty) > 0
+    curves = curves_from_folder(out)
+    np.testing.assert_array_equal(curves.penalty.step, live.penalty.step)
+    np.testing.assert_allclose(curves.penalty.value, live.penalty.value, rtol=1e-6)
+    # The total is sum_k w_k L_k plus the penalty, as the Trainer reported it.
+    np.testing.assert_array_equal(curves.total.step, live.total.step)
+    np.testing.assert_allclose(curves.total.value, live.total.value, rtol=1e-5)
+    # A run of an earlier version, without penalty.csv: no total rather than a wrong one.
+    (out / "penalty.csv").unlink()
+    older = curves_from_folder(out)
+    assert len(older.total) == 0 and len(older.penalty) == 0
+
+
+def test_a_bad_penalty_row_is_named_by_its_line(tmp_path):
+    folder = hand_made(tmp_path / "run", GOOD, {"mode": "soft_sharing"})
+    (folder / "penalty.csv").write_text("step,penalty\n1,0.5\n2,lots\n", encoding="utf-8")
+    with pytest.raises(RunOpenError, match=r"penalty.csv: line 3: .*lots"):
+        curves_from_folder(folder)
+    (folder / "penalty.csv").write_text("step,penalty\n1,0.5\n2,0.25\n3,0.", encoding="utf-8")
+    curves = curves_from_folder(folder)  # the half-written last line left out: steps 1, 2
+    assert curves.penalty.step.tolist() == [1, 2]
+    assert curves.total.value.tolist() == pytest.approx([1 + 1 + 0.5, 0.5 + 0.5 + 0.25])
