@@ -531,39 +531,43 @@ def test_the_dialog_says_when_there_are_no_runs(qtbot, tmp_path, no_leaked_widge
     assert dialog.browse_button.isEnabled()
 
 
-def test_a_bad_affinity_row_is_named_by_its_line(tmp_path):
-    folder = hand_made(tmp_path / "run", GOOD)
-    (folder / "affinity.csv").write_text(
-        "step,from_task,to_task,z\n2,a,a,0.5\n2,a,nope,0.1\n", encoding="utf-8"
-    )
-    with pytest.raises(RunOpenError, match=r"affinity.csv: line 3: .*nope"):
+@pytest.mark.parametrize(
+    "name, text, bad",
+    [
+        ("affinity.csv", "step,from_task,to_task,z\n2,a,a,0.5\n2,a,nope,0.1\n", "nope"),
+        ("cosine.csv", "step,task_a,task_b,cosine\n2,a,b,0.5\n3,a,b,many\n", "many"),
+        ("penalty.csv", "step,penalty\n1,0.5\n2,lots\n", "lots"),
+    ],
+)
+def test_a_bad_row_or_header_of_a_run_file_is_named(tmp_path, name, text, bad):
+    folder = hand_made(tmp_path / "run", GOOD, {"mode": "soft_sharing"})
+    (folder / name).write_text(text, encoding="utf-8")
+    with pytest.raises(RunOpenError, match=rf"{name}: line 3: .*{bad}"):
         curves_from_folder(folder)
+    (folder / name).write_text("step,x\n", encoding="utf-8")
+    with pytest.raises(RunOpenError, match=rf"{name}: line 1: expected the header"):
+        curves_from_folder(folder)
+
+
+def test_half_written_last_lines_of_the_run_files_are_left_out(tmp_path):
+    folder = hand_made(tmp_path / "run", GOOD, {"mode": "soft_sharing"})
     (folder / "affinity.csv").write_text(
         "step,from_task,to_task,z\n2,a,a,0.5\n4,a,a,0.1\n4,a,b,0.", encoding="utf-8"
     )
-    curves = curves_from_folder(folder)  # the half-written last line left out
-    assert curves.affinity_count == 2 and curves.affinity_tasks == ["a"]
-    assert curves.affinity_mean.tolist() == [[pytest.approx(0.3)]]
-    assert curves.affinity_last.tolist() == [[0.1]] and curves.affinity_step == 4
-
-
-def test_a_bad_cosine_row_is_named_by_its_line(tmp_path):
-    folder = hand_made(tmp_path / "run", GOOD)
-    (folder / "cosine.csv").write_text(
-        "step,task_a,task_b,cosine\n2,a,b,0.5\n3,a,b,many\n", encoding="utf-8"
-    )
-    with pytest.raises(RunOpenError, match=r"cosine.csv: line 3: .*many"):
-        curves_from_folder(folder)
-    (folder / "cosine.csv").write_text("step,a,b\n", encoding="utf-8")
-    with pytest.raises(RunOpenError, match=r"cosine.csv: line 1: expected the header"):
-        curves_from_folder(folder)
     (folder / "cosine.csv").write_text(
         "step,task_a,task_b,cosine\n2,a,b,0.5\n4,a,b,-0.25\n6,a,b,0.", encoding="utf-8"
     )
-    curves = curves_from_folder(folder)  # the half-written last line left out
+    (folder / "penalty.csv").write_text("step,penalty\n1,0.5\n2,0.25\n3,0.", encoding="utf-8")
+    curves = curves_from_folder(folder)
+    assert curves.affinity_count == 2 and curves.affinity_tasks == ["a"]
+    assert curves.affinity_mean.tolist() == [[pytest.approx(0.3)]]
+    assert curves.affinity_last.tolist() == [[0.1]] and curves.affinity_step == 4
     assert list(curves.cosine) == [("a", "b")]
     assert curves.cosine[("a", "b")].step.tolist() == [2, 4]
     assert curves.cosine[("a", "b")].value.tolist() == [0.5, -0.25]
+    assert curves.penalty.step.tolist() == [1, 2]
+    # The total of soft sharing: sum_k w_k L_k plus the penalty of the step.
+    assert curves.total.value.tolist() == pytest.approx([1 + 1 + 0.5, 0.5 + 0.5 + 0.25])
 
 
 def test_a_soft_sharing_run_gives_back_its_total_and_penalty(tmp_path):
@@ -580,14 +584,3 @@ def test_a_soft_sharing_run_gives_back_its_total_and_penalty(tmp_path):
     (out / "penalty.csv").unlink()
     older = curves_from_folder(out)
     assert len(older.total) == 0 and len(older.penalty) == 0
-
-
-def test_a_bad_penalty_row_is_named_by_its_line(tmp_path):
-    folder = hand_made(tmp_path / "run", GOOD, {"mode": "soft_sharing"})
-    (folder / "penalty.csv").write_text("step,penalty\n1,0.5\n2,lots\n", encoding="utf-8")
-    with pytest.raises(RunOpenError, match=r"penalty.csv: line 3: .*lots"):
-        curves_from_folder(folder)
-    (folder / "penalty.csv").write_text("step,penalty\n1,0.5\n2,0.25\n3,0.", encoding="utf-8")
-    curves = curves_from_folder(folder)  # the half-written last line left out: steps 1, 2
-    assert curves.penalty.step.tolist() == [1, 2]
-    assert curves.total.value.tolist() == pytest.approx([1 + 1 + 0.5, 0.5 + 0.5 + 0.25])
