@@ -47,6 +47,22 @@ def make_document(no_leaked_widgets):
 
 
 @pytest.fixture
+def data_panel(qtbot, make_document):
+    """A shown Data panel on the two-task project (x(10) -> ... a: mse, b: 3
+    classes); its background reads end with the test."""
+    from mtl_studio.ui.background import wait_for_background
+    from mtl_studio.ui.data_panel import DataPanel
+
+    panel = DataPanel(make_document())
+    qtbot.addWidget(panel)
+    panel.resize(450, 800)
+    panel.show()
+    yield panel
+    panel.shutdown()
+    wait_for_background()
+
+
+@pytest.fixture
 def document(make_document):
     return make_document()
 

@@ -35,15 +35,8 @@ def write_csv(path, rows=30):
 
 
 @pytest.fixture
-def panel(qtbot, make_document):
-    """A panel on the two-task project (x(10) -> ... a: mse, b: 3 classes)."""
-    panel = DataPanel(make_document())
-    qtbot.addWidget(panel)
-    panel.resize(450, 800)
-    panel.show()
-    yield panel
-    panel.shutdown()
-    wait_for_background()
+def panel(data_panel):
+    return data_panel  # tests/ui/conftest.py
 
 
 @pytest.fixture

@@ -20,14 +20,8 @@ WAIT = 10_000
 
 
 @pytest.fixture
-def panel(qtbot, make_document):
-    panel = DataPanel(make_document())
-    qtbot.addWidget(panel)
-    panel.resize(450, 800)
-    panel.show()
-    yield panel
-    panel.shutdown()
-    wait_for_background()
+def panel(data_panel):
+    return data_panel  # tests/ui/conftest.py
 
 
 def test_the_strip_shows_thumbnails_and_a_placeholder_for_a_missing_image(qtbot, tmp_path):
