@@ -175,29 +175,29 @@ def test_stream_bad_cell_far_down_is_placed(tmp_path, cell, column):
     cells[["x1", "x2", "x3", "y", "c"].index(column)] = cell
     lines[250] = ",".join(cells)
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
-    p = project_for("csv", "t.csv")
+    in_memory, streamed = both_refusals(project_for("csv", "t.csv"), tmp_path)
+    assert streamed.row == in_memory.row == 251
+    assert streamed.column == in_memory.column == column
+
+
+def both_refusals(project, folder) -> tuple[DataError, DataError]:
+    """The DataError of preparing the project in memory and streamed: the
+    same message."""
     with pytest.raises(DataError) as in_memory:
-        prepare(p, tmp_path)
-    p.training.data_loading = "stream"
+        prepare(project, folder)
+    project.training.data_loading = "stream"
     with pytest.raises(DataError) as streamed:
-        prepare(p, tmp_path)
-    assert streamed.value.row == in_memory.value.row == 251
-    assert streamed.value.column == in_memory.value.column == column
+        prepare(project, folder)
     assert str(streamed.value) == str(in_memory.value)
+    return in_memory.value, streamed.value
 
 
 def test_stream_npz_bad_value_names_the_example(tmp_path):
     x = np.ones((50, 3))
     x[41, 1] = np.inf
     np.savez(tmp_path / "t.npz", x=x, y=np.zeros(50), c=np.zeros(50, int))
-    p = project_for("npz", "t.npz")
-    with pytest.raises(DataError) as in_memory:
-        prepare(p, tmp_path)
-    p.training.data_loading = "stream"
-    with pytest.raises(DataError) as streamed:
-        prepare(p, tmp_path)
-    assert "(example 42)" in str(streamed.value)
-    assert str(streamed.value) == str(in_memory.value)
+    _, streamed = both_refusals(project_for("npz", "t.npz"), tmp_path)
+    assert "(example 42)" in str(streamed)
 
 
 def test_stream_cache_folder_is_gone_and_files_read(tmp_path, small_blocks):
